@@ -1,0 +1,30 @@
+# Two commands for a newcomer (README): `make local` and `make test`. Both create .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: local test build bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip check
+	touch $@
+
+## local: full deploy of the dev environment to the embedded AWS emulator (moto on 127.0.0.1)
+local: $(STAMP)
+	$(PY) deploy.py --env dev --local --yes --image-tag 1.0.0
+
+## test: the whole test suite (unit, template, lint, emulator end-to-end)
+test: $(STAMP)
+	$(PY) -m pytest
+
+build: $(STAMP)
+	$(PY) deploy.py --build-only
+
+bench: $(STAMP)
+	$(PY) benchmarks/deploy_bench.py
+
+clean:
+	rm -rf build .pytest_cache

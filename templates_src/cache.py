@@ -1,0 +1,76 @@
+"""Cache stack (guide §5): Redis for the backend's WebSocket fan-out.
+
+The guide's single cache cluster can neither fail over nor encrypt in transit, so this is a replication
+group with TLS, encryption at rest, an AUTH token generated in Secrets Manager, snapshots, and Multi-AZ
+automatic failover whenever it has two or more nodes. Deleting or replacing it takes a final snapshot.
+
+Outputs: RedisEndpointAddress, RedisEndpointPort, RedisAuthSecretArn.
+"""
+from __future__ import annotations
+
+from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
+from troposphere import elasticache, secretsmanager
+
+from .common import add_output, add_param, name_prefix_param
+
+
+def build() -> Template:
+    """Secret for the AUTH token, subnet group, and the replication group."""
+    t = Template(Description="Cylink Redis: encrypted ElastiCache replication group with AUTH (guide section 5)")
+    name_prefix_param(t)
+    add_param(t, "PrivateSubnetIds", "Comma-separated private subnets for the cache.")
+    add_param(t, "RedisSecurityGroupId", "Security group of Redis.", "AWS::EC2::SecurityGroup::Id")
+    add_param(t, "RedisNodeType", "ElastiCache node type.", AllowedPattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    add_param(t, "RedisEngineVersion", "Redis engine version.", AllowedPattern=r"^[0-9]+\.[0-9x]+$")
+    add_param(t, "RedisNodeCount", "Nodes in the replication group: 1, or 2+ for Multi-AZ failover.", "Number", MinValue=1, MaxValue=6)
+    add_param(t, "RedisSnapshotRetentionDays", "Days automatic snapshots are kept.", "Number", MinValue=1, MaxValue=35)
+    t.add_condition("MultiNode", Not(Equals(Ref("RedisNodeCount"), "1")))
+
+    t.add_resource(
+        secretsmanager.Secret(
+            "RedisAuthSecret",
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            Description=Sub("AUTH token of the ${NamePrefix} Redis replication group"),
+            GenerateSecretString=secretsmanager.GenerateSecretString(
+                PasswordLength=64,
+                ExcludePunctuation=True,  # AUTH tokens forbid @ " / and most punctuation
+            ),
+        )
+    )
+    t.add_resource(
+        elasticache.SubnetGroup(
+            "RedisSubnetGroup",
+            Description="Private subnets of the Cylink Redis",
+            SubnetIds=Split(",", Ref("PrivateSubnetIds")),
+        )
+    )
+    multi = If("MultiNode", True, False)
+    t.add_resource(
+        elasticache.ReplicationGroup(
+            "RedisReplicationGroup",
+            DeletionPolicy="Snapshot",
+            UpdateReplacePolicy="Snapshot",
+            ReplicationGroupDescription=Sub("${NamePrefix} Redis for WebSocket fan-out"),
+            Engine="redis",
+            EngineVersion=Ref("RedisEngineVersion"),
+            CacheNodeType=Ref("RedisNodeType"),
+            NumCacheClusters=Ref("RedisNodeCount"),
+            AutomaticFailoverEnabled=multi,
+            MultiAZEnabled=multi,
+            AtRestEncryptionEnabled=True,
+            TransitEncryptionEnabled=True,
+            AuthToken=Sub("{{resolve:secretsmanager:${RedisAuthSecret}:SecretString}}"),
+            Port=6379,
+            CacheSubnetGroupName=Ref("RedisSubnetGroup"),
+            SecurityGroupIds=[Ref("RedisSecurityGroupId")],
+            SnapshotRetentionLimit=Ref("RedisSnapshotRetentionDays"),
+            SnapshotWindow="17:00-18:00",  # 02:00-03:00 JST, outside event hours
+            PreferredMaintenanceWindow="mon:18:00-mon:19:00",
+            AutoMinorVersionUpgrade=True,
+        )
+    )
+    add_output(t, "RedisEndpointAddress", GetAtt("RedisReplicationGroup", "PrimaryEndPoint.Address"), "Primary endpoint of Redis.")
+    add_output(t, "RedisEndpointPort", GetAtt("RedisReplicationGroup", "PrimaryEndPoint.Port"), "Port of Redis.")
+    add_output(t, "RedisAuthSecretArn", Ref("RedisAuthSecret"), "Secrets Manager ARN of the Redis AUTH token.")
+    return t

@@ -1,0 +1,73 @@
+"""Shared vocabulary of the templates: the services Cylink runs, and small helpers that keep
+parameters and outputs uniformly documented and constrained."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import Output, Parameter, Ref, Sub, Tags, Template
+
+# Logical IDs and output names derived from these titles are a public API: never rename them.
+
+
+@dataclass(frozen=True)
+class AppService:
+    """One container service of Cylink (guide §7)."""
+
+    name: str  # lower-case: used in resource names (cylink/backend, /ecs/cylink-backend)
+    port: int
+    cpu: int
+    memory: int
+    health_path: str
+
+    @property
+    def title(self) -> str:
+        """CamelCase prefix for logical IDs, parameters and outputs."""
+        return self.name.capitalize()
+
+
+BACKEND = AppService("backend", 3001, 512, 1024, "/health")
+FRONTEND = AppService("frontend", 3000, 256, 512, "/")
+SERVICES: tuple[AppService, ...] = (BACKEND, FRONTEND)
+
+# Guide §7: FARGATE base 1 weight 1, FARGATE_SPOT weight 4 (the Spot weight is a parameter).
+FARGATE_BASE = 1
+FARGATE_WEIGHT = 1
+
+NAME_PREFIX_PATTERN = r"^[a-z][a-z0-9-]{1,19}$"
+CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-8])$"
+APEX_DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+DOMAIN_PATTERN = r"^$|" + APEX_DOMAIN_PATTERN  # empty: no domain yet
+EGRESS_MODES = ("nat-per-az", "single-nat", "none")
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+
+
+def add_param(t: Template, name: str, description: str, type_: str = "String", **kw: Any) -> Parameter:
+    """Add a parameter; every parameter carries a description (and constraints through kw)."""
+    return t.add_parameter(Parameter(name, Type=type_, Description=description, **kw))
+
+
+def add_output(t: Template, name: str, value: Any, description: str) -> Output:
+    """Add an output; the root reads children's outputs only by these names."""
+    return t.add_output(Output(name, Value=value, Description=description))
+
+
+def name_prefix_param(t: Template) -> Parameter:
+    """The prefix of every physical name; 'cylink' reproduces the guide's names."""
+    return add_param(
+        t,
+        "NamePrefix",
+        "Prefix of physical resource names (cylink gives the guide's names).",
+        AllowedPattern=NAME_PREFIX_PATTERN,
+        ConstraintDescription="2-20 characters: lower-case letters, digits and hyphens, starting with a letter.",
+    )
+
+
+def name_tags(suffix: str) -> Tags:
+    """A Name tag '<NamePrefix>-<suffix>' (stack tags from the deploy tool propagate on top)."""
+    return Tags(Name=Sub("${NamePrefix}-" + suffix))
+
+
+def ids(*titles: str) -> list[Ref]:
+    """Refs to several resources, for list-valued properties."""
+    return [Ref(x) for x in titles]

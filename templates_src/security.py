@@ -1,0 +1,73 @@
+"""Security-group stack (guide §5, §7, §8): the ALB is open on 80/443, tasks accept only the ALB on
+their container ports, and Redis accepts only the tasks on 6379. Every rule carries a description.
+
+Outputs: AlbSecurityGroupId, TaskSecurityGroupId, RedisSecurityGroupId.
+"""
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Template
+from troposphere import ec2
+
+from .common import SERVICES, add_output, add_param, name_prefix_param, name_tags
+
+REDIS_PORT = 6379
+PUBLIC_PORTS = {80: "HTTP (redirects to HTTPS when a domain is set)", 443: "HTTPS"}
+
+
+def _group(t: Template, title: str, suffix: str, description: str) -> None:
+    t.add_resource(
+        ec2.SecurityGroup(
+            title,
+            GroupDescription=description,
+            VpcId=Ref("VpcId"),
+            Tags=name_tags(suffix),
+        )
+    )
+
+
+def _rule(t: Template, cls: type, title: str, group: str, port: int, description: str, **peer: object) -> None:
+    t.add_resource(
+        cls(title, GroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=port, ToPort=port, Description=description, **peer)
+    )
+
+
+def build() -> Template:
+    """Three security groups and their rules, each rule a separate resource to avoid group cycles."""
+    t = Template(Description="Cylink security groups: ALB, ECS tasks, Redis (guide sections 5, 7, 8)")
+    name_prefix_param(t)
+    add_param(t, "VpcId", "VPC the groups belong to.", "AWS::EC2::VPC::Id")
+
+    _group(t, "AlbSecurityGroup", "alb-sg", "Cylink ALB: HTTP and HTTPS from the internet")
+    _group(t, "TaskSecurityGroup", "ecs-sg", "Cylink ECS tasks: container ports from the ALB only")
+    _group(t, "RedisSecurityGroup", "redis-sg", "Cylink Redis: 6379 from the ECS tasks only")
+
+    for port, what in PUBLIC_PORTS.items():
+        _rule(t, ec2.SecurityGroupIngress, f"AlbIngress{port}", "AlbSecurityGroup", port, f"{what} from anywhere", CidrIp="0.0.0.0/0")
+    for svc in SERVICES:
+        src = {"SourceSecurityGroupId": GetAtt("AlbSecurityGroup", "GroupId")}
+        dst = {"DestinationSecurityGroupId": GetAtt("TaskSecurityGroup", "GroupId")}
+        _rule(t, ec2.SecurityGroupIngress, f"TaskIngress{svc.title}", "TaskSecurityGroup", svc.port, f"{svc.name} port from the ALB", **src)
+        _rule(t, ec2.SecurityGroupEgress, f"AlbEgress{svc.title}", "AlbSecurityGroup", svc.port, f"ALB to {svc.name} tasks", **dst)
+    _rule(
+        t,
+        ec2.SecurityGroupIngress,
+        "RedisIngressFromTasks",
+        "RedisSecurityGroup",
+        REDIS_PORT,
+        "Redis from the ECS tasks",
+        SourceSecurityGroupId=GetAtt("TaskSecurityGroup", "GroupId"),
+    )
+    # Redis never initiates connections: replace the default allow-all egress with loopback only.
+    t.add_resource(
+        ec2.SecurityGroupEgress(
+            "RedisEgressNone",
+            GroupId=GetAtt("RedisSecurityGroup", "GroupId"),
+            IpProtocol="-1",
+            CidrIp="127.0.0.1/32",
+            Description="No egress: Redis only answers",
+        )
+    )
+
+    for title, what in (("Alb", "ALB"), ("Task", "ECS tasks"), ("Redis", "Redis")):
+        add_output(t, f"{title}SecurityGroupId", GetAtt(f"{title}SecurityGroup", "GroupId"), f"Security group of the {what}.")
+    return t

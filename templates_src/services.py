@@ -1,0 +1,171 @@
+"""Services stack (guide §7, §9): task definitions, ECS services and CPU target-tracking scaling for
+each service.
+
+Fixes from the guide: no ``LaunchType`` (it would cancel the FARGATE_SPOT capacity strategy), a
+deployment circuit breaker with rollback, and the Redis AUTH token passed as an ECS secret. This stack
+only starts after the load-balancer stack (its target-group ARNs are inputs), so the listener rules
+exist before the services register targets.
+
+Outputs: <Service>ServiceName, <Service>TaskDefinitionArn for each service.
+"""
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Split, Sub, Template
+from troposphere import applicationautoscaling as aas
+from troposphere import ecs
+
+from .cluster import capacity_strategy
+from .common import BACKEND, SERVICES, AppService, add_output, add_param, name_prefix_param
+
+HEALTH_CHECK_GRACE_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 30  # SIGTERM-to-SIGKILL; Spot gives 120 s, the ALB drains for 30 s
+SCALE_IN_COOLDOWN = 300
+SCALE_OUT_COOLDOWN = 60
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
+def scaling_params() -> dict[str, tuple[str, str, dict[str, int]]]:
+    """Per-service scaling parameters: name -> (description, type, constraints); the root forwards them."""
+    out: dict[str, tuple[str, str, dict[str, int]]] = {}
+    for svc in SERVICES:
+        out[f"{svc.title}MinCapacity"] = (f"Minimum (and initial desired) {svc.name} tasks.", "Number", {"MinValue": 1, "MaxValue": 100})
+        out[f"{svc.title}MaxCapacity"] = (f"Maximum {svc.name} tasks under load.", "Number", {"MinValue": 1, "MaxValue": 100})
+        out[f"{svc.title}CpuTarget"] = (f"Average CPU % the {svc.name} scaling keeps.", "Number", {"MinValue": 10, "MaxValue": 90})
+    return out
+
+
+def _environment(svc: AppService) -> dict[str, object]:
+    """Plain environment of a container; secrets never go here."""
+    env: dict[str, object] = {"NODE_ENV": "production", "PORT": str(svc.port)}
+    if svc is BACKEND:
+        env["REDIS_URL"] = Sub("rediss://${RedisEndpointAddress}:${RedisEndpointPort}")  # TLS: rediss://
+        env["CORS_ORIGIN"] = Ref("SiteOrigins")
+    else:
+        env["NEXT_PUBLIC_API_URL"] = Ref("ApiUrl")
+    return env
+
+
+def _task_definition(t: Template, svc: AppService) -> None:
+    env = _environment(svc)
+    secrets = [ecs.Secret(Name="REDIS_AUTH_TOKEN", ValueFrom=Ref("RedisAuthSecretArn"))] if svc is BACKEND else []
+    t.add_resource(
+        ecs.TaskDefinition(
+            f"{svc.title}TaskDefinition",
+            Family=Sub("${NamePrefix}-" + svc.name),
+            NetworkMode="awsvpc",
+            RequiresCompatibilities=["FARGATE"],
+            Cpu=str(svc.cpu),
+            Memory=str(svc.memory),
+            ExecutionRoleArn=Ref("TaskExecutionRoleArn"),
+            TaskRoleArn=Ref(f"{svc.title}TaskRoleArn"),
+            RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+            ContainerDefinitions=[
+                ecs.ContainerDefinition(
+                    Name=svc.name,
+                    Image=Sub("${" + svc.title + "RepositoryUri}:${ImageTag}"),
+                    Essential=True,
+                    StopTimeout=STOP_TIMEOUT_SECONDS,
+                    PortMappings=[ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")],
+                    Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(env.items())],
+                    Secrets=secrets,
+                    LogConfiguration=ecs.LogConfiguration(
+                        LogDriver="awslogs",
+                        Options={
+                            "awslogs-group": Ref(f"{svc.title}LogGroupName"),
+                            "awslogs-region": Ref("AWS::Region"),
+                            "awslogs-stream-prefix": "ecs",
+                        },
+                    ),
+                )
+            ],
+        )
+    )
+
+
+def _service(t: Template, svc: AppService) -> None:
+    t.add_resource(
+        ecs.Service(
+            f"{svc.title}Service",
+            ServiceName=Sub("${NamePrefix}-" + svc.name + "-service"),
+            Cluster=Ref("ClusterName"),
+            TaskDefinition=Ref(f"{svc.title}TaskDefinition"),
+            DesiredCount=Ref(f"{svc.title}MinCapacity"),
+            CapacityProviderStrategy=capacity_strategy(),
+            DeploymentConfiguration=ecs.DeploymentConfiguration(
+                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                MaximumPercent=200,
+                MinimumHealthyPercent=100,
+            ),
+            HealthCheckGracePeriodSeconds=HEALTH_CHECK_GRACE_SECONDS,
+            LoadBalancers=[
+                ecs.LoadBalancer(ContainerName=svc.name, ContainerPort=svc.port, TargetGroupArn=Ref(f"{svc.title}TargetGroupArn"))
+            ],
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    Subnets=Split(",", Ref("TaskSubnetIds")),
+                    SecurityGroups=[Ref("TaskSecurityGroupId")],
+                    AssignPublicIp=Ref("TaskAssignPublicIp"),
+                )
+            ),
+            EnableECSManagedTags=True,
+            PropagateTags="SERVICE",
+        )
+    )
+
+
+def _scaling(t: Template, svc: AppService) -> None:
+    t.add_resource(
+        aas.ScalableTarget(
+            f"{svc.title}ScalableTarget",
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Sub("service/${ClusterName}/${" + svc.title + "Service.Name}"),
+            MinCapacity=Ref(f"{svc.title}MinCapacity"),
+            MaxCapacity=Ref(f"{svc.title}MaxCapacity"),
+        )
+    )
+    t.add_resource(
+        aas.ScalingPolicy(
+            f"{svc.title}CpuScalingPolicy",
+            PolicyName=Sub("${NamePrefix}-" + svc.name + "-cpu-scaling"),
+            PolicyType="TargetTrackingScaling",
+            ScalingTargetId=Ref(f"{svc.title}ScalableTarget"),
+            TargetTrackingScalingPolicyConfiguration=aas.TargetTrackingScalingPolicyConfiguration(
+                TargetValue=Ref(f"{svc.title}CpuTarget"),
+                PredefinedMetricSpecification=aas.PredefinedMetricSpecification(
+                    PredefinedMetricType="ECSServiceAverageCPUUtilization"
+                ),
+                ScaleInCooldown=SCALE_IN_COOLDOWN,
+                ScaleOutCooldown=SCALE_OUT_COOLDOWN,
+            ),
+        )
+    )
+
+
+def build() -> Template:
+    """Task definition, service and scaling for every service."""
+    t = Template(Description="Cylink ECS services, task definitions and auto scaling (guide sections 7, 9)")
+    name_prefix_param(t)
+    add_param(t, "ImageTag", "Image tag both services run.", AllowedPattern=IMAGE_TAG_PATTERN)
+    add_param(t, "ClusterName", "ECS cluster of the services.")
+    add_param(t, "TaskExecutionRoleArn", "Task execution role.")
+    add_param(t, "TaskSubnetIds", "Comma-separated subnets of the tasks.")
+    add_param(t, "TaskSecurityGroupId", "Security group of the tasks.", "AWS::EC2::SecurityGroup::Id")
+    add_param(t, "TaskAssignPublicIp", "ENABLED only when tasks run in public subnets.", AllowedValues=["ENABLED", "DISABLED"])
+    add_param(t, "RedisEndpointAddress", "Primary endpoint of Redis.")
+    add_param(t, "RedisEndpointPort", "Port of Redis.")
+    add_param(t, "RedisAuthSecretArn", "Secrets Manager ARN of the Redis AUTH token.")
+    add_param(t, "ApiUrl", "Base URL of the backend, for the frontend.")
+    add_param(t, "SiteOrigins", "Comma-separated origins the backend accepts.")
+    add_param(t, "FargateSpotWeight", "Weight of FARGATE_SPOT against FARGATE's 1.", "Number", MinValue=0, MaxValue=10)
+    for name, (description, type_, constraints) in scaling_params().items():
+        add_param(t, name, description, type_, **constraints)
+    for svc in SERVICES:
+        for suffix, what in (("TaskRoleArn", "task role"), ("LogGroupName", "log group"), ("RepositoryUri", "image repository URI"), ("TargetGroupArn", "target group")):
+            add_param(t, f"{svc.title}{suffix}", f"{svc.name} {what}.")
+        _task_definition(t, svc)
+        _service(t, svc)
+        _scaling(t, svc)
+        add_output(t, f"{svc.title}ServiceName", GetAtt(f"{svc.title}Service", "Name"), f"Name of the {svc.name} ECS service.")
+        add_output(t, f"{svc.title}TaskDefinitionArn", Ref(f"{svc.title}TaskDefinition"), f"Task definition the {svc.name} runs.")
+    return t

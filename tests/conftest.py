@@ -1,0 +1,44 @@
+"""Shared fixtures: the rendered templates (in memory, as parsed JSON) and small lookup helpers."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from templates_src import render
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Built:
+    """The rendered templates, looked up by stack name ("root", "network", ...)."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+        self.by_stem = {name.rsplit("-", 1)[0] if name != render.ROOT_FILE else "root": json.loads(text) for name, text in files.items()}
+
+    def __getitem__(self, stem: str) -> dict[str, Any]:
+        return self.by_stem[stem]
+
+    def resources(self, stem: str, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self[stem]["Resources"].items() if v["Type"] == type_}
+
+    def resource(self, stem: str, logical_id: str) -> dict[str, Any]:
+        return self[stem]["Resources"][logical_id]
+
+    def props(self, stem: str, logical_id: str) -> dict[str, Any]:
+        return self.resource(stem, logical_id).get("Properties", {})
+
+
+@pytest.fixture(scope="session")
+def built() -> Built:
+    return Built(render.render())
+
+
+@pytest.fixture(scope="session")
+def built_dir(tmp_path_factory: pytest.TempPathFactory, built: Built) -> Path:
+    out = tmp_path_factory.mktemp("build")
+    render.write(out, built.files)
+    return out
