@@ -1,0 +1,329 @@
+"""Compatibility layer for the local emulator (moto server, pinned to MOTO_VERSION).
+
+Stock moto runs the CloudFormation API workflow but misses pieces our real templates use. Each
+``@fix`` below closes exactly one gap, in moto's process, so the templates deploy *unchanged* through
+change sets and the same deploy code runs as against AWS. Each fix has its own test
+(tests/test_motocompat.py) that fails without it. Nothing here is imported when deploying to AWS.
+"""
+from __future__ import annotations
+
+import functools
+import secrets
+import string
+from typing import Any, Callable
+
+MOTO_VERSION = "5.2.5"
+FIXES: dict[str, Callable[[], None]] = {}
+_applied: set[str] = set()
+
+
+def fix(func: Callable[[], None]) -> Callable[[], None]:
+    """Register a fix under its function name."""
+    FIXES[func.__name__] = func
+    return func
+
+
+def apply(only: list[str] | None = None) -> None:
+    """Apply every fix (or ``only`` these) once; refuse an unexpected moto version."""
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(f"motocompat is written for moto {MOTO_VERSION}, found {moto.__version__}: pip install 'moto[server]=={MOTO_VERSION}'")
+    for name, func in FIXES.items():
+        if (only is None or name in only) and name not in _applied:
+            func()
+            _applied.add(name)
+
+
+@fix
+def nested_stack_outputs() -> None:
+    """``Fn::GetAtt [Child, Outputs.X]`` fails with HTTP 500: moto's Stack has no get_cfn_attribute."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.cloudformation.models import Stack
+
+    def get_cfn_attribute(self: Stack, attr: str) -> Any:
+        if attr.startswith("Outputs."):
+            output = self.output_map.get(attr.removeprefix("Outputs."))
+            if output is not None:
+                return output.value
+        raise UnformattedGetAttTemplateException()
+
+    Stack.get_cfn_attribute = get_cfn_attribute
+
+
+@fix
+def change_set_refreshes_stack() -> None:
+    """Executing a change set leaves the stack's template, parameters, tags and Outputs stale (or empty,
+    for a CREATE): refresh them from the change set, as CloudFormation does."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.execute_change_set
+
+    @functools.wraps(original)
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.describe_change_set(change_set_name)
+        original(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.parameters = change_set.parameters
+        if change_set.tags is not None:
+            stack.tags = change_set.tags
+        stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_change_set
+
+
+@fix
+def change_set_lists_parameter_changes() -> None:
+    """A change set whose template is unchanged but whose parameters changed (a new ImageTag) lists no
+    changes in moto, although executing it modifies resources: diff with the parameters, as AWS does."""
+    from moto.cloudformation.models import Change, ChangeSet
+
+    def diff(self: ChangeSet) -> list[Change]:
+        by_action = self.stack.resource_map.build_resource_diff(self.template_dict, self.parameters)
+        old = self.stack.resource_map._resource_json_map
+        changes = []
+        for action, names in by_action.items():
+            for name in names:
+                source = old if action == "Remove" else self.template_dict["Resources"]
+                changes.append(Change(action=action, logical_resource_id=name, resource_type=source[name]["Type"]))
+        return changes
+
+    ChangeSet.diff = diff
+
+
+@fix
+def hosted_zone_name_servers() -> None:
+    """``Fn::GetAtt [HostedZone, NameServers]`` fails: moto's FakeZone has no get_cfn_attribute."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.route53.models import FakeZone
+
+    def get_cfn_attribute(self: FakeZone, attr: str) -> Any:
+        if attr == "NameServers" and self.delegation_set is not None:
+            return list(self.delegation_set.name_servers)
+        if attr == "Id":
+            return self.id
+        raise UnformattedGetAttTemplateException()
+
+    FakeZone.get_cfn_attribute = get_cfn_attribute
+
+
+@fix
+def missing_resource_types() -> None:
+    """Resource types moto's CloudFormation ignores (a Ref to them resolves to nothing). Each is
+    created in moto's own service backend so the emulated APIs show it."""
+    from moto.cloudformation import parsing
+
+    for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cache.cache_clear()
+    _define_models()
+    for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cache.cache_clear()
+
+
+def _define_models() -> None:  # noqa: C901 - one small class per resource type
+    from moto.acm.models import acm_backends
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.core.common_models import CloudFormationModel
+    from moto.ec2.models import ec2_backends
+    from moto.ecs.models import ecs_backends
+    from moto.elasticache.models import elasticache_backends
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    class Compat:
+        """Shared behaviour: a physical ID, named attributes, and update as replace."""
+
+        TYPE = ""
+
+        def __init__(self, physical_id: str, attributes: dict[str, Any] | None = None) -> None:
+            self.physical_id = physical_id
+            self.attributes = attributes or {}
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.physical_id
+
+        def get_cfn_attribute(self, attr: str) -> Any:
+            if attr in self.attributes:
+                return self.attributes[attr]
+            raise UnformattedGetAttTemplateException()
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @classmethod
+        def cloudformation_type(cls) -> str:
+            return cls.TYPE
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+            cls.delete_from_cloudformation_json(original_resource.physical_id, cloudformation_json, account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            return None
+
+    def _name(resource_name: str, limit: int) -> str:
+        return resource_name.lower()[:limit].rstrip("-")
+
+    class CacheSubnetGroup(Compat, CloudFormationModel):
+        TYPE = "AWS::ElastiCache::SubnetGroup"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            name = p.get("CacheSubnetGroupName") or _name(resource_name, 255)
+            elasticache_backends[account_id][region_name].create_cache_subnet_group(name, p.get("Description", ""), p["SubnetIds"], None)
+            return cls(name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            elasticache_backends[account_id][region_name].cache_subnet_groups.pop(resource_name, None)
+
+    class ReplicationGroup(Compat, CloudFormationModel):
+        TYPE = "AWS::ElastiCache::ReplicationGroup"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            rg_id = p.get("ReplicationGroupId") or _name(resource_name, 40)
+            args = {
+                name: None
+                for name in (
+                    "global_replication_group_id primary_cluster_id preferred_cache_cluster_azs num_node_groups replicas_per_node_group "
+                    "node_group_configuration cache_parameter_group_name cache_security_group_names snapshot_arns snapshot_name "
+                    "notification_topic_arn kms_key_id user_group_ids log_delivery_configurations data_tiering_enabled network_type "
+                    "ip_discovery transit_encryption_mode cluster_mode serverless_cache_snapshot_name tags"
+                ).split()
+            }
+            group = elasticache_backends[account_id][region_name].create_replication_group(
+                replication_group_id=rg_id,
+                replication_group_description=p["ReplicationGroupDescription"],
+                automatic_failover_enabled=p.get("AutomaticFailoverEnabled"),
+                multi_az_enabled=p.get("MultiAZEnabled"),
+                num_cache_clusters=int(p.get("NumCacheClusters", 1)),
+                cache_node_type=p.get("CacheNodeType"),
+                engine=p.get("Engine", "redis"),
+                engine_version=p.get("EngineVersion"),
+                cache_subnet_group_name=p.get("CacheSubnetGroupName"),
+                security_group_ids=p.get("SecurityGroupIds"),
+                preferred_maintenance_window=p.get("PreferredMaintenanceWindow"),
+                port=int(p.get("Port", 6379)),
+                auto_minor_version_upgrade=p.get("AutoMinorVersionUpgrade"),
+                snapshot_retention_limit=int(p.get("SnapshotRetentionLimit", 0)),
+                snapshot_window=p.get("SnapshotWindow"),
+                auth_token=p.get("AuthToken"),
+                transit_encryption_enabled=p.get("TransitEncryptionEnabled"),
+                at_rest_encryption_enabled=p.get("AtRestEncryptionEnabled"),
+                **args,
+            )
+            node_group = group.node_groups[0]
+            return cls(
+                rg_id,
+                {
+                    "PrimaryEndPoint.Address": node_group["primary_endpoint_address"],
+                    "PrimaryEndPoint.Port": str(node_group["port"]),
+                    "ReaderEndPoint.Address": node_group["reader_endpoint_address"],
+                    "ReaderEndPoint.Port": str(node_group["port"]),
+                },
+            )
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            backend = elasticache_backends[account_id][region_name]
+            if resource_name in backend.replication_groups:
+                backend.delete_replication_group(resource_name, None, False)
+
+    class Secret(Compat, CloudFormationModel):
+        TYPE = "AWS::SecretsManager::Secret"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            gen = p.get("GenerateSecretString")
+            value = p.get("SecretString")
+            if gen is not None:
+                alphabet = string.ascii_letters + string.digits + ("" if gen.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?[]^_{|}~")
+                value = "".join(secrets.choice(alphabet) for _ in range(int(gen.get("PasswordLength", 32))))
+            backend = secretsmanager_backends[account_id][region_name]
+            name = p.get("Name") or resource_name
+            backend.create_secret(name, value, None, p.get("Description"), None, p.get("KmsKeyId"), None, [], False)
+            return cls(backend.secrets[name].arn)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            backend = secretsmanager_backends[account_id][region_name]
+            backend.delete_secret(resource_name, None, True)
+
+    class Certificate(Compat, CloudFormationModel):
+        TYPE = "AWS::CertificateManager::Certificate"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            arn = acm_backends[account_id][region_name].request_certificate(p["DomainName"], None, p.get("SubjectAlternativeNames") or [], [])
+            return cls(arn)
+
+    class SecurityGroupEgress(Compat, CloudFormationModel):
+        TYPE = "AWS::EC2::SecurityGroupEgress"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            ranges = [{"CidrIp": p["CidrIp"], "Description": p.get("Description")}] if p.get("CidrIp") else []
+            groups = [{"GroupId": p["DestinationSecurityGroupId"]}] if p.get("DestinationSecurityGroupId") else []
+            ec2_backends[account_id][region_name].authorize_security_group_egress(
+                p["GroupId"], p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), ranges, source_groups=groups
+            )
+            return cls(f"{p['GroupId']}-egress-{p.get('FromPort')}")
+
+    class CapacityProviderAssociations(Compat, CloudFormationModel):
+        TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            strategy = [
+                {"capacityProvider": s["CapacityProvider"], "weight": int(s.get("Weight", 0)), "base": int(s.get("Base", 0))}
+                for s in p["DefaultCapacityProviderStrategy"]
+            ]
+            ecs_backends[account_id][region_name].put_cluster_capacity_providers(p["Cluster"], p["CapacityProviders"], strategy)
+            return cls(p["Cluster"])
+
+    class ScalableTarget(Compat, CloudFormationModel):
+        TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+                p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"], int(p["MinCapacity"]), int(p["MaxCapacity"]), p.get("RoleARN"), None
+            )
+            return cls(f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}")
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            resource_id, dimension, namespace = resource_name.split("|")
+            backend = applicationautoscaling_backends[account_id][region_name]
+            if resource_id in backend.targets.get(dimension, {}):
+                backend.deregister_scalable_target(namespace, resource_id, dimension)
+
+    class ScalingPolicy(Compat, CloudFormationModel):
+        TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
+            body = {k: v for k, v in p.items() if k.endswith("PolicyConfiguration")}
+            config = body.get("TargetTrackingScalingPolicyConfiguration")
+            if config:
+                config["TargetValue"] = float(config["TargetValue"])
+            policy = applicationautoscaling_backends[account_id][region_name].put_scaling_policy(
+                p["PolicyName"], namespace, resource_id, dimension, body, p["PolicyType"]
+            )
+            return cls(policy.policy_arn)
