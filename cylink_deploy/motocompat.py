@@ -76,18 +76,40 @@ def change_set_refreshes_stack() -> None:
 
 @fix
 def change_set_lists_parameter_changes() -> None:
-    """A change set whose template is unchanged but whose parameters changed (a new ImageTag) lists no
-    changes in moto, although executing it modifies resources: diff with the parameters, as AWS does."""
+    """moto's change sets diff templates only: a new parameter value (a new ImageTag) lists no change
+    although executing it modifies resources, and resources whose Condition is false are listed as
+    added. Diff with the parameters and the conditions they decide, as CloudFormation does."""
     from moto.cloudformation.models import Change, ChangeSet
+    from moto.cloudformation.parsing import ResourceMap
+
+    def active(template: dict[str, Any], parameters: dict[str, Any], stack: Any) -> Callable[[str], bool]:
+        rm = ResourceMap(stack.stack_id, stack.name, parameters, {}, stack.region_name, stack.account_id, template, None)
+        rm.load_mapping()
+        rm.load_parameters()
+        rm.load_conditions()
+
+        def is_active(name: str) -> bool:
+            condition = template["Resources"][name].get("Condition")
+            return not condition or bool(rm.lazy_condition_map[condition])
+
+        return is_active
 
     def diff(self: ChangeSet) -> list[Change]:
-        by_action = self.stack.resource_map.build_resource_diff(self.template_dict, self.parameters)
-        old = self.stack.resource_map._resource_json_map
+        resource_map = self.stack.resource_map
+        old_template = resource_map._template or {"Resources": {}}
+        old_active = active(old_template, resource_map.input_parameters, self.stack) if old_template.get("Resources") else (lambda n: False)
+        new_active = active(self.template_dict, self.parameters, self.stack)
+        by_action = resource_map.build_resource_diff(self.template_dict, self.parameters)
         changes = []
-        for action, names in by_action.items():
-            for name in names:
-                source = old if action == "Remove" else self.template_dict["Resources"]
-                changes.append(Change(action=action, logical_resource_id=name, resource_type=source[name]["Type"]))
+        for name in self.template_dict["Resources"]:
+            was, now = name in old_template["Resources"] and old_active(name), new_active(name)
+            action = "Add" if now and not was else "Remove" if was and not now else "Modify" if now and name in by_action["Modify"] else None
+            if action:
+                source = old_template if action == "Remove" else self.template_dict
+                changes.append(Change(action=action, logical_resource_id=name, resource_type=source["Resources"][name]["Type"]))
+        for name in by_action["Remove"]:
+            if old_active(name):
+                changes.append(Change(action="Remove", logical_resource_id=name, resource_type=old_template["Resources"][name]["Type"]))
         return changes
 
     ChangeSet.diff = diff
@@ -107,6 +129,45 @@ def hosted_zone_name_servers() -> None:
         raise UnformattedGetAttTemplateException()
 
     FakeZone.get_cfn_attribute = get_cfn_attribute
+
+
+# What the emulator knows of each request: it stands in for AWS's HTTPS endpoints, so it counts as TLS.
+REQUEST_CONTEXT = {"aws:securetransport": "true"}
+
+
+def _conditions_hold(condition: dict[str, Any] | None) -> bool:
+    """Evaluate Bool/StringEquals conditions against REQUEST_CONTEXT (other operators: not holding)."""
+    for operator, checks in (condition or {}).items():
+        if operator not in ("Bool", "StringEquals"):
+            return False
+        for key, expected in checks.items():
+            values = [str(v).lower() for v in (expected if isinstance(expected, list) else [expected])]
+            if REQUEST_CONTEXT.get(key.lower()) not in values:
+                return False
+    return True
+
+
+@fix
+def bucket_policy_conditions() -> None:
+    """moto ignores Conditions in bucket policies and treats a conditional statement as applying
+    always, so a TLS-only policy (Deny when aws:SecureTransport is false) denies every request:
+    apply a statement only when its condition holds."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        doc = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        applicable = [{k: v for k, v in s.items() if k != "Condition"} for s in statements if _conditions_hold(s.get("Condition"))]
+        if not applicable:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**doc, "Statement": applicable})).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
 
 
 @fix

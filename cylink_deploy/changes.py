@@ -1,0 +1,84 @@
+"""Pure views of change-set responses: rows to show, parameter diffs, and replacements.
+
+Kept free of I/O so the rules are unit-tested against responses shaped like the AWS API reference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .stack import ChangeSetNode
+
+MASK = "****"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One resource change, as shown to the reviewer."""
+
+    stack: str  # "(root)" or the nested stack path
+    action: str  # Add / Modify / Remove / Import / Dynamic
+    logical_id: str
+    resource_type: str
+    replacement: str  # True / Conditional / False / "" (not applicable, e.g. Add)
+    details: str  # which properties or parameters drive the change
+
+    @property
+    def destructive(self) -> bool:
+        """Replacements and removals must stand out: they can lose data."""
+        return self.action == "Remove" or self.replacement in ("True", "Conditional")
+
+
+def rows(node: ChangeSetNode) -> list[Row]:
+    """Rows of one change set (nested stacks appear as their own Modify row plus their own table)."""
+    out = []
+    for change in node.changes:
+        rc = change.get("ResourceChange", {})
+        targets = sorted({d.get("Target", {}).get("Name") or d.get("Target", {}).get("Attribute", "") for d in rc.get("Details", [])} - {""})
+        out.append(
+            Row(
+                stack=node.path or "(root)",
+                action=rc.get("Action", change.get("Type", "")),
+                logical_id=rc.get("LogicalResourceId", ""),
+                resource_type=rc.get("ResourceType", ""),
+                replacement=str(rc.get("Replacement", "")) if rc.get("Action") == "Modify" else "",
+                details=", ".join(targets),
+            )
+        )
+    return out
+
+
+def parameter_changes(node: ChangeSetNode) -> list[tuple[str, str, str]]:
+    """(key, old, new) for parameters the change set changes; NoEcho values stay masked."""
+    if node.previous_parameters is None:
+        return []
+    new = {p["ParameterKey"]: p.get("ParameterValue", "") for p in node.description.get("Parameters", []) or []}
+    changed = []
+    for key in sorted(set(new) | set(node.previous_parameters)):
+        old_value, new_value = node.previous_parameters.get(key, "(unset)"), new.get(key, "(removed)")
+        if old_value != new_value:
+            if MASK in (old_value, new_value):
+                old_value = new_value = MASK
+                if node.previous_parameters.get(key) == new.get(key):
+                    continue
+            changed.append((key, old_value, new_value))
+    return changed
+
+
+def all_rows(nodes: list[ChangeSetNode]) -> list[Row]:
+    return [row for node in nodes for row in rows(node)]
+
+
+def summary(nodes: list[ChangeSetNode]) -> dict[str, Any]:
+    """JSON-ready summary for --json and CI."""
+    return {
+        "changeSets": [
+            {
+                "stack": node.path or "(root)",
+                "changeSetId": node.description.get("ChangeSetId"),
+                "parameters": [{"key": k, "old": o, "new": n} for k, o, n in parameter_changes(node)],
+                "changes": [row.__dict__ | {"destructive": row.destructive} for row in rows(node)],
+            }
+            for node in nodes
+        ]
+    }

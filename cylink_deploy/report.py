@@ -1,0 +1,86 @@
+"""Everything the deploy tool prints. Steps return data; these functions turn it into text."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any, TextIO
+
+from . import changes as ch
+from .stack import ChangeSetNode
+
+BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
+
+
+class Printer:
+    """Human-readable output. With --json, humans read stderr and stdout carries only JSON."""
+
+    def __init__(self, json_mode: bool = False, out: TextIO | None = None) -> None:
+        self.json_mode = json_mode
+        self.out = out or (sys.stderr if json_mode else sys.stdout)
+        self.color = self.out.isatty()
+
+    def _c(self, code: str, text: str) -> str:
+        return f"{code}{text}{RESET}" if self.color else text
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def step(self, text: str) -> None:
+        self.line(self._c(BOLD, "==> ") + text)
+
+    def warn(self, text: str) -> None:
+        self.line(self._c(YELLOW, "!   ") + text)
+
+    def table(self, headers: list[str], body: list[list[str]], highlight: list[bool] | None = None) -> None:
+        widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+        fmt = "  ".join(f"{{:{w}}}" for w in widths)
+        self.line("  " + fmt.format(*headers))
+        self.line("  " + "  ".join("-" * w for w in widths))
+        for i, r in enumerate(body):
+            text = "  " + fmt.format(*r)
+            self.line(self._c(RED, text) if highlight and highlight[i] else text)
+
+    def change_sets(self, nodes: list[ChangeSetNode]) -> None:
+        """One table per stack; replacements and removals marked with '!' (and red on a terminal)."""
+        total = 0
+        for node in nodes:
+            rows = ch.rows(node)
+            params = ch.parameter_changes(node)
+            total += len(rows)
+            title = node.path or "root stack"
+            self.line()
+            self.line(self._c(BOLD, f"{title}: {len(rows)} change(s)"))
+            if params:
+                self.line("  parameters: " + "; ".join(f"{k}: {o} -> {n}" for k, o, n in params))
+            if rows:
+                body = [["!" if r.destructive else "", r.action, r.logical_id, r.resource_type, r.replacement or "-", r.details] for r in rows]
+                self.table(["", "Action", "Logical ID", "Type", "Replacement", "Changed"], body, [r.destructive for r in rows])
+        destructive = [r for r in ch.all_rows(nodes) if r.destructive]
+        self.line()
+        if destructive:
+            self.warn(f"{len(destructive)} replacement(s)/removal(s): " + ", ".join(f"{r.stack}/{r.logical_id}" for r in destructive))
+        self.line(f"{total} change(s) in {len(nodes)} change set(s)")
+
+    def event(self, event: dict[str, Any], done: int, total: int, started: datetime) -> None:
+        elapsed = int((event["Timestamp"] - started).total_seconds()) if event.get("Timestamp") else 0
+        status = event.get("ResourceStatus", "")
+        text = f"[{done:>3}/{total}] {max(elapsed, 0) // 60}:{max(elapsed, 0) % 60:02d} {event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
+        if event.get("ResourceStatusReason") and status.endswith("FAILED"):
+            text += f": {event['ResourceStatusReason']}"
+        self.line(self._c(RED, text) if status.endswith("FAILED") else text)
+
+    def root_cause(self, event: dict[str, Any]) -> None:
+        self.line()
+        self.line(self._c(RED, "Root cause: ") + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) {event.get('ResourceStatus')}")
+        self.line(f"  {event.get('ResourceStatusReason') or 'no reason given'}")
+
+    def outputs(self, outputs: dict[str, str]) -> None:
+        self.line()
+        self.line(self._c(BOLD, "Outputs"))
+        self.table(["Key", "Value"], [[k, v] for k, v in sorted(outputs.items())])
+
+    def emit_json(self, document: dict[str, Any]) -> None:
+        """The machine-readable result (stdout), only in --json mode."""
+        if self.json_mode:
+            print(json.dumps(document, indent=2, sort_keys=True, default=str), file=sys.stdout, flush=True)
