@@ -131,6 +131,53 @@ def hosted_zone_name_servers() -> None:
     FakeZone.get_cfn_attribute = get_cfn_attribute
 
 
+@fix
+def subnet_public_ip_on_launch() -> None:
+    """moto ignores a subnet's MapPublicIpOnLaunch and maps public IPs in the first subnet of each AZ;
+    CloudFormation applies the property (default false outside default VPCs)."""
+    from moto.ec2.models.subnets import Subnet
+
+    original = Subnet.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        subnet = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        value = cloudformation_json["Properties"].get("MapPublicIpOnLaunch", False)
+        subnet.map_public_ip_on_launch = str(value).lower() == "true"
+        return subnet
+
+    Subnet.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+@fix
+def alb_canonical_hosted_zone() -> None:
+    """``Fn::GetAtt [LoadBalancer, CanonicalHostedZoneID]`` is not implemented, so alias records get
+    garbage: return the zone ID the emulated ALB itself reports."""
+    from moto.elbv2.models import FakeLoadBalancer
+
+    original = FakeLoadBalancer.get_cfn_attribute
+
+    def get_cfn_attribute(self: FakeLoadBalancer, attribute_name: str) -> Any:
+        if attribute_name == "CanonicalHostedZoneID":
+            return self.canonical_hosted_zone_id
+        return original(self, attribute_name)
+
+    FakeLoadBalancer.get_cfn_attribute = get_cfn_attribute
+
+
+@fix
+def update_termination_protection() -> None:
+    """The UpdateTerminationProtection API is missing (HTTP 500); deploy.py uses it for production."""
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def update(self: CloudFormationResponse) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        stack.enable_termination_protection = str(self._get_param("EnableTerminationProtection")).lower() == "true"
+        return ActionResult({"StackId": stack.stack_id})
+
+    CloudFormationResponse.update_termination_protection = update
+
+
 # What the emulator knows of each request: it stands in for AWS's HTTPS endpoints, so it counts as TLS.
 REQUEST_CONTEXT = {"aws:securetransport": "true"}
 

@@ -1,0 +1,218 @@
+"""End to end against the embedded emulator over real HTTP: the same code path as real AWS, with only
+AWS_ENDPOINT_URL (and fake credentials) differing. Each test deploys its own stack and name prefix."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import uuid
+
+import boto3
+import pytest
+
+from cylink_deploy.cli import main
+from cylink_deploy.local import FAKE_CREDENTIALS, Emulator
+
+from .conftest import REPO
+
+REGION = "ap-northeast-1"
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def aws_env(emulator, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return emulator
+
+
+def client(emulator, service):
+    return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS)
+
+
+def run(*argv, answer: str = ""):
+    """Run deploy.py's main in --json mode; returns (exit code, JSON document or None)."""
+    out = io.StringIO()
+    real_stdout = sys.stdout
+    sys.stdout = out
+    try:
+        code = main(["--json", *argv], stdin=io.StringIO(answer), sleep=lambda s: None)
+    finally:
+        sys.stdout = real_stdout
+    text = out.getvalue().strip()
+    return code, json.loads(text) if text else None
+
+
+def unique():
+    tag = uuid.uuid4().hex[:6]
+    return f"cyl{tag}", f"cylink-t{tag}"
+
+
+def deploy(prefix, stack, *extra):
+    return run("--env", "dev", "--stack-name", stack, "--yes", "--parameter", f"NamePrefix={prefix}", *extra)
+
+
+def test_create_from_nothing_builds_everything_the_templates_declare(aws_env):
+    prefix, stack = unique()
+    code, doc = deploy(prefix, stack, "--image-tag", "1.0.0")
+    assert code == 0 and doc["status"] == "DEPLOYED"
+    outputs = doc["outputs"]
+
+    elb = client(aws_env, "elbv2")
+    (alb,) = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
+    assert outputs["AlbDnsName"] == alb["DNSName"] and outputs["SiteUrl"] == f"http://{alb['DNSName']}"
+    assert alb["Scheme"] == "internet-facing"
+    tgs = {tg["Port"]: tg for tg in elb.describe_target_groups(LoadBalancerArn=alb["LoadBalancerArn"])["TargetGroups"]} or {
+        tg["Port"]: tg for tg in elb.describe_target_groups()["TargetGroups"] if tg["VpcId"] == alb["VpcId"]
+    }
+    assert tgs[3001]["HealthCheckPath"] == "/health" and tgs[3000]["HealthCheckPath"] == "/"
+    (listener,) = elb.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    assert listener["Port"] == 80 and listener["DefaultActions"][0]["TargetGroupArn"] == tgs[3000]["TargetGroupArn"]
+    rules = [r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]]
+    assert rules[0]["Actions"][0]["TargetGroupArn"] == tgs[3001]["TargetGroupArn"]
+
+    ec2 = client(aws_env, "ec2")
+    vpc = ec2.describe_vpcs(VpcIds=[alb["VpcId"]])["Vpcs"][0]
+    assert vpc["CidrBlock"] == "10.0.0.0/16"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    assert sorted(s["CidrBlock"] for s in subnets) == ["10.0.1.0/24", "10.0.11.0/24", "10.0.12.0/24", "10.0.2.0/24"]
+    assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
+    groups = {g["GroupId"]: g for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"]}
+    alb_sg = groups[alb["SecurityGroups"][0]]
+    assert sorted((p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in alb_sg["IpPermissions"]) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
+    task_sg = next(g for g in groups.values() if any(pair["GroupId"] == alb_sg["GroupId"] for p in g["IpPermissions"] for pair in p["UserIdGroupPairs"]))
+    assert sorted(p["FromPort"] for p in task_sg["IpPermissions"]) == [3000, 3001]
+    redis_sg = next(g for g in groups.values() if any(pair["GroupId"] == task_sg["GroupId"] for p in g["IpPermissions"] for pair in p["UserIdGroupPairs"]))
+    assert [p["FromPort"] for p in redis_sg["IpPermissions"]] == [6379]
+
+    ecs = client(aws_env, "ecs")
+    (cluster,) = ecs.describe_clusters(clusters=[outputs["ClusterName"]])["clusters"]
+    assert cluster["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    services = ecs.describe_services(cluster=cluster["clusterName"], services=[outputs["BackendServiceName"], outputs["FrontendServiceName"]])["services"]
+    assert {s["serviceName"] for s in services} == {f"{prefix}-backend-service", f"{prefix}-frontend-service"}
+    backend_td = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
+    assert backend_td["containerDefinitions"][0]["image"].endswith(":1.0.0")
+
+    (rg,) = [g for g in client(aws_env, "elasticache").describe_replication_groups()["ReplicationGroups"] if g["NodeGroups"][0]["PrimaryEndpoint"]["Address"] == outputs["RedisEndpointAddress"]]
+    assert rg["TransitEncryptionEnabled"] is True and rg["AtRestEncryptionEnabled"] is True
+    repos = client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend", f"{prefix}/frontend"])["repositories"]
+    assert {r["repositoryUri"] for r in repos} == {outputs["BackendRepositoryUri"], outputs["FrontendRepositoryUri"]}
+    targets = client(aws_env, "application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert f"service/{cluster['clusterName']}/{prefix}-backend-service" in {t["ResourceId"] for t in targets}
+
+
+def test_a_second_deploy_reports_no_changes_and_uploads_nothing(aws_env):
+    prefix, stack = unique()
+    assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
+    code, doc = deploy(prefix, stack, "--image-tag", "1.0.0")
+    assert code == 0 and doc["status"] == "NO_CHANGES" and doc["uploaded"] == []
+    cfn = client(aws_env, "cloudformation")
+    with pytest.raises(cfn.exceptions.ClientError):  # the empty change set was deleted
+        cfn.describe_change_set(ChangeSetName=doc["changeSetId"])
+    # Omitting --image-tag keeps the running release instead of removing the services.
+    code, doc = deploy(prefix, stack)
+    assert code == 0 and doc["status"] == "NO_CHANGES"
+
+
+def test_a_new_image_tag_updates_and_rolls_the_services(aws_env):
+    prefix, stack = unique()
+    assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
+    code, doc = deploy(prefix, stack, "--image-tag", "1.1.0")
+    assert code == 0 and doc["status"] == "DEPLOYED"
+    (root,) = [c for c in doc["changeSets"] if c["stack"] == "(root)"]
+    assert [(c["action"], c["logical_id"]) for c in root["changes"]] == [("Modify", "ServicesStack")]
+    assert {"key": "ImageTag", "old": "1.0.0", "new": "1.1.0"} in root["parameters"]
+    ecs = client(aws_env, "ecs")
+    service = ecs.describe_services(cluster=f"{prefix}-cluster", services=[f"{prefix}-backend-service"])["services"][0]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
+    assert image.endswith(f"{prefix}/backend:1.1.0")
+
+
+def test_no_execute_then_execute_change_set(aws_env):
+    prefix, stack = unique()
+    code, doc = run("--env", "dev", "--stack-name", stack, "--parameter", f"NamePrefix={prefix}", "--no-execute")
+    assert code == 0 and doc["status"] == "REVIEW"
+    cfn = client(aws_env, "cloudformation")
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    code, _ = run("--env", "dev", "--stack-name", stack, "--execute-change-set", doc["changeSetName"], answer="n\n")
+    assert code == 5  # declined: nothing happens
+    code, doc2 = run("--env", "dev", "--stack-name", stack, "--execute-change-set", doc["changeSetName"], "--yes")
+    assert code == 0 and doc2["status"] == "DEPLOYED"
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    code, _ = run("--env", "dev", "--stack-name", stack, "--execute-change-set", doc["changeSetName"], "--yes")
+    assert code == 4  # executed change sets are not AVAILABLE any more
+
+
+def test_a_domain_adds_certificate_https_and_alias_records(aws_env):
+    prefix, stack = unique()
+    code, doc = deploy(prefix, stack, "--parameter", f"DomainName={prefix}.example.com")
+    assert code == 0
+    assert doc["outputs"]["SiteUrl"] == f"https://{prefix}.example.com" and doc["outputs"]["ApiUrl"] == f"https://api.{prefix}.example.com"
+    route53 = client(aws_env, "route53")
+    (zone,) = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == f"{prefix}.example.com"]
+    records = [r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"] if r["Type"] == "A"]
+    assert {r["Name"].rstrip(".") for r in records} == {f"{prefix}.example.com", f"www.{prefix}.example.com", f"api.{prefix}.example.com"}
+    elb = client(aws_env, "elbv2")
+    (alb,) = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
+    for record in records:
+        assert record["AliasTarget"]["HostedZoneId"] == alb["CanonicalHostedZoneId"]
+        assert record["AliasTarget"]["DNSName"].rstrip(".") == alb["DNSName"]
+    certificates = client(aws_env, "acm").list_certificates()["CertificateSummaryList"]
+    assert f"{prefix}.example.com" in {c["DomainName"] for c in certificates}
+    listeners = {ls["Port"]: ls for ls in elb.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]}
+    assert listeners[80]["DefaultActions"][0]["Type"] == "redirect"
+    assert listeners[443]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+
+
+def test_bad_parameter_files_are_rejected_before_any_aws_call(monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # closed port: any AWS call would fail with exit 3
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    code = main(["--env", "dev", "--yes", "--parameter", "EgressMode=nat"], stdin=io.StringIO())
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "EgressMode must be one of nat-per-az, single-nat, none" in err
+    assert main(["--env", "qa", "--yes"], stdin=io.StringIO()) == 2
+    assert "known environments: dev, prod, staging" in capsys.readouterr().err
+
+
+def test_without_a_tty_and_without_yes_it_refuses_instead_of_hanging(monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert main(["--env", "dev"], stdin=io.StringIO()) == 5
+    assert "pass --yes" in capsys.readouterr().err
+
+
+def test_delete_shows_what_is_retained_and_keeps_it(aws_env):
+    prefix, stack = unique()
+    assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
+    code, doc = run("--env", "dev", "--stack-name", stack, "--delete", "--yes")
+    assert code == 0 and doc["status"] == "DELETED"
+    retained = {tuple(r[:2]) for r in doc["retained"]}
+    assert ("RegistryStack", "BackendRepository") in retained and ("ClusterStack", "BackendLogGroup") in retained
+    cfn = client(aws_env, "cloudformation")
+    assert stack not in [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
+    assert client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend"])["repositories"]
+
+
+def test_delete_refuses_while_termination_protection_is_on(aws_env, capsys):
+    prefix, stack = unique()
+    assert deploy(prefix, stack)[0] == 0
+    client(aws_env, "cloudformation").update_termination_protection(StackName=stack, EnableTerminationProtection=True)
+    code, _ = run("--env", "dev", "--stack-name", stack, "--delete", "--yes")
+    assert code == 4 and "update-termination-protection --no-enable-termination-protection" in capsys.readouterr().err
+
+
+def test_the_readme_main_job_runs_end_to_end_with_local():
+    proc = subprocess.run([sys.executable, "deploy.py", "--env", "dev", "--local", "--yes", "--image-tag", "1.0.0"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for expected in ("Local AWS emulator on http://127.0.0.1:", "cfn-lint clean", "uploaded", "Change set", "deployed", "SiteUrl", "BackendRepositoryUri"):
+        assert expected in proc.stdout
