@@ -250,7 +250,7 @@ def follow(
     while True:
         status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
         settled = not status.endswith("_IN_PROGRESS")
-        for sid in list(stacks):
+        for sid in stacks:  # grows while iterating: a nested stack found now is polled in this sweep
             for event in _new_events(cfn, sid, since, seen):
                 seen.add(event["EventId"])
                 nested = event.get("PhysicalResourceId")
