@@ -132,9 +132,28 @@ def hosted_zone_name_servers() -> None:
 
 
 @fix
+def get_azs_lists_the_regions_zones() -> None:
+    """``Fn::GetAZs`` returns <region>a-d in moto, zones Tokyo does not have (1b) and EC2 then refuses;
+    return the region's zones as EC2 reports them (ap-northeast-1a, 1c, 1d), as AWS does."""
+    from moto.cloudformation import parsing
+    from moto.ec2.models import ec2_backends
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
+            region = resource_json["Fn::GetAZs"] or resources_map._region_name
+            zones = ec2_backends[resources_map._account_id][region].describe_availability_zones()
+            return sorted(z.name for z in zones)
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json  # recursive calls look the name up in the module
+
+
+@fix
 def subnet_public_ip_on_launch() -> None:
-    """moto ignores a subnet's MapPublicIpOnLaunch and maps public IPs in the first subnet of each AZ;
-    CloudFormation applies the property (default false outside default VPCs)."""
+    """moto ignores a subnet's MapPublicIpOnLaunch (it maps public IPs in the first subnet of an AZ
+    instead); CloudFormation applies the property, default false."""
     from moto.ec2.models.subnets import Subnet
 
     original = Subnet.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]

@@ -1,0 +1,173 @@
+"""One scenario per motocompat fix: each passes with the fix and fails (raises) without it.
+
+Run in-process by tests/test_motocompat.py, and in a subprocess with that one fix left out.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+import boto3
+
+REGION = "ap-northeast-1"
+SCENARIOS: dict[str, Callable[[], None]] = {}
+
+
+def scenario(func: Callable[[], None]) -> Callable[[], None]:
+    SCENARIOS[func.__name__] = func
+    return func
+
+
+def c(service: str) -> Any:
+    return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def create(name: str, resources: dict[str, Any], outputs: dict[str, Any] | None = None, **template: Any) -> dict[str, str]:
+    body = {"Resources": resources, "Outputs": outputs or {}, **template}
+    c("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_IAM"])
+    stack = c("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def vpc_resources() -> dict[str, Any]:
+    return {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+        **{
+            f"Subnet{i}": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": f"10.9.{i}.0/24", "AvailabilityZone": {"Fn::Select": [i - 1, {"Fn::GetAZs": ""}]}, "MapPublicIpOnLaunch": public}}
+            for i, public in ((1, False), (2, True))
+        },
+        "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "t", "VpcId": {"Ref": "Vpc"}}},
+    }
+
+
+@scenario
+def nested_stack_outputs() -> None:
+    c("s3").create_bucket(Bucket="tpl-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    child = {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"X": {"Value": "hello"}}}
+    c("s3").put_object(Bucket="tpl-bucket", Key="child.json", Body=json.dumps(child))
+    url = f"https://tpl-bucket.s3.{REGION}.amazonaws.com/child.json"
+    outputs = create("nested", {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}}, {"Y": {"Value": {"Fn::GetAtt": ["Child", "Outputs.X"]}}})
+    assert outputs == {"Y": "hello"}, outputs
+
+
+@scenario
+def change_set_refreshes_stack() -> None:
+    cfn = c("cloudformation")
+    body = {"Parameters": {"P": {"Type": "String"}}, "Resources": {"R": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::Sub": "/cs/${P}"}}}},
+            "Outputs": {"O": {"Value": {"Ref": "P"}}}}
+    cs = cfn.create_change_set(StackName="viacs", ChangeSetName="c1", ChangeSetType="CREATE", TemplateBody=json.dumps(body), Parameters=[{"ParameterKey": "P", "ParameterValue": "one"}])
+    cfn.execute_change_set(ChangeSetName=cs["Id"])
+    stack = cfn.describe_stacks(StackName="viacs")["Stacks"][0]
+    assert stack.get("Outputs") and stack["Outputs"][0]["OutputValue"] == "one", stack.get("Outputs")
+
+
+@scenario
+def change_set_lists_parameter_changes() -> None:
+    cfn = c("cloudformation")
+    body = {
+        "Parameters": {"P": {"Type": "String"}},
+        "Conditions": {"Never": {"Fn::Equals": [{"Ref": "P"}, "never"]}},
+        "Resources": {
+            "R": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Ref": "P"}}},
+            "Off": {"Type": "AWS::SNS::Topic", "Condition": "Never"},
+        },
+    }
+    cs = cfn.create_change_set(StackName="params", ChangeSetName="c1", ChangeSetType="CREATE", TemplateBody=json.dumps(body), Parameters=[{"ParameterKey": "P", "ParameterValue": "one"}])
+    listed = [ch["ResourceChange"]["LogicalResourceId"] for ch in cfn.describe_change_set(ChangeSetName=cs["Id"])["Changes"]]
+    assert listed == ["R"], listed
+    cfn.execute_change_set(ChangeSetName=cs["Id"])
+    cs = cfn.create_change_set(StackName="params", ChangeSetName="c2", ChangeSetType="UPDATE", TemplateBody=json.dumps(body), Parameters=[{"ParameterKey": "P", "ParameterValue": "two"}])
+    changes = [(ch["ResourceChange"]["Action"], ch["ResourceChange"]["LogicalResourceId"]) for ch in cfn.describe_change_set(ChangeSetName=cs["Id"])["Changes"]]
+    assert changes == [("Modify", "R")], changes
+
+
+@scenario
+def hosted_zone_name_servers() -> None:
+    outputs = create("zone", {"Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": "example.org"}}}, {"Ns": {"Value": {"Fn::Join": [",", {"Fn::GetAtt": ["Zone", "NameServers"]}]}}})
+    assert "awsdns" in outputs.get("Ns", ""), outputs
+
+
+@scenario
+def subnet_public_ip_on_launch() -> None:
+    create("subnets", vpc_resources())
+    subnets = {s["CidrBlock"]: s["MapPublicIpOnLaunch"] for s in c("ec2").describe_subnets()["Subnets"] if s["CidrBlock"].startswith("10.9.")}
+    assert subnets == {"10.9.1.0/24": False, "10.9.2.0/24": True}, subnets
+
+
+@scenario
+def get_azs_lists_the_regions_zones() -> None:
+    outputs = create("azs", {"T": {"Type": "AWS::SNS::Topic"}}, {"Azs": {"Value": {"Fn::Join": [",", {"Fn::GetAZs": ""}]}}})
+    assert outputs["Azs"] == f"{REGION}a,{REGION}c,{REGION}d", outputs
+
+
+@scenario
+def alb_canonical_hosted_zone() -> None:
+    resources = {**vpc_resources(), "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+        "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}}}
+    outputs = create("alb", resources, {"Zone": {"Value": {"Fn::GetAtt": ["Alb", "CanonicalHostedZoneID"]}}})
+    (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
+    assert outputs.get("Zone") == alb["CanonicalHostedZoneId"], outputs
+
+
+@scenario
+def update_termination_protection() -> None:
+    create("protected", {"T": {"Type": "AWS::SNS::Topic"}})
+    c("cloudformation").update_termination_protection(StackName="protected", EnableTerminationProtection=True)
+    assert c("cloudformation").describe_stacks(StackName="protected")["Stacks"][0]["EnableTerminationProtection"] is True
+
+
+@scenario
+def bucket_policy_conditions() -> None:
+    from cylink_deploy.artifacts import ensure_bucket
+
+    ensure_bucket(c("s3"), "tls-only-bucket", REGION)  # the real hardening, TLS-only policy included
+    c("s3").put_object(Bucket="tls-only-bucket", Key="k", Body=b"x")
+    assert c("s3").get_object(Bucket="tls-only-bucket", Key="k")["Body"].read() == b"x"
+
+
+@scenario
+def missing_resource_types() -> None:
+    resources = {
+        **vpc_resources(),
+        "Egress": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {"GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}},
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}},
+        "CacheSubnets": {"Type": "AWS::ElastiCache::SubnetGroup", "Properties": {"Description": "d", "SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]}},
+        "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"ReplicationGroupDescription": "r", "Engine": "redis", "CacheNodeType": "cache.t3.medium",
+                  "NumCacheClusters": 2, "CacheSubnetGroupName": {"Ref": "CacheSubnets"}, "TransitEncryptionEnabled": True, "AtRestEncryptionEnabled": True}},
+        "Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "example.net", "SubjectAlternativeNames": ["www.example.net"], "ValidationMethod": "DNS"}},
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "compat"}},
+        "Providers": {"Type": "AWS::ECS::ClusterCapacityProviderAssociations", "Properties": {"Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                      "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}]}},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [{"Name": "app", "Image": "nginx", "Memory": 128}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {"ServiceName": "svc", "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2}},
+        "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount",
+                   "ResourceId": {"Fn::Sub": "service/compat/${Service.Name}"}, "MinCapacity": 2, "MaxCapacity": 10}},
+        "Policy": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {"PolicyName": "cpu", "PolicyType": "TargetTrackingScaling", "ScalingTargetId": {"Ref": "Target"},
+                   "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
+    }
+    outputs = create("types", resources, {
+        "Redis": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}}, "Secret": {"Value": {"Ref": "Secret"}}, "Cert": {"Value": {"Ref": "Cert"}}})
+    (group,) = c("elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert outputs["Redis"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] and group["TransitEncryptionEnabled"]
+    assert len(c("secretsmanager").get_secret_value(SecretId=outputs["Secret"])["SecretString"]) == 40
+    assert c("acm").describe_certificate(CertificateArn=outputs["Cert"])["Certificate"]["DomainName"] == "example.net"
+    assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert c("application-autoscaling").describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
+    sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
+    assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"])
+
+
+def run(name: str) -> None:
+    """Run one scenario against a fresh in-process moto."""
+    from moto import mock_aws
+
+    with mock_aws():
+        SCENARIOS[name]()
+
+
+if __name__ == "__main__":  # python -m tests.compat_scenarios NAME [FIX ...]: apply only the given fixes
+    from cylink_deploy import motocompat
+
+    motocompat.apply(only=sys.argv[2:])
+    run(sys.argv[1])
