@@ -27,6 +27,9 @@ class Emulator:
         from . import motocompat
 
         motocompat.apply()
+        from moto.moto_api import _internal as moto_api
+
+        moto_api.moto_api_backend.reset()  # moto's state is per process: each emulator starts empty
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request log lines
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=False)
         self._server.start()
