@@ -18,6 +18,7 @@ local: $(STAMP)
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
 test: $(STAMP)
+	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks deploy.py
 	$(PY) -m pytest
 
 build: $(STAMP)

@@ -12,7 +12,6 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Callable, TextIO
 from urllib.parse import quote
 

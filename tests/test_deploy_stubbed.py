@@ -14,7 +14,7 @@ from botocore.stub import ANY, Stubber
 
 from cylink_deploy import aws, changes, cli
 from cylink_deploy import stack as st
-from cylink_deploy.errors import Aborted, AwsAccessError, StackStateError
+from cylink_deploy.errors import Aborted, StackStateError
 from cylink_deploy.report import Printer
 
 REGION = "ap-northeast-1"
