@@ -11,14 +11,14 @@ from __future__ import annotations
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
 from troposphere import elasticache, secretsmanager
 
-from .common import add_output, add_param, name_prefix_param
+from .common import SUBNET_LIST_PATTERN, add_output, add_param, name_prefix_param
 
 
 def build() -> Template:
     """Secret for the AUTH token, subnet group, and the replication group."""
     t = Template(Description="Cylink Redis: encrypted ElastiCache replication group with AUTH (guide section 5)")
     name_prefix_param(t)
-    add_param(t, "PrivateSubnetIds", "Comma-separated private subnets for the cache.")
+    add_param(t, "PrivateSubnetIds", "Comma-separated private subnets for the cache.", AllowedPattern=SUBNET_LIST_PATTERN)
     add_param(t, "RedisSecurityGroupId", "Security group of Redis.", "AWS::EC2::SecurityGroup::Id")
     add_param(t, "RedisNodeType", "ElastiCache node type.", AllowedPattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
     add_param(t, "RedisEngineVersion", "Redis engine version.", AllowedPattern=r"^[0-9]+\.[0-9x]+$")

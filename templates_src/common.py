@@ -38,6 +38,20 @@ NAME_PREFIX_PATTERN = r"^[a-z][a-z0-9-]{1,19}$"
 CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-8])$"
 APEX_DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 DOMAIN_PATTERN = r"^$|" + APEX_DOMAIN_PATTERN  # empty: no domain yet
+# Values that flow between nested stacks: constrained too, so a wiring mistake fails at the boundary.
+SUBNET_LIST_PATTERN = r"^subnet-[0-9a-f]+(,subnet-[0-9a-f]+)*$"
+HOSTNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"
+URL_PATTERN = r"^https?://[A-Za-z0-9.-]+$"
+ORIGINS_PATTERN = r"^https?://[A-Za-z0-9.-]+(,https?://[A-Za-z0-9.-]+)*$"
+PORT_PATTERN = r"^[0-9]{1,5}$"
+HOSTED_ZONE_PATTERN = r"^Z[A-Z0-9]{1,32}$"
+
+
+def arn_pattern(service: str) -> str:
+    """An ARN of ``service`` in any partition."""
+    return rf"^arn:aws[a-z-]*:{service}:.+$"
+
+
 EGRESS_MODES = ("nat-per-az", "single-nat", "none")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
 

@@ -10,7 +10,7 @@ from troposphere import Equals, GetAtt, If, Join, Output, Ref, Template
 from troposphere import certificatemanager as acm
 from troposphere import route53
 
-from .common import APEX_DOMAIN_PATTERN, add_output, add_param
+from .common import APEX_DOMAIN_PATTERN, HOSTED_ZONE_PATTERN, add_output, add_param
 
 SUBDOMAINS = ("www", "api")
 
@@ -19,7 +19,7 @@ def build() -> Template:
     """Hosted zone (unless given) and the DNS-validated certificate."""
     t = Template(Description="Cylink DNS: hosted zone and ACM certificate (guide sections 10, 11)")
     add_param(t, "DomainName", "Site domain (apex).", AllowedPattern=APEX_DOMAIN_PATTERN)
-    add_param(t, "HostedZoneId", "Existing hosted zone of the domain; empty creates one.", AllowedPattern=r"^$|^Z[A-Z0-9]{1,32}$")
+    add_param(t, "HostedZoneId", "Existing hosted zone of the domain; empty creates one.", AllowedPattern="^$|" + HOSTED_ZONE_PATTERN)
     t.add_condition("CreateZone", Equals(Ref("HostedZoneId"), ""))
 
     t.add_resource(

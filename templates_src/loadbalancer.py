@@ -15,7 +15,7 @@ from typing import Any
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
 from troposphere import elasticloadbalancingv2 as elb
 
-from .common import BACKEND, FRONTEND, SERVICES, DOMAIN_PATTERN, add_output, add_param, name_prefix_param
+from .common import BACKEND, DOMAIN_PATTERN, FRONTEND, SERVICES, SUBNET_LIST_PATTERN, add_output, add_param, name_prefix_param
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Paths the backend answers when there is no api.<domain> host to route on.
@@ -62,7 +62,7 @@ def build() -> Template:
     t = Template(Description="Cylink load balancer: ALB, target groups, HTTP/HTTPS listeners (guide sections 8, 11)")
     name_prefix_param(t)
     add_param(t, "VpcId", "VPC of the target groups.", "AWS::EC2::VPC::Id")
-    add_param(t, "PublicSubnetIds", "Comma-separated public subnets of the ALB.")
+    add_param(t, "PublicSubnetIds", "Comma-separated public subnets of the ALB.", AllowedPattern=SUBNET_LIST_PATTERN)
     add_param(t, "AlbSecurityGroupId", "Security group of the ALB.", "AWS::EC2::SecurityGroup::Id")
     add_param(t, "DomainName", "Site domain (apex); empty for HTTP only.", AllowedPattern=DOMAIN_PATTERN)
     add_param(t, "CertificateArn", "ACM certificate of the domain; empty without a domain.", AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:.+$")

@@ -15,13 +15,33 @@ from troposphere import applicationautoscaling as aas
 from troposphere import ecs
 
 from .cluster import capacity_strategy
-from .common import BACKEND, SERVICES, AppService, add_output, add_param, name_prefix_param
+from .common import (
+    BACKEND,
+    HOSTNAME_PATTERN,
+    ORIGINS_PATTERN,
+    PORT_PATTERN,
+    SERVICES,
+    SUBNET_LIST_PATTERN,
+    URL_PATTERN,
+    AppService,
+    add_output,
+    add_param,
+    arn_pattern,
+    name_prefix_param,
+)
 
 HEALTH_CHECK_GRACE_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30  # SIGTERM-to-SIGKILL; Spot gives 120 s, the ALB drains for 30 s
 SCALE_IN_COOLDOWN = 300
 SCALE_OUT_COOLDOWN = 60
 IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+# (parameter suffix, what it is, constraint) for the inputs every service takes from its siblings.
+WIRED_PER_SERVICE = (
+    ("TaskRoleArn", "task role", arn_pattern("iam")),
+    ("LogGroupName", "log group", r"^[.\-_/#A-Za-z0-9]{1,512}$"),
+    ("RepositoryUri", "image repository URI", r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+$"),
+    ("TargetGroupArn", "target group", arn_pattern("elasticloadbalancing")),
+)
 
 
 def scaling_params() -> dict[str, tuple[str, str, dict[str, int]]]:
@@ -147,22 +167,22 @@ def build() -> Template:
     t = Template(Description="Cylink ECS services, task definitions and auto scaling (guide sections 7, 9)")
     name_prefix_param(t)
     add_param(t, "ImageTag", "Image tag both services run.", AllowedPattern=IMAGE_TAG_PATTERN)
-    add_param(t, "ClusterName", "ECS cluster of the services.")
-    add_param(t, "TaskExecutionRoleArn", "Task execution role.")
-    add_param(t, "TaskSubnetIds", "Comma-separated subnets of the tasks.")
+    add_param(t, "ClusterName", "ECS cluster of the services.", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$")
+    add_param(t, "TaskExecutionRoleArn", "Task execution role.", AllowedPattern=arn_pattern("iam"))
+    add_param(t, "TaskSubnetIds", "Comma-separated subnets of the tasks.", AllowedPattern=SUBNET_LIST_PATTERN)
     add_param(t, "TaskSecurityGroupId", "Security group of the tasks.", "AWS::EC2::SecurityGroup::Id")
     add_param(t, "TaskAssignPublicIp", "ENABLED only when tasks run in public subnets.", AllowedValues=["ENABLED", "DISABLED"])
-    add_param(t, "RedisEndpointAddress", "Primary endpoint of Redis.")
-    add_param(t, "RedisEndpointPort", "Port of Redis.")
-    add_param(t, "RedisAuthSecretArn", "Secrets Manager ARN of the Redis AUTH token.")
-    add_param(t, "ApiUrl", "Base URL of the backend, for the frontend.")
-    add_param(t, "SiteOrigins", "Comma-separated origins the backend accepts.")
+    add_param(t, "RedisEndpointAddress", "Primary endpoint of Redis.", AllowedPattern=HOSTNAME_PATTERN)
+    add_param(t, "RedisEndpointPort", "Port of Redis.", AllowedPattern=PORT_PATTERN)
+    add_param(t, "RedisAuthSecretArn", "Secrets Manager ARN of the Redis AUTH token.", AllowedPattern=arn_pattern("secretsmanager"))
+    add_param(t, "ApiUrl", "Base URL of the backend, for the frontend.", AllowedPattern=URL_PATTERN)
+    add_param(t, "SiteOrigins", "Comma-separated origins the backend accepts.", AllowedPattern=ORIGINS_PATTERN)
     add_param(t, "FargateSpotWeight", "Weight of FARGATE_SPOT against FARGATE's 1.", "Number", MinValue=0, MaxValue=10)
     for name, (description, type_, constraints) in scaling_params().items():
         add_param(t, name, description, type_, **constraints)
     for svc in SERVICES:
-        for suffix, what in (("TaskRoleArn", "task role"), ("LogGroupName", "log group"), ("RepositoryUri", "image repository URI"), ("TargetGroupArn", "target group")):
-            add_param(t, f"{svc.title}{suffix}", f"{svc.name} {what}.")
+        for suffix, what, pattern in WIRED_PER_SERVICE:
+            add_param(t, f"{svc.title}{suffix}", f"{svc.name} {what}.", AllowedPattern=pattern)
         _task_definition(t, svc)
         _service(t, svc)
         _scaling(t, svc)

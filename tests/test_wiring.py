@@ -65,3 +65,14 @@ def test_an_unchanged_child_keeps_its_file_name_when_a_sibling_changes(monkeypat
     changed = sorted(set(before) ^ set(after))
     assert [n.split("-")[0] for n in changed] == ["services", "services"]
     assert before["root.json"] != after["root.json"]
+
+
+def test_every_parameter_of_every_template_is_described_typed_and_constrained(built):
+    for stem, tpl in built.by_stem.items():
+        for name, spec in tpl["Parameters"].items():
+            where = f"{stem}.{name}"
+            assert spec.get("Description") and spec.get("Type"), where
+            if spec["Type"] == "String":
+                assert "AllowedPattern" in spec or "AllowedValues" in spec, where
+            elif spec["Type"] == "Number":
+                assert ("MinValue" in spec and "MaxValue" in spec) or "AllowedValues" in spec, where
