@@ -11,6 +11,19 @@ from .stack import ChangeSetNode
 
 MASK = "****"
 
+# Resource types that hold data or identity: never replaced or removed without an explicit allowance.
+STATEFUL_TYPES = frozenset(
+    {
+        "AWS::ElastiCache::ReplicationGroup",
+        "AWS::ECR::Repository",
+        "AWS::Logs::LogGroup",
+        "AWS::Route53::HostedZone",
+        "AWS::KMS::Key",
+        "AWS::S3::Bucket",
+        "AWS::SecretsManager::Secret",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Row:
@@ -27,6 +40,15 @@ class Row:
     def destructive(self) -> bool:
         """Replacements and removals must stand out: they can lose data."""
         return self.action == "Remove" or self.replacement in ("True", "Conditional")
+
+    @property
+    def path(self) -> str:
+        return self.logical_id if self.stack == "(root)" else f"{self.stack}/{self.logical_id}"
+
+    @property
+    def loses_data(self) -> bool:
+        """A stateful resource replaced (even conditionally) or removed."""
+        return self.destructive and self.resource_type in STATEFUL_TYPES
 
 
 def rows(node: ChangeSetNode) -> list[Row]:
@@ -65,6 +87,11 @@ def parameter_changes(node: ChangeSetNode) -> list[tuple[str, str, str]]:
     return changed
 
 
+def unsafe(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str] = frozenset()) -> list[Row]:
+    """Stateful replacements/removals not allowed by ``--allow-replacement`` (logical ID or Stack/LogicalId)."""
+    return [r for r in all_rows(nodes) if r.loses_data and r.logical_id not in allowed and r.path not in allowed]
+
+
 def all_rows(nodes: list[ChangeSetNode]) -> list[Row]:
     return [row for node in nodes for row in rows(node)]
 
@@ -77,7 +104,7 @@ def summary(nodes: list[ChangeSetNode]) -> dict[str, Any]:
                 "stack": node.path or "(root)",
                 "changeSetId": node.description.get("ChangeSetId"),
                 "parameters": [{"key": k, "old": o, "new": n} for k, o, n in parameter_changes(node)],
-                "changes": [row.__dict__ | {"destructive": row.destructive} for row in rows(node)],
+                "changes": [row.__dict__ | {"destructive": row.destructive, "losesData": row.loses_data} for row in rows(node)],
             }
             for node in nodes
         ]

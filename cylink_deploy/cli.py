@@ -19,17 +19,18 @@ import botocore.exceptions as bex
 
 from templates_src import render
 
-from . import artifacts, aws, params
+from . import artifacts, aws, params, protection
 from . import build as build_step
 from . import changes as ch
 from . import stack as st
-from .errors import EXIT_OK, Aborted, BadInput, DeployError, DeploymentFailed, NoChanges
+from .errors import EXIT_OK, Aborted, BadInput, DeployError, DeploymentFailed, NoChanges, UnsafeChange
 from .report import Printer
 
 EPILOG = """exit codes:
   0  deployed, or no changes          1  deployment (or lint) failed
   2  bad flag / parameter file        3  credentials, region or permissions
   4  stack needs recovery first       5  declined at the prompt, or no TTY without --yes
+  6  refused: the change set would replace or remove a stateful resource (see --allow-replacement)
 
 examples:
   python deploy.py --env dev --local --yes --image-tag 1.0.0   # whole stack on the embedded emulator
@@ -57,6 +58,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-execute", action="store_true", help="stop after showing the change set; print its name, ARN and console URL")
     p.add_argument("--execute-change-set", metavar="NAME", help="execute a reviewed change set (checked AVAILABLE and shown again)")
     p.add_argument("--delete", action="store_true", help="delete the stack after showing what is deleted and what is retained")
+    p.add_argument(
+        "--allow-replacement",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="allow replacing/removing exactly this stateful resource (logical ID or Stack/LogicalId; repeatable)",
+    )
     p.add_argument("--yes", "-y", action="store_true", help="do not prompt (CI)")
     p.add_argument("--json", action="store_true", help="print the change-set summary and outputs as JSON on stdout (humans: stderr)")
     p.add_argument("--local", action="store_true", help="deploy to an embedded AWS emulator on 127.0.0.1 for this run")
@@ -80,6 +88,8 @@ def check_flags(args: argparse.Namespace) -> None:
     modes = [name for name, on in (("--no-execute", args.no_execute), ("--execute-change-set", args.execute_change_set), ("--delete", args.delete)) if on]
     if len(modes) > 1:
         raise BadInput(f"{' and '.join(modes)} cannot be combined")
+    if args.allow_replacement and args.delete:
+        raise BadInput("--allow-replacement applies to change sets, not to --delete")
     if (args.delete or args.execute_change_set) and (args.parameter or args.image_tag):
         raise BadInput(f"{modes[0]} takes no --parameter/--image-tag: those shape a new change set")
     if args.local and (args.delete or args.execute_change_set):
@@ -176,10 +186,26 @@ def settle(ctx: Context, cfn: Any) -> st.Plan:
     return decision
 
 
-def show_change_set(ctx: Context, cfn: Any, change_set_id: str) -> list[st.ChangeSetNode]:
+def show_change_set(ctx: Context, cfn: Any, change_set_id: str) -> tuple[list[st.ChangeSetNode], list[ch.Row]]:
+    """Show the change set tree and which stateful replacements/removals it would be refused for."""
     nodes = st.describe_tree(cfn, change_set_id)
     ctx.printer.change_sets(nodes)
-    return nodes
+    refused = ch.unsafe(nodes, set(ctx.args.allow_replacement))
+    ctx.printer.refused(refused)
+    return nodes, refused
+
+
+def refusal(refused: list[ch.Row]) -> UnsafeChange:
+    names = ", ".join(r.path for r in refused)
+    flags = " ".join(f"--allow-replacement {r.path}" for r in refused)
+    return UnsafeChange(f"refusing to replace or remove stateful resource(s) {names}: if that data may go, rerun with {flags}")
+
+
+def protect(ctx: Context, cfn: Any) -> None:
+    """The environment's termination protection and stack policy (policies/protection.yaml)."""
+    done = protection.apply(cfn, ctx.stack, protection.for_env(ctx.args.env))
+    if done:
+        ctx.printer.step(f"Protection for {ctx.args.env}: " + ", ".join(done))
 
 
 def execute_and_follow(ctx: Context, cfn: Any, change_set_id: str, stack_id: str, total: int) -> None:
@@ -245,10 +271,15 @@ def cmd_deploy(ctx: Context, clients: aws.Clients) -> int:
         st.delete_change_set(cfn, created["Id"])
         printer.step(f"No changes: {ctx.stack} already matches (empty change set {name} deleted)")
         document["status"] = "NO_CHANGES"
+        protect(ctx, cfn)
         return finish(ctx, cfn, document)
     printer.step(f"Change set {name} ({decision.change_set_type})")
-    nodes = show_change_set(ctx, cfn, created["Id"])
+    nodes, refused = show_change_set(ctx, cfn, created["Id"])
     document.update(ch.summary(nodes))
+    document["refused"] = [r.path for r in refused]
+    if refused and not args.no_execute:
+        st.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
+        raise refusal(refused)
     if args.no_execute:
         printer.line()
         printer.line(f"Change set name: {name}")
@@ -262,6 +293,7 @@ def cmd_deploy(ctx: Context, clients: aws.Clients) -> int:
     execute_and_follow(ctx, cfn, created["Id"], created["StackId"], len(ch.all_rows(nodes)))
     printer.step(f"{ctx.stack} deployed")
     document["status"] = "DEPLOYED"
+    protect(ctx, cfn)
     return finish(ctx, cfn, document)
 
 
@@ -271,10 +303,13 @@ def cmd_execute(ctx: Context, clients: aws.Clients) -> int:
     aws.account_id(clients.sts)
     cs = st.find_change_set(cfn, ctx.stack, ctx.args.execute_change_set)
     ctx.printer.step(f"Change set {cs['ChangeSetName']} ({cs.get('Description', '')})")
-    nodes = show_change_set(ctx, cfn, cs["ChangeSetId"])
+    nodes, refused = show_change_set(ctx, cfn, cs["ChangeSetId"])
+    if refused:
+        raise refusal(refused)
     ctx.confirm(f"Execute change set {cs['ChangeSetName']} on {ctx.stack}?")
     execute_and_follow(ctx, cfn, cs["ChangeSetId"], cs["StackId"], len(ch.all_rows(nodes)))
     ctx.printer.step(f"{ctx.stack} deployed")
+    protect(ctx, cfn)
     return finish(ctx, cfn, {"stack": ctx.stack, "changeSetId": cs["ChangeSetId"], "status": "DEPLOYED", **ch.summary(nodes)})
 
 

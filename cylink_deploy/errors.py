@@ -7,6 +7,7 @@ EXIT_BAD_INPUT = 2  # bad flag, parameter file or override: nothing in AWS was t
 EXIT_AWS_ACCESS = 3  # credentials, region or permissions: nothing in AWS was touched
 EXIT_STACK_STATE = 4  # the stack is in a state that needs a human first
 EXIT_ABORTED = 5  # the user declined at a prompt, or no TTY to ask on
+EXIT_UNSAFE = 6  # the change set would replace or remove a stateful resource: refused
 
 
 class DeployError(Exception):
@@ -37,6 +38,12 @@ class Aborted(DeployError):
     """The user said no, or there was nobody to ask."""
 
     exit_code = EXIT_ABORTED
+
+
+class UnsafeChange(DeployError):
+    """The change set would replace or remove a stateful resource that was not explicitly allowed."""
+
+    exit_code = EXIT_UNSAFE
 
 
 class DeploymentFailed(DeployError):

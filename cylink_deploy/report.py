@@ -62,6 +62,13 @@ class Printer:
             self.warn(f"{len(destructive)} replacement(s)/removal(s): " + ", ".join(f"{r.stack}/{r.logical_id}" for r in destructive))
         self.line(f"{total} change(s) in {len(nodes)} change set(s)")
 
+    def refused(self, rows: list[ch.Row]) -> None:
+        """Stateful replacements/removals deploy.py refuses to execute."""
+        for r in rows:
+            what = "removed" if r.action == "Remove" else f"replaced (Replacement: {r.replacement})"
+            self.line(self._c(RED, f"REFUSED  {r.path} ({r.resource_type}) would be {what}: its data would be lost"))
+            self.line(f"         allow exactly this one with --allow-replacement {r.path}")
+
     def event(self, event: dict[str, Any], done: int, total: int, started: datetime) -> None:
         elapsed = int((event["Timestamp"] - started).total_seconds()) if event.get("Timestamp") else 0
         status = event.get("ResourceStatus", "")

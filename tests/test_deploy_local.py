@@ -216,3 +216,16 @@ def test_the_readme_main_job_runs_end_to_end_with_local():
     assert proc.returncode == 0, proc.stderr
     for expected in ("Local AWS emulator on http://127.0.0.1:", "cfn-lint clean", "uploaded", "Change set", "deployed", "SiteUrl", "BackendRepositoryUri"):
         assert expected in proc.stdout
+
+
+def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aws_env):
+    prefix, stack = unique()
+    code, doc = run("--env", "prod", "--stack-name", stack, "--yes", "--parameter", f"NamePrefix={prefix}", "--image-tag", "1.0.0")
+    assert code == 0
+    cfn = client(aws_env, "cloudformation")
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["EnableTerminationProtection"] is True
+    policy = (REPO / "policies" / "stateful-stack-policy.json").read_text()
+    nested = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudFormation::Stack"]
+    assert len(nested) == 7
+    for target in [stack, *nested]:
+        assert json.loads(cfn.get_stack_policy(StackName=target)["StackPolicyBody"]) == json.loads(policy)

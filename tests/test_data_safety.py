@@ -1,0 +1,108 @@
+"""No accidental data loss: stateful resources carry retain/snapshot policies, deploy.py refuses change
+sets that replace or remove them (nested and Conditional included), and prod gets termination protection
+and a stack policy from policies/."""
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from cylink_deploy import changes, cli, protection
+from cylink_deploy import stack as st
+from cylink_deploy.errors import UnsafeChange
+from cylink_deploy.report import Printer
+
+from .conftest import REPO
+from .test_deploy_stubbed import NESTED_ID, ROOT_CS, ROOT_ID, change, stub_tree
+
+
+def test_every_stateful_resource_is_retained_or_snapshotted_on_delete_and_replace(built):
+    found = 0
+    for stem, tpl in built.by_stem.items():
+        for logical_id, res in tpl["Resources"].items():
+            if res["Type"] in changes.STATEFUL_TYPES:
+                found += 1
+                assert res.get("DeletionPolicy") in ("Retain", "Snapshot"), f"{stem}.{logical_id}"
+                assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), f"{stem}.{logical_id}"
+    assert found >= 6
+
+
+def test_the_guard_refuses_stateful_replacements_deep_in_nested_stacks():
+    cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(cfn) as stub:
+        stub_tree(stub)
+        nodes = st.describe_tree(cfn, ROOT_CS)
+    assert [r.path for r in changes.unsafe(nodes)] == ["CacheStack/RedisReplicationGroup"]
+    assert changes.unsafe(nodes, {"RedisReplicationGroup"}) == []
+    assert changes.unsafe(nodes, {"CacheStack/RedisReplicationGroup"}) == []
+    assert [r.path for r in changes.unsafe(nodes, {"SomethingElse"})] == ["CacheStack/RedisReplicationGroup"]
+
+
+@pytest.mark.parametrize(
+    "action, type_, replacement, refused",
+    [
+        ("Modify", "AWS::Logs::LogGroup", "Conditional", True),
+        ("Remove", "AWS::ECR::Repository", None, True),
+        ("Remove", "AWS::KMS::Key", None, True),
+        ("Modify", "AWS::SecretsManager::Secret", "False", False),
+        ("Modify", "AWS::ECS::Service", "True", False),  # replaced, but holds no data
+        ("Add", "AWS::S3::Bucket", None, False),
+    ],
+)
+def test_the_guard_decides_by_type_and_replacement(action, type_, replacement, refused):
+    node = st.ChangeSetNode("ClusterStack", {}, [change(action, "Thing", type_, replacement)])
+    assert bool(changes.unsafe([node])) is refused
+
+
+def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(capsys):
+    cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+    sts = boto3.client("sts", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+    args = cli.parser().parse_args(["--env", "prod", "--execute-change-set", "cs-root", "--yes"])
+    ctx = cli.Context(args, Printer(out=io.StringIO()), io.StringIO(), lambda s: None)
+    with Stubber(cfn) as stub, Stubber(sts) as sts_stub:
+        sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
+        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "StackId": ROOT_ID, "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"},
+                          {"StackName": "cylink-prod", "ChangeSetName": "cs-root"})
+        stub_tree(stub)
+        with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup"):
+            cli.cmd_execute(ctx, cli.aws.Clients(cfn, None, sts, "ap-northeast-1"))
+        stub.assert_no_pending_responses()  # no execute_change_set was stubbed, none was called
+    out = ctx.printer.out.getvalue()
+    assert "REFUSED  CacheStack/RedisReplicationGroup (AWS::ElastiCache::ReplicationGroup) would be replaced (Replacement: True)" in out
+
+
+def test_the_stack_policy_protects_every_stateful_type_and_nested_stacks():
+    policy = json.loads((REPO / "policies" / "stateful-stack-policy.json").read_text())
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert sorted(deny["Action"]) == ["Update:Delete", "Update:Replace"]
+    assert set(deny["Condition"]["StringEquals"]["ResourceType"]) == changes.STATEFUL_TYPES | {"AWS::CloudFormation::Stack"}
+
+
+def test_protection_config_is_checked():
+    assert protection.for_env("prod").termination is True
+    assert protection.for_env("dev") == protection.Protection()
+    bad = REPO / "build" / "bad-protection.yaml"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text("prod:\n  termination: true\n")
+    with pytest.raises(cli.BadInput, match="unknown key"):
+        protection.for_env("prod", bad)
+
+
+def test_apply_sets_termination_protection_and_the_policy_on_root_and_nested_stacks():
+    cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+    prot = protection.for_env("prod")
+    with Stubber(cfn) as stub:
+        stub.add_response("update_termination_protection", {"StackId": ROOT_ID}, {"StackName": "cylink-prod", "EnableTerminationProtection": True})
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": [
+            {"LogicalResourceId": "CacheStack", "PhysicalResourceId": NESTED_ID, "ResourceType": "AWS::CloudFormation::Stack", "LastUpdatedTimestamp": st.now(), "ResourceStatus": "CREATE_COMPLETE"}]},
+            {"StackName": "cylink-prod"})
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": NESTED_ID})
+        for target in ("cylink-prod", NESTED_ID):
+            stub.add_response("set_stack_policy", {}, {"StackName": target, "StackPolicyBody": prot.stack_policy})
+        assert protection.apply(cfn, "cylink-prod", prot) == ["termination protection on", "stack policy on 2 stack(s)"]
+        stub.assert_no_pending_responses()
+
+
