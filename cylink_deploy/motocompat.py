@@ -184,6 +184,28 @@ def alb_canonical_hosted_zone() -> None:
 
 
 @fix
+def elbv2_attributes() -> None:
+    """moto ignores LoadBalancerAttributes and TargetGroupAttributes given in a template (access logs,
+    deletion protection, idle timeout, stickiness, deregistration delay): apply them after creation."""
+    from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+
+    def applying(model: type, prop: str, modify: str) -> None:
+        original = model.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+        def create_from_cloudformation_json(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            resource = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+            attrs = {a["Key"]: str(a["Value"]) for a in cloudformation_json["Properties"].get(prop, [])}
+            if attrs:
+                getattr(elbv2_backends[account_id][region_name], modify)(resource.arn, attrs)
+            return resource
+
+        model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    applying(FakeLoadBalancer, "LoadBalancerAttributes", "modify_load_balancer_attributes")
+    applying(FakeTargetGroup, "TargetGroupAttributes", "modify_target_group_attributes")
+
+
+@fix
 def update_termination_protection() -> None:
     """The UpdateTerminationProtection API is missing (HTTP 500); deploy.py uses it for production."""
     from moto.cloudformation.responses import CloudFormationResponse
@@ -195,6 +217,25 @@ def update_termination_protection() -> None:
         return ActionResult({"StackId": stack.stack_id})
 
     CloudFormationResponse.update_termination_protection = update
+
+
+@fix
+def kms_key_policy_object() -> None:
+    """A KMS key whose KeyPolicy is a JSON object (as templates write it) is stored as a dict, which
+    breaks DescribeKey/GetKeyPolicy: store it as the JSON text KMS keeps."""
+    import json
+
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = cloudformation_json["Properties"]
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
 # What the emulator knows of each request: it stands in for AWS's HTTPS endpoints, so it counts as TLS.
@@ -257,7 +298,9 @@ def _define_models() -> None:  # noqa: C901 - one small class per resource type
     from moto.ec2.models import ec2_backends
     from moto.ecs.models import ecs_backends
     from moto.elasticache.models import elasticache_backends
+    from moto.s3.models import s3_backends
     from moto.secretsmanager.models import secretsmanager_backends
+    from moto.wafv2.models import wafv2_backends
 
     class Compat:
         """Shared behaviour: a physical ID, named attributes, and update as replace."""
@@ -454,3 +497,51 @@ def _define_models() -> None:  # noqa: C901 - one small class per resource type
                 p["PolicyName"], namespace, resource_id, dimension, body, p["PolicyType"]
             )
             return cls(policy.policy_arn)
+
+    class BucketPolicy(Compat, CloudFormationModel):
+        TYPE = "AWS::S3::BucketPolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            import json
+
+            p = cloudformation_json["Properties"]
+            document = p["PolicyDocument"] if isinstance(p["PolicyDocument"], str) else json.dumps(p["PolicyDocument"])
+            s3_backends[account_id]["aws"].put_bucket_policy(p["Bucket"], document.encode())
+            return cls(p["Bucket"])
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            backend = s3_backends[account_id]["aws"]
+            if resource_name in backend.buckets:
+                backend.delete_bucket_policy(resource_name)
+
+    class WebAcl(Compat, CloudFormationModel):
+        TYPE = "AWS::WAFv2::WebACL"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            acl = wafv2_backends[account_id][region_name].create_web_acl(
+                p.get("Name") or resource_name, p["VisibilityConfig"], p["DefaultAction"], p["Scope"], p.get("Description", ""),
+                [], p.get("Rules", []), None, None, None, None, None,
+            )
+            return cls(f"{acl.name}|{acl.id}|{p['Scope']}", {"Arn": acl.arn, "Id": acl.id})
+
+    class WebAclAssociation(Compat, CloudFormationModel):
+        TYPE = "AWS::WAFv2::WebACLAssociation"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            wafv2_backends[account_id][region_name].associate_web_acl(p["WebACLArn"], p["ResourceArn"])
+            return cls(f"{p['WebACLArn']}|{p['ResourceArn']}")
+
+    class WafLogging(Compat, CloudFormationModel):
+        TYPE = "AWS::WAFv2::LoggingConfiguration"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            wafv2_backends[account_id][region_name].put_logging_configuration(p["ResourceArn"], p["LogDestinationConfigs"], None, False, {})
+            return cls(p["ResourceArn"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
 from troposphere import elasticache, secretsmanager
 
-from .common import SUBNET_LIST_PATTERN, add_output, add_param, name_prefix_param
+from .common import SUBNET_LIST_PATTERN, add_output, add_param, data_key_param, name_prefix_param
 
 
 def build() -> Template:
@@ -24,6 +24,7 @@ def build() -> Template:
     add_param(t, "RedisEngineVersion", "Redis engine version.", AllowedPattern=r"^[0-9]+\.[0-9x]+$")
     add_param(t, "RedisNodeCount", "Nodes in the replication group: 1, or 2+ for Multi-AZ failover.", "Number", MinValue=1, MaxValue=6)
     add_param(t, "RedisSnapshotRetentionDays", "Days automatic snapshots are kept.", "Number", MinValue=1, MaxValue=35)
+    data_key_param(t)
     t.add_condition("MultiNode", Not(Equals(Ref("RedisNodeCount"), "1")))
 
     t.add_resource(
@@ -32,6 +33,7 @@ def build() -> Template:
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             Description=Sub("AUTH token of the ${NamePrefix} Redis replication group"),
+            KmsKeyId=Ref("DataKeyArn"),
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 PasswordLength=64,
                 ExcludePunctuation=True,  # AUTH tokens forbid @ " / and most punctuation
@@ -59,6 +61,7 @@ def build() -> Template:
             AutomaticFailoverEnabled=multi,
             MultiAZEnabled=multi,
             AtRestEncryptionEnabled=True,
+            KmsKeyId=Ref("DataKeyArn"),
             TransitEncryptionEnabled=True,
             AuthToken=Sub("{{resolve:secretsmanager:${RedisAuthSecret}:SecretString}}"),
             Port=6379,

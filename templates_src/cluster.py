@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from awacs import kms
 from awacs import secretsmanager as sm
 from awacs import sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
@@ -19,10 +20,11 @@ from troposphere import ecs, iam, logs
 from .common import (
     FARGATE_BASE,
     FARGATE_WEIGHT,
-    LOG_RETENTION_DAYS,
     SERVICES,
     add_output,
     add_param,
+    data_key_param,
+    log_retention_param,
     name_prefix_param,
 )
 
@@ -60,7 +62,8 @@ def build() -> Template:
     t = Template(Description="Cylink ECS cluster, IAM roles and log groups (guide section 7)")
     name_prefix_param(t)
     add_param(t, "RedisAuthSecretArn", "ARN of the Redis AUTH secret the tasks receive.", AllowedPattern=r"^arn:aws[a-z-]*:secretsmanager:.+$")
-    add_param(t, "LogRetentionDays", "Days the container logs are kept.", "Number", AllowedValues=[str(d) for d in LOG_RETENTION_DAYS])
+    log_retention_param(t)
+    data_key_param(t)
     add_param(t, "FargateSpotWeight", "Weight of FARGATE_SPOT against FARGATE's 1 (0 disables Spot).", "Number", MinValue=0, MaxValue=10)
 
     t.add_resource(
@@ -88,7 +91,15 @@ def build() -> Template:
                     PolicyName="read-redis-auth-secret",
                     PolicyDocument=PolicyDocument(
                         Version="2012-10-17",
-                        Statement=[Statement(Effect=Allow, Action=[sm.GetSecretValue], Resource=[Ref("RedisAuthSecretArn")])],
+                        Statement=[
+                            Statement(Effect=Allow, Action=[sm.GetSecretValue], Resource=[Ref("RedisAuthSecretArn")]),
+                            Statement(
+                                Effect=Allow,
+                                Action=[kms.Decrypt],
+                                Resource=[Ref("DataKeyArn")],
+                                Condition=Condition(StringEquals("kms:ViaService", Sub("secretsmanager.${AWS::Region}.amazonaws.com"))),
+                            ),
+                        ],
                     ),
                 )
             ],
@@ -107,6 +118,7 @@ def build() -> Template:
                 UpdateReplacePolicy="Retain",
                 LogGroupName=Sub("/ecs/${NamePrefix}-" + svc.name),
                 RetentionInDays=Ref("LogRetentionDays"),
+                KmsKeyId=Ref("DataKeyArn"),
             )
         )
         add_output(t, f"{svc.title}TaskRoleArn", GetAtt(f"{svc.title}TaskRole", "Arn"), f"Task role of the {svc.name}.")

@@ -19,6 +19,7 @@ class AppService:
     cpu: int
     memory: int
     health_path: str
+    writable_paths: tuple[str, ...]  # the root filesystem is read-only; these get scratch volumes
 
     @property
     def title(self) -> str:
@@ -26,8 +27,11 @@ class AppService:
         return self.name.capitalize()
 
 
-BACKEND = AppService("backend", 3001, 512, 1024, "/health")
-FRONTEND = AppService("frontend", 3000, 256, 512, "/")
+BACKEND = AppService("backend", 3001, 512, 1024, "/health", ("/tmp",))
+# Next.js writes its image/fetch cache under .next/cache (the standalone image's WORKDIR is /app).
+FRONTEND = AppService("frontend", 3000, 256, 512, "/", ("/tmp", "/app/.next/cache"))
+# Containers run as this uid:gid (the "node" user of the official Node.js images), never as root.
+APP_USER = "1000:1000"
 SERVICES: tuple[AppService, ...] = (BACKEND, FRONTEND)
 
 # Guide §7: FARGATE base 1 weight 1, FARGATE_SPOT weight 4 (the Spot weight is a parameter).
@@ -75,6 +79,16 @@ def name_prefix_param(t: Template) -> Parameter:
         AllowedPattern=NAME_PREFIX_PATTERN,
         ConstraintDescription="2-20 characters: lower-case letters, digits and hyphens, starting with a letter.",
     )
+
+
+def log_retention_param(t: Template) -> Parameter:
+    """Retention of every log group (container, flow and WAF logs)."""
+    return add_param(t, "LogRetentionDays", "Days the logs are kept.", "Number", AllowedValues=[str(d) for d in LOG_RETENTION_DAYS])
+
+
+def data_key_param(t: Template) -> Parameter:
+    """The customer-managed KMS key (keys stack) that encrypts data at rest."""
+    return add_param(t, "DataKeyArn", "KMS key encrypting data at rest.", AllowedPattern=arn_pattern("kms"))
 
 
 def name_tags(suffix: str) -> Tags:

@@ -5,6 +5,9 @@ The guide's only listener forwards everything to the frontend, so the backend is
 with a domain, HTTP redirects to HTTPS and the HTTPS listener (TLS 1.3 policy) sends ``api.<domain>`` to
 the backend; without a domain (dev before DNS exists) HTTP serves both, the backend by path.
 
+The ALB writes access logs to its own bucket (SSE-S3, as ALB requires; TLS-only; retained) and has
+deletion protection when AlbDeletionProtection is true (prod).
+
 Outputs: AlbArn, AlbDnsName, AlbCanonicalHostedZoneId, <Service>TargetGroupArn, SiteUrl, ApiUrl,
 SiteOrigins.
 """
@@ -12,10 +15,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
+from awacs import s3 as as3
+from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from troposphere import Equals, FindInMap, GetAtt, If, Not, Ref, Split, Sub, Template
 from troposphere import elasticloadbalancingv2 as elb
+from troposphere import s3
 
-from .common import BACKEND, DOMAIN_PATTERN, FRONTEND, SERVICES, SUBNET_LIST_PATTERN, add_output, add_param, name_prefix_param
+from .common import (
+    BACKEND,
+    DOMAIN_PATTERN,
+    FRONTEND,
+    SERVICES,
+    SUBNET_LIST_PATTERN,
+    add_output,
+    add_param,
+    log_retention_param,
+    name_prefix_param,
+)
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Paths the backend answers when there is no api.<domain> host to route on.
@@ -23,6 +39,21 @@ BACKEND_PATHS = ["/api/*", "/socket.io/*", "/health"]
 IDLE_TIMEOUT_SECONDS = 3600  # WebSockets sit idle between messages; 60 s (the default) cuts them
 DEREGISTRATION_DELAY_SECONDS = 30  # well inside Fargate Spot's 2-minute interruption notice
 STICKY_SECONDS = 86400
+ACCESS_LOG_PREFIX = "alb"
+# Regions opened before August 2022 deliver ALB logs from an ELB account, newer ones from a service
+# principal ("none" here). Deploying to a region not listed fails at FindInMap: add its row.
+ELB_LOG_ACCOUNTS = {
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450",
+    "eu-west-1": "156460612806",
+    "us-east-1": "127311923021",
+    "us-west-2": "797873946194",
+    "ap-southeast-4": "none",
+    "ap-southeast-5": "none",
+    "ap-southeast-7": "none",
+}
 
 
 def _target_group(t: Template, svc_title: str, port: int, health_path: str, sticky: bool) -> None:
@@ -57,8 +88,79 @@ def _forward(svc_title: str, action: type = elb.Action) -> Any:
     return action(Type="forward", TargetGroupArn=Ref(f"{svc_title}TargetGroup"))
 
 
+def _access_log_bucket(t: Template) -> None:
+    """Bucket for ALB access logs with exactly the delivery permission ALB needs, TLS-only."""
+    t.add_mapping("ElbLogAccount", {region: {"Account": account} for region, account in sorted(ELB_LOG_ACCOUNTS.items())})
+    t.add_condition("ElbAccountDelivers", Not(Equals(FindInMap("ElbLogAccount", Ref("AWS::Region"), "Account"), "none")))
+    t.add_resource(
+        s3.Bucket(
+            "AlbLogBucket",
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            BucketEncryption=s3.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
+                ]
+            ),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+            ),
+            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="expire-access-logs",
+                        Status="Enabled",
+                        ExpirationInDays=Ref("LogRetentionDays"),
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=7),
+                    )
+                ]
+            ),
+        )
+    )
+    objects = Sub("arn:${AWS::Partition}:s3:::${AlbLogBucket}/" + ACCESS_LOG_PREFIX + "/AWSLogs/${AWS::AccountId}/*")
+    bucket_arns = [GetAtt("AlbLogBucket", "Arn"), Sub("${AlbLogBucket.Arn}/*")]
+    policy = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="ElbAccountDeliversAccessLogs",
+                Effect=Allow,
+                # In regions without an ELB account this names our own account, which owns the bucket anyway.
+                Principal=Principal(
+                    "AWS",
+                    If(
+                        "ElbAccountDelivers",
+                        Sub("arn:${AWS::Partition}:iam::${Account}:root", Account=FindInMap("ElbLogAccount", Ref("AWS::Region"), "Account")),
+                        Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"),
+                    ),
+                ),
+                Action=[as3.PutObject],
+                Resource=[objects],
+            ),
+            Statement(
+                Sid="ElbServiceDeliversAccessLogs",
+                Effect=Allow,
+                Principal=Principal("Service", "logdelivery.elasticloadbalancing.amazonaws.com"),
+                Action=[as3.PutObject],
+                Resource=[objects],
+            ),
+            Statement(
+                Sid="DenyInsecureTransport",
+                Effect=Deny,
+                Principal=Principal("*"),
+                Action=[as3.Action("*")],
+                Resource=bucket_arns,
+                Condition=Condition(Bool("aws:SecureTransport", "false")),
+            ),
+        ],
+    )
+    t.add_resource(s3.BucketPolicy("AlbLogBucketPolicy", Bucket=Ref("AlbLogBucket"), PolicyDocument=policy))
+
+
 def build() -> Template:
-    """ALB, target groups, listeners and the backend routing rules."""
+    """ALB, its access-log bucket, target groups, listeners and the backend routing rules."""
     t = Template(Description="Cylink load balancer: ALB, target groups, HTTP/HTTPS listeners (guide sections 8, 11)")
     name_prefix_param(t)
     add_param(t, "VpcId", "VPC of the target groups.", "AWS::EC2::VPC::Id")
@@ -66,12 +168,16 @@ def build() -> Template:
     add_param(t, "AlbSecurityGroupId", "Security group of the ALB.", "AWS::EC2::SecurityGroup::Id")
     add_param(t, "DomainName", "Site domain (apex); empty for HTTP only.", AllowedPattern=DOMAIN_PATTERN)
     add_param(t, "CertificateArn", "ACM certificate of the domain; empty without a domain.", AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:.+$")
+    add_param(t, "AlbDeletionProtection", "Whether the ALB refuses deletion (true in prod).", AllowedValues=["true", "false"])
+    log_retention_param(t)
     t.add_condition("HasDomain", Not(Equals(Ref("DomainName"), "")))
     t.add_condition("NoDomain", Equals(Ref("DomainName"), ""))
+    _access_log_bucket(t)
 
     t.add_resource(
         elb.LoadBalancer(
             "LoadBalancer",
+            DependsOn="AlbLogBucketPolicy",  # ALB checks it may write its logs when the attribute is set
             Name=Sub("${NamePrefix}-alb"),
             Scheme="internet-facing",
             Type="application",
@@ -85,6 +191,10 @@ def build() -> Template:
                         "idle_timeout.timeout_seconds": str(IDLE_TIMEOUT_SECONDS),
                         "routing.http.drop_invalid_header_fields.enabled": "true",
                         "routing.http.desync_mitigation_mode": "defensive",
+                        "access_logs.s3.enabled": "true",
+                        "access_logs.s3.bucket": Ref("AlbLogBucket"),
+                        "access_logs.s3.prefix": ACCESS_LOG_PREFIX,
+                        "deletion_protection.enabled": Ref("AlbDeletionProtection"),
                     }.items()
                 )
             ],

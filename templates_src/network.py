@@ -1,14 +1,28 @@
 """Network stack (guide §4): VPC, public and private subnets across two AZs, internet gateway, and the
 egress the guide forgot (its private subnets have no route out, so Fargate cannot pull images).
 
+All traffic is recorded by VPC flow logs into a KMS-encrypted, retained log group.
+
 Outputs: VpcId, PublicSubnetIds, PrivateSubnetIds, TaskSubnetIds, TaskAssignPublicIp.
 """
 from __future__ import annotations
 
+from awacs import logs as alogs
+from awacs import sts
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Equals, GetAtt, GetAZs, If, Join, Not, Ref, Select, Sub, Template
-from troposphere import ec2
+from troposphere import ec2, iam, logs
 
-from .common import CIDR_PATTERN, EGRESS_MODES, add_output, add_param, name_prefix_param, name_tags
+from .common import (
+    CIDR_PATTERN,
+    EGRESS_MODES,
+    add_output,
+    add_param,
+    data_key_param,
+    log_retention_param,
+    name_prefix_param,
+    name_tags,
+)
 
 AZ_COUNT = 2
 PUBLIC_CIDRS = ("10.0.1.0/24", "10.0.2.0/24")
@@ -38,6 +52,8 @@ def build(azs: int = AZ_COUNT) -> Template:
         "or none (tasks run in public subnets with a public IP; dev only).",
         AllowedValues=list(EGRESS_MODES),
     )
+    data_key_param(t)
+    log_retention_param(t)
     t.add_condition("HasNat", Not(Equals(Ref("EgressMode"), "none")))
     t.add_condition("NatPerAz", Equals(Ref("EgressMode"), "nat-per-az"))
     t.add_condition("NoNat", Equals(Ref("EgressMode"), "none"))
@@ -129,6 +145,8 @@ def build(azs: int = AZ_COUNT) -> Template:
         )
     )
 
+    _flow_logs(t)
+
     public = Join(",", [Ref(f"PublicSubnet{i}") for i in range(1, azs + 1)])
     private = Join(",", [Ref(f"PrivateSubnet{i}") for i in range(1, azs + 1)])
     add_output(t, "VpcId", Ref("Vpc"), "ID of the VPC.")
@@ -137,3 +155,60 @@ def build(azs: int = AZ_COUNT) -> Template:
     add_output(t, "TaskSubnetIds", If("NoNat", public, private), "Subnets the tasks run in (public only without NAT).")
     add_output(t, "TaskAssignPublicIp", If("NoNat", "ENABLED", "DISABLED"), "Whether tasks need a public IP to reach ECR.")
     return t
+
+
+def _flow_logs(t: Template) -> None:
+    """VPC flow logs (all traffic) to CloudWatch Logs, delivered by a role only VPC Flow Logs of this
+    account can assume."""
+    t.add_resource(
+        logs.LogGroup(
+            "FlowLogGroup",
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            LogGroupName=Sub("/vpc/${NamePrefix}-flow-logs"),
+            RetentionInDays=Ref("LogRetentionDays"),
+            KmsKeyId=Ref("DataKeyArn"),
+        )
+    )
+    trust = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
+                Action=[sts.AssumeRole],
+                Condition=Condition(
+                    [
+                        StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                        ArnLike("aws:SourceArn", Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")),
+                    ]
+                ),
+            )
+        ],
+    )
+    write = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Action=[alogs.CreateLogStream, alogs.PutLogEvents, alogs.DescribeLogGroups, alogs.DescribeLogStreams],
+                Resource=[GetAtt("FlowLogGroup", "Arn")],
+            )
+        ],
+    )
+    t.add_resource(
+        iam.Role("FlowLogRole", AssumeRolePolicyDocument=trust, Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=write)])
+    )
+    t.add_resource(
+        ec2.FlowLog(
+            "VpcFlowLog",
+            ResourceId=Ref("Vpc"),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref("FlowLogGroup"),
+            DeliverLogsPermissionArn=GetAtt("FlowLogRole", "Arn"),
+            MaxAggregationInterval=60,
+            Tags=name_tags("flow-log"),
+        )
+    )

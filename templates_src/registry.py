@@ -12,7 +12,7 @@ import json
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ecr
 
-from .common import SERVICES, add_output, add_param, name_prefix_param
+from .common import SERVICES, add_output, add_param, data_key_param, name_prefix_param
 
 
 def lifecycle_policy_text() -> str:
@@ -39,6 +39,7 @@ def build() -> Template:
     """One retained, scanned, immutable repository per service."""
     t = Template(Description="Cylink container registry: ECR repositories (guide section 6)")
     name_prefix_param(t)
+    data_key_param(t)
     add_param(t, "EcrKeepImages", "How many images each repository keeps.", "Number", MinValue=1, MaxValue=1000)
     for svc in SERVICES:
         title = f"{svc.title}Repository"
@@ -50,7 +51,7 @@ def build() -> Template:
                 RepositoryName=Sub("${NamePrefix}/" + svc.name),
                 ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
                 ImageTagMutability="IMMUTABLE",
-                EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="AES256"),
+                EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS", KmsKey=Ref("DataKeyArn")),
                 LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=Sub(lifecycle_policy_text())),
             )
         )

@@ -2,7 +2,9 @@
 each service.
 
 Fixes from the guide: no ``LaunchType`` (it would cancel the FARGATE_SPOT capacity strategy), a
-deployment circuit breaker with rollback, and the Redis AUTH token passed as an ECS secret. This stack
+deployment circuit breaker with rollback, and the Redis AUTH token passed as an ECS secret. Containers
+run as a non-root user on a read-only root filesystem (scratch volumes where the apps write), with all
+Linux capabilities dropped and an init process reaping zombies. This stack
 only starts after the load-balancer stack (its target-group ARNs are inputs), so the listener rules
 exist before the services register targets.
 
@@ -16,6 +18,7 @@ from troposphere import ecs
 
 from .cluster import capacity_strategy
 from .common import (
+    APP_USER,
     BACKEND,
     HOSTNAME_PATTERN,
     ORIGINS_PATTERN,
@@ -65,6 +68,11 @@ def _environment(svc: AppService) -> dict[str, object]:
     return env
 
 
+def _volume_name(path: str) -> str:
+    """/app/.next/cache -> app-next-cache"""
+    return "-".join(part.strip(".") for part in path.strip("/").split("/"))
+
+
 def _task_definition(t: Template, svc: AppService) -> None:
     env = _environment(svc)
     secrets = [ecs.Secret(Name="REDIS_AUTH_TOKEN", ValueFrom=Ref("RedisAuthSecretArn"))] if svc is BACKEND else []
@@ -79,11 +87,19 @@ def _task_definition(t: Template, svc: AppService) -> None:
             ExecutionRoleArn=Ref("TaskExecutionRoleArn"),
             TaskRoleArn=Ref(f"{svc.title}TaskRoleArn"),
             RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+            Volumes=[ecs.Volume(Name=_volume_name(p)) for p in svc.writable_paths],
             ContainerDefinitions=[
                 ecs.ContainerDefinition(
                     Name=svc.name,
                     Image=Sub("${" + svc.title + "RepositoryUri}:${ImageTag}"),
                     Essential=True,
+                    User=APP_USER,
+                    ReadonlyRootFilesystem=True,
+                    MountPoints=[ecs.MountPoint(SourceVolume=_volume_name(p), ContainerPath=p, ReadOnly=False) for p in svc.writable_paths],
+                    LinuxParameters=ecs.LinuxParameters(
+                        Capabilities=ecs.KernelCapabilities(Drop=["ALL"]),
+                        InitProcessEnabled=True,
+                    ),
                     StopTimeout=STOP_TIMEOUT_SECONDS,
                     PortMappings=[ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")],
                     Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(env.items())],

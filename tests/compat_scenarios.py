@@ -111,6 +111,36 @@ def alb_canonical_hosted_zone() -> None:
 
 
 @scenario
+def elbv2_attributes() -> None:
+    resources = {
+        **vpc_resources(),
+        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+            "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}],
+            "LoadBalancerAttributes": [{"Key": "idle_timeout.timeout_seconds", "Value": "3600"}, {"Key": "deletion_protection.enabled", "Value": "true"}]}},
+        "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+            "VpcId": {"Ref": "Vpc"}, "Port": 3001, "Protocol": "HTTP", "TargetType": "ip",
+            "TargetGroupAttributes": [{"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "lb_cookie"}]}},
+    }
+    create("attrs", resources)
+    elb = c("elbv2")
+    (alb,) = elb.describe_load_balancers()["LoadBalancers"]
+    attrs = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]}
+    assert attrs["idle_timeout.timeout_seconds"] == "3600" and attrs["deletion_protection.enabled"] == "true", attrs
+    (tg,) = elb.describe_target_groups()["TargetGroups"]
+    tg_attrs = {a["Key"]: a["Value"] for a in elb.describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])["Attributes"]}
+    assert tg_attrs["stickiness.enabled"] == "true", tg_attrs
+
+
+@scenario
+def kms_key_policy_object() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}
+    outputs = create("key", {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy, "EnableKeyRotation": True}}}, {"Id": {"Value": {"Ref": "Key"}}})
+    kms = c("kms")
+    assert kms.describe_key(KeyId=outputs["Id"])["KeyMetadata"]["KeyId"] == outputs["Id"]
+    assert json.loads(kms.get_key_policy(KeyId=outputs["Id"], PolicyName="default")["Policy"]) == policy
+
+
+@scenario
 def update_termination_protection() -> None:
     create("protected", {"T": {"Type": "AWS::SNS::Topic"}})
     c("cloudformation").update_termination_protection(StackName="protected", EnableTerminationProtection=True)
@@ -146,6 +176,17 @@ def missing_resource_types() -> None:
         "Policy": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {"PolicyName": "cpu", "PolicyType": "TargetTrackingScaling", "ScalingTargetId": {"Ref": "Target"},
                    "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
     }
+    resources.update({
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "compat-logs"}},
+        "BucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::compat-logs/*"}]}}},
+        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}},
+        "Acl": {"Type": "AWS::WAFv2::WebACL", "Properties": {"Name": "compat", "Scope": "REGIONAL", "DefaultAction": {"Allow": {}},
+                "VisibilityConfig": {"CloudWatchMetricsEnabled": True, "MetricName": "m", "SampledRequestsEnabled": True}, "Rules": []}},
+        "AclAssociation": {"Type": "AWS::WAFv2::WebACLAssociation", "Properties": {"ResourceArn": {"Ref": "Alb"}, "WebACLArn": {"Fn::GetAtt": ["Acl", "Arn"]}}},
+        "AclLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "aws-waf-logs-compat"}},
+        "AclLogging": {"Type": "AWS::WAFv2::LoggingConfiguration", "Properties": {"ResourceArn": {"Fn::GetAtt": ["Acl", "Arn"]}, "LogDestinationConfigs": [{"Fn::GetAtt": ["AclLogs", "Arn"]}]}},
+    })
     outputs = create("types", resources, {
         "Redis": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}}, "Secret": {"Value": {"Ref": "Secret"}}, "Cert": {"Value": {"Ref": "Cert"}}})
     (group,) = c("elasticache").describe_replication_groups()["ReplicationGroups"]
@@ -154,6 +195,10 @@ def missing_resource_types() -> None:
     assert c("acm").describe_certificate(CertificateArn=outputs["Cert"])["Certificate"]["DomainName"] == "example.net"
     assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
     assert c("application-autoscaling").describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
+    assert "logdelivery" in c("s3").get_bucket_policy(Bucket="compat-logs")["Policy"]
+    (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
+    acl = c("wafv2").get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
+    assert c("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
     sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
     assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"])
 

@@ -53,8 +53,11 @@ def test_execution_role_reads_exactly_the_redis_secret(built):
     role = built.props("cluster", "TaskExecutionRole")
     assert role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}]
     (policy,) = role["Policies"]
-    (stmt,) = policy["PolicyDocument"]["Statement"]
-    assert stmt == {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": [{"Ref": "RedisAuthSecretArn"}]}
+    secret, key = policy["PolicyDocument"]["Statement"]
+    assert secret == {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": [{"Ref": "RedisAuthSecretArn"}]}
+    # the secret is encrypted with the data key: decrypt it only through Secrets Manager
+    assert key["Action"] == ["kms:Decrypt"] and key["Resource"] == [{"Ref": "DataKeyArn"}]
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}
 
 
 def test_each_service_has_its_own_task_role_trusting_only_this_account(built):

@@ -102,6 +102,12 @@ def test_create_from_nothing_builds_everything_the_templates_declare(aws_env):
     backend_td = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
     assert backend_td["containerDefinitions"][0]["image"].endswith(":1.0.0")
 
+    flow_logs = client(aws_env, "ec2").describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"]
+    assert [f["TrafficType"] for f in flow_logs] == ["ALL"]
+    kms = client(aws_env, "kms")
+    (key_alias,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == f"alias/{prefix}-data"]
+    assert kms.get_key_rotation_status(KeyId=key_alias["TargetKeyId"])["KeyRotationEnabled"] is True
+    assert "kms:ViaService" in kms.get_key_policy(KeyId=key_alias["TargetKeyId"], PolicyName="default")["Policy"]
     (rg,) = [g for g in client(aws_env, "elasticache").describe_replication_groups()["ReplicationGroups"] if g["NodeGroups"][0]["PrimaryEndpoint"]["Address"] == outputs["RedisEndpointAddress"]]
     assert rg["TransitEncryptionEnabled"] is True and rg["AtRestEncryptionEnabled"] is True
     repos = client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend", f"{prefix}/frontend"])["repositories"]
@@ -226,6 +232,15 @@ def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aw
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["EnableTerminationProtection"] is True
     policy = (REPO / "policies" / "stateful-stack-policy.json").read_text()
     nested = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudFormation::Stack"]
-    assert len(nested) == 7
+    assert len(nested) == 9  # keys, network, security, cache, registry, cluster, load balancer, WAF, services
     for target in [stack, *nested]:
         assert json.loads(cfn.get_stack_policy(StackName=target)["StackPolicyBody"]) == json.loads(policy)
+    # prod hardening: WAF on the ALB, with logging; ALB deletion protection and access logs
+    elb = client(aws_env, "elbv2")
+    (alb,) = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
+    attrs = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]}
+    assert attrs["deletion_protection.enabled"] == "true" and attrs["access_logs.s3.enabled"] == "true"
+    wafv2 = client(aws_env, "wafv2")
+    acl = wafv2.get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
+    assert [r["Name"] for r in acl["Rules"]][-1] == "per-ip-rate-limit"
+    assert wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
