@@ -5,7 +5,7 @@ The guide's only listener forwards everything to the frontend, so the backend is
 with a domain, HTTP redirects to HTTPS and the HTTPS listener (TLS 1.3 policy) sends ``api.<domain>`` to
 the backend; without a domain (dev before DNS exists) HTTP serves both, the backend by path.
 
-The ALB writes access logs to its own bucket (SSE-S3, as ALB requires; TLS-only; retained) and has
+With WafEnabled, a WAF WebACL protects the ALB (see waf.py). The ALB writes access logs to its own bucket (SSE-S3, as ALB requires; TLS-only; retained) and has
 deletion protection when AlbDeletionProtection is true (prod).
 
 Outputs: AlbArn, AlbDnsName, AlbCanonicalHostedZoneId, <Service>TargetGroupArn, SiteUrl, ApiUrl,
@@ -21,6 +21,7 @@ from troposphere import Equals, FindInMap, GetAtt, If, Not, Ref, Split, Sub, Tem
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import s3
 
+from . import waf
 from .common import (
     BACKEND,
     DOMAIN_PATTERN,
@@ -29,6 +30,7 @@ from .common import (
     SUBNET_LIST_PATTERN,
     add_output,
     add_param,
+    data_key_param,
     log_retention_param,
     name_prefix_param,
 )
@@ -170,6 +172,7 @@ def build() -> Template:
     add_param(t, "CertificateArn", "ACM certificate of the domain; empty without a domain.", AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:.+$")
     add_param(t, "AlbDeletionProtection", "Whether the ALB refuses deletion (true in prod).", AllowedValues=["true", "false"])
     log_retention_param(t)
+    data_key_param(t)
     t.add_condition("HasDomain", Not(Equals(Ref("DomainName"), "")))
     t.add_condition("NoDomain", Equals(Ref("DomainName"), ""))
     _access_log_bucket(t)
@@ -248,6 +251,8 @@ def build() -> Template:
             Actions=[_forward(BACKEND.title, elb.ListenerRuleAction)],
         )
     )
+
+    waf.add(t, "LoadBalancer")
 
     alb_url = Sub("http://${LoadBalancer.DNSName}")
     add_output(t, "AlbArn", Ref("LoadBalancer"), "ARN of the ALB.")

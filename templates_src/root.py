@@ -17,7 +17,7 @@ from typing import Any, Callable
 from troposphere import And, Equals, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template
 from troposphere.cloudformation import Stack
 
-from . import cache, cluster, dns, keys, loadbalancer, network, records, registry, security, services, waf
+from . import cache, cluster, dns, keys, loadbalancer, network, records, registry, security, services
 from .common import DOMAIN_PATTERN, SERVICES, add_param
 from .network import subnet_cidr_params
 
@@ -42,7 +42,6 @@ CHILDREN: tuple[Child, ...] = (
     Child("cluster", "ClusterStack", cluster.build),
     Child("dns", "DnsStack", dns.build, "HasDomain"),
     Child("loadbalancer", "LoadBalancerStack", loadbalancer.build),
-    Child("waf", "WafStack", waf.build, "HasWaf"),
     Child("records", "RecordsStack", records.build, "HasDomain"),
     Child("services", "ServicesStack", services.build, "HasImageTag"),
 )
@@ -72,11 +71,6 @@ DEFAULTS: dict[str, Any] = {
     "DomainName": "",
     "HostedZoneId": "",
     "ImageTag": "",
-}
-
-# Root-only parameters (they decide which children exist), declared here in full.
-ROOT_ONLY: dict[str, dict[str, Any]] = {
-    "WafEnabled": {"Type": "String", "AllowedValues": ["true", "false"], "Description": "Whether a WAF WebACL protects the ALB (true in prod)."},
 }
 
 # Root parameters whose contract differs from the child's: empty means "not yet".
@@ -127,9 +121,8 @@ def _root_parameters(t: Template, templates: dict[str, Template]) -> None:
     )
     add_param(t, "TemplatesKeyPrefix", "Key prefix of the child templates, ending in '/' (or empty).", AllowedPattern=r"^$|^[0-9A-Za-z._/-]*/$", Default="")
     for name, default in DEFAULTS.items():
-        source = next((tpl.parameters[name] for tpl in templates.values() if name in tpl.parameters), None)
-        props = {k: v for k, v in source.to_dict().items() if k != "Default"} if source else {}
-        props.update(ROOT_ONLY.get(name, {}))
+        source = next(tpl.parameters[name] for tpl in templates.values() if name in tpl.parameters)
+        props = {k: v for k, v in source.to_dict().items() if k != "Default"}
         props.update(ROOT_OVERRIDES.get(name, {}))
         props["Default"] = str(default)  # CloudFormation parameter values are strings
         t.add_parameter(Parameter(name, **props))
@@ -163,7 +156,6 @@ def build(templates: dict[str, Template], file_names: dict[str, str]) -> Templat
     _root_parameters(t, templates)
     t.add_condition("HasDomain", Not(Equals(Ref("DomainName"), "")))
     t.add_condition("HasImageTag", Not(Equals(Ref("ImageTag"), "")))
-    t.add_condition("HasWaf", Equals(Ref("WafEnabled"), "true"))
     t.add_condition("CreateZone", And(Equals(Ref("HostedZoneId"), ""), Not(Equals(Ref("DomainName"), ""))))
 
     produced: dict[str, Child] = {}

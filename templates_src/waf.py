@@ -1,17 +1,17 @@
-"""WAF stack (optional, on in prod): a regional WebACL on the ALB with AWS managed rule groups (IP
+"""WAF for the ALB (optional, on in prod), part of the load-balancer stack so that the WebACL's
+association sits beside the ALB it protects: a regional WebACL with AWS managed rule groups (IP
 reputation, common rules, known bad inputs) and a per-IP rate limit, with metrics and logging.
 
 The rate limit is per client IP per 5 minutes. Attendees of one event often share a venue's NAT
 address, so the default (WafRateLimit) is sized for hundreds of users behind one IP, not for one user.
-Outputs: WebAclArn.
 """
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import Equals, GetAtt, Output, Ref, Sub, Template
 from troposphere import logs
 from troposphere import wafv2 as waf
 
-from .common import add_output, add_param, arn_pattern, data_key_param, log_retention_param, name_prefix_param
+from .common import add_param
 
 MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 
@@ -20,14 +20,12 @@ def _visibility(metric: str) -> waf.VisibilityConfig:
     return waf.VisibilityConfig(CloudWatchMetricsEnabled=True, MetricName=metric, SampledRequestsEnabled=True)
 
 
-def build() -> Template:
-    """WebACL, its association with the ALB, and its (encrypted, retained) log group."""
-    t = Template(Description="Cylink WAF: managed rule groups and a per-IP rate limit on the ALB")
-    name_prefix_param(t)
-    data_key_param(t)
-    log_retention_param(t)
-    add_param(t, "AlbArn", "ARN of the ALB to protect.", AllowedPattern=arn_pattern("elasticloadbalancing"))
+def add(t: Template, alb: str) -> None:
+    """WebACL, its association with the ``alb`` resource, and its (encrypted, retained) log group, all
+    under the HasWaf condition. Needs the NamePrefix, DataKeyArn and LogRetentionDays parameters."""
+    add_param(t, "WafEnabled", "Whether a WAF WebACL protects the ALB (true in prod).", AllowedValues=["true", "false"])
     add_param(t, "WafRateLimit", "Requests per client IP per 5 minutes before WAF blocks it.", "Number", MinValue=100, MaxValue=2000000000)
+    t.add_condition("HasWaf", Equals(Ref("WafEnabled"), "true"))
 
     rules = [
         waf.WebACLRule(
@@ -51,6 +49,7 @@ def build() -> Template:
     t.add_resource(
         waf.WebACL(
             "WebAcl",
+            Condition="HasWaf",
             Name=Sub("${NamePrefix}-alb"),
             Scope="REGIONAL",
             DefaultAction=waf.DefaultAction(Allow=waf.AllowAction()),
@@ -58,10 +57,11 @@ def build() -> Template:
             VisibilityConfig=_visibility("cylink-alb"),
         )
     )
-    t.add_resource(waf.WebACLAssociation("WebAclAssociation", ResourceArn=Ref("AlbArn"), WebACLArn=GetAtt("WebAcl", "Arn")))
+    t.add_resource(waf.WebACLAssociation("WebAclAssociation", Condition="HasWaf", ResourceArn=Ref(alb), WebACLArn=GetAtt("WebAcl", "Arn")))
     t.add_resource(
         logs.LogGroup(
             "WafLogGroup",
+            Condition="HasWaf",
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             LogGroupName=Sub("aws-waf-logs-${NamePrefix}"),  # WAF requires the aws-waf-logs- prefix
@@ -72,9 +72,9 @@ def build() -> Template:
     t.add_resource(
         waf.LoggingConfiguration(
             "WafLogging",
+            Condition="HasWaf",
             ResourceArn=GetAtt("WebAcl", "Arn"),
             LogDestinationConfigs=[GetAtt("WafLogGroup", "Arn")],
         )
     )
-    add_output(t, "WebAclArn", GetAtt("WebAcl", "Arn"), "ARN of the WebACL on the ALB.")
-    return t
+    t.add_output(Output("WebAclArn", Condition="HasWaf", Value=GetAtt("WebAcl", "Arn"), Description="ARN of the WebACL on the ALB."))

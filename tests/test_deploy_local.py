@@ -232,7 +232,7 @@ def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aw
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["EnableTerminationProtection"] is True
     policy = (REPO / "policies" / "stateful-stack-policy.json").read_text()
     nested = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudFormation::Stack"]
-    assert len(nested) == 9  # keys, network, security, cache, registry, cluster, load balancer, WAF, services
+    assert len(nested) == 8  # keys, network, security, cache, registry, cluster, load balancer, services
     for target in [stack, *nested]:
         assert json.loads(cfn.get_stack_policy(StackName=target)["StackPolicyBody"]) == json.loads(policy)
     # prod hardening: WAF on the ALB, with logging; ALB deletion protection and access logs

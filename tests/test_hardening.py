@@ -53,15 +53,17 @@ def test_alb_logs_to_a_private_tls_only_bucket_and_has_deletion_protection_by_pa
 
 
 def test_waf_has_managed_rules_a_rate_limit_metrics_and_logging_and_is_on_in_prod(built):
-    acl = built.props("waf", "WebAcl")
+    acl = built.props("loadbalancer", "WebAcl")
     assert acl["Scope"] == "REGIONAL"
     names = [r["Name"] for r in acl["Rules"]]
     assert names == ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "per-ip-rate-limit"]
     assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in acl["Rules"])
     assert acl["Rules"][-1]["Statement"]["RateBasedStatement"] == {"AggregateKeyType": "IP", "Limit": {"Ref": "WafRateLimit"}}
-    assert built.props("waf", "WafLogging")["LogDestinationConfigs"] == [{"Fn::GetAtt": ["WafLogGroup", "Arn"]}]
-    assert built.props("waf", "WafLogGroup")["LogGroupName"]["Fn::Sub"].startswith("aws-waf-logs-")
-    assert built.resource("root", "WafStack")["Condition"] == "HasWaf"
+    assert built.props("loadbalancer", "WafLogging")["LogDestinationConfigs"] == [{"Fn::GetAtt": ["WafLogGroup", "Arn"]}]
+    assert built.props("loadbalancer", "WafLogGroup")["LogGroupName"]["Fn::Sub"].startswith("aws-waf-logs-")
+    assert built.props("loadbalancer", "WebAclAssociation")["ResourceArn"] == {"Ref": "LoadBalancer"}
+    assert {built.resource("loadbalancer", r)["Condition"] for r in ("WebAcl", "WebAclAssociation", "WafLogGroup", "WafLogging")} == {"HasWaf"}
+    assert built["root"]["Parameters"]["WafEnabled"]["Default"] == "true"
 
 
 @pytest.mark.parametrize("svc, writable", [("Backend", ["/tmp"]), ("Frontend", ["/tmp", "/app/.next/cache"])])
