@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
+CHECKOV_STAMP := .venv-checkov/.installed-stamp
+
 .PHONY: local test build bench clean
 
 $(STAMP): setup.cfg pyproject.toml
@@ -12,12 +14,19 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip check
 	touch $@
 
+# checkov (the policy gate) lives in its own venv: its dependency pins conflict with ours.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q --upgrade pip
+	.venv-checkov/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $@
+
 ## local: full deploy of the dev environment to the embedded AWS emulator (moto on 127.0.0.1)
 local: $(STAMP)
 	$(PY) deploy.py --env dev --local --yes --image-tag 1.0.0
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks deploy.py
 	$(PY) -m pytest
 

@@ -32,6 +32,7 @@ class Clients:
     s3: Any
     sts: Any
     region: str
+    iam: Any = None
 
 
 def make_session(region: str | None = None, profile: str | None = None, credentials: dict[str, str] | None = None) -> boto3.Session:
@@ -54,6 +55,7 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         s3=session.client("s3", **kwargs),
         sts=session.client("sts", **kwargs),
         region=session.region_name,
+        iam=session.client("iam", **kwargs),
     )
 
 

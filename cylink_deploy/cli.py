@@ -19,7 +19,7 @@ import botocore.exceptions as bex
 
 from templates_src import render
 
-from . import artifacts, aws, params, protection
+from . import artifacts, aws, bootstrap, params, protection
 from . import build as build_step
 from . import changes as ch
 from . import stack as st
@@ -59,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--execute-change-set", metavar="NAME", help="execute a reviewed change set (checked AVAILABLE and shown again)")
     p.add_argument("--delete", action="store_true", help="delete the stack after showing what is deleted and what is retained")
     p.add_argument(
+        "--bootstrap",
+        action="store_true",
+        help="(administrator, once per account/region) create or update the artifacts bucket and the CloudFormation "
+        "service role, and print the deployer's least-privilege policy",
+    )
+    p.add_argument(
         "--allow-replacement",
         action="append",
         default=[],
@@ -85,12 +91,16 @@ def check_flags(args: argparse.Namespace) -> None:
         return
     if not args.env:
         raise BadInput("give --env ENV (e.g. --env dev), or --build-only, or --serve-local")
-    modes = [name for name, on in (("--no-execute", args.no_execute), ("--execute-change-set", args.execute_change_set), ("--delete", args.delete)) if on]
+    modes = [
+        name
+        for name, on in (("--no-execute", args.no_execute), ("--execute-change-set", args.execute_change_set), ("--delete", args.delete), ("--bootstrap", args.bootstrap))
+        if on
+    ]
     if len(modes) > 1:
         raise BadInput(f"{' and '.join(modes)} cannot be combined")
     if args.allow_replacement and args.delete:
         raise BadInput("--allow-replacement applies to change sets, not to --delete")
-    if (args.delete or args.execute_change_set) and (args.parameter or args.image_tag):
+    if (args.delete or args.execute_change_set or args.bootstrap) and (args.parameter or args.image_tag):
         raise BadInput(f"{modes[0]} takes no --parameter/--image-tag: those shape a new change set")
     if args.local and (args.delete or args.execute_change_set):
         raise BadInput(f"--local starts an empty emulator: for {modes[0]} run 'deploy.py --serve-local' and set AWS_ENDPOINT_URL")
@@ -246,9 +256,7 @@ def cmd_deploy(ctx: Context, clients: aws.Clients) -> int:
     account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
     printer.step(f"Account {account}, region {clients.region}, stack {ctx.stack}")
     decision = settle(ctx, cfn)
-    bucket = artifacts.bucket_name(account, clients.region)
-    if artifacts.ensure_bucket(clients.s3, bucket, clients.region):
-        printer.step(f"Created artifacts bucket {bucket} (encrypted, versioned, private, TLS-only)")
+    bucket, role_arn = ensure_bootstrap(ctx, clients, account)
     up = artifacts.upload(clients.s3, bucket, result.files)
     printer.step(f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, {len(result.files) - len(up.uploaded)} already there")
     name = f"{ctx.stack}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
@@ -263,6 +271,7 @@ def cmd_deploy(ctx: Context, clients: aws.Clients) -> int:
         deployment.tags,
         f"deploy.py --env {args.env} from {git_commit()}",
         KEEP_PREVIOUS,
+        role_arn,
     )
     document: dict[str, Any] = {"stack": ctx.stack, "changeSetName": name, "changeSetId": created["Id"], "uploaded": up.uploaded}
     try:
@@ -295,6 +304,27 @@ def cmd_deploy(ctx: Context, clients: aws.Clients) -> int:
     document["status"] = "DEPLOYED"
     protect(ctx, cfn)
     return finish(ctx, cfn, document)
+
+
+def ensure_bootstrap(ctx: Context, clients: aws.Clients, account: str, update: bool = False) -> tuple[str, str]:
+    """The artifacts bucket and the CloudFormation service role (created on first use)."""
+    bucket = artifacts.bucket_name(account, clients.region)
+    if artifacts.ensure_bucket(clients.s3, bucket, clients.region):
+        ctx.printer.step(f"Created artifacts bucket {bucket} (encrypted, versioned, private, TLS-only)")
+    role_arn, created = bootstrap.service_role(clients.iam, account, bucket, update)
+    if created:
+        ctx.printer.step(f"Created CloudFormation service role {role_arn}: change sets run as it")
+    return bucket, role_arn
+
+
+def cmd_bootstrap(ctx: Context, clients: aws.Clients) -> int:
+    account = aws.account_id(clients.sts)
+    bucket, role_arn = ensure_bootstrap(ctx, clients, account, update=True)
+    ctx.printer.step(f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policy updated)")
+    ctx.printer.line("Deployers now need only this policy (see README 'Deployer permissions'):")
+    ctx.printer.line(bootstrap.as_json(bootstrap.deployer_policy(account, clients.region, bucket)))
+    ctx.printer.emit_json({"bucket": bucket, "serviceRoleArn": role_arn})
+    return EXIT_OK
 
 
 def cmd_execute(ctx: Context, clients: aws.Clients) -> int:
@@ -333,7 +363,8 @@ def cmd_delete(ctx: Context, clients: aws.Clients) -> int:
         printer.line("These are kept (DeletionPolicy), and must be removed by hand if really unwanted:")
         printer.table(["Stack", "Logical ID", "Type", "Policy"], [list(k) for k in kept])
     ctx.confirm(f"Delete stack {ctx.stack}?")
-    final = st.delete_and_wait(cfn, ctx.stack, ctx.sleep)
+    role_arn = described.get("RoleARN")  # delete as the role that created it
+    final = st.delete_and_wait(cfn, ctx.stack, ctx.sleep, role_arn)
     if final != "DELETE_COMPLETE":
         raise DeploymentFailed(f"delete of {ctx.stack} ended {final}: see its events in the console")
     printer.step(f"{ctx.stack} deleted; {len(kept)} retained resource(s) remain")
@@ -343,7 +374,7 @@ def cmd_delete(ctx: Context, clients: aws.Clients) -> int:
 
 def run_aws(ctx: Context) -> int:
     args = ctx.args
-    command = cmd_delete if args.delete else cmd_execute if args.execute_change_set else cmd_deploy
+    command = cmd_bootstrap if args.bootstrap else cmd_delete if args.delete else cmd_execute if args.execute_change_set else cmd_deploy
     if args.local:
         from .local import FAKE_CREDENTIALS, Emulator
 

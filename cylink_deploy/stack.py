@@ -107,6 +107,7 @@ def create_change_set(
     tags: dict[str, str],
     description: str,
     keep_previous: tuple[str, ...] = (),
+    role_arn: str | None = None,
 ) -> dict[str, str]:
     """Create a change set including nested stacks; returns {"Id", "StackId"}.
 
@@ -125,6 +126,7 @@ def create_change_set(
         Capabilities=CAPABILITIES,
         IncludeNestedStacks=True,
         Description=description[:1024],
+        **({"RoleARN": role_arn} if role_arn else {}),
     )
 
 

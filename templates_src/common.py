@@ -91,6 +91,11 @@ def data_key_param(t: Template) -> Parameter:
     return add_param(t, "DataKeyArn", "KMS key encrypting data at rest.", AllowedPattern=arn_pattern("kms"))
 
 
+def checkov_skips(**reasons: str) -> dict[str, Any]:
+    """Resource Metadata skipping checkov checks, each with its reason (the README lists every skip)."""
+    return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in sorted(reasons.items())]}}
+
+
 def name_tags(suffix: str) -> Tags:
     """A Name tag '<NamePrefix>-<suffix>' (stack tags from the deploy tool propagate on top)."""
     return Tags(Name=Sub("${NamePrefix}-" + suffix))

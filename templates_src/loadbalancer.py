@@ -30,6 +30,7 @@ from .common import (
     SUBNET_LIST_PATTERN,
     add_output,
     add_param,
+    checkov_skips,
     data_key_param,
     log_retention_param,
     name_prefix_param,
@@ -97,6 +98,10 @@ def _access_log_bucket(t: Template) -> None:
     t.add_resource(
         s3.Bucket(
             "AlbLogBucket",
+            Metadata=checkov_skips(
+                CKV_AWS_18="This bucket holds the ALB's access logs; logging access to the log bucket itself would need yet "
+                "another bucket and records only the ALB's own deliveries."
+            ),
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             BucketEncryption=s3.BucketEncryption(
@@ -213,6 +218,11 @@ def build() -> Template:
     t.add_resource(
         elb.Listener(
             "HttpListener",
+            Metadata=checkov_skips(
+                CKV_AWS_2="With a domain this listener only redirects to HTTPS (301); without one (dev before DNS exists) "
+                "HTTP is all there is.",
+                CKV_AWS_103="Same listener: plain HTTP carries no TLS policy; it redirects to the TLS 1.3 HTTPS listener.",
+            ),
             LoadBalancerArn=Ref("LoadBalancer"),
             Protocol="HTTP",
             Port=80,

@@ -8,10 +8,14 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Template
 from troposphere import ec2
 
-from .common import SERVICES, add_output, add_param, name_prefix_param, name_tags
+from .common import SERVICES, add_output, add_param, checkov_skips, name_prefix_param, name_tags
 
 REDIS_PORT = 6379
 PUBLIC_PORTS = {80: "HTTP (redirects to HTTPS when a domain is set)", 443: "HTTPS"}
+PORT_80_SKIP = checkov_skips(
+    CKV_AWS_260="Port 80 is open to the world only so the ALB can answer HTTP with a 301 to HTTPS "
+    "(and, before a domain exists, to serve dev over HTTP); it never reaches a task unencrypted in prod."
+)
 
 
 def _group(t: Template, title: str, suffix: str, description: str) -> None:
@@ -26,9 +30,10 @@ def _group(t: Template, title: str, suffix: str, description: str) -> None:
 
 
 def _rule(t: Template, cls: type, title: str, group: str, port: int, description: str, **peer: object) -> None:
-    t.add_resource(
-        cls(title, GroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=port, ToPort=port, Description=description, **peer)
-    )
+    rule = cls(title, GroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=port, ToPort=port, Description=description, **peer)
+    if title == "AlbIngress80":
+        rule.Metadata = PORT_80_SKIP
+    t.add_resource(rule)
 
 
 def build() -> Template:

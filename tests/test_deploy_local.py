@@ -244,3 +244,18 @@ def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aw
     acl = wafv2.get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert [r["Name"] for r in acl["Rules"]][-1] == "per-ip-rate-limit"
     assert wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
+
+
+def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env):
+    prefix, stack = unique()
+    assert deploy(prefix, stack)[0] == 0
+    cfn, iam = client(aws_env, "cloudformation"), client(aws_env, "iam")
+    role = iam.get_role(RoleName="cylink-cloudformation")["Role"]
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["RoleARN"] == role["Arn"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    code, doc = run("--env", "dev", "--bootstrap", "--yes")
+    assert code == 0 and doc["serviceRoleArn"] == role["Arn"]
+    assert iam.get_role_policy(RoleName="cylink-cloudformation", PolicyName="manage-cylink-stacks")["PolicyDocument"]

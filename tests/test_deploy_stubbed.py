@@ -295,8 +295,10 @@ def test_create_change_set_keeps_the_running_image_tag_on_update():
         "StackName": "cylink-prod", "ChangeSetName": "cs", "ChangeSetType": "UPDATE", "TemplateURL": "https://b.s3.amazonaws.com/k",
         "Parameters": [{"ParameterKey": "EgressMode", "ParameterValue": "nat-per-az"}, {"ParameterKey": "ImageTag", "UsePreviousValue": True}],
         "Tags": [{"Key": "Project", "Value": "Cylink"}], "Capabilities": st.CAPABILITIES, "IncludeNestedStacks": True, "Description": ANY,
+        "RoleARN": "arn:aws:iam::123456789012:role/cylink-cloudformation",
     }
     with Stubber(cfn) as stub:
         stub.add_response("create_change_set", {"Id": ROOT_CS, "StackId": ROOT_ID}, expected)
-        st.create_change_set(cfn, "cylink-prod", "cs", "UPDATE", "https://b.s3.amazonaws.com/k", {"EgressMode": "nat-per-az"}, {"Project": "Cylink"}, "d", ("ImageTag",))
+        st.create_change_set(cfn, "cylink-prod", "cs", "UPDATE", "https://b.s3.amazonaws.com/k", {"EgressMode": "nat-per-az"}, {"Project": "Cylink"}, "d", ("ImageTag",),
+                               "arn:aws:iam::123456789012:role/cylink-cloudformation")
         stub.assert_no_pending_responses()
