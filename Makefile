@@ -4,8 +4,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 CHECKOV_STAMP := .venv-checkov/.installed-stamp
+TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 
-.PHONY: local test build bench clean
+.PHONY: local test build bench clean taskcat-venv
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,12 +22,21 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	.venv-checkov/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $@
 
+# taskcat too: it pins jsonschema<4, which conflicts with moto.
+$(TASKCAT_STAMP): requirements-taskcat.txt
+	python3 -m venv .venv-taskcat
+	.venv-taskcat/bin/python -m pip install -q --upgrade pip
+	.venv-taskcat/bin/python -m pip install -q -r requirements-taskcat.txt
+	touch $@
+
+taskcat-venv: $(TASKCAT_STAMP)
+
 ## local: full deploy of the dev environment to the embedded AWS emulator (moto on 127.0.0.1)
 local: $(STAMP)
 	$(PY) deploy.py --env dev --local --yes --image-tag 1.0.0
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
-test: $(STAMP) $(CHECKOV_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(TASKCAT_STAMP)
 	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks deploy.py
 	$(PY) -m pytest
 

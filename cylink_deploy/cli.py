@@ -168,10 +168,9 @@ def prepare(ctx: Context) -> tuple[params.Deployment, build_step.Build]:
     """Everything that needs no AWS: parameters validated, templates built and linted."""
     args, printer = ctx.args, ctx.printer
     param_file = params.env_file(build_step.PARAMS_DIR, args.env)
-    files = render.render()
-    root_parameters = json.loads(files[render.ROOT_FILE])["Parameters"]
-    deployment = params.resolve(args.env, param_file, root_parameters, params.parse_overrides(args.parameter), args.image_tag)
     result = build_step.build()
+    root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
+    deployment = params.resolve(args.env, param_file, root_parameters, params.parse_overrides(args.parameter), args.image_tag)
     start = time.perf_counter()
     problems = build_step.lint_cached(result.paths, [param_file], build_step.BUILD_DIR / ".lint-ok")
     for line in problems:
