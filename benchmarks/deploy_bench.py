@@ -126,7 +126,7 @@ def main() -> None:
     base = statistics.median(baselines)
     rows = [
         ("synthesis (render all templates)", statistics.median(synth), None, "", "< 1 s"),
-        ("cfn-lint (10 templates + 3 param files)", lint_seconds, None, "", "reported separately"),
+        (f"cfn-lint ({len(render.render())} templates + 3 param files)", lint_seconds, None, "", "reported separately"),
         ("baseline: raw boto3 create, emulator start", base, 1.0, "", ""),
         ("create: deploy.py --local, emulator start", statistics.median(creates), statistics.median(creates) / base, f"{create_calls} calls, {create_uploads} uploads", "<= 10 s"),
         ("no-op redeploy (running emulator)", statistics.median(noops), statistics.median(noops) / base, f"{noop_calls} calls, {noop_uploads} uploads", "<= 3 s, 0 uploads"),
