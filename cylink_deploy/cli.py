@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ examples:
   python deploy.py --env prod --execute-change-set NAME
   python deploy.py --env prod --image-tag v1.1.0               # release (guide section 12)
 """
+STACK_NAME = re.compile(r"^cylink-[a-z0-9-]{1,100}$")
 KEEP_PREVIOUS = ("ImageTag",)  # a release's state, not configuration: omitted means "keep what runs"
 
 
@@ -84,9 +86,13 @@ def check_flags(args: argparse.Namespace) -> None:
     if args.serve_local:
         if args.env or args.local or args.build_only:
             raise BadInput("--serve-local runs only the emulator: use it alone (optionally with --port)")
+        if args.port is not None and not 1024 <= args.port <= 65535:
+            raise BadInput(f"--port {args.port}: use a free port between 1024 and 65535 (default 4566)")
         return
     if args.port is not None:
         raise BadInput("--port applies only to --serve-local")
+    if args.stack_name is not None and not STACK_NAME.match(args.stack_name):
+        raise BadInput(f"--stack-name {args.stack_name!r}: use cylink-<lower-case letters, digits, hyphens> (the service role and deployer policy cover cylink-* stacks)")
     if args.build_only:
         return
     if not args.env:

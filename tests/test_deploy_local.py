@@ -259,3 +259,31 @@ def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env
     code, doc = run("--env", "dev", "--bootstrap", "--yes")
     assert code == 0 and doc["serviceRoleArn"] == role["Arn"]
     assert iam.get_role_policy(RoleName="cylink-cloudformation", PolicyName="manage-cylink-stacks")["PolicyDocument"]
+
+
+def _with_redis_replacement(real_describe_tree):
+    """The emulator gives no Replacement field: graft an AWS-shaped nested change set replacing Redis."""
+    def describe_tree(cfn, change_set_id, path=""):
+        nodes = real_describe_tree(cfn, change_set_id, path)
+        nested = {"ResourceChange": {"Action": "Modify", "LogicalResourceId": "RedisReplicationGroup", "ResourceType": "AWS::ElastiCache::ReplicationGroup",
+                                     "Replacement": "Conditional", "Details": []}, "Type": "Resource"}
+        return nodes + [type(nodes[0])("CacheStack", {"ChangeSetId": "nested"}, [nested], None)]
+    return describe_tree
+
+
+def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypatch, capsys):
+    from cylink_deploy import stack as st
+
+    prefix, stack = unique()
+    assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
+    monkeypatch.setattr(st, "describe_tree", _with_redis_replacement(st.describe_tree))
+    code, doc = run("--env", "dev", "--stack-name", stack, "--parameter", f"NamePrefix={prefix}", "--image-tag", "1.0.1", "--no-execute")
+    assert code == 0 and doc["refused"] == ["CacheStack/RedisReplicationGroup"]
+    assert "REFUSED  CacheStack/RedisReplicationGroup" in capsys.readouterr().err
+    code, _ = deploy(prefix, stack, "--image-tag", "1.0.2")
+    assert code == 6
+    assert "--allow-replacement CacheStack/RedisReplicationGroup" in capsys.readouterr().err
+    cfn = client(aws_env, "cloudformation")
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}["ImageTag"] == "1.0.0"  # untouched
+    code, doc = deploy(prefix, stack, "--image-tag", "1.0.2", "--allow-replacement", "RedisReplicationGroup")
+    assert code == 0 and doc["status"] == "DEPLOYED"

@@ -283,6 +283,7 @@ def test_an_unknown_profile_is_bad_input(capsys):
     (["--delete", "--image-tag", "x"], "--delete takes no --parameter/--image-tag"),
     (["--local", "--delete"], "--local starts an empty emulator"),
     (["--port", "1"], "--port applies only to --serve-local"),
+    (["--stack-name", "Prod Stack"], "--stack-name 'Prod Stack': use cylink-"),
 ])
 def test_bad_flag_combinations_are_rejected(capsys, argv, message):
     assert cli.main(["--env", "dev", *argv]) == 2
@@ -302,3 +303,8 @@ def test_create_change_set_keeps_the_running_image_tag_on_update():
         st.create_change_set(cfn, "cylink-prod", "cs", "UPDATE", "https://b.s3.amazonaws.com/k", {"EgressMode": "nat-per-az"}, {"Project": "Cylink"}, "d", ("ImageTag",),
                                "arn:aws:iam::123456789012:role/cylink-cloudformation")
         stub.assert_no_pending_responses()
+
+
+def test_serve_local_rejects_a_privileged_or_invalid_port(capsys):
+    assert cli.main(["--serve-local", "--port", "80"]) == 2
+    assert "use a free port between 1024 and 65535" in capsys.readouterr().err
