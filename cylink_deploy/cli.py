@@ -224,18 +224,23 @@ def protect(ctx: Context, cfn: Any) -> None:
 
 
 def execute_and_follow(ctx: Context, cfn: Any, change_set_id: str, stack_id: str, total: int) -> None:
+    """Execute and stream events. Progress: the root's changes done / total, and resources done in all stacks."""
     since = st.now() - timedelta(seconds=2)
     st.execute_change_set(cfn, change_set_id)
-    finished: set[tuple[str, str]] = set()
+    root_done: set[str] = set()
+    resources_done: set[tuple[str, str]] = set()
     events: list[dict[str, Any]] = []
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("ResourceStatus") == "REVIEW_IN_PROGRESS":
             return  # from creating the change set, not from executing it
         events.append(event)
-        if event.get("ResourceStatus", "").endswith("_COMPLETE"):
-            finished.add((event.get("StackId", ""), event.get("LogicalResourceId", "")))
-        ctx.printer.event(event, len(finished), max(total, len(finished)), since)
+        logical, own_stack = event.get("LogicalResourceId", ""), event.get("StackName", "")
+        if event.get("ResourceStatus", "").endswith("_COMPLETE") and logical != own_stack:
+            resources_done.add((event.get("StackId", ""), logical))
+            if event.get("StackId") == stack_id:
+                root_done.add(logical)
+        ctx.printer.event(event, f"{len(root_done):>2}/{total} | {len(resources_done):>3} resources", since)
 
     status = st.follow(cfn, stack_id, since, on_event, ctx.sleep)
     if status not in st.SUCCESS:
@@ -304,7 +309,7 @@ def cmd_deploy(ctx: Context, clients: aws.Clients) -> int:
         printer.emit_json(document)
         return EXIT_OK
     ctx.confirm(f"Execute change set {name} on {ctx.stack}?")
-    execute_and_follow(ctx, cfn, created["Id"], created["StackId"], len(ch.all_rows(nodes)))
+    execute_and_follow(ctx, cfn, created["Id"], created["StackId"], len(ch.rows(nodes[0])))
     printer.step(f"{ctx.stack} deployed")
     document["status"] = "DEPLOYED"
     protect(ctx, cfn)
@@ -342,7 +347,7 @@ def cmd_execute(ctx: Context, clients: aws.Clients) -> int:
     if refused:
         raise refusal(refused)
     ctx.confirm(f"Execute change set {cs['ChangeSetName']} on {ctx.stack}?")
-    execute_and_follow(ctx, cfn, cs["ChangeSetId"], cs["StackId"], len(ch.all_rows(nodes)))
+    execute_and_follow(ctx, cfn, cs["ChangeSetId"], cs["StackId"], len(ch.rows(nodes[0])))
     ctx.printer.step(f"{ctx.stack} deployed")
     protect(ctx, cfn)
     return finish(ctx, cfn, {"stack": ctx.stack, "changeSetId": cs["ChangeSetId"], "status": "DEPLOYED", **ch.summary(nodes)})

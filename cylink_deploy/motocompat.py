@@ -75,6 +75,42 @@ def change_set_refreshes_stack() -> None:
 
 
 @fix
+def resource_events() -> None:
+    """moto records only stack-level events, so nothing shows which resource of which nested stack is
+    being created or updated: record CREATE/UPDATE IN_PROGRESS, COMPLETE and FAILED per resource, as
+    CloudFormation does (a nested stack's events carry its physical ID, by which it is followed)."""
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import Event, cloudformation_backends
+
+    def record(resources_map: Any, logical_id: str, resource_type: str, status: str, physical: Any = None, reason: str | None = None) -> None:
+        backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+        stack = backend.stacks.get(resources_map.stack_id)
+        if stack is None:
+            return
+        physical_id = getattr(physical, "physical_resource_id", None) or ""
+        stack.events.append(Event(stack.stack_id, stack.name, logical_id, physical_id, resource_type, status, reason, None))
+
+    def recording(original: Callable[..., Any], action: str) -> Callable[..., Any]:
+        def wrapper(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
+            condition = resource_json.get("Condition")
+            if condition and not resources_map.lazy_condition_map[condition]:
+                return original(logical_id, resource_json, resources_map, account_id, region_name)
+            record(resources_map, logical_id, resource_json["Type"], f"{action}_IN_PROGRESS")
+            try:
+                resource = original(logical_id, resource_json, resources_map, account_id, region_name)
+            except Exception as exc:
+                record(resources_map, logical_id, resource_json["Type"], f"{action}_FAILED", reason=str(exc))
+                raise
+            record(resources_map, logical_id, resource_json["Type"], f"{action}_COMPLETE", resource)
+            return resource
+
+        return wrapper
+
+    parsing.parse_and_create_resource = recording(parsing.parse_and_create_resource, "CREATE")
+    parsing.parse_and_update_resource = recording(parsing.parse_and_update_resource, "UPDATE")
+
+
+@fix
 def change_set_lists_parameter_changes() -> None:
     """moto's change sets diff templates only: a new parameter value (a new ImageTag) lists no change
     although executing it modifies resources, and resources whose Condition is false are listed as

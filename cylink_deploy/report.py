@@ -69,10 +69,10 @@ class Printer:
             self.line(self._c(RED, f"REFUSED  {r.path} ({r.resource_type}) would be {what}: its data would be lost"))
             self.line(f"         allow exactly this one with --allow-replacement {r.path}")
 
-    def event(self, event: dict[str, Any], done: int, total: int, started: datetime) -> None:
-        elapsed = int((event["Timestamp"] - started).total_seconds()) if event.get("Timestamp") else 0
+    def event(self, event: dict[str, Any], progress: str, started: datetime) -> None:
+        elapsed = max(int((event["Timestamp"] - started).total_seconds()), 0) if event.get("Timestamp") else 0
         status = event.get("ResourceStatus", "")
-        text = f"[{done:>3}/{total}] {max(elapsed, 0) // 60}:{max(elapsed, 0) % 60:02d} {event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
+        text = f"[{progress}] {elapsed // 60}:{elapsed % 60:02d} {event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
         if event.get("ResourceStatusReason") and status.endswith("FAILED"):
             text += f": {event['ResourceStatusReason']}"
         self.line(self._c(RED, text) if status.endswith("FAILED") else text)

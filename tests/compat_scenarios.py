@@ -83,6 +83,21 @@ def change_set_lists_parameter_changes() -> None:
 
 
 @scenario
+def resource_events() -> None:
+    c("s3").create_bucket(Bucket="tpl-events", CreateBucketConfiguration={"LocationConstraint": REGION})
+    child = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    c("s3").put_object(Bucket="tpl-events", Key="child.json", Body=json.dumps(child))
+    url = f"https://tpl-events.s3.{REGION}.amazonaws.com/child.json"
+    create("events", {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}})
+    cfn = c("cloudformation")
+    root = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in cfn.describe_stack_events(StackName="events")["StackEvents"]]
+    assert ("Child", "CREATE_COMPLETE") in root, root
+    nested = next(e["PhysicalResourceId"] for e in cfn.describe_stack_events(StackName="events")["StackEvents"] if e["LogicalResourceId"] == "Child" and e.get("PhysicalResourceId"))
+    inner = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in cfn.describe_stack_events(StackName=nested)["StackEvents"]]
+    assert ("Topic", "CREATE_IN_PROGRESS") in inner and ("Topic", "CREATE_COMPLETE") in inner, inner
+
+
+@scenario
 def hosted_zone_name_servers() -> None:
     outputs = create("zone", {"Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": "example.org"}}}, {"Ns": {"Value": {"Fn::Join": [",", {"Fn::GetAtt": ["Zone", "NameServers"]}]}}})
     assert "awsdns" in outputs.get("Ns", ""), outputs

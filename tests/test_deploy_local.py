@@ -220,7 +220,8 @@ def test_delete_refuses_while_termination_protection_is_on(aws_env, capsys):
 def test_the_readme_main_job_runs_end_to_end_with_local():
     proc = subprocess.run([sys.executable, "deploy.py", "--env", "dev", "--local", "--yes", "--image-tag", "1.0.0"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    for expected in ("Local AWS emulator on http://127.0.0.1:", "cfn-lint clean", "uploaded", "Change set", "deployed", "SiteUrl", "BackendRepositoryUri"):
+    for expected in ("Local AWS emulator on http://127.0.0.1:", "cfn-lint clean", "uploaded", "Change set", "deployed", "SiteUrl", "BackendRepositoryUri",
+                     "/Vpc CREATE_COMPLETE", "8/8 |"):  # live events of nested stacks, root progress
         assert expected in proc.stdout
 
 

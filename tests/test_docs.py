@@ -27,3 +27,10 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in README and "make local" in README
     assert [line for line in ci.splitlines() if line and not line.startswith("#") and not line.startswith(("set ", "cd "))] == ["make test"]
+
+
+def test_every_emulator_compatibility_fix_is_documented():
+    from cylink_deploy import motocompat
+
+    for name in motocompat.FIXES:
+        assert f"| `{name}` |" in README, name
