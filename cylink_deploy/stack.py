@@ -130,8 +130,10 @@ def create_change_set(
     )
 
 
-def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep) -> dict[str, Any]:
-    """Wait until the change set is computed; NoChanges when empty, DeploymentFailed when it failed."""
+def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, timeout: float = 900.0) -> dict[str, Any]:
+    """Wait until the change set is computed; NoChanges when empty, DeploymentFailed when it failed or
+    is still not computed after ``timeout`` seconds of waiting."""
+    waited = 0.0
     for delay in backoff():
         cs = cfn.describe_change_set(ChangeSetName=change_set_id)
         status = cs["Status"]
@@ -142,7 +144,10 @@ def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep) -> 
             if any(r in reason for r in NO_CHANGE_REASONS):
                 raise NoChanges(reason)
             raise DeploymentFailed(f"change set {cs['ChangeSetName']} failed: {reason}")
+        if waited >= timeout:
+            raise DeploymentFailed(f"change set {cs['ChangeSetName']} is still {status} after {waited:.0f} s: check it in the console")
         sleep(delay)
+        waited += delay
     return {}  # unreachable
 
 

@@ -308,3 +308,28 @@ def test_create_change_set_keeps_the_running_image_tag_on_update():
 def test_serve_local_rejects_a_privileged_or_invalid_port(capsys):
     assert cli.main(["--serve-local", "--port", "80"]) == 2
     assert "use a free port between 1024 and 65535" in capsys.readouterr().err
+
+
+def test_a_change_set_that_never_finishes_computing_is_reported_not_waited_on_forever():
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        for _ in range(4):
+            stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "CREATE_IN_PROGRESS"}, {"ChangeSetName": ROOT_CS})
+        with pytest.raises(st.DeploymentFailed, match="still CREATE_IN_PROGRESS after 5 s"):
+            st.wait_change_set(cfn, ROOT_CS, lambda s: None, timeout=4)
+        stub.assert_no_pending_responses()
+
+
+def test_a_failed_change_set_reports_its_reason_and_an_empty_one_is_no_changes():
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "FAILED",
+                                                  "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set."},
+                          {"ChangeSetName": ROOT_CS})
+        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "FAILED",
+                                                  "StatusReason": "Template error: instance of Fn::GetAtt references undefined resource Foo"},
+                          {"ChangeSetName": ROOT_CS})
+        with pytest.raises(st.NoChanges):
+            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
+        with pytest.raises(st.DeploymentFailed, match="undefined resource Foo"):
+            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
