@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from types import TracebackType
+from typing import Any, Callable
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 LOOPBACK = "127.0.0.1"  # never anything else
@@ -19,7 +20,7 @@ class Emulator:
 
     def __init__(self, port: int = 0) -> None:
         self.port = port
-        self._server = None
+        self._server: Any = None
 
     def start(self) -> str:
         from moto.server import ThreadedMotoServer
@@ -53,7 +54,7 @@ class Emulator:
         self.stop()
 
 
-def serve_forever(port: int, announce: "callable[[str], None]", stop: threading.Event | None = None) -> None:  # type: ignore[valid-type]
+def serve_forever(port: int, announce: Callable[[str], None], stop: threading.Event | None = None) -> None:
     """Run the emulator until Ctrl-C (or ``stop`` is set)."""
     with Emulator(port) as emulator:
         announce(emulator.endpoint)

@@ -442,7 +442,9 @@ def _define_models() -> None:  # noqa: C901 - one small class per resource type
         def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
             backend = elasticache_backends[account_id][region_name]
             if resource_name in backend.replication_groups:
-                backend.delete_replication_group(resource_name, None, False)
+                if cloudformation_json.get("DeletionPolicy") == "Snapshot":  # the final snapshot CloudFormation takes
+                    backend.create_snapshot(f"{resource_name}-final", resource_name, None, None, None)
+                backend.delete_replication_group(resource_name, None)
 
     class Secret(Compat, CloudFormationModel):
         TYPE = "AWS::SecretsManager::Secret"

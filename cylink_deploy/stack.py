@@ -113,7 +113,7 @@ def create_change_set(
 
     ``keep_previous`` names parameters that keep their deployed value when not given (on UPDATE).
     """
-    params = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
+    params: list[dict[str, Any]] = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
     if change_set_type == "UPDATE":
         params += [{"ParameterKey": k, "UsePreviousValue": True} for k in keep_previous if k not in parameters]
     return cfn.create_change_set(

@@ -178,7 +178,7 @@ def missing_resource_types() -> None:
         "Egress": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {"GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}},
         "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}},
         "CacheSubnets": {"Type": "AWS::ElastiCache::SubnetGroup", "Properties": {"Description": "d", "SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]}},
-        "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"ReplicationGroupDescription": "r", "Engine": "redis", "CacheNodeType": "cache.t3.medium",
+        "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "DeletionPolicy": "Snapshot", "Properties": {"ReplicationGroupDescription": "r", "Engine": "redis", "CacheNodeType": "cache.t3.medium",
                   "NumCacheClusters": 2, "CacheSubnetGroupName": {"Ref": "CacheSubnets"}, "TransitEncryptionEnabled": True, "AtRestEncryptionEnabled": True}},
         "Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "example.net", "SubjectAlternativeNames": ["www.example.net"], "ValidationMethod": "DNS"}},
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "compat"}},
@@ -216,6 +216,9 @@ def missing_resource_types() -> None:
     assert c("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
     sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
     assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"])
+    c("cloudformation").delete_stack(StackName="types")  # deletion goes through the same models
+    assert [g["Status"] for g in c("elasticache").describe_replication_groups()["ReplicationGroups"]] == ["deleting"]  # as AWS: asynchronous
+    assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [f"{group['ReplicationGroupId']}-final"]
 
 
 def run(name: str) -> None:

@@ -207,6 +207,8 @@ def test_delete_shows_what_is_retained_and_keeps_it(aws_env):
     cfn = client(aws_env, "cloudformation")
     assert stack not in [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
     assert client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend"])["repositories"]
+    snapshots = [s["SnapshotName"] for s in client(aws_env, "elasticache").describe_snapshots()["Snapshots"]]
+    assert any(name.startswith(stack.lower()) and name.endswith("-final") for name in snapshots), snapshots  # DeletionPolicy: Snapshot
 
 
 def test_delete_refuses_while_termination_protection_is_on(aws_env, capsys):
