@@ -225,7 +225,8 @@ def protect(ctx: Context, cfn: Any) -> None:
 
 def execute_and_follow(ctx: Context, cfn: Any, change_set_id: str, stack_id: str, total: int) -> None:
     """Execute and stream events. Progress: the root's changes done / total, and resources done in all stacks."""
-    since = st.now() - timedelta(seconds=2)
+    since = st.now() - timedelta(seconds=2)  # tolerate clock skew; older events are known by ID below
+    known = st.existing_event_ids(cfn, stack_id)
     st.execute_change_set(cfn, change_set_id)
     root_done: set[str] = set()
     resources_done: set[tuple[str, str]] = set()
@@ -242,7 +243,7 @@ def execute_and_follow(ctx: Context, cfn: Any, change_set_id: str, stack_id: str
                 root_done.add(logical)
         ctx.printer.event(event, f"{len(root_done):>2}/{total} | {len(resources_done):>3} resources", since)
 
-    status = st.follow(cfn, stack_id, since, on_event, ctx.sleep)
+    status = st.follow(cfn, stack_id, since, on_event, ctx.sleep, known)
     if status not in st.SUCCESS:
         cause = st.root_cause(events)
         if cause:

@@ -243,22 +243,41 @@ def _new_events(cfn: Any, stack_id: str, since: datetime, seen: set[str]) -> lis
     return list(reversed(fresh))
 
 
+def existing_event_ids(cfn: Any, stack_id: str) -> set[str]:
+    """IDs of the events a stack already has (the newest page): not news when following an operation."""
+    return {e["EventId"] for e in cfn.describe_stack_events(StackName=stack_id).get("StackEvents", [])}
+
+
 def follow(
     cfn: Any,
     stack_id: str,
     since: datetime,
     on_event: Callable[[dict[str, Any]], None],
     sleep: Sleep = time.sleep,
+    seen: set[str] | None = None,
 ) -> str:
-    """Stream events of the root and every nested stack (deduplicated) until the root settles."""
-    seen: set[str] = set()
+    """Stream events of the root and every nested stack (deduplicated) until the root settles.
+
+    ``seen`` holds event IDs that predate the operation; a nested stack that vanished (replaced and
+    deleted) simply stops being followed."""
+    seen = set(seen or ())
     stacks = [stack_id]
+    gone: set[str] = set()
     delays = backoff(first=1.0, cap=3.0)
     while True:
         status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
         settled = not status.endswith("_IN_PROGRESS")
         for sid in stacks:  # grows while iterating: a nested stack found now is polled in this sweep
-            for event in _new_events(cfn, sid, since, seen):
+            if sid in gone:
+                continue
+            try:
+                fresh = _new_events(cfn, sid, since, seen)
+            except ClientError as exc:
+                if sid == stack_id or "does not exist" not in exc.response.get("Error", {}).get("Message", ""):
+                    raise
+                gone.add(sid)
+                continue
+            for event in fresh:
                 seen.add(event["EventId"])
                 nested = event.get("PhysicalResourceId")
                 if event.get("ResourceType") == "AWS::CloudFormation::Stack" and nested and event.get("StackId") != nested and nested not in stacks:

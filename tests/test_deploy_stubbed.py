@@ -123,6 +123,8 @@ def test_a_failure_deep_in_a_nested_stack_is_reported_first_as_the_root_cause(ca
         event(NESTED_ID, "RedisReplicationGroup", "UPDATE_IN_PROGRESS", 2),
     ]
     with Stubber(cfn) as stub:
+        stub.add_response("describe_stack_events", {"StackEvents": [event(ROOT_ID, "cylink-prod", "UPDATE_COMPLETE", -60, None, "AWS::CloudFormation::Stack", ROOT_ID)]},
+                          {"StackName": ROOT_ID})
         stub.add_response("execute_change_set", {}, {"ChangeSetName": ROOT_CS})
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_ROLLBACK_IN_PROGRESS"), {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": root_events}, {"StackName": ROOT_ID})
@@ -333,3 +335,19 @@ def test_a_failed_change_set_reports_its_reason_and_an_empty_one_is_no_changes()
             st.wait_change_set(cfn, ROOT_CS, lambda s: None)
         with pytest.raises(st.DeploymentFailed, match="undefined resource Foo"):
             st.wait_change_set(cfn, ROOT_CS, lambda s: None)
+
+
+def test_following_survives_a_nested_stack_that_was_replaced_and_deleted():
+    cfn = cfn_client()
+    old_nested = NESTED_ID.replace("bbbb", "old")
+    events = [event(ROOT_ID, "CacheStack", "UPDATE_COMPLETE", 5, None, "AWS::CloudFormation::Stack", NESTED_ID),
+              event(ROOT_ID, "CacheStack", "DELETE_COMPLETE", 4, None, "AWS::CloudFormation::Stack", old_nested)]
+    seen = []
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_COMPLETE"), {"StackName": ROOT_ID})
+        stub.add_response("describe_stack_events", {"StackEvents": events}, {"StackName": ROOT_ID})
+        stub.add_client_error("describe_stack_events", "ValidationError", f"Stack with id {old_nested} does not exist", expected_params={"StackName": old_nested})
+        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": NESTED_ID})
+        assert st.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None) == "UPDATE_COMPLETE"
+        stub.assert_no_pending_responses()
+    assert len(seen) == 2
