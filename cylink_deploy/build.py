@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def build(out_dir: Path = BUILD_DIR) -> Build:
     return Build(files, paths, synth)
 
 
-def lint(templates: list[Path], deployment_files: list[Path] = ()) -> list[str]:  # type: ignore[assignment]
+def lint(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> list[str]:
     """cfn-lint every template and deployment file in one run; one readable line per match (empty: clean)."""
     from cfnlint.api import lint_by_config  # heavy import: only when linting
     from cfnlint.config import ManualArgs
@@ -57,7 +58,7 @@ def lint(templates: list[Path], deployment_files: list[Path] = ()) -> list[str]:
     return [f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}" for m in matches]
 
 
-def lint_cached(templates: list[Path], deployment_files: list[Path], cache: Path) -> list[str]:
+def lint_cached(templates: Sequence[Path], deployment_files: Sequence[Path], cache: Path) -> list[str]:
     """``lint``, skipped when exactly these inputs (and this cfn-lint) were already found clean.
 
     Identical input gives an identical result, so a no-op deploy need not pay cfn-lint's seconds.

@@ -112,6 +112,15 @@ def test_create_from_nothing_builds_everything_the_templates_declare(aws_env):
     assert rg["TransitEncryptionEnabled"] is True and rg["AtRestEncryptionEnabled"] is True
     repos = client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend", f"{prefix}/frontend"])["repositories"]
     assert {r["repositoryUri"] for r in repos} == {outputs["BackendRepositoryUri"], outputs["FrontendRepositoryUri"]}
+    s3 = client(aws_env, "s3")
+    bucket = "cylink-cfn-artifacts-123456789012-ap-northeast-1"
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    assert '"aws:SecureTransport": "false"' in s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"]["Days"] == 90
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="templates/")["Contents"]]
+    assert any(k.startswith("templates/root-") for k in keys) and any(k.startswith("templates/network-") for k in keys)
     targets = client(aws_env, "application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
     assert f"service/{cluster['clusterName']}/{prefix}-backend-service" in {t["ResourceId"] for t in targets}
 
