@@ -3,9 +3,11 @@ environment's parameter files) with cfn-lint's library API."""
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,20 +60,54 @@ def lint(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> li
     return [f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}" for m in matches]
 
 
-def lint_cached(templates: Sequence[Path], deployment_files: Sequence[Path], cache: Path) -> list[str]:
-    """``lint``, skipped when exactly these inputs (and this cfn-lint) were already found clean.
-
-    Identical input gives an identical result, so a no-op deploy need not pay cfn-lint's seconds.
-    """
+def lint_key(templates: Sequence[Path], deployment_files: Sequence[Path]) -> str:
+    """Digest of exactly what is linted, and by which cfn-lint: identical input, identical result."""
     import cfnlint.version
 
     digest = hashlib.sha256(cfnlint.version.__version__.encode())
     for path in sorted(templates) + sorted(deployment_files):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    key = digest.hexdigest()
-    if cache.is_file() and cache.read_text().strip() == key:
-        return []
-    problems = lint(templates, deployment_files)
-    if not problems:
-        cache.write_text(key + "\n")
-    return problems
+    return digest.hexdigest()
+
+
+class BackgroundLint:
+    """cfn-lint in a second process, so its seconds overlap with work that changes nothing (emulator
+    start, credential check). A deploy waits for ``result()`` before its first write. Inputs already
+    found clean (``cache`` holds their digest) are not linted again, so a no-op deploy pays nothing."""
+
+    def __init__(self, templates: Sequence[Path], deployment_files: Sequence[Path], cache: Path) -> None:
+        self.cache = cache
+        self.key = lint_key(templates, deployment_files)
+        self.started = time.perf_counter()
+        self._pool: ProcessPoolExecutor | None = None
+        self._future: Future[list[str]] | None = None
+        if not (cache.is_file() and cache.read_text().strip() == self.key):
+            # spawn, not fork: the caller may run threads (the emulator) that hold locks
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._future = self._pool.submit(lint, list(templates), list(deployment_files))
+
+    @property
+    def cached(self) -> bool:
+        return self._future is None
+
+    def result(self) -> list[str]:
+        """The lint problems (empty: clean); remembers clean inputs."""
+        if self._future is None:
+            return []
+        try:
+            problems = self._future.result()
+        finally:
+            self.close()
+        if not problems:
+            self.cache.write_text(self.key + "\n")
+        return problems
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def lint_cached(templates: Sequence[Path], deployment_files: Sequence[Path], cache: Path) -> list[str]:
+    """``lint`` unless exactly these inputs were already found clean."""
+    return BackgroundLint(templates, deployment_files, cache).result()

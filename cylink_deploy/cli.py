@@ -6,6 +6,7 @@ state -> upload -> change set -> show -> ask -> execute -> follow -> outputs.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable, TextIO
 from urllib.parse import quote
 
@@ -170,21 +172,36 @@ def console_url(region: str, stack_id: str, change_set_id: str) -> str:
     )
 
 
-def prepare(ctx: Context) -> tuple[params.Deployment, build_step.Build]:
-    """Everything that needs no AWS: parameters validated, templates built and linted."""
-    args, printer = ctx.args, ctx.printer
+@dataclass
+class Prepared:
+    """What needs no AWS: validated parameters, built templates, and cfn-lint under way."""
+
+    deployment: params.Deployment
+    build: build_step.Build
+    param_file: Path
+    lint: build_step.BackgroundLint
+
+
+def prepare(ctx: Context) -> Prepared:
+    """Validate parameters and build (bad input stops here), then start cfn-lint in the background."""
+    args = ctx.args
     param_file = params.env_file(build_step.PARAMS_DIR, args.env)
     result = build_step.build()
     root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
     deployment = params.resolve(args.env, param_file, root_parameters, params.parse_overrides(args.parameter), args.image_tag)
-    start = time.perf_counter()
-    problems = build_step.lint_cached(result.paths, [param_file], build_step.BUILD_DIR / ".lint-ok")
+    lint = build_step.BackgroundLint(result.paths, [param_file], build_step.BUILD_DIR / ".lint-ok")
+    return Prepared(deployment, result, param_file, lint)
+
+
+def require_lint_clean(ctx: Context, prepared: Prepared) -> None:
+    """Wait for cfn-lint; any problem stops the deploy before anything in AWS changes."""
+    problems = prepared.lint.result()
     for line in problems:
-        printer.line(f"  {line}")
+        ctx.printer.line(f"  {line}")
     if problems:
-        raise DeploymentFailed(f"cfn-lint found {len(problems)} problem(s) in the templates or {param_file}: fix them before deploying")
-    printer.step(f"Built {len(result.files)} templates ({result.synth_seconds * 1000:.0f} ms), cfn-lint clean ({time.perf_counter() - start:.1f} s)")
-    return deployment, result
+        raise DeploymentFailed(f"cfn-lint found {len(problems)} problem(s) in the templates or {prepared.param_file}: fix them before deploying")
+    how = "cached result for identical input" if prepared.lint.cached else f"{time.perf_counter() - prepared.lint.started:.1f} s"
+    ctx.printer.step(f"Built {len(prepared.build.files)} templates ({prepared.build.synth_seconds * 1000:.0f} ms), cfn-lint clean ({how})")
 
 
 def settle(ctx: Context, cfn: Any) -> st.Plan:
@@ -259,12 +276,12 @@ def finish(ctx: Context, cfn: Any, document: dict[str, Any]) -> int:
     return EXIT_OK
 
 
-def cmd_deploy(ctx: Context, clients: aws.Clients) -> int:
+def cmd_deploy(ctx: Context, clients: aws.Clients, prepared: Prepared | None = None) -> int:
     args, printer, cfn = ctx.args, ctx.printer, clients.cloudformation
-    deployment, result = prepare(ctx)
-    if not args.no_execute:
-        ctx.require_prompt_possible()
+    prepared = prepared or prepare(ctx)
+    deployment, result = prepared.deployment, prepared.build
     account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
+    require_lint_clean(ctx, prepared)  # before anything in AWS can change
     printer.step(f"Account {account}, region {clients.region}, stack {ctx.stack}")
     decision = settle(ctx, cfn)
     bucket, role_arn = ensure_bootstrap(ctx, clients, account)
@@ -385,15 +402,27 @@ def cmd_delete(ctx: Context, clients: aws.Clients) -> int:
 
 def run_aws(ctx: Context) -> int:
     args = ctx.args
-    command = cmd_bootstrap if args.bootstrap else cmd_delete if args.delete else cmd_execute if args.execute_change_set else cmd_deploy
-    if args.local:
-        from .local import FAKE_CREDENTIALS, Emulator
+    command: Callable[[Context, aws.Clients], int]
+    prepared = None
+    if args.bootstrap or args.delete or args.execute_change_set:
+        command = cmd_bootstrap if args.bootstrap else cmd_delete if args.delete else cmd_execute
+    else:
+        prepared = prepare(ctx)  # bad input stops here, before any AWS call; lint starts in the background
+        if not args.no_execute:
+            ctx.require_prompt_possible()
+        command = functools.partial(cmd_deploy, prepared=prepared)
+    try:
+        if args.local:
+            from .local import FAKE_CREDENTIALS, Emulator
 
-        with Emulator() as emulator:
-            ctx.printer.step(f"Local AWS emulator on {emulator.endpoint} (moto, fake credentials)")
-            session = aws.make_session(args.region, None, FAKE_CREDENTIALS)
-            return command(ctx, aws.make_clients(session, emulator.endpoint))
-    return command(ctx, aws.make_clients(aws.make_session(args.region, args.profile)))
+            with Emulator() as emulator:
+                ctx.printer.step(f"Local AWS emulator on {emulator.endpoint} (moto, fake credentials)")
+                session = aws.make_session(args.region, None, FAKE_CREDENTIALS)
+                return command(ctx, aws.make_clients(session, emulator.endpoint))
+        return command(ctx, aws.make_clients(aws.make_session(args.region, args.profile)))
+    finally:
+        if prepared is not None:
+            prepared.lint.close()
 
 
 def serve(args: argparse.Namespace, printer: Printer) -> int:
