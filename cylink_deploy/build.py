@@ -106,8 +106,3 @@ class BackgroundLint:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-
-
-def lint_cached(templates: Sequence[Path], deployment_files: Sequence[Path], cache: Path) -> list[str]:
-    """``lint`` unless exactly these inputs were already found clean."""
-    return BackgroundLint(templates, deployment_files, cache).result()

@@ -215,14 +215,6 @@ def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
     return cs
 
 
-@dataclass
-class Progress:
-    """What the event follower has seen so far."""
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-    finished: set[tuple[str, str]] = field(default_factory=set)
-
-
 def _new_events(cfn: Any, stack_id: str, since: datetime, seen: set[str]) -> list[dict[str, Any]]:
     """Events of one stack newer than ``since`` and not yet seen, oldest first (pages until older)."""
     fresh: list[dict[str, Any]] = []
