@@ -12,8 +12,10 @@ from typing import Any
 
 from awacs import cloudformation as cfn
 from awacs import iam, s3, sts
-from awacs.aws import Action, Allow, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike
+from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement, StringEquals, StringLike
 from botocore.exceptions import ClientError
+
+from templates_src.common import service_trust
 
 ROLE_NAME = "cylink-cloudformation"
 POLICY_NAME = "manage-cylink-stacks"
@@ -33,17 +35,8 @@ BUCKET_ACTIONS = (
 
 
 def trust_policy(account: str) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", "cloudformation.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition(StringEquals("aws:SourceAccount", account)),
-            )
-        ],
-    )
+    """Only CloudFormation acting for this account may assume the service role."""
+    return service_trust("cloudformation.amazonaws.com", account)
 
 
 def role_policy(account: str, artifacts_bucket: str) -> PolicyDocument:

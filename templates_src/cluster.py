@@ -12,8 +12,7 @@ from typing import Any
 
 from awacs import kms
 from awacs import secretsmanager as sm
-from awacs import sts
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ecs, iam, logs
 
@@ -26,24 +25,15 @@ from .common import (
     data_key_param,
     log_retention_param,
     name_prefix_param,
+    service_trust,
 )
 
 EXECUTION_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
 
 def ecs_tasks_trust() -> PolicyDocument:
-    """Only ECS tasks of this account may assume the roles (confused-deputy guard)."""
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", "ecs-tasks.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-            )
-        ],
-    )
+    """Only ECS tasks of this account may assume the roles."""
+    return service_trust("ecs-tasks.amazonaws.com")
 
 
 def capacity_strategy(item: type = ecs.CapacityProviderStrategyItem) -> list[Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from awacs import sts
+from awacs.aws import Allow, Condition, ConditionElement, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Output, Parameter, Ref, Sub, Tags, Template
 
 # Logical IDs and output names derived from these titles are a public API: never rename them.
@@ -94,6 +96,23 @@ def data_key_param(t: Template) -> Parameter:
 def checkov_skips(**reasons: str) -> dict[str, Any]:
     """Resource Metadata skipping checkov checks, each with its reason (the README lists every skip)."""
     return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in sorted(reasons.items())]}}
+
+
+def service_trust(service: str, account: Any = None, *extra: ConditionElement) -> PolicyDocument:
+    """A role only ``service`` acting for this account may assume (the confused-deputy guard);
+    ``account`` defaults to the stack's own, ``extra`` narrows further (e.g. aws:SourceArn)."""
+    conditions = [StringEquals("aws:SourceAccount", Ref("AWS::AccountId") if account is None else account), *extra]
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", service),
+                Action=[sts.AssumeRole],
+                Condition=Condition(conditions if extra else conditions[0]),
+            )
+        ],
+    )
 
 
 def name_tags(suffix: str) -> Tags:

@@ -8,8 +8,7 @@ Outputs: VpcId, PublicSubnetIds, PrivateSubnetIds, TaskSubnetIds, TaskAssignPubl
 from __future__ import annotations
 
 from awacs import logs as alogs
-from awacs import sts
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, PolicyDocument, Statement
 from troposphere import Equals, GetAtt, GetAZs, If, Join, Not, Ref, Select, Sub, Template
 from troposphere import ec2, iam, logs
 
@@ -22,6 +21,7 @@ from .common import (
     log_retention_param,
     name_prefix_param,
     name_tags,
+    service_trust,
 )
 
 AZ_COUNT = 2
@@ -170,21 +170,10 @@ def _flow_logs(t: Template) -> None:
             KmsKeyId=Ref("DataKeyArn"),
         )
     )
-    trust = PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
-                Action=[sts.AssumeRole],
-                Condition=Condition(
-                    [
-                        StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                        ArnLike("aws:SourceArn", Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")),
-                    ]
-                ),
-            )
-        ],
+    trust = service_trust(
+        "vpc-flow-logs.amazonaws.com",
+        None,
+        ArnLike("aws:SourceArn", Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")),
     )
     write = PolicyDocument(
         Version="2012-10-17",
