@@ -11,7 +11,7 @@ from __future__ import annotations
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
 from troposphere import elasticache, secretsmanager
 
-from .common import SUBNET_LIST_PATTERN, add_output, add_param, data_key_param, name_prefix_param
+from .common import RETAINED, SUBNET_LIST_PATTERN, add_output, add_param, data_key_param, name_prefix_param
 
 
 def build() -> Template:
@@ -30,8 +30,7 @@ def build() -> Template:
     t.add_resource(
         secretsmanager.Secret(
             "RedisAuthSecret",
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
+            **RETAINED,
             Description=Sub("AUTH token of the ${NamePrefix} Redis replication group"),
             KmsKeyId=Ref("DataKeyArn"),
             GenerateSecretString=secretsmanager.GenerateSecretString(

@@ -17,6 +17,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ecs, iam, logs
 
 from .common import (
+    RETAINED,
     FARGATE_BASE,
     FARGATE_WEIGHT,
     SERVICES,
@@ -104,8 +105,7 @@ def build() -> Template:
         t.add_resource(
             logs.LogGroup(
                 f"{svc.title}LogGroup",
-                DeletionPolicy="Retain",
-                UpdateReplacePolicy="Retain",
+                **RETAINED,
                 LogGroupName=Sub("/ecs/${NamePrefix}-" + svc.name),
                 RetentionInDays=Ref("LogRetentionDays"),
                 KmsKeyId=Ref("DataKeyArn"),

@@ -58,6 +58,9 @@ def arn_pattern(service: str) -> str:
     return rf"^arn:aws[a-z-]*:{service}:.+$"
 
 
+# Stateful resources survive both stack deletion and replacement (a test enforces it for every one).
+RETAINED: dict[str, str] = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
 EGRESS_MODES = ("nat-per-az", "single-nat", "none")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
 

@@ -10,7 +10,7 @@ from troposphere import Equals, GetAtt, If, Join, Output, Ref, Template
 from troposphere import certificatemanager as acm
 from troposphere import route53
 
-from .common import APEX_DOMAIN_PATTERN, HOSTED_ZONE_PATTERN, add_output, add_param
+from .common import RETAINED, APEX_DOMAIN_PATTERN, HOSTED_ZONE_PATTERN, add_output, add_param
 
 SUBDOMAINS = ("www", "api")
 
@@ -26,8 +26,7 @@ def build() -> Template:
         route53.HostedZone(
             "HostedZone",
             Condition="CreateZone",
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
+            **RETAINED,
             Name=Ref("DomainName"),
             HostedZoneConfig=route53.HostedZoneConfiguration(Comment="Cylink (managed by CloudFormation)"),
         )

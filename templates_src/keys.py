@@ -12,7 +12,7 @@ from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Stat
 from troposphere import GetAtt, Sub, Template
 from troposphere import kms as tkms
 
-from .common import add_output, name_prefix_param
+from .common import RETAINED, add_output, name_prefix_param
 
 ADMIN_ACTIONS = [
     kms.Action(a)
@@ -66,8 +66,7 @@ def build() -> Template:
     t.add_resource(
         tkms.Key(
             "DataKey",
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
+            **RETAINED,
             Description=Sub("${NamePrefix} data at rest: logs, images, Redis, secrets"),
             EnableKeyRotation=True,
             KeyPolicy=key_policy(),

@@ -23,6 +23,7 @@ from troposphere import s3
 
 from . import waf
 from .common import (
+    RETAINED,
     BACKEND,
     DOMAIN_PATTERN,
     FRONTEND,
@@ -102,8 +103,7 @@ def _access_log_bucket(t: Template) -> None:
                 CKV_AWS_18="This bucket holds the ALB's access logs; logging access to the log bucket itself would need yet "
                 "another bucket and records only the ALB's own deliveries."
             ),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
+            **RETAINED,
             BucketEncryption=s3.BucketEncryption(
                 ServerSideEncryptionConfiguration=[
                     s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))

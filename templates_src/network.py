@@ -13,6 +13,7 @@ from troposphere import Equals, GetAtt, GetAZs, If, Join, Not, Ref, Select, Sub,
 from troposphere import ec2, iam, logs
 
 from .common import (
+    RETAINED,
     CIDR_PATTERN,
     EGRESS_MODES,
     add_output,
@@ -163,8 +164,7 @@ def _flow_logs(t: Template) -> None:
     t.add_resource(
         logs.LogGroup(
             "FlowLogGroup",
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
+            **RETAINED,
             LogGroupName=Sub("/vpc/${NamePrefix}-flow-logs"),
             RetentionInDays=Ref("LogRetentionDays"),
             KmsKeyId=Ref("DataKeyArn"),
