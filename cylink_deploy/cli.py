@@ -224,6 +224,9 @@ def show_change_set(ctx: Context, cfn: Any, change_set_id: str) -> tuple[list[st
     ctx.printer.change_sets(nodes)
     refused = ch.unsafe(nodes, set(ctx.args.allow_replacement))
     ctx.printer.refused(refused)
+    unused = set(ctx.args.allow_replacement) - {key for r in ch.all_rows(nodes) if r.loses_data for key in (r.logical_id, r.path)}
+    for name in sorted(unused):  # most likely a typo: say so rather than let it pass silently
+        ctx.printer.warn(f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name")
     return nodes, refused
 
 

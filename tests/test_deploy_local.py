@@ -297,5 +297,6 @@ def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypa
     assert "--allow-replacement CacheStack/RedisReplicationGroup" in capsys.readouterr().err
     cfn = client(aws_env, "cloudformation")
     assert {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}["ImageTag"] == "1.0.0"  # untouched
-    code, doc = deploy(prefix, stack, "--image-tag", "1.0.2", "--allow-replacement", "RedisReplicationGroup")
+    code, doc = deploy(prefix, stack, "--image-tag", "1.0.2", "--allow-replacement", "RedisReplicationGroup", "--allow-replacement", "RedisReplicatonGroup")
     assert code == 0 and doc["status"] == "DEPLOYED"
+    assert "--allow-replacement RedisReplicatonGroup: this change set replaces or removes no stateful resource" in capsys.readouterr().err
