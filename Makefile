@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 
-.PHONY: local test build bench clean taskcat-venv
+.PHONY: local test build bench clean taskcat-venv snapshots
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,11 +37,16 @@ local: $(STAMP)
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
 test: $(STAMP) $(CHECKOV_STAMP) $(TASKCAT_STAMP)
-	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks deploy.py
-	$(PY) -m pytest
+	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks tools deploy.py
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -n auto --dist loadfile
+
+## snapshots: rewrite tests/snapshots/ after a deliberate template or parameter change (review the diff)
+snapshots: $(STAMP)
+	$(PY) tools/snapshots.py
 
 build: $(STAMP)
-	$(PY) deploy.py --build-only
+	$(PY) deploy.py build
 
 bench: $(STAMP)
 	$(PY) benchmarks/deploy_bench.py

@@ -6,10 +6,13 @@ standard ``AWS_ENDPOINT_URL`` variable, which botocore honours by itself).
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 import botocore.exceptions as bex
 from botocore.config import Config
 
@@ -33,16 +36,38 @@ class Clients:
     sts: Any
     region: str
     iam: Any = None
+    profile: str | None = None  # named profile in use (None: the default chain)
 
 
-def make_session(region: str | None = None, profile: str | None = None, credentials: dict[str, str] | None = None) -> boto3.Session:
-    """A session honouring --region/--profile, then AWS_* variables and config, then Tokyo."""
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def choose_region(flag: str | None, env: Mapping[str, str], profile_region: str | None) -> str:
+    """--region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile's, then Tokyo. A region that
+    is given but empty or malformed is an error, never a silent fall-back to another region."""
+    for source, value in (("--region", flag), ("AWS_REGION", env.get("AWS_REGION")), ("AWS_DEFAULT_REGION", env.get("AWS_DEFAULT_REGION"))):
+        if value is None:
+            continue
+        if not REGION.match(value):
+            raise BadInput(f"{source} {value!r} is not an AWS region: use a name such as {DEFAULT_REGION} (or unset it)")
+        return value
+    return profile_region or DEFAULT_REGION
+
+
+def make_session(region: str | None = None, profile: str | None = None, credentials: dict[str, str] | None = None, env: Mapping[str, str] | None = None) -> boto3.Session:
+    """A session honouring --profile (or AWS_PROFILE) and the region order of ``choose_region``.
+    With explicit ``credentials`` (the emulator) no profile is read at all: local needs no AWS setup."""
+    env = os.environ if env is None else env
+    if credentials is not None:
+        core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        return boto3.Session(botocore_session=core, region_name=choose_region(region, env, None), **credentials)
     try:
-        session = boto3.Session(profile_name=profile, **(credentials or {}))
+        session = boto3.Session(profile_name=profile)
+        profile_region = session.region_name
     except bex.ProfileNotFound:
-        raise BadInput(f"--profile {profile}: no such profile in ~/.aws/config or ~/.aws/credentials (list them: aws configure list-profiles)") from None
-    chosen = region or session.region_name or DEFAULT_REGION
-    return boto3.Session(profile_name=profile, region_name=chosen, **(credentials or {}))
+        shown = f"--profile {profile}" if profile else f"AWS_PROFILE {env.get('AWS_PROFILE')}"
+        raise BadInput(f"{shown}: no such profile in ~/.aws/config or ~/.aws/credentials (list them: aws configure list-profiles)") from None
+    return boto3.Session(profile_name=profile, region_name=choose_region(region, env, profile_region))
 
 
 def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
@@ -56,7 +81,21 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         sts=session.client("sts", **kwargs),
         region=session.region_name,
         iam=session.client("iam", **kwargs),
+        profile=session.profile_name if session.profile_name != "default" else None,
     )
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a ``ClientError`` ("" for anything else): the one place that reads it."""
+    if isinstance(exc, bex.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_missing_stack(exc: Exception) -> bool:
+    """CloudFormation reports a missing stack only as ValidationError "... does not exist": the code alone
+    cannot tell it from other validation errors, so this is the one place that reads the message."""
+    return error_code(exc) == "ValidationError" and "does not exist" in str(exc)
 
 
 def account_id(sts: Any) -> str:
@@ -79,7 +118,7 @@ def translate(exc: Exception) -> DeployError | None:
         where = os.environ.get("AWS_ENDPOINT_URL") or str(exc)
         return AwsAccessError(f"cannot reach the AWS endpoint ({where}): check the network, AWS_ENDPOINT_URL, or use --local")
     if isinstance(exc, bex.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         op = getattr(exc, "operation_name", "the call")
         if code in EXPIRED:
             return AwsAccessError(f"your AWS credentials have expired ({code} on {op}): refresh them (e.g. 'aws sso login') and retry")

@@ -1,22 +1,27 @@
-"""Build step: render the troposphere sources to ``build/`` and lint them (templates and the
-environment's parameter files) with cfn-lint's library API."""
+"""Build step: render the troposphere sources into the build directory and lint them with cfn-lint's
+library API: every template on its own, and the root once per parameter file (with its values).
+
+Each lint unit (one template, or the root with one parameter file) is cached by content, so an edit to
+one child re-lints only that child; units that need linting run in parallel worker processes.
+"""
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from templates_src import render
 
-REPO = Path(__file__).resolve().parent.parent
-BUILD_DIR = REPO / "build"
-PARAMS_DIR = REPO / "params"
 LINT_REGIONS = ["ap-northeast-1"]
+ROOT_TEMPLATE_PATH = f"build/{render.ROOT_FILE}"  # what every parameter file names (Git sync's convention)
+LINT_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Build:
         return next(p for p in self.paths if p.name == render.ROOT_FILE)
 
 
-def build(out_dir: Path = BUILD_DIR) -> Build:
+def build(out_dir: Path) -> Build:
     """Render every template and write it (unchanged files are not rewritten)."""
     start = time.perf_counter()
     files = render.render()
@@ -41,66 +46,118 @@ def build(out_dir: Path = BUILD_DIR) -> Build:
     return Build(files, paths, synth)
 
 
-def lint(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> list[str]:
-    """cfn-lint every template and deployment file in one run; one readable line per match (empty: clean)."""
-    from cfnlint.api import lint_by_config  # heavy import: only when linting
+@dataclass(frozen=True)
+class LintUnit:
+    """One template, or the root template with the values of one parameter (deployment) file."""
+
+    template: Path
+    deployment_file: Path | None = None
+
+    def key(self, version: str) -> str:
+        """Digest of exactly what is linted, and by which cfn-lint: identical input, identical result."""
+        digest = hashlib.sha256(version.encode() + b"\0" + self.template.read_bytes())
+        if self.deployment_file is not None:
+            digest.update(b"\0" + self.deployment_file.read_bytes())
+        return digest.hexdigest()
+
+
+def units(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> list[LintUnit]:
+    """Every template alone, then the root once per parameter file."""
+    root = next((p for p in templates if p.name == render.ROOT_FILE), None)
+    found = [LintUnit(p) for p in sorted(templates)]
+    if deployment_files and root is None:
+        raise ValueError("parameter files are linted against the root template: build it first")
+    return found + [LintUnit(root, d) for d in sorted(deployment_files)] if root else found
+
+
+def lint_unit(unit: LintUnit) -> list[str]:
+    """cfn-lint one unit; one readable line per match (empty: clean). Runs in a worker process."""
+    from cfnlint.api import lint_by_config  # heavy import: only where linting happens
     from cfnlint.config import ManualArgs
 
-    matches = []
-    if templates:
-        matches += lint_by_config(ManualArgs(templates=[str(p) for p in templates], regions=LINT_REGIONS))
-    if deployment_files:
-        # template-file-path is relative to the repository root (Git sync's convention).
-        cwd = os.getcwd()
-        os.chdir(REPO)
-        try:
-            matches += lint_by_config(ManualArgs(deployment_files=[str(p) for p in deployment_files], regions=LINT_REGIONS))
-        finally:
-            os.chdir(cwd)
-    return [f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}" for m in matches]
+    if unit.deployment_file is None:
+        matches = lint_by_config(ManualArgs(templates=[str(unit.template)], regions=LINT_REGIONS))
+        return [f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}" for m in matches]
+    problem, parameters = _deployment(unit.deployment_file)
+    if problem:
+        return [f"{unit.deployment_file}:1: {problem}"]
+    from cfnlint.context.parameters import ParameterSet
+
+    config = ManualArgs(templates=[str(unit.template)], parameters=[ParameterSet(str(unit.deployment_file), parameters)], regions=LINT_REGIONS)
+    return [f"{unit.deployment_file} (with {m.filename}):{m.linenumber}: {m.rule.id} {m.message}" for m in lint_by_config(config)]
 
 
-def lint_key(templates: Sequence[Path], deployment_files: Sequence[Path]) -> str:
-    """Digest of exactly what is linted, and by which cfn-lint: identical input, identical result."""
-    import cfnlint.version
+def _deployment(path: Path) -> tuple[str | None, dict[str, Any]]:
+    """The deployment file's parameters, checked against cfn-lint's Git-sync schema (no chdir needed:
+    the template is the one we just built, whatever the working directory)."""
+    from cfnlint.runner.deployment_file.deployment_types.git_sync import create_deployment_from_git_sync
 
-    digest = hashlib.sha256(cfnlint.version.__version__.encode())
-    for path in sorted(templates) + sorted(deployment_files):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return f"cannot read the deployment file ({str(exc).splitlines()[0]})", {}
+    if not isinstance(data, dict):
+        return "not a deployment file (expected template-file-path, parameters, tags)", {}
+    deployment, matches = create_deployment_from_git_sync(data)
+    if matches or deployment is None:
+        return "; ".join(m.message for m in matches or []) or "not a Git-sync deployment file", {}
+    if deployment.template_file_path != ROOT_TEMPLATE_PATH:
+        return f"template-file-path must be {ROOT_TEMPLATE_PATH} (got {deployment.template_file_path!r})", {}
+    return None, {k: str(v) for k, v in (deployment.parameters or {}).items()}
 
 
-class BackgroundLint:
-    """cfn-lint in a second process, so its seconds overlap with work that changes nothing (emulator
-    start, credential check). A deploy waits for ``result()`` before its first write. Inputs already
-    found clean (``cache`` holds their digest) are not linted again, so a no-op deploy pays nothing."""
+def lint(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> list[str]:
+    """Lint everything in this process (no cache): the reference the tests and benchmark compare with."""
+    return [line for unit in units(templates, deployment_files) for line in lint_unit(unit)]
 
-    def __init__(self, templates: Sequence[Path], deployment_files: Sequence[Path], cache: Path) -> None:
-        self.cache = cache
-        self.key = lint_key(templates, deployment_files)
+
+class Lint:
+    """cfn-lint in worker processes, so its seconds overlap with work that changes nothing (emulator
+    start, credential check). A deploy waits for ``result()`` before its first write. Units already found
+    clean (a file named by their digest in ``cache_dir``) are not linted again. The cache is optional:
+    when it cannot be written, ``warnings`` says so and linting goes on."""
+
+    def __init__(self, templates: Sequence[Path], deployment_files: Sequence[Path], cache_dir: Path, workers: int = LINT_WORKERS) -> None:
+        import cfnlint.version
+
+        self.cache_dir = cache_dir
         self.started = time.perf_counter()
+        self.warnings: list[str] = []
+        self.units = units(templates, deployment_files)
+        self.keys = {u: u.key(cfnlint.version.__version__) for u in self.units}
+        self.pending = [u for u in self.units if not (cache_dir / self.keys[u]).is_file()]
         self._pool: ProcessPoolExecutor | None = None
-        self._future: Future[list[str]] | None = None
-        if not (cache.is_file() and cache.read_text().strip() == self.key):
+        self._futures: dict[LintUnit, Future[list[str]]] = {}
+        if self.pending:
             # spawn, not fork: the caller may run threads (the emulator) that hold locks
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            self._future = self._pool.submit(lint, list(templates), list(deployment_files))
+            self._pool = ProcessPoolExecutor(max_workers=min(workers, len(self.pending)), mp_context=multiprocessing.get_context("spawn"))
+            self._futures = {u: self._pool.submit(lint_unit, u) for u in self.pending}
 
     @property
     def cached(self) -> bool:
-        return self._future is None
+        """Nothing needed linting: every unit was found clean before."""
+        return not self.pending
 
     def result(self) -> list[str]:
-        """The lint problems (empty: clean); remembers clean inputs."""
-        if self._future is None:
-            return []
+        """The lint problems (empty: clean); remembers clean units."""
+        problems: list[str] = []
         try:
-            problems = self._future.result()
+            for unit, future in self._futures.items():
+                found = future.result()
+                problems += found
+                if not found:
+                    self._remember(unit)
         finally:
             self.close()
-        if not problems:
-            self.cache.write_text(self.key + "\n")
         return problems
+
+    def _remember(self, unit: LintUnit) -> None:
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            (self.cache_dir / self.keys[unit]).touch()
+        except OSError as exc:
+            if not self.warnings:
+                self.warnings.append(f"cannot write the lint cache {self.cache_dir} ({exc.strerror}): every deploy will lint again")
 
     def close(self) -> None:
         if self._pool is not None:

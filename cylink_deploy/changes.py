@@ -4,10 +4,10 @@ Kept free of I/O so the rules are unit-tested against responses shaped like the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .stack import ChangeSetNode
+from .errors import UnsafeChange
 
 MASK = "****"
 
@@ -23,6 +23,16 @@ STATEFUL_TYPES = frozenset(
         "AWS::SecretsManager::Secret",
     }
 )
+
+
+@dataclass
+class ChangeSetNode:
+    """One change set of the tree (the root's, or a nested stack's) with all its pages merged."""
+
+    path: str  # "" for the root, "ServicesStack" or "A/B" for nested ones
+    description: dict[str, Any]
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    previous_parameters: dict[str, str] | None = None  # None: the stack does not exist yet
 
 
 @dataclass(frozen=True)
@@ -109,3 +119,17 @@ def summary(nodes: list[ChangeSetNode]) -> dict[str, Any]:
             for node in nodes
         ]
     }
+
+
+def unused_allowances(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str]) -> list[str]:
+    """``--allow-replacement`` names that match nothing this change set replaces or removes: most
+    likely a typo, which must be said rather than pass silently."""
+    used = {key for r in all_rows(nodes) if r.loses_data for key in (r.logical_id, r.path)}
+    return sorted(set(allowed) - used)
+
+
+def refusal(refused: list[Row]) -> UnsafeChange:
+    """The one-line refusal, naming the exact flags that would allow it."""
+    names = ", ".join(r.path for r in refused)
+    flags = " ".join(f"--allow-replacement {r.path}" for r in refused)
+    return UnsafeChange(f"refusing to replace or remove stateful resource(s) {names}: if that data may go, rerun with {flags}")

@@ -19,6 +19,8 @@ from templates_src.common import SERVICES
 from .errors import BadInput
 
 FILE_KEYS = ("template-file-path", "parameters", "tags")
+# A release's state, not configuration: omitted on an update means "keep what runs" (UsePreviousValue).
+KEEP_PREVIOUS = ("ImageTag",)
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
 

@@ -12,8 +12,9 @@ from typing import Any
 import yaml
 
 from .errors import BadInput
+from .stack import nested_stacks
 
-CONFIG = Path(__file__).resolve().parent.parent / "policies" / "protection.yaml"
+CONFIG_FILE = "protection.yaml"  # in the project's policies/ directory
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,8 @@ class Protection:
     stack_policy: str | None = None  # JSON text
 
 
-def for_env(env: str, config: Path = CONFIG) -> Protection:
-    """The environment's protection (none when it is not listed)."""
+def for_env(env: str, config: Path) -> Protection:
+    """The environment's protection from ``config`` (policies/protection.yaml); none when not listed."""
     entry = (yaml.safe_load(config.read_text()) or {}).get(env) or {}
     unknown = set(entry) - {"termination_protection", "stack_policy"}
     if unknown:
@@ -37,21 +38,6 @@ def for_env(env: str, config: Path = CONFIG) -> Protection:
     return Protection(bool(entry.get("termination_protection", False)), policy)
 
 
-def nested_stacks(cfn: Any, stack: str) -> list[str]:
-    """Physical IDs of every nested stack under ``stack`` (depth first)."""
-    found: list[str] = []
-    kwargs: dict[str, Any] = {"StackName": stack}
-    while True:
-        page = cfn.list_stack_resources(**kwargs)
-        for res in page.get("StackResourceSummaries", []):
-            if res["ResourceType"] == "AWS::CloudFormation::Stack" and res.get("PhysicalResourceId"):
-                found.append(res["PhysicalResourceId"])
-                found += nested_stacks(cfn, res["PhysicalResourceId"])
-        if not page.get("NextToken"):
-            return found
-        kwargs["NextToken"] = page["NextToken"]
-
-
 def apply(cfn: Any, stack: str, protection: Protection) -> list[str]:
     """Enable termination protection and set the stack policy; returns what was done, for the report."""
     done = []
@@ -59,7 +45,7 @@ def apply(cfn: Any, stack: str, protection: Protection) -> list[str]:
         cfn.update_termination_protection(StackName=stack, EnableTerminationProtection=True)
         done.append("termination protection on")
     if protection.stack_policy:
-        targets = [stack, *nested_stacks(cfn, stack)]
+        targets = [stack, *(n.physical_id for n in nested_stacks(cfn, stack))]
         for target in targets:
             cfn.set_stack_policy(StackName=target, StackPolicyBody=protection.stack_policy)
         done.append(f"stack policy on {len(targets)} stack(s)")

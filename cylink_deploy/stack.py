@@ -1,15 +1,22 @@
 """CloudFormation steps: stack state, change sets (nested included), execution, events, outputs,
 deletion. Each step takes the CloudFormation client and returns data or raises a named error;
-nothing here prints (progress goes through callbacks)."""
+nothing here prints (progress goes through callbacks). Pages are read with boto3's paginators."""
 from __future__ import annotations
 
+import json
+import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any
+from urllib.parse import quote
 
+import yaml
 from botocore.exceptions import ClientError
 
+from .aws import error_code, is_missing_stack
+from .changes import ChangeSetNode
 from .errors import DeploymentFailed, NoChanges, StackStateError
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -17,6 +24,7 @@ NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")
 CLEAN_UP_FIRST = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"}  # a failed first create: nothing to keep
 UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
 SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
+RETAINED_POLICIES = ("Retain", "Snapshot", "RetainExceptOnCreate")
 RECOVERY = {
     "UPDATE_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {s} "
     "(add --resources-to-skip LOGICAL_ID for resources that cannot roll back), then deploy again",
@@ -39,14 +47,37 @@ def backoff(first: float = 1.0, factor: float = 1.5, cap: float = 5.0) -> Iterat
         delay = min(cap, delay * factor)
 
 
-def stack_status(cfn: Any, stack: str) -> str | None:
-    """Current status of ``stack``, or None when it does not exist."""
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def change_set_name(stack: str, at: datetime | None = None) -> str:
+    """Unique per run (time to the second plus a random suffix): two deploys never collide."""
+    return f"{stack}-{(at or now()).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def console_url(region: str, stack_id: str, change_set_id: str) -> str:
+    """Where a reviewer sees the change set in the AWS console."""
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudformation/home?region={region}"
+        f"#/stacks/changesets/changes?stackId={quote(stack_id, safe='')}&changeSetId={quote(change_set_id, safe='')}"
+    )
+
+
+def describe(cfn: Any, stack: str) -> dict[str, Any] | None:
+    """The stack's description, or None when it does not exist."""
     try:
-        return cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        return dict(cfn.describe_stacks(StackName=stack)["Stacks"][0])
     except ClientError as exc:
-        if "does not exist" in exc.response.get("Error", {}).get("Message", ""):
+        if is_missing_stack(exc):
             return None
         raise
+
+
+def stack_status(cfn: Any, stack: str) -> str | None:
+    """Current status of ``stack``, or None when it does not exist."""
+    described = describe(cfn, stack)
+    return str(described["StackStatus"]) if described else None
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,12 @@ class Plan:
     change_set_type: str  # CREATE or UPDATE
     clean_up_first: bool = False  # delete a stack left behind by a failed first create
     status: str | None = None
+
+    @property
+    def why_clean_up(self) -> str:
+        if self.status == "REVIEW_IN_PROGRESS":
+            return "a change set was created but never executed"
+        return "its first create failed and rolled back"
 
 
 def plan(status: str | None, stack: str) -> Plan:
@@ -116,7 +153,7 @@ def create_change_set(
     params: list[dict[str, Any]] = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
     if change_set_type == "UPDATE":
         params += [{"ParameterKey": k, "UsePreviousValue": True} for k in keep_previous if k not in parameters]
-    return cfn.create_change_set(
+    created: dict[str, str] = cfn.create_change_set(
         StackName=stack,
         ChangeSetName=name,
         ChangeSetType=change_set_type,
@@ -128,6 +165,7 @@ def create_change_set(
         Description=description[:1024],
         **({"RoleARN": role_arn} if role_arn else {}),
     )
+    return created
 
 
 def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, timeout: float = 900.0) -> dict[str, Any]:
@@ -138,7 +176,7 @@ def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, tim
         cs = cfn.describe_change_set(ChangeSetName=change_set_id)
         status = cs["Status"]
         if status == "CREATE_COMPLETE":
-            return cs
+            return dict(cs)
         if status == "FAILED":
             reason = cs.get("StatusReason", "")
             if any(r in reason for r in NO_CHANGE_REASONS):
@@ -151,26 +189,12 @@ def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, tim
     return {}  # unreachable
 
 
-@dataclass
-class ChangeSetNode:
-    """One change set of the tree (the root's, or a nested stack's) with all its pages merged."""
-
-    path: str  # "" for the root, "ServicesStack" or "A/B" for nested ones
-    description: dict[str, Any]
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    previous_parameters: dict[str, str] | None = None  # None: the stack does not exist yet
-
-
 def describe_tree(cfn: Any, change_set_id: str, path: str = "") -> list[ChangeSetNode]:
-    """The change set and every nested change set under it, each with all pages (NextToken)."""
-    first = cfn.describe_change_set(ChangeSetName=change_set_id)
-    node = ChangeSetNode(path, first, list(first.get("Changes", [])))
-    token = first.get("NextToken")
-    while token:
-        page = cfn.describe_change_set(ChangeSetName=change_set_id, NextToken=token)
-        node.changes += page.get("Changes", [])
-        token = page.get("NextToken")
-    node.previous_parameters = _deployed_parameters(cfn, first.get("StackId"))
+    """The change set and every nested change set under it, each with all pages merged."""
+    pages = list(cfn.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id))
+    first = dict(pages[0])
+    node = ChangeSetNode(path, first, [c for page in pages for c in page.get("Changes", [])])
+    node.previous_parameters = deployed_parameters(cfn, first.get("StackId"))
     nodes = [node]
     for change in node.changes:
         rc = change.get("ResourceChange", {})
@@ -180,14 +204,12 @@ def describe_tree(cfn: Any, change_set_id: str, path: str = "") -> list[ChangeSe
     return nodes
 
 
-def _deployed_parameters(cfn: Any, stack_id: str | None) -> dict[str, str] | None:
+def deployed_parameters(cfn: Any, stack_id: str | None) -> dict[str, str] | None:
+    """The parameters the stack runs with now (None: it does not exist yet, or only under review)."""
     if not stack_id:
         return None
-    try:
-        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-    except ClientError:
-        return None
-    if stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+    stack = describe(cfn, stack_id)
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
         return None
     return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
 
@@ -201,13 +223,15 @@ def delete_change_set(cfn: Any, change_set_id: str) -> None:
 
 
 def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
-    """A reviewed change set by name; it must still be executable."""
+    """A reviewed change set by name (or ARN) of ``stack``; it must still be executable."""
     try:
-        cs = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
+        cs = dict(cfn.describe_change_set(StackName=stack, ChangeSetName=name))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"):
+        if error_code(exc) in ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"):
             raise StackStateError(f"no change set {name} on stack {stack}: list them with aws cloudformation list-change-sets --stack-name {stack}") from None
         raise
+    if cs.get("StackName") and cs["StackName"] != stack:
+        raise StackStateError(f"change set {name} belongs to stack {cs.get('StackName')}, not {stack}: pass --stack-name {cs.get('StackName')}")
     if cs.get("ExecutionStatus") != "AVAILABLE":
         raise StackStateError(
             f"change set {name} is {cs.get('ExecutionStatus')} ({cs.get('StatusReason') or cs.get('Status')}), not AVAILABLE: create a new one with --no-execute"
@@ -215,29 +239,70 @@ def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
     return cs
 
 
+@dataclass(frozen=True)
+class NestedStack:
+    path: str  # "CacheStack", or "A/B" deeper down
+    logical_id: str
+    physical_id: str
+
+
+def nested_stacks(cfn: Any, stack: str, path: str = "") -> Iterator[NestedStack]:
+    """Every nested stack under ``stack``, depth first: the one walker of the tree (retained resources,
+    protection and event following all use it)."""
+    for res in resource_summaries(cfn, stack):
+        if res["ResourceType"] == "AWS::CloudFormation::Stack" and res.get("PhysicalResourceId"):
+            child = f"{path}/{res['LogicalResourceId']}" if path else res["LogicalResourceId"]
+            yield NestedStack(child, res["LogicalResourceId"], res["PhysicalResourceId"])
+            yield from nested_stacks(cfn, res["PhysicalResourceId"], child)
+
+
+def resource_summaries(cfn: Any, stack: str) -> list[dict[str, Any]]:
+    """Every resource of one stack (all pages)."""
+    return [s for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack) for s in page.get("StackResourceSummaries", [])]
+
+
 def _new_events(cfn: Any, stack_id: str, since: datetime, seen: set[str]) -> list[dict[str, Any]]:
     """Events of one stack newer than ``since`` and not yet seen, oldest first (pages until older)."""
     fresh: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"StackName": stack_id}
-    while True:
-        page = cfn.describe_stack_events(**kwargs)
-        older = False
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
         for event in page.get("StackEvents", []):
             if event["Timestamp"] < since:
-                older = True
-                break
+                return list(reversed(fresh))
             if event["EventId"] not in seen:
                 fresh.append(event)
-        token = page.get("NextToken")
-        if older or not token:
-            break
-        kwargs["NextToken"] = token
     return list(reversed(fresh))
 
 
 def existing_event_ids(cfn: Any, stack_id: str) -> set[str]:
     """IDs of the events a stack already has (the newest page): not news when following an operation."""
     return {e["EventId"] for e in cfn.describe_stack_events(StackName=stack_id).get("StackEvents", [])}
+
+
+@dataclass
+class Progress:
+    """What an operation has done so far: the root's changes completed out of ``total``, and resources
+    completed in all stacks (the root's own stack events are not resources)."""
+
+    stack_id: str
+    total: int
+    root_done: set[str] = field(default_factory=set)
+    resources_done: set[tuple[str, str]] = field(default_factory=set)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, event: dict[str, Any]) -> bool:
+        """Count ``event``; False for events that belong to creating the change set, not executing it."""
+        if event.get("ResourceStatus") == "REVIEW_IN_PROGRESS":
+            return False
+        self.events.append(event)
+        logical, own_stack = event.get("LogicalResourceId", ""), event.get("StackName", "")
+        if event.get("ResourceStatus", "").endswith("_COMPLETE") and logical != own_stack:
+            self.resources_done.add((event.get("StackId", ""), logical))
+            if event.get("StackId") == self.stack_id:
+                self.root_done.add(logical)
+        return True
+
+    def __str__(self) -> str:
+        return f"{len(self.root_done):>2}/{self.total} | {len(self.resources_done):>3} resources"
 
 
 def follow(
@@ -247,13 +312,15 @@ def follow(
     on_event: Callable[[dict[str, Any]], None],
     sleep: Sleep = time.sleep,
     seen: set[str] | None = None,
+    nested: list[str] | None = None,
 ) -> str:
     """Stream events of the root and every nested stack (deduplicated) until the root settles.
 
-    ``seen`` holds event IDs that predate the operation; a nested stack that vanished (replaced and
-    deleted) simply stops being followed."""
+    ``seen`` holds event IDs that predate the operation; ``nested`` the nested stacks that already exist
+    (new ones are found from the events); a nested stack that vanished (replaced and deleted) simply
+    stops being followed."""
     seen = set(seen or ())
-    stacks = [stack_id]
+    stacks = [stack_id, *(nested or [])]
     gone: set[str] = set()
     delays = backoff(first=1.0, cap=3.0)
     while True:
@@ -265,19 +332,20 @@ def follow(
             try:
                 fresh = _new_events(cfn, sid, since, seen)
             except ClientError as exc:
-                if sid == stack_id or "does not exist" not in exc.response.get("Error", {}).get("Message", ""):
+                if sid == stack_id or not is_missing_stack(exc):
                     raise
                 gone.add(sid)
                 continue
             for event in fresh:
                 seen.add(event["EventId"])
-                nested = event.get("PhysicalResourceId")
-                if event.get("ResourceType") == "AWS::CloudFormation::Stack" and nested and event.get("StackId") != nested and nested not in stacks:
-                    stacks.append(nested)
+                child = event.get("PhysicalResourceId")
+                if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and event.get("StackId") != child and child not in stacks:
+                    stacks.append(child)
                 on_event(event)
         if settled:
-            return status
+            return str(status)
         sleep(next(delays))
+
 
 CONSEQUENCES = (
     "Resource creation cancelled",
@@ -304,49 +372,31 @@ def outputs(cfn: Any, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
 
 
-def retained_resources(cfn: Any, stack: str) -> list[tuple[str, str, str, str]]:
-    """(stack path, logical ID, type, policy) of every resource that deletion keeps (Retain/Snapshot)."""
-    found: list[tuple[str, str, str, str]] = []
+@dataclass(frozen=True)
+class Retained:
+    """A resource that deleting the stack keeps (DeletionPolicy Retain/Snapshot)."""
 
-    def visit(stack_name: str, path: str) -> None:
+    stack: str  # "(root)" or the nested stack path
+    logical_id: str
+    resource_type: str
+    policy: str
+
+
+def retained_resources(cfn: Any, stack: str) -> list[Retained]:
+    """Every resource under ``stack`` (nested included) that deletion keeps."""
+    found: list[Retained] = []
+    for path, stack_name in [("(root)", stack), *((n.path, n.physical_id) for n in nested_stacks(cfn, stack))]:
         body = cfn.get_template(StackName=stack_name, TemplateStage="Processed")["TemplateBody"]
-        template = body if isinstance(body, dict) else _parse_json(body)
-        resources = template.get("Resources", {})
-        physical = {}
-        for summary in _resource_summaries(cfn, stack_name):
-            physical[summary["LogicalResourceId"]] = summary.get("PhysicalResourceId")
-        for logical_id, res in sorted(resources.items()):
-            if res["Type"] == "AWS::CloudFormation::Stack":
-                if physical.get(logical_id):
-                    visit(physical[logical_id], f"{path}/{logical_id}" if path else logical_id)
-            elif res.get("DeletionPolicy") in ("Retain", "Snapshot", "RetainExceptOnCreate") and logical_id in physical:
-                found.append((path or "(root)", logical_id, res["Type"], res["DeletionPolicy"]))
-
-    visit(stack, "")
+        template = body if isinstance(body, dict) else _parse_template(body)
+        existing = {s["LogicalResourceId"] for s in resource_summaries(cfn, stack_name) if s.get("PhysicalResourceId")}
+        for logical_id, res in sorted(template.get("Resources", {}).items()):
+            if res.get("DeletionPolicy") in RETAINED_POLICIES and logical_id in existing and res["Type"] != "AWS::CloudFormation::Stack":
+                found.append(Retained(path, logical_id, res["Type"], res["DeletionPolicy"]))
     return found
 
 
-def _resource_summaries(cfn: Any, stack: str) -> list[dict[str, Any]]:
-    summaries: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"StackName": stack}
-    while True:
-        page = cfn.list_stack_resources(**kwargs)
-        summaries += page.get("StackResourceSummaries", [])
-        if not page.get("NextToken"):
-            return summaries
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def _parse_json(text: str) -> dict[str, Any]:
-    import json
-
-    import yaml
-
+def _parse_template(text: str) -> dict[str, Any]:
     try:
-        return json.loads(text)
+        return dict(json.loads(text))
     except ValueError:
-        return yaml.safe_load(text)
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+        return dict(yaml.safe_load(text))

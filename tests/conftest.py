@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cylink_deploy.project import Project
 from templates_src import render
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,3 +43,27 @@ def built_dir(tmp_path_factory: pytest.TempPathFactory, built: Built) -> Path:
     out = tmp_path_factory.mktemp("build")
     render.write(out, built.files)
     return out
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The repository's params/ and policies/, with a build directory of the test run's own."""
+    return Project(REPO, build_override=tmp_path_factory.mktemp("project-build"))
+
+
+def project_copy(where: Path) -> Path:
+    """A project directory for a deploy.py subprocess (--project-dir): its own build/, the repo's inputs."""
+    import shutil
+
+    for name in ("params", "policies"):
+        shutil.copytree(REPO / name, where / name)
+    return where
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One emulator (moto server on 127.0.0.1) per test process; tests use unique stack names."""
+    from cylink_deploy.local import Emulator
+
+    with Emulator() as emu:
+        yield emu

@@ -3,17 +3,17 @@ sets that replace or remove them (nested and Conditional included), and prod get
 and a stack policy from policies/."""
 from __future__ import annotations
 
-import io
 import json
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import changes, cli, protection
+from cylink_deploy import aws, changes, protection, workflow
 from cylink_deploy import stack as st
-from cylink_deploy.errors import UnsafeChange
-from cylink_deploy.report import Printer
+from cylink_deploy.errors import BadInput, UnsafeChange
+
+from .recording import RecordingReporter
 
 from .conftest import REPO
 from .test_deploy_stubbed import NESTED_ID, ROOT_CS, ROOT_ID, change, stub_tree
@@ -53,25 +53,26 @@ def test_the_guard_refuses_stateful_replacements_deep_in_nested_stacks():
     ],
 )
 def test_the_guard_decides_by_type_and_replacement(action, type_, replacement, refused):
-    node = st.ChangeSetNode("ClusterStack", {}, [change(action, "Thing", type_, replacement)])
+    node = changes.ChangeSetNode("ClusterStack", {}, [change(action, "Thing", type_, replacement)])
     assert bool(changes.unsafe([node])) is refused
 
 
-def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(capsys):
+def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(project):
     cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
     sts = boto3.client("sts", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
-    args = cli.parser().parse_args(["--env", "prod", "--execute-change-set", "cs-root", "--yes"])
-    ctx = cli.Context(args, Printer(out=io.StringIO()), io.StringIO(), lambda s: None)
+    reporter = RecordingReporter()
     with Stubber(cfn) as stub, Stubber(sts) as sts_stub:
         sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
-        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "StackId": ROOT_ID, "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"},
+        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "StackId": ROOT_ID, "StackName": "cylink-prod",
+                                                  "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"},
                           {"StackName": "cylink-prod", "ChangeSetName": "cs-root"})
         stub_tree(stub)
         with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup"):
-            cli.cmd_execute(ctx, cli.aws.Clients(cfn, None, sts, "ap-northeast-1"))
+            workflow.execute(workflow.ExecuteRequest("prod", "cs-root"), aws.Clients(cfn, None, sts, "ap-northeast-1"), reporter, project, lambda s: None)
         stub.assert_no_pending_responses()  # no execute_change_set was stubbed, none was called
-    out = ctx.printer.out.getvalue()
-    assert "REFUSED  CacheStack/RedisReplicationGroup (AWS::ElastiCache::ReplicationGroup) would be replaced (Replacement: True)" in out
+    (refused,) = reporter.of("refused")
+    assert [(r.path, r.resource_type, r.replacement) for r in refused] == [("CacheStack/RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True")]
+    assert reporter.of("confirm") == []  # refused before anybody is asked
 
 
 def test_the_stack_policy_protects_every_stateful_type_and_nested_stacks():
@@ -81,19 +82,19 @@ def test_the_stack_policy_protects_every_stateful_type_and_nested_stacks():
     assert set(deny["Condition"]["StringEquals"]["ResourceType"]) == changes.STATEFUL_TYPES | {"AWS::CloudFormation::Stack"}
 
 
-def test_protection_config_is_checked():
-    assert protection.for_env("prod").termination is True
-    assert protection.for_env("dev") == protection.Protection()
-    bad = REPO / "build" / "bad-protection.yaml"
-    bad.parent.mkdir(exist_ok=True)
+def test_protection_config_is_checked(tmp_path):
+    config = REPO / "policies" / protection.CONFIG_FILE
+    assert protection.for_env("prod", config).termination is True
+    assert protection.for_env("dev", config) == protection.Protection()
+    bad = tmp_path / "bad-protection.yaml"
     bad.write_text("prod:\n  termination: true\n")
-    with pytest.raises(cli.BadInput, match="unknown key"):
+    with pytest.raises(BadInput, match="unknown key"):
         protection.for_env("prod", bad)
 
 
 def test_apply_sets_termination_protection_and_the_policy_on_root_and_nested_stacks():
     cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
-    prot = protection.for_env("prod")
+    prot = protection.for_env("prod", REPO / "policies" / protection.CONFIG_FILE)
     with Stubber(cfn) as stub:
         stub.add_response("update_termination_protection", {"StackId": ROOT_ID}, {"StackName": "cylink-prod", "EnableTerminationProtection": True})
         stub.add_response("list_stack_resources", {"StackResourceSummaries": [

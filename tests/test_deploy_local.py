@@ -12,17 +12,11 @@ import boto3
 import pytest
 
 from cylink_deploy.cli import main
-from cylink_deploy.local import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.local import FAKE_CREDENTIALS
 
-from .conftest import REPO
+from .conftest import REPO, project_copy
 
 REGION = "ap-northeast-1"
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with Emulator() as emu:
-        yield emu
 
 
 @pytest.fixture
@@ -39,15 +33,18 @@ def client(emulator, service):
     return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS)
 
 
+@pytest.fixture(autouse=True)
+def _project(project):
+    global PROJECT
+    PROJECT = project
+
+
 def run(*argv, answer: str = ""):
-    """Run deploy.py's main in --json mode; returns (exit code, JSON document or None)."""
+    """Run deploy.py's main with --json (after the subcommand, if any); returns (exit code, JSON document or None)."""
+    argv = list(argv)
+    at = 1 if argv and not argv[0].startswith("-") else 0
     out = io.StringIO()
-    real_stdout = sys.stdout
-    sys.stdout = out
-    try:
-        code = main(["--json", *argv], stdin=io.StringIO(answer), sleep=lambda s: None)
-    finally:
-        sys.stdout = real_stdout
+    code = main([*argv[:at], "--json", *argv[at:]], stdin=io.StringIO(answer), sleep=lambda s: None, project=PROJECT, out=out)
     text = out.getvalue().strip()
     return code, json.loads(text) if text else None
 
@@ -158,12 +155,12 @@ def test_no_execute_then_execute_change_set(aws_env):
     assert code == 0 and doc["status"] == "REVIEW"
     cfn = client(aws_env, "cloudformation")
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
-    code, _ = run("--env", "dev", "--stack-name", stack, "--execute-change-set", doc["changeSetName"], answer="n\n")
+    code, _ = run("execute", "--env", "dev", "--stack-name", stack, doc["changeSetName"], answer="n\n")
     assert code == 5  # declined: nothing happens
-    code, doc2 = run("--env", "dev", "--stack-name", stack, "--execute-change-set", doc["changeSetName"], "--yes")
+    code, doc2 = run("execute", "--env", "dev", "--stack-name", stack, doc["changeSetName"], "--yes")
     assert code == 0 and doc2["status"] == "DEPLOYED"
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
-    code, _ = run("--env", "dev", "--stack-name", stack, "--execute-change-set", doc["changeSetName"], "--yes")
+    code, _ = run("execute", "--env", "dev", "--stack-name", stack, doc["changeSetName"], "--yes")
     assert code == 4  # executed change sets are not AVAILABLE any more
 
 
@@ -192,24 +189,24 @@ def test_bad_parameter_files_are_rejected_before_any_aws_call(monkeypatch, capsy
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # closed port: any AWS call would fail with exit 3
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
-    code = main(["--env", "dev", "--yes", "--parameter", "EgressMode=nat"], stdin=io.StringIO())
+    code = main(["--env", "dev", "--yes", "--parameter", "EgressMode=nat"], stdin=io.StringIO(), project=PROJECT)
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "EgressMode must be one of nat-per-az, single-nat, none" in err
-    assert main(["--env", "qa", "--yes"], stdin=io.StringIO()) == 2
+    assert main(["--env", "qa", "--yes"], stdin=io.StringIO(), project=PROJECT) == 2
     assert "known environments: dev, prod, staging" in capsys.readouterr().err
 
 
 def test_without_a_tty_and_without_yes_it_refuses_instead_of_hanging(monkeypatch, capsys):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    assert main(["--env", "dev"], stdin=io.StringIO()) == 5
+    assert main(["--env", "dev"], stdin=io.StringIO(), project=PROJECT) == 5
     assert "pass --yes" in capsys.readouterr().err
 
 
 def test_delete_shows_what_is_retained_and_keeps_it(aws_env):
     prefix, stack = unique()
     assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
-    code, doc = run("--env", "dev", "--stack-name", stack, "--delete", "--yes")
+    code, doc = run("delete", "--env", "dev", "--stack-name", stack, "--yes")
     assert code == 0 and doc["status"] == "DELETED"
     retained = {tuple(r[:2]) for r in doc["retained"]}
     assert ("RegistryStack", "BackendRepository") in retained and ("ClusterStack", "BackendLogGroup") in retained
@@ -224,12 +221,14 @@ def test_delete_refuses_while_termination_protection_is_on(aws_env, capsys):
     prefix, stack = unique()
     assert deploy(prefix, stack)[0] == 0
     client(aws_env, "cloudformation").update_termination_protection(StackName=stack, EnableTerminationProtection=True)
-    code, _ = run("--env", "dev", "--stack-name", stack, "--delete", "--yes")
+    code, _ = run("delete", "--env", "dev", "--stack-name", stack, "--yes")
     assert code == 4 and "update-termination-protection --no-enable-termination-protection" in capsys.readouterr().err
 
 
-def test_the_readme_main_job_runs_end_to_end_with_local():
-    proc = subprocess.run([sys.executable, "deploy.py", "--env", "dev", "--local", "--yes", "--image-tag", "1.0.0"], cwd=REPO, capture_output=True, text=True, timeout=300)
+def test_the_readme_main_job_runs_end_to_end_with_local(tmp_path):
+    where = project_copy(tmp_path)
+    proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--env", "dev", "--local", "--yes", "--image-tag", "1.0.0", "--project-dir", str(where)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     for expected in ("Local AWS emulator on http://127.0.0.1:", "cfn-lint clean", "uploaded", "Change set", "deployed", "SiteUrl", "BackendRepositoryUri",
                      "/Vpc CREATE_COMPLETE", "8/8 |"):  # live events of nested stacks, root progress
@@ -268,7 +267,7 @@ def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env
     trust = json.loads(trust) if isinstance(trust, str) else trust
     assert trust["Statement"][0]["Principal"] == {"Service": "cloudformation.amazonaws.com"}
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-    code, doc = run("--env", "dev", "--bootstrap", "--yes")
+    code, doc = run("bootstrap")
     assert code == 0 and doc["serviceRoleArn"] == role["Arn"]
     assert iam.get_role_policy(RoleName="cylink-cloudformation", PolicyName="manage-cylink-stacks")["PolicyDocument"]
 

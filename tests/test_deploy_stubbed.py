@@ -3,7 +3,6 @@ emulator cannot show: nested change sets with Replacement, nested failures, stuc
 expired credentials."""
 from __future__ import annotations
 
-import argparse
 import io
 from datetime import datetime, timedelta, timezone
 
@@ -12,10 +11,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, changes, cli
+from cylink_deploy import aws, changes, cli, workflow
 from cylink_deploy import stack as st
 from cylink_deploy.errors import Aborted, StackStateError
-from cylink_deploy.report import Printer
+from cylink_deploy.report import HumanReporter
+
+from .recording import RecordingReporter
 
 REGION = "ap-northeast-1"
 ROOT_ID = "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/aaaa"
@@ -88,7 +89,7 @@ def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out()
     assert rows[2].details == "CacheNodeType"
     assert changes.parameter_changes(nodes[0]) == [("RedisNodeType", "cache.t3.medium", "cache.r7g.large")]  # NoEcho unchanged: hidden
     out = io.StringIO()
-    Printer(out=out).change_sets(nodes)
+    HumanReporter(out=out).change_sets(nodes)
     text = out.getvalue()
     assert "CacheStack: 3 change(s)" in text and "RedisNodeType: cache.t3.medium -> cache.r7g.large" in text
     assert "3 replacement(s)/removal(s): (root)/RecordsStack, CacheStack/RedisReplicationGroup, CacheStack/RedisSubnetGroup" in text
@@ -96,7 +97,7 @@ def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out()
 
 
 def test_noecho_parameter_changes_are_masked():
-    node = st.ChangeSetNode("", {"Parameters": [{"ParameterKey": "Token", "ParameterValue": "****"}]}, [], {"Token": "old-secret"})
+    node = changes.ChangeSetNode("", {"Parameters": [{"ParameterKey": "Token", "ParameterValue": "****"}]}, [], {"Token": "old-secret"})
     assert changes.parameter_changes(node) == [("Token", "****", "****")]
 
 
@@ -125,6 +126,7 @@ def test_a_failure_deep_in_a_nested_stack_is_reported_first_as_the_root_cause(ca
     with Stubber(cfn) as stub:
         stub.add_response("describe_stack_events", {"StackEvents": [event(ROOT_ID, "cylink-prod", "UPDATE_COMPLETE", -60, None, "AWS::CloudFormation::Stack", ROOT_ID)]},
                           {"StackName": ROOT_ID})
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID})
         stub.add_response("execute_change_set", {}, {"ChangeSetName": ROOT_CS})
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_ROLLBACK_IN_PROGRESS"), {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": root_events}, {"StackName": ROOT_ID})
@@ -132,16 +134,11 @@ def test_a_failure_deep_in_a_nested_stack_is_reported_first_as_the_root_cause(ca
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_ROLLBACK_COMPLETE"), {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": [event(ROOT_ID, "cylink-prod", "UPDATE_ROLLBACK_COMPLETE", 90, None, "AWS::CloudFormation::Stack", ROOT_ID), *root_events]}, {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": nested_events}, {"StackName": NESTED_ID})
-        ctx = cli.Context(argparse.Namespace(env="prod", stack_name=None, yes=True), Printer(out=io.StringIO()), io.StringIO(), lambda s: None)
+        out = io.StringIO()
         with pytest.raises(st.DeploymentFailed, match=r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: RedisReplicationGroup\)"):
-            st_now = st.now
-            try:
-                st.now = lambda: T0  # events are stamped relative to T0
-                cli.execute_and_follow(ctx, cfn, ROOT_CS, ROOT_ID, 3)
-            finally:
-                st.now = st_now
+            workflow.execute_and_follow(cfn, "cylink-prod", ROOT_CS, ROOT_ID, 3, HumanReporter(out=out), lambda s: None, clock=lambda: T0)
         stub.assert_no_pending_responses()
-    text = ctx.printer.out.getvalue()
+    text = out.getvalue()
     cause = text.index("Root cause:")
     assert "cylink-prod-CacheStack-1X/RedisReplicationGroup" in text[cause:]
     assert "cache.x9.huge is not supported" in text[cause:]
@@ -158,14 +155,6 @@ def test_root_cause_skips_cancellations_and_embedded_stack_messages():
     assert st.root_cause([]) is None
 
 
-def ctx_with(answer: str, yes: bool = False):
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    return cli.Context(argparse.Namespace(env="dev", stack_name=None, yes=yes), Printer(out=io.StringIO()), Tty(answer), lambda s: None)
-
-
 def test_a_rollback_complete_first_create_is_explained_and_cleaned_up_after_confirmation():
     cfn = cfn_client()
     dev_id = ROOT_ID.replace("cylink-prod", "cylink-dev")
@@ -175,11 +164,12 @@ def test_a_rollback_complete_first_create_is_explained_and_cleaned_up_after_conf
         stub.add_response("delete_stack", {}, {"StackName": dev_id})
         stub.add_response("describe_stacks", stack_desc(dev_id, "DELETE_IN_PROGRESS"), {"StackName": dev_id})
         stub.add_response("describe_stacks", stack_desc(dev_id, "DELETE_COMPLETE"), {"StackName": dev_id})
-        ctx = ctx_with("y\n")
-        plan = cli.settle(ctx, cfn)
+        reporter = RecordingReporter(answers=[True])
+        plan = workflow.settle(cfn, "cylink-dev", reporter, lambda s: None)
         stub.assert_no_pending_responses()
     assert plan.change_set_type == "CREATE" and plan.clean_up_first
-    assert "its first create failed and rolled back" in ctx.printer.out.getvalue()
+    assert "its first create failed and rolled back" in reporter.text()
+    assert reporter.of("confirm") == ["Delete the empty stack cylink-dev?"]
 
 
 def test_declining_the_cleanup_changes_nothing():
@@ -187,7 +177,7 @@ def test_declining_the_cleanup_changes_nothing():
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "REVIEW_IN_PROGRESS"), {"StackName": "cylink-dev"})
         with pytest.raises(Aborted):
-            cli.settle(ctx_with("n\n"), cfn)
+            workflow.settle(cfn, "cylink-dev", RecordingReporter(answers=[False]), lambda s: None)
         stub.assert_no_pending_responses()  # no delete_stack was called
 
 
@@ -281,15 +271,19 @@ def test_an_unknown_profile_is_bad_input(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--no-execute", "--delete"], "--no-execute and --delete cannot be combined"),
-    (["--delete", "--image-tag", "x"], "--delete takes no --parameter/--image-tag"),
-    (["--local", "--delete"], "--local starts an empty emulator"),
-    (["--port", "1"], "--port applies only to --serve-local"),
-    (["--stack-name", "Prod Stack"], "--stack-name 'Prod Stack': use cylink-"),
+    (["--no-execute", "--delete"], "unrecognized arguments: --no-execute"),
+    (["--delete", "--image-tag", "x"], "unrecognized arguments: --image-tag x"),
+    (["--local", "--delete"], "unrecognized arguments: --local"),
+    (["--delete", "--bootstrap"], "--delete and --bootstrap cannot be combined"),
+    (["--port", "1"], "unrecognized arguments: --port 1"),
+    (["--stack-name", "Prod Stack"], "--stack-name: 'Prod Stack': use cylink-"),
+    (["--stack-name", "cylink-dev\n"], "use cylink-"),
 ])
-def test_bad_flag_combinations_are_rejected(capsys, argv, message):
+def test_bad_flag_combinations_are_rejected_in_one_line(capsys, argv, message):
     assert cli.main(["--env", "dev", *argv]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and err[-1].startswith("error: ")
+    assert len([line for line in err if line.startswith("error")]) == 1
 
 
 def test_create_change_set_keeps_the_running_image_tag_on_update():

@@ -16,11 +16,20 @@ def test_every_root_parameter_is_documented():
         assert f"`{name}`" in README, name
 
 
-def test_every_flag_is_documented():
-    for action in parser()._actions:
-        for flag in action.option_strings:
-            if flag.startswith("--") and flag != "--help":
-                assert flag in README, flag
+def _subparsers():
+    import argparse
+
+    (sub,) = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+def test_every_subcommand_and_flag_is_documented():
+    for name, sub in _subparsers().items():
+        assert f"python deploy.py {name}" in README or name == "deploy", name
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert flag in README, (name, flag)
 
 
 def test_ci_runs_exactly_the_readme_test_command():

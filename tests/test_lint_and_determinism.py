@@ -11,7 +11,7 @@ from cylink_deploy import build as build_step
 from templates_src import render
 from templates_src.root import CHILDREN
 
-from .conftest import REPO
+from .conftest import REPO, project_copy
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,41 @@ def test_every_built_template_lints_clean(lint_paths):
     assert build_step.lint(lint_paths) == []
 
 
-def test_every_parameter_file_lints_clean_against_the_root():
-    render.write(build_step.BUILD_DIR, render.render())  # deployment files name build/root.json
-    files = sorted(build_step.PARAMS_DIR.glob("*.yaml"))
+def test_every_parameter_file_lints_clean_against_the_root(built_dir, project):
+    files = sorted(project.params_dir.glob("*.yaml"))
     assert [f.stem for f in files] == ["dev", "prod", "staging"]
-    assert build_step.lint([], files) == []
+    assert build_step.lint([built_dir / render.ROOT_FILE], files) == []
+
+
+def test_a_parameter_file_naming_another_template_is_a_lint_problem_not_a_crash(built_dir, tmp_path):
+    bad = tmp_path / "dev.yaml"
+    bad.write_text("template-file-path: elsewhere/root.json\nparameters: {}\n")
+    (problem,) = build_step.lint([built_dir / render.ROOT_FILE], [bad])
+    assert "template-file-path must be build/root.json" in problem
+
+
+def test_clean_lint_units_are_cached_so_an_edit_to_one_child_relints_only_that_child(tmp_path):
+    out = tmp_path / "build"
+    result = build_step.build(out)
+    first = build_step.Lint(result.paths, [], out / ".lint-cache")
+    assert first.result() == [] and len(first.pending) == len(result.paths)
+    again = build_step.Lint(result.paths, [], out / ".lint-cache")
+    assert again.cached and again.result() == []
+    child = next(p for p in result.paths if p.name.startswith("dns-"))
+    edited = json.loads(child.read_text())
+    edited["Description"] += " (edited)"
+    child.write_text(json.dumps(edited))
+    third = build_step.Lint(result.paths, [], out / ".lint-cache")
+    assert [u.template.name for u in third.pending] == [child.name]
+    assert third.result() == []
+
+
+def test_an_unwritable_lint_cache_is_a_warning_not_a_failure(tmp_path, built_dir):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache directory should be")
+    lint = build_step.Lint([built_dir / render.ROOT_FILE], [], blocker)
+    assert lint.result() == []
+    assert lint.warnings and "cannot write the lint cache" in lint.warnings[0]
 
 
 def test_lint_reports_a_broken_template(tmp_path, lint_paths):
@@ -56,8 +86,16 @@ def test_rendering_is_deterministic_across_processes():
     assert len(outs) == 1
 
 
-def test_build_only_writes_root_and_children_and_exits_zero():
-    proc = subprocess.run([sys.executable, "deploy.py", "--build-only", "--env", "dev"], cwd=REPO, capture_output=True, text=True)
+def test_build_writes_root_and_children_into_the_project_and_exits_zero(tmp_path):
+    where = project_copy(tmp_path)
+    proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), "build", "--env", "dev", "--project-dir", str(where)], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert f"Synthesised {len(CHILDREN) + 1} templates" in proc.stdout
-    assert (REPO / "build" / "root.json").is_file()
+    assert (where / "build" / "root.json").is_file()
+
+
+def test_the_old_build_only_flag_still_works_and_names_the_new_form(tmp_path):
+    where = project_copy(tmp_path)
+    proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--build-only", "--project-dir", str(where)], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == f"note: --build-only is now the subcommand: python deploy.py build --project-dir {where}"

@@ -22,10 +22,8 @@ def _file(tmp_path, body: str, name: str = "dev.yaml"):
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_the_shipped_parameter_files_are_valid(root_params, env):
-    from cylink_deploy.build import PARAMS_DIR
-
-    dep = params.resolve(env, PARAMS_DIR / f"{env}.yaml", root_params)
+def test_the_shipped_parameter_files_are_valid(root_params, project, env):
+    dep = params.resolve(env, project.params_dir / f"{env}.yaml", root_params)
     assert dep.tags["Environment"] == env
 
 

@@ -15,7 +15,6 @@ import boto3
 import pytest
 import yaml
 
-from cylink_deploy import build as build_step
 from cylink_deploy.local import FAKE_CREDENTIALS
 from templates_src import render
 
@@ -25,10 +24,14 @@ TASKCAT_PY = REPO / ".venv-taskcat" / "bin" / "python"
 CONFIG = yaml.safe_load((REPO / ".taskcat.yml").read_text())
 
 
-@pytest.fixture(scope="module", autouse=True)
-def built_templates():
+@pytest.fixture(scope="module")
+def taskcat_project(tmp_path_factory):
+    """A taskcat project of the test's own (never the repo's build/): the built templates and .taskcat.yml."""
     assert TASKCAT_PY.exists(), "taskcat is installed by 'make test' into .venv-taskcat (it pins jsonschema<4)"
-    render.write(build_step.BUILD_DIR, render.render())
+    project = tmp_path_factory.mktemp("taskcat-project")
+    render.write(project / "build", render.render())
+    shutil.copy(REPO / ".taskcat.yml", project / ".taskcat.yml")
+    return project
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def emulator_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "deploy.py", "--serve-local", "--port", str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -50,7 +53,7 @@ def emulator_url():
     proc.wait(timeout=30)
 
 
-def taskcat(*args: str, cwd: Path = REPO, endpoint: str | None = None) -> subprocess.CompletedProcess:
+def taskcat(*args: str, cwd: Path, endpoint: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     if endpoint:
         env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
@@ -58,13 +61,13 @@ def taskcat(*args: str, cwd: Path = REPO, endpoint: str | None = None) -> subpro
     return subprocess.run([str(TASKCAT_PY), str(REPO / "tools" / "taskcat_local.py"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
-def test_taskcat_lint_passes_and_validates_the_config_with_taskcats_schema():
-    proc = taskcat("lint")
+def test_taskcat_lint_passes_and_validates_the_config_with_taskcats_schema(taskcat_project):
+    proc = taskcat("lint", cwd=taskcat_project)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
-    assert f"Linting passed for file: {REPO}/build/root.json" in out
+    assert f"Linting passed for file: {taskcat_project}/build/root.json" in out
     code = "from taskcat._config import Config; from pathlib import Path; Config.create(project_config_path=Path('.taskcat.yml'), project_root=Path('.'))"
-    schema = subprocess.run([str(TASKCAT_PY), "-c", code], cwd=REPO, capture_output=True, text=True)
+    schema = subprocess.run([str(TASKCAT_PY), "-c", code], cwd=taskcat_project, capture_output=True, text=True)
     assert schema.returncode == 0, schema.stderr[-2000:]
 
 
@@ -88,8 +91,8 @@ def test_no_local_only_setting_leaks_into_the_real_config():
     assert "sig_v2" not in text and "127.0.0.1" not in text and "endpoint" not in text.lower()
 
 
-def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, tmp_path):
-    proc = taskcat("test", "run", "--enable-sig-v2", "--minimal-output", "--output-directory", str(tmp_path), endpoint=emulator_url)
+def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, taskcat_project, tmp_path):
+    proc = taskcat("test", "run", "--enable-sig-v2", "--minimal-output", "--output-directory", str(tmp_path), cwd=taskcat_project, endpoint=emulator_url)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = (tmp_path / "index.html").read_text()
     expected = len(CONFIG["tests"]) * len(CONFIG["project"]["regions"])
@@ -100,9 +103,9 @@ def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, t
         assert statuses and set(statuses) == {"DELETE_COMPLETE"}, statuses
 
 
-def test_a_broken_template_fails_the_local_run(emulator_url, tmp_path):
+def test_a_broken_template_fails_the_local_run(emulator_url, taskcat_project, tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(REPO / "build", project / "build")
+    shutil.copytree(taskcat_project / "build", project / "build")
     shutil.copy(REPO / ".taskcat.yml", project / ".taskcat.yml")
     (network,) = (project / "build").glob("network-*.json")
     template = json.loads(network.read_text())

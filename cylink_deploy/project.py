@@ -1,0 +1,56 @@
+"""Where the project's files are: one place, so nothing depends on the working directory.
+
+The root is ``--project-dir``, else the nearest directory at or above the working directory that holds
+``params/`` and ``templates_src/``, else the checkout this package lives in (today's default). Tests
+give a temporary ``build_dir`` so they never write into the repository and can run in parallel.
+"""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    build_override: Path | None = None
+
+    @classmethod
+    def find(cls, project_dir: Path | None = None, start: Path | None = None, build_dir: Path | None = None) -> Project:
+        """The project at ``project_dir``, or found from ``start`` (the working directory) upwards."""
+        if project_dir is not None:
+            return cls(project_dir.resolve(), build_dir)
+        here = (start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / "params").is_dir() and (candidate / "templates_src").is_dir():
+                return cls(candidate, build_dir)
+        return cls(PACKAGE_ROOT, build_dir)
+
+    @property
+    def build_dir(self) -> Path:
+        return self.build_override or self.root / "build"
+
+    @property
+    def params_dir(self) -> Path:
+        return self.root / "params"
+
+    @property
+    def policies_dir(self) -> Path:
+        return self.root / "policies"
+
+    @property
+    def lint_cache(self) -> Path:
+        return self.build_dir / ".lint-cache"
+
+    def git_commit(self) -> str:
+        """The commit deployed (recorded in the change set's description), "-dirty" with local edits."""
+        try:
+            run = {"cwd": self.root, "capture_output": True, "text": True, "check": True}
+            sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()  # type: ignore[call-overload]
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], **run).stdout.strip()  # type: ignore[call-overload]
+            return sha + ("-dirty" if dirty else "")
+        except (OSError, subprocess.CalledProcessError):
+            return "no git commit"

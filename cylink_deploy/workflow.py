@@ -1,0 +1,400 @@
+"""The deploy tool's jobs as library calls: one function per job, a typed request in, a typed result out.
+
+Nothing here parses flags or prints: progress and the one question a job may ask go through a
+``Reporter``; failures are named errors (``errors.py``) that the CLI maps to exit codes. A Python caller
+(CI, a notebook, a test) runs a deploy with ``deploy(DeployRequest(env="dev"), clients, reporter, project)``.
+
+Order of a deploy: validate parameters -> build + cfn-lint (background) -> (first AWS call)
+credentials -> stack state -> upload -> change set -> show -> ask -> execute -> follow -> outputs.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from templates_src import render
+
+from . import artifacts, aws, bootstrap as boot, params, protection
+from . import build as build_step
+from . import changes as ch
+from . import stack as st
+from .changes import ChangeSetNode
+from .errors import Aborted, DeploymentFailed, NoChanges, StackStateError
+from .project import Project
+from .report import Reporter
+
+Sleep = Callable[[float], None]
+CLOCK_SKEW = timedelta(seconds=2)  # events up to this much older than our clock still belong to the operation
+
+
+class Status(str, enum.Enum):
+    NO_CHANGES = "NO_CHANGES"
+    REVIEW = "REVIEW"
+    DEPLOYED = "DEPLOYED"
+    DELETED = "DELETED"
+    NOTHING_TO_DELETE = "NOTHING_TO_DELETE"
+    BOOTSTRAPPED = "BOOTSTRAPPED"
+    BUILT = "BUILT"
+
+
+def stack_name(env: str, override: str | None = None) -> str:
+    """The stack an environment deploys to: cylink-ENV unless named explicitly."""
+    return override or f"cylink-{env}"
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """A new change set for an environment, executed unless ``execute`` is False (review only)."""
+
+    env: str
+    stack_name: str | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    image_tag: str | None = None
+    allow_replacement: frozenset[str] = frozenset()
+    execute: bool = True
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.env, self.stack_name)
+
+
+@dataclass(frozen=True)
+class ExecuteRequest:
+    """Execute a change set that was reviewed earlier (``deploy --no-execute``)."""
+
+    env: str
+    change_set: str
+    stack_name: str | None = None
+    allow_replacement: frozenset[str] = frozenset()
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.env, self.stack_name)
+
+
+@dataclass(frozen=True)
+class DeleteRequest:
+    env: str
+    stack_name: str | None = None
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.env, self.stack_name)
+
+
+@dataclass
+class Result:
+    """What a job did; ``document()`` is the ``--json`` form (its keys are an interface for CI)."""
+
+    status: Status
+    stack: str = ""
+    change_set_name: str | None = None
+    change_set_id: str | None = None
+    nodes: list[ChangeSetNode] = field(default_factory=list)
+    refused: list[ch.Row] = field(default_factory=list)
+    uploaded: list[str] | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    retained: list[st.Retained] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"status": self.status.value, **self.extra}
+        if self.stack:
+            doc["stack"] = self.stack
+        if self.change_set_name:
+            doc["changeSetName"] = self.change_set_name
+        if self.change_set_id:
+            doc["changeSetId"] = self.change_set_id
+        if self.uploaded is not None:
+            doc["uploaded"] = self.uploaded
+        if self.nodes:
+            doc.update(ch.summary(self.nodes))
+            doc["refused"] = [r.path for r in self.refused]
+        if self.status in (Status.DEPLOYED, Status.NO_CHANGES, Status.REVIEW) and self.status != Status.REVIEW:
+            doc["outputs"] = self.outputs
+        if self.status == Status.DELETED:
+            doc["retained"] = [[k.stack, k.logical_id, k.resource_type, k.policy] for k in self.retained]
+        return doc
+
+
+# --- build ---------------------------------------------------------------------------------------
+
+
+def build(project: Project, reporter: Reporter, env: str | None = None) -> Result:
+    """Render and lint (templates, and the parameter files: ENV's or all); any lint match is an error."""
+    result = build_step.build(project.build_dir)
+    reporter.step(f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}")
+    param_files = [params.env_file(project.params_dir, env)] if env else sorted(project.params_dir.glob("*.yaml"))
+    lint = build_step.Lint(result.paths, param_files, project.lint_cache)
+    problems = lint.result()
+    for warning in lint.warnings:
+        reporter.warn(warning)
+    how = "all cached clean" if lint.cached else f"{len(lint.pending)} of {len(lint.units)} linted, {time.perf_counter() - lint.started:.1f} s"
+    reporter.step(f"cfn-lint: {len(result.paths)} templates, {len(param_files)} parameter files ({how})")
+    for line in problems:
+        reporter.detail(line)
+    if problems:
+        raise DeploymentFailed(f"cfn-lint found {len(problems)} problem(s): fix them before deploying")
+    return Result(Status.BUILT, extra={"templates": sorted(result.files)})
+
+
+# --- deploy --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """What needs no AWS: validated parameters, built templates, and cfn-lint under way."""
+
+    deployment: params.Deployment
+    build: build_step.Build
+    param_file: Path
+    lint: build_step.Lint
+
+    def close(self) -> None:
+        self.lint.close()
+
+
+def prepare(request: DeployRequest, project: Project) -> Prepared:
+    """Validate parameters and build (bad input stops here), then start cfn-lint in the background."""
+    param_file = params.env_file(project.params_dir, request.env)
+    result = build_step.build(project.build_dir)
+    root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
+    deployment = params.resolve(request.env, param_file, root_parameters, request.overrides, request.image_tag)
+    lint = build_step.Lint(result.paths, [param_file], project.lint_cache)
+    return Prepared(deployment, result, param_file, lint)
+
+
+def _require_lint_clean(reporter: Reporter, prepared: Prepared) -> None:
+    """Wait for cfn-lint; any problem stops the deploy before anything in AWS changes."""
+    problems = prepared.lint.result()
+    for warning in prepared.lint.warnings:
+        reporter.warn(warning)
+    for line in problems:
+        reporter.detail(line)
+    if problems:
+        raise DeploymentFailed(f"cfn-lint found {len(problems)} problem(s) in the templates or {prepared.param_file}: fix them before deploying")
+    how = "cached result for identical input" if prepared.lint.cached else f"{time.perf_counter() - prepared.lint.started:.1f} s"
+    reporter.step(f"Built {len(prepared.build.files)} templates ({prepared.build.synth_seconds * 1000:.0f} ms), cfn-lint clean ({how})")
+
+
+def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
+    """Wait out other operations, clean up a failed first create (with consent), and plan."""
+    status = st.wait_settled(cfn, stack, sleep, lambda s: reporter.detail(f"  {stack} is {s}: waiting for it to finish (not starting a second operation)"))
+    decision = st.plan(status, stack)
+    if decision.clean_up_first:
+        reporter.warn(f"stack {stack} is {status}: {decision.why_clean_up}; it holds no resources and must be deleted before creating again")
+        if not reporter.confirm(f"Delete the empty stack {stack}?"):
+            raise Aborted("nothing was changed (answered no)")
+        final = st.delete_and_wait(cfn, stack, sleep)
+        if final != "DELETE_COMPLETE":
+            raise DeploymentFailed(f"could not delete {stack} ({final}): see its events in the console")
+    return decision
+
+
+def _show(cfn: Any, change_set_id: str, allowed: frozenset[str], reporter: Reporter) -> tuple[list[ChangeSetNode], list[ch.Row]]:
+    """Show the change set tree and which stateful replacements/removals it would be refused for."""
+    nodes = st.describe_tree(cfn, change_set_id)
+    reporter.change_sets(nodes)
+    refused = ch.unsafe(nodes, allowed)
+    reporter.refused(refused)
+    for name in ch.unused_allowances(nodes, allowed):
+        reporter.warn(f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name")
+    return nodes, refused
+
+
+def _protect(cfn: Any, project: Project, env: str, stack: str, reporter: Reporter) -> None:
+    """The environment's termination protection and stack policy (policies/protection.yaml)."""
+    done = protection.apply(cfn, stack, protection.for_env(env, project.policies_dir / protection.CONFIG_FILE))
+    if done:
+        reporter.step(f"Protection for {env}: " + ", ".join(done))
+
+
+def execute_and_follow(cfn: Any, stack: str, change_set_id: str, stack_id: str, total: int, reporter: Reporter, sleep: Sleep,
+                       clock: Callable[[], datetime] = st.now) -> None:
+    """Execute and stream events of every stack; a failure names its root cause."""
+    started = clock()
+    known = st.existing_event_ids(cfn, stack_id)
+    nested = [n.physical_id for n in st.nested_stacks(cfn, stack_id)]
+    st.execute_change_set(cfn, change_set_id)
+    progress = st.Progress(stack_id, total)
+
+    def on_event(event: dict[str, Any]) -> None:
+        if progress.record(event):
+            reporter.event(event, str(progress), started)
+
+    status = st.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested)
+    if status not in st.SUCCESS:
+        cause = st.root_cause(progress.events)
+        if cause:
+            reporter.root_cause(cause)
+        raise DeploymentFailed(f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else ""))
+
+
+def _ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, update: bool = False) -> tuple[str, str]:
+    """The artifacts bucket and the CloudFormation service role (created on first use)."""
+    bucket = artifacts.bucket_name(account, clients.region)
+    if artifacts.ensure_bucket(clients.s3, bucket, clients.region):
+        reporter.step(f"Created artifacts bucket {bucket} (encrypted, versioned, private, TLS-only)")
+    role_arn, created = boot.service_role(clients.iam, account, bucket, update)
+    if created:
+        reporter.step(f"Created CloudFormation service role {role_arn}: change sets run as it")
+    return bucket, role_arn
+
+
+def _finish(cfn: Any, result: Result, reporter: Reporter) -> Result:
+    result.outputs = st.outputs(cfn, result.stack)
+    reporter.outputs(result.outputs)
+    reporter.result(result.document())
+    return result
+
+
+def execute_command(env: str, change_set: str, stack_name: str | None, region: str, profile: str | None) -> str:
+    """The command that executes a reviewed change set, with every option that chose where it lives."""
+    parts = ["python deploy.py execute", f"--env {env}", change_set]
+    if stack_name:
+        parts.append(f"--stack-name {stack_name}")
+    parts.append(f"--region {region}")
+    if profile:
+        parts.append(f"--profile {profile}")
+    return " ".join(parts)
+
+
+def deploy(
+    request: DeployRequest,
+    clients: aws.Clients,
+    reporter: Reporter,
+    project: Project,
+    prepared: Prepared | None = None,
+    sleep: Sleep = time.sleep,
+) -> Result:
+    """Create a change set, show it, and (unless review only) execute it after confirmation."""
+    prepared = prepared or prepare(request, project)
+    try:
+        return _deploy(request, clients, reporter, project, prepared, sleep)
+    finally:
+        prepared.close()
+
+
+def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, project: Project, prepared: Prepared, sleep: Sleep) -> Result:
+    cfn, stack = clients.cloudformation, request.stack
+    account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
+    _require_lint_clean(reporter, prepared)  # before anything in AWS can change
+    reporter.step(f"Account {account}, region {clients.region}, stack {stack}")
+    decision = settle(cfn, stack, reporter, sleep)
+    bucket, role_arn = _ensure_bootstrap(clients, account, reporter)
+    files = prepared.build.files
+    up = artifacts.upload(clients.s3, bucket, files)
+    reporter.step(f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, {len(files) - len(up.uploaded)} already there")
+    name = st.change_set_name(stack)
+    placement = {"TemplatesBucket": bucket, "TemplatesKeyPrefix": artifacts.KEY_PREFIX}
+    created = st.create_change_set(
+        cfn,
+        stack,
+        name,
+        decision.change_set_type,
+        artifacts.s3_url(bucket, clients.region, up.root_key),
+        {**prepared.deployment.parameters, **placement},
+        prepared.deployment.tags,
+        f"deploy.py --env {request.env} from {project.git_commit()}",
+        params.KEEP_PREVIOUS,
+        role_arn,
+    )
+    result = Result(Status.REVIEW, stack, name, created["Id"], uploaded=up.uploaded)
+    try:
+        st.wait_change_set(cfn, created["Id"], sleep)
+    except NoChanges:
+        st.delete_change_set(cfn, created["Id"])
+        reporter.step(f"No changes: {stack} already matches (empty change set {name} deleted)")
+        result.status = Status.NO_CHANGES
+        _protect(cfn, project, request.env, stack, reporter)
+        return _finish(cfn, result, reporter)
+    reporter.step(f"Change set {name} ({decision.change_set_type})")
+    result.nodes, result.refused = _show(cfn, created["Id"], request.allow_replacement, reporter)
+    if result.refused and request.execute:
+        st.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
+        raise ch.refusal(result.refused)
+    if not request.execute:
+        reporter.review({
+            "Change set name": name,
+            "Change set ARN": created["Id"],
+            "Review it": st.console_url(clients.region, created["StackId"], created["Id"]),
+            "Execute it": execute_command(request.env, name, request.stack_name, clients.region, clients.profile),
+        })
+        reporter.result(result.document())
+        return result
+    if not reporter.confirm(f"Execute change set {name} on {stack}?"):
+        st.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
+        raise Aborted(f"nothing was changed (answered no); change set {name} deleted")
+    execute_and_follow(cfn, stack, created["Id"], created["StackId"], len(ch.rows(result.nodes[0])), reporter, sleep)
+    reporter.step(f"{stack} deployed")
+    result.status = Status.DEPLOYED
+    _protect(cfn, project, request.env, stack, reporter)
+    return _finish(cfn, result, reporter)
+
+
+# --- execute, delete, bootstrap ------------------------------------------------------------------
+
+
+def execute(request: ExecuteRequest, clients: aws.Clients, reporter: Reporter, project: Project, sleep: Sleep = time.sleep) -> Result:
+    """Execute a reviewed change set of this stack, after checking it is still executable and safe."""
+    cfn, stack = clients.cloudformation, request.stack
+    aws.account_id(clients.sts)
+    cs = st.find_change_set(cfn, stack, request.change_set)
+    reporter.step(f"Change set {cs['ChangeSetName']} ({cs.get('Description', '')})")
+    nodes, refused = _show(cfn, cs["ChangeSetId"], request.allow_replacement, reporter)
+    if refused:
+        raise ch.refusal(refused)
+    if not reporter.confirm(f"Execute change set {cs['ChangeSetName']} on {stack}?"):
+        raise Aborted(f"nothing was changed (answered no); change set {cs['ChangeSetName']} is still there to execute later")
+    execute_and_follow(cfn, stack, cs["ChangeSetId"], cs["StackId"], len(ch.rows(nodes[0])), reporter, sleep)
+    reporter.step(f"{stack} deployed")
+    _protect(cfn, project, request.env, stack, reporter)
+    return _finish(cfn, Result(Status.DEPLOYED, stack, change_set_id=cs["ChangeSetId"], nodes=nodes), reporter)
+
+
+def delete(request: DeleteRequest, clients: aws.Clients, reporter: Reporter, sleep: Sleep = time.sleep) -> Result:
+    """Delete the stack after showing what deletion keeps; refuses while termination protection is on."""
+    cfn, stack = clients.cloudformation, request.stack
+    aws.account_id(clients.sts)
+    status = st.wait_settled(cfn, stack, sleep)
+    described = st.describe(cfn, stack) if status else None
+    if described is None:
+        reporter.step(f"Stack {stack} does not exist: nothing to delete")
+        result = Result(Status.NOTHING_TO_DELETE, stack)
+        reporter.result(result.document())
+        return result
+    if described.get("EnableTerminationProtection"):
+        raise StackStateError(
+            f"{stack} has termination protection: lift it deliberately with "
+            f"aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {stack}"
+        )
+    kept = st.retained_resources(cfn, stack)
+    reporter.step(f"Deleting {stack} ({status}) and all its nested stacks")
+    reporter.retained(kept)
+    if not reporter.confirm(f"Delete stack {stack}?"):
+        raise Aborted("nothing was changed (answered no)")
+    final = st.delete_and_wait(cfn, stack, sleep, described.get("RoleARN"))  # delete as the role that created it
+    if final != "DELETE_COMPLETE":
+        raise DeploymentFailed(f"delete of {stack} ended {final}: see its events in the console")
+    reporter.step(f"{stack} deleted; {len(kept)} retained resource(s) remain")
+    result = Result(Status.DELETED, stack, retained=kept)
+    reporter.result(result.document())
+    return result
+
+
+def bootstrap(clients: aws.Clients, reporter: Reporter) -> Result:
+    """(Administrator, once per account and region) the artifacts bucket and the service role."""
+    account = aws.account_id(clients.sts)
+    bucket, role_arn = _ensure_bootstrap(clients, account, reporter, update=True)
+    reporter.step(f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policy updated)")
+    reporter.detail("Deployers now need only this policy (see README 'Deployer permissions'):")
+    reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
+    result = Result(Status.BOOTSTRAPPED, extra={"bucket": bucket, "serviceRoleArn": role_arn})
+    reporter.result(result.document())
+    return result
