@@ -319,3 +319,11 @@ def test_refresh_without_credentials_is_an_access_error() -> None:
 
     code = costcmd.run(p.parse_args(["--refresh-prices"]), io.StringIO(), err, make_client=no_credentials)
     assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err.getvalue()
+
+
+def test_the_readme_cost_section_shows_the_current_estimate() -> None:
+    section = (REPO / "README.md").read_text().split("## Cost\n", 1)[1].split("\n## ", 1)[0]
+    for env in ("dev", "staging", "prod"):
+        assert f"**{estimate(env).total:.2f}**" in section, env
+    ev = cost.event_estimate("prod", stacks_for("prod"), TOKYO, A)
+    assert f"**${ev.fargate:.2f}**" in section and f"**${ev.total:.2f}**" in section
