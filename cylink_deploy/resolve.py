@@ -324,7 +324,7 @@ def _child_file(url: Any, files: Mapping[str, str], where: str) -> str:
     if isinstance(text, list):
         text = text[0]
     name = text.rsplit("/", 1)[-1] if isinstance(text, str) else None
-    if name not in files:
+    if name is None or name not in files:
         raise ResolveError(f"{where}: TemplateURL {json.dumps(url)} names no rendered template")
     return name
 
