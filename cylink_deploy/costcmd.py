@@ -1,0 +1,105 @@
+"""``deploy.py cost``: flags, the offline estimate, and (only when asked) the price refresh.
+
+Thin: parses flags, calls ``cost`` / ``pricing``, prints through ``costreport``, maps errors to exit
+codes. ``add_arguments`` and ``run`` are what a subcommand CLI needs (one line each).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+import botocore.exceptions as bex
+
+from . import aws, cost, costreport, pricing
+from .errors import EXIT_OK, BadInput, DeployError, DeploymentFailed
+from .params import parse_overrides
+
+REPO = Path(__file__).resolve().parent.parent
+PARAMS_DIR = REPO / "params"
+DEFAULT_ENVS = ("dev", "staging", "prod")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", action="append", help="environment(s) to estimate (repeatable; default: dev, staging and prod)")
+    p.add_argument("--region", default=aws.DEFAULT_REGION, help=f"region whose price file is used (default {aws.DEFAULT_REGION})")
+    p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override a parameter of the file (repeatable), e.g. WafEnabled=false")
+    p.add_argument("--event-hours", type=float, default=3.0, help="length of the event (default 3, as in the guide)")
+    p.add_argument("--event-tasks", type=int, help="backend tasks during the event (default: BackendMaxCapacity)")
+    p.add_argument("--event-frontend-tasks", type=int, help="frontend tasks during the event (default: unchanged)")
+    p.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    p.add_argument("--refresh-prices", action="store_true", help="rewrite pricing/REGION.json from the AWS Price List API (needs credentials)")
+    p.add_argument("--profile", help="AWS named profile for --refresh-prices")
+    group = p.add_argument_group("assumptions (usage the templates cannot tell)")
+    for f in fields(cost.Assumptions):
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"assume_{f.name}", type=float, metavar="N", help=cost.ASSUMPTION_HELP[f.name])
+
+
+def build_report(args: argparse.Namespace, params_dir: Path = PARAMS_DIR, pricing_dir: Path = pricing.PRICING_DIR) -> cost.Report:
+    """The estimates for the flags: offline, from the templates, the parameter files and the price file."""
+    a = cost.assumptions_with({f.name: getattr(args, f"assume_{f.name}") for f in fields(cost.Assumptions)})
+    book = pricing.load(args.region, pricing_dir)
+    overrides = parse_overrides(args.parameter)
+    tasks = {k: v for k, v in (("Backend", args.event_tasks), ("Frontend", args.event_frontend_tasks)) if v is not None}
+    estimates, events = [], []
+    for env in args.env or DEFAULT_ENVS:
+        stacks, filled = cost.env_stacks(env, params_dir, args.region, overrides)
+        estimates.append(cost.estimate(env, stacks, book, a, filled))
+        events.append(cost.event_estimate(env, stacks, book, a, args.event_hours, tasks))
+    notes = (
+        f"Prices: pricing/{args.region}.json (updated {book.updated}; oldest price {book.oldest}); {len(book.unconfirmed)} unconfirmed, marked in the file.",
+        "Free tiers are per account and not applied. Not priced: cross-AZ traffic between tasks and Redis (about $0.01/GB each way).",
+        f"Container Insights metrics: about {cost.CI_METRICS_PER_CLUSTER} per cluster and {cost.CI_METRICS_PER_SERVICE} per service (approximate).",
+    )
+    return cost.Report(tuple(estimates), tuple(events), a, notes)
+
+
+def refresh(args: argparse.Namespace, client: Any, today: str, pricing_dir: Path = pricing.PRICING_DIR) -> str:
+    """Refresh the region's price file with ``client`` (a ``pricing`` client); returns the summary."""
+    book = pricing.load(args.region, pricing_dir)
+    result = pricing.refresh(client, book, today)
+    pricing.price_file(args.region, pricing_dir).write_text(pricing.dump(result.book))
+    kept = "".join(f"\n  kept {key}: {why}" for key, why in result.kept)
+    return f"pricing/{args.region}.json: {len(result.updated)} prices refreshed from the Price List API on {today}{kept}\n"
+
+
+def _pricing_client(args: argparse.Namespace) -> Any:
+    session = aws.make_session(pricing.PRICE_LIST_REGION, args.profile)
+    return session.client("pricing", config=aws.CLIENT_CONFIG)
+
+
+def run(
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    make_client: Callable[[argparse.Namespace], Any] = _pricing_client,
+    today: Callable[[], str] = lambda: dt.date.today().isoformat(),
+) -> int:
+    """Run ``cost`` for parsed ``args``: print the report (or refresh the prices); the exit code."""
+    try:
+        if args.refresh_prices:
+            err.write(refresh(args, make_client(args), today()))
+            return EXIT_OK
+        report = build_report(args)
+        out.write(costreport.to_json(report) if args.json else costreport.text(report))
+        return EXIT_OK
+    except DeployError as exc:
+        err.write(f"error: {exc}\n")
+        return exc.exit_code
+    except (bex.BotoCoreError, bex.ClientError) as exc:
+        translated = aws.translate(exc)
+        err.write(f"error: {translated or f'AWS call failed: {exc}'}\n")
+        return translated.exit_code if translated else DeploymentFailed.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="deploy.py cost", description="Offline monthly and event cost estimate per environment, beside the guide's table.")
+    add_arguments(p)
+    args = p.parse_args(argv)
+    if args.event_hours <= 0:
+        sys.stderr.write(f"error: --event-hours {args.event_hours:g}: must be more than 0\n")
+        return BadInput.exit_code
+    return run(args, sys.stdout, sys.stderr)

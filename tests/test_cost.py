@@ -1,0 +1,329 @@
+"""The cost estimate: hand-computed figures, the environments' order, what each toggle adds, every
+resource type priced or declared free, prices read from the dated file, and the Price List refresh
+(botocore Stubber, responses shaped like the GetProducts reference)."""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+
+from cylink_deploy import cost, costcmd, costreport, pricing
+from cylink_deploy.errors import EXIT_AWS_ACCESS, EXIT_BAD_INPUT, BadInput
+from cylink_deploy.resolve import ResolvedStack, pseudo_parameters, resolve_template
+from templates_src import render
+
+REPO = Path(__file__).resolve().parent.parent
+PARAMS = REPO / "params"
+TOKYO = pricing.load("ap-northeast-1")
+A = cost.Assumptions()
+
+
+def stacks_for(env: str, **overrides: str) -> dict[str, ResolvedStack]:
+    return cost.env_stacks(env, PARAMS, "ap-northeast-1", overrides)[0]
+
+
+def estimate(env: str, book: pricing.PriceBook = TOKYO, **overrides: str) -> cost.Estimate:
+    return cost.estimate(env, stacks_for(env, **overrides), book, A)
+
+
+def bag(e: cost.Estimate) -> Counter[tuple[str, str, float, str]]:
+    return Counter((i.item, i.resource, round(i.quantity, 9), i.price_key) for i in e.items)
+
+
+# -- a small template, computed by hand ----------------------------------------------------------------
+
+SMALL = {
+    "Resources": {
+        "Td": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Cpu": "512", "Memory": "1024"}},
+        "BackendService": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "DesiredCount": 2,
+                "TaskDefinition": {"Ref": "Td"},
+                "CapacityProviderStrategy": [
+                    {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                    {"CapacityProvider": "FARGATE_SPOT", "Weight": "4"},
+                ],
+            },
+        },
+        "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"NumCacheClusters": "1", "CacheNodeType": "cache.t3.micro", "SnapshotRetentionLimit": 1}},
+        "Eip": {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}},
+        "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {"AllocationId": {"Fn::GetAtt": ["Eip", "AllocationId"]}}},
+    }
+}
+
+
+def small_stacks(template: dict[str, Any] = SMALL) -> dict[str, ResolvedStack]:
+    resolved, conditions, values = resolve_template(template, {}, pseudo_parameters("ap-northeast-1"))
+    return {"small": ResolvedStack("Small", "small", "small.json", values, conditions, resolved)}
+
+
+def test_two_tasks_one_node_one_nat_match_the_hand_computation_to_the_cent() -> None:
+    e = cost.estimate("small", small_stacks(), TOKYO, A)
+    # Tasks: base 1 on FARGATE; the second goes by weight 1:4 -> FARGATE_SPOT.
+    on_demand = 730 * (0.5 * 0.05056 + 1 * 0.00553)  # 22.4913
+    spot = 730 * (0.5 * 0.01563522 + 1 * 0.0017101)  # 6.9552283
+    redis = 730 * 0.026  # 18.98, one node: no replica; one snapshot kept: free
+    nat = 730 * 0.062 + 10 * 0.062  # 45.26 hours + 0.62 for the assumed 10 GB
+    eip = 730 * 0.005  # 3.65
+    assert round(e.total, 2) == round(on_demand + spot + redis + nat + eip, 2) == 97.96
+    assert {i.price_key: round(i.usd, 2) for i in e.items} == {
+        "fargate_vcpu_hour+fargate_gb_hour": 22.49,
+        "fargate_spot_vcpu_hour+fargate_spot_gb_hour": 6.96,
+        "elasticache_node_hour:cache.t3.micro": 18.98,
+        "nat_hour": 45.26,
+        "nat_gb": 0.62,
+        "public_ipv4_hour": 3.65,
+    }
+    assert [i.guide for i in e.items if i.price_key.startswith("fargate")] == ["Backend", "Backend"]
+
+
+@pytest.mark.parametrize(
+    ("count", "strategy", "expected"),
+    [
+        (1, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (1, 0)),
+        (2, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (1, 1)),
+        (3, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (1, 2)),
+        (10, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (3, 7)),
+        (2, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}], (2, 0)),
+        (10, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 0}], (10, 0)),
+        (3, [{"CapacityProvider": "FARGATE", "Weight": 1}], (3, 0)),
+    ],
+)
+def test_tasks_split_by_base_then_weight(count: int, strategy: list[dict[str, Any]], expected: tuple[int, int]) -> None:
+    assert cost.split_tasks(count, strategy) == expected
+
+
+# -- the environments ------------------------------------------------------------------------------------
+
+
+def test_dev_staging_prod_cost_in_that_order_and_prod_exceeds_the_guides_range() -> None:
+    totals = [estimate(env).total for env in ("dev", "staging", "prod")]
+    assert totals == sorted(totals) and len(set(totals)) == 3
+    assert totals[2] > cost.GUIDE_TOTAL[1]
+
+
+def changed(before: cost.Estimate, after: cost.Estimate) -> tuple[set[str], set[str]]:
+    """Price keys of the items only in ``before`` / only in ``after``."""
+    b, a = bag(before), bag(after)
+    return {k[3] for k in b - a}, {k[3] for k in a - b}
+
+
+def test_waf_toggle_changes_exactly_the_waf_lines() -> None:
+    on, off = estimate("prod"), estimate("prod", WafEnabled="false")
+    removed, added = changed(on, off)
+    assert added == set()
+    assert removed == {"waf_acl_month", "waf_rule_month", "waf_million_requests", "logs_vended_gb", "logs_storage_gb_month"}
+    gone = bag(on) - bag(off)
+    assert all("WAF" in item for item, *_ in gone)
+    assert round(on.total - off.total, 2) == round(5 + 4 + 3 * 0.60 + 4.5 * 0.76 + sum(i.usd for i in on.items if i.item.startswith("WAF logs: storage")), 2)
+
+
+def test_egress_mode_toggle_changes_exactly_the_nat_lines() -> None:
+    per_az, single = estimate("prod"), estimate("prod", EgressMode="single-nat")
+    removed, added = changed(per_az, single)
+    assert removed == {"nat_hour", "nat_gb", "public_ipv4_hour"} and added == {"nat_gb"}
+    assert {k[1] for k in bag(per_az) - bag(single)} == {"NetworkStack/NatGateway1", "NetworkStack/NatGateway2", "NetworkStack/NatEip2"}
+    nat_ids = lambda e: sorted(i.resource for i in e.items if i.price_key == "nat_hour")  # noqa: E731
+    assert nat_ids(per_az) == ["NetworkStack/NatGateway1", "NetworkStack/NatGateway2"]
+    assert nat_ids(single) == ["NetworkStack/NatGateway1"]
+    assert round(per_az.total - single.total, 2) == round(730 * 0.062 + 730 * 0.005, 2)  # the NAT data total is the same
+
+
+def test_no_nat_in_dev_swaps_nat_for_task_public_ips() -> None:
+    none, nat = estimate("dev"), estimate("dev", EgressMode="single-nat")
+    removed, added = changed(none, nat)
+    assert removed == {"public_ipv4_hour"} and added == {"nat_hour", "nat_gb", "public_ipv4_hour"}
+    assert {i.item for i in none.items if "task public IPv4" in i.item} == {"Backend task public IPv4 x1", "Frontend task public IPv4 x1"}
+    assert not [i for i in nat.items if "task public IPv4" in i.item]
+
+
+def test_redis_node_count_toggle_changes_exactly_the_replica_line() -> None:
+    two, one = estimate("staging"), estimate("staging", RedisNodeCount="1")
+    assert bag(two) - bag(one) == Counter({("Redis replica (cache.t3.medium) x1", "CacheStack/RedisReplicationGroup", 730.0, "elasticache_node_hour:cache.t3.medium"): 1})
+    assert not bag(one) - bag(two)
+
+
+# -- coverage: every resource type has a rule or a reason ----------------------------------------------
+
+
+def test_every_resource_type_in_the_built_templates_is_priced_or_free() -> None:
+    types = {r["Type"] for text in render.render().values() for r in json.loads(text)["Resources"].values()}
+    assert not types - set(cost.RULES) - set(cost.FREE), "add a pricing rule or a FREE reason"
+    assert not set(cost.RULES) & set(cost.FREE)
+
+
+def test_a_resource_type_without_a_rule_fails_the_estimate() -> None:
+    template = json.loads(json.dumps(SMALL))
+    template["Resources"]["Db"] = {"Type": "AWS::RDS::DBInstance", "Properties": {}}
+    with pytest.raises(cost.CostError, match="no pricing rule for AWS::RDS::DBInstance"):
+        cost.estimate("small", small_stacks(template), TOKYO, A)
+
+
+# -- prices come from the dated file ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["ap-northeast-1", "ap-northeast-3"])
+def test_price_files_hold_every_catalog_price_with_source_and_date(region: str) -> None:
+    book = pricing.load(region)
+    assert set(book.prices) == set(pricing.CATALOG)
+    for key, p in book.prices.items():
+        assert p.source and p.as_of[:2] == "20" and p.usd > 0, key
+        assert p.confirmed or p.note, f"{key}: an unconfirmed price says why"
+    assert f"- {region}" in (REPO / ".taskcat.yml").read_text()
+
+
+def test_the_estimate_reads_its_prices_from_the_file(tmp_path: Path) -> None:
+    shutil.copy(pricing.price_file("ap-northeast-1"), tmp_path / "ap-northeast-1.json")
+    doc = json.loads((tmp_path / "ap-northeast-1.json").read_text())
+    doc["prices"]["alb_hour"]["usd"] = 1.0
+    (tmp_path / "ap-northeast-1.json").write_text(json.dumps(doc))
+    e = estimate("prod", pricing.load("ap-northeast-1", tmp_path))
+    assert [round(i.usd, 2) for i in e.items if i.price_key == "alb_hour"] == [730.0]
+    with pytest.raises(BadInput, match="no price file for region eu-west-1.*ap-northeast-1"):
+        pricing.load("eu-west-1", tmp_path)
+
+
+def test_the_guides_fargate_lines_are_us_east_prices() -> None:
+    us = TOKYO.cross_check["us-east-1"]
+    backend = 2 * 730 * (0.5 * us["fargate_vcpu_hour"] + 1 * us["fargate_gb_hour"])
+    frontend = 2 * 730 * (0.25 * us["fargate_vcpu_hour"] + 0.5 * us["fargate_gb_hour"])
+    assert (round(backend), round(frontend)) == (36, 18)  # the guide: ~$35 and ~$18
+
+
+# -- the event -------------------------------------------------------------------------------------------
+
+
+def test_the_guides_event_recomputed_backend_2_to_10_for_3_hours() -> None:
+    ev = cost.event_estimate("prod", stacks_for("prod"), TOKYO, A, hours=3)
+    assert ev.tasks == {"Backend": (2, 10), "Frontend": (2, 2)}
+    # 10 tasks: 3 on FARGATE, 7 on Spot; 2 tasks: 1 and 1 -> +2 on-demand, +6 Spot for 3 hours.
+    expected = 3 * (2 * (0.5 * 0.05056 + 0.00553) + 6 * (0.5 * 0.01563522 + 0.0017101))
+    assert round(ev.fargate, 2) == round(expected, 2) == 0.36
+    assert ev.total > ev.fargate  # traffic on top: LCUs, data out, WAF requests
+
+
+def test_event_tasks_outside_the_scaling_range_are_refused() -> None:
+    with pytest.raises(BadInput, match="outside its scaling range 2-10"):
+        cost.event_estimate("prod", stacks_for("prod"), TOKYO, A, tasks={"Backend": 11})
+
+
+# -- output and CLI --------------------------------------------------------------------------------------
+
+
+def test_the_table_sets_the_guides_lines_beside_the_estimate() -> None:
+    e = estimate("prod")
+    rows = {r["line"]: r for r in costreport.guide_comparison(e)}
+    assert rows["Backend"]["guide_usd"] == 35.0 and rows["Data transfer"]["guide_usd"] is None
+    assert round(sum(r["estimate_usd"] for r in rows.values()), 6) == round(e.total, 6)
+    text = costreport.estimate_text(e)
+    assert any("NAT egress" in line for line in text) and any(line.strip().startswith("Total") for line in text)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    p = argparse.ArgumentParser()
+    costcmd.add_arguments(p)
+    out, err = io.StringIO(), io.StringIO()
+    code = costcmd.run(p.parse_args(list(argv)), out, err, make_client=lambda a: pytest.fail("the estimate must not call AWS"))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cost_prints_every_environment_and_the_event_offline() -> None:
+    code, out, _ = run_cli("--json", "--alb-lcu", "2")
+    doc = json.loads(out)
+    assert code == 0 and [e["env"] for e in doc["estimates"]] == ["dev", "staging", "prod"]
+    assert [e["env"] for e in doc["events"]] == ["dev", "staging", "prod"]
+    assert doc["assumptions"]["alb_lcu"] == 2.0
+    prod = doc["estimates"][2]
+    assert round(prod["total_usd"], 2) == round(cost.estimate("prod", stacks_for("prod"), TOKYO, cost.assumptions_with({"alb_lcu": 2})).total, 2)
+
+
+@pytest.mark.parametrize(("argv", "message"), [(("--env", "nope"), "no parameter file"), (("--alb-lcu", "-1"), "must be zero or more"), (("--region", "eu-west-1"), "no price file")])
+def test_bad_flags_are_one_line_errors(argv: tuple[str, ...], message: str) -> None:
+    code, out, err = run_cli(*argv)
+    assert code == EXIT_BAD_INPUT and message in err and err.count("\n") == 1 and not out
+
+
+# -- refresh from the Price List API (Stubber) -------------------------------------------------------------
+
+
+def price_doc(usagetype: str, *tiers: tuple[str, str]) -> str:
+    """A PriceList entry as GetProducts returns it (a JSON string)."""
+    dims = {f"SKU.OT.RC{n}": {"rateCode": f"SKU.OT.RC{n}", "unit": "Hrs", "beginRange": begin, "endRange": "Inf", "pricePerUnit": {"USD": usd}, "description": ""} for n, (begin, usd) in enumerate(tiers)}
+    return json.dumps(
+        {
+            "product": {"sku": "SKU", "productFamily": "x", "attributes": {"usagetype": usagetype, "regionCode": "ap-northeast-1"}},
+            "serviceCode": "x",
+            "terms": {"OnDemand": {"SKU.OT": {"offerTermCode": "OT", "sku": "SKU", "effectiveDate": "2026-11-01T00:00:00Z", "priceDimensions": dims, "termAttributes": {}}}},
+            "version": "20261101",
+            "publicationDate": "2026-11-01T00:00:00Z",
+        }
+    )
+
+
+def test_refresh_rewrites_queried_prices_and_keeps_the_rest(tmp_path: Path) -> None:
+    shutil.copy(pricing.price_file("ap-northeast-1"), tmp_path / "ap-northeast-1.json")
+    client = botocore.session.get_session().create_client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    for key in sorted(pricing.CATALOG):
+        spec = pricing.CATALOG[key]
+        if spec.service is None:
+            continue
+        filters = pricing.filters_for(spec, "ap-northeast-1")
+        usagetype = filters[0]["Value"]
+        if key == "alb_hour":
+            items = [price_doc(usagetype, ("0", "0.0250000000"))]
+        elif key == "data_out_gb":
+            items = [price_doc(usagetype, ("10240", "0.0890000000"), ("0", "0.0000000000"), ("1", "0.1140000000"))]
+        elif key == "waf_million_requests":
+            items = [price_doc(usagetype, ("0", "0.0000006000"))]
+        elif key == "ecr_gb_month":
+            items = []
+        elif key == "nat_gb":
+            items = [price_doc(usagetype, ("0", "0.062")), price_doc(usagetype, ("0", "0.07"))]
+        else:
+            items = [price_doc(usagetype, ("0", str(TOKYO[key].usd / spec.per)))]
+        stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": items}, {"ServiceCode": spec.service, "Filters": filters, "FormatVersion": "aws_v1"})
+    args = argparse.Namespace(region="ap-northeast-1")
+    with stub:
+        summary = costcmd.refresh(args, client, "2026-12-01", tmp_path)
+    stub.assert_no_pending_responses()
+    book = pricing.load("ap-northeast-1", tmp_path)
+    assert (book["alb_hour"].usd, book["alb_hour"].as_of, book["alb_hour"].confirmed) == (0.025, "2026-12-01", True)
+    assert "Price List API" in book["alb_hour"].source and book.updated == "2026-12-01"
+    assert book["data_out_gb"].usd == 0.114  # the first non-zero tier
+    assert book["waf_million_requests"].usd == 0.6  # per request x 1,000,000
+    assert book["ecr_gb_month"] == TOKYO["ecr_gb_month"] and book["nat_gb"] == TOKYO["nat_gb"]
+    assert book["fargate_spot_vcpu_hour"] == TOKYO["fargate_spot_vcpu_hour"]
+    assert "kept ecr_gb_month: no product matched" in summary and "kept nat_gb: ambiguous: 2 prices matched" in summary
+    assert "kept fargate_spot_gb_hour: not in the Price List API" in summary
+
+
+def test_refresh_without_credentials_is_an_access_error() -> None:
+    import botocore.exceptions as bex
+
+    p = argparse.ArgumentParser()
+    costcmd.add_arguments(p)
+    err = io.StringIO()
+
+    def no_credentials(args: argparse.Namespace) -> Any:
+        raise bex.NoCredentialsError()
+
+    code = costcmd.run(p.parse_args(["--refresh-prices"]), io.StringIO(), err, make_client=no_credentials)
+    assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err.getvalue()
+
+
+def test_the_readme_cost_section_shows_the_current_estimate() -> None:
+    section = (REPO / "README.md").read_text().split("## Cost\n", 1)[1].split("\n## ", 1)[0]
+    for env in ("dev", "staging", "prod"):
+        assert f"**{estimate(env).total:.2f}**" in section, env
+    ev = cost.event_estimate("prod", stacks_for("prod"), TOKYO, A)
+    assert f"**${ev.fargate:.2f}**" in section and f"**${ev.total:.2f}**" in section
