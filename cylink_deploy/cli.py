@@ -16,7 +16,7 @@ from typing import IO, NoReturn
 
 import botocore.exceptions as bex
 
-from . import aws, params, workflow
+from . import aws, costcmd, params, workflow
 from .errors import EXIT_FAILED, Aborted, BadInput, DeployError
 from .project import Project
 from .report import HumanReporter, JsonReporter
@@ -33,7 +33,7 @@ examples:
   python deploy.py execute --env prod CHANGE_SET_NAME
   python deploy.py --env prod --image-tag v1.1.0               # release (guide section 12)
 """
-COMMANDS = ("deploy", "execute", "delete", "bootstrap", "build", "serve-local")
+COMMANDS = ("deploy", "execute", "delete", "bootstrap", "build", "cost", "serve-local")
 LEGACY = {"--build-only": "build", "--serve-local": "serve-local", "--delete": "delete", "--bootstrap": "bootstrap", "--execute-change-set": "execute"}
 STACK_NAME = re.compile(r"^cylink-[a-z0-9-]{1,100}$")
 
@@ -88,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("bootstrap", parents=[common, aws_opts], help="(administrator, once per account/region) artifacts bucket, service role, deployer policy")
     b = sub.add_parser("build", parents=[common], help="render templates into build/ and cfn-lint them and the parameter files; no AWS calls")
     b.add_argument("--env", help="lint only this environment's parameter file")
+    costcmd.add_arguments(sub.add_parser("cost", parents=[common], help="offline monthly and event cost estimate per environment"))
     s = sub.add_parser("serve-local", parents=[common], help="run the AWS emulator in the foreground until Ctrl-C")
     s.add_argument("--port", type=_port, default=None, help="port (default 4566)")
     return p
@@ -158,17 +159,20 @@ def run(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], None]
     else:
         reporter = HumanReporter(out=out, answers=stdin, assume_yes=yes)
     try:
-        return dispatch(args, stdin, sleep, project, reporter)
+        return dispatch(args, stdin, sleep, project, reporter, out)
     except KeyboardInterrupt:
         print(f"error: interrupted; {INTERRUPTED[reporter.in_flight]}", file=sys.stderr)
         return Aborted.exit_code
 
 
-def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], None], project: Project, reporter: HumanReporter) -> int:
+def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], None], project: Project, reporter: HumanReporter,
+             out: IO[str] | None = None) -> int:
     yes = getattr(args, "yes", False)
     if args.command == "build":
         workflow.build(project, reporter, args.env)
         return 0
+    if args.command == "cost":
+        return costcmd.run(args, project.params_dir, out or sys.stdout, sys.stderr)
     if args.command == "serve-local":
         return serve(args.port, reporter)
     prompts = args.command in ("execute", "delete") or (args.command == "deploy" and not args.no_execute)

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, TextIO
-
-import botocore.exceptions as bex
+from typing import IO, Any, Callable
 
 from . import aws, cost, costreport, pricing
-from .errors import EXIT_OK, BadInput, DeployError, DeploymentFailed
+from .errors import EXIT_OK
 from .params import parse_overrides
 
-REPO = Path(__file__).resolve().parent.parent
-PARAMS_DIR = REPO / "params"
 DEFAULT_ENVS = ("dev", "staging", "prod")
 
 
@@ -27,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", action="append", help="environment(s) to estimate (repeatable; default: dev, staging and prod)")
     p.add_argument("--region", default=aws.DEFAULT_REGION, help=f"region whose price file is used (default {aws.DEFAULT_REGION})")
     p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override a parameter of the file (repeatable), e.g. WafEnabled=false")
-    p.add_argument("--event-hours", type=float, default=3.0, help="length of the event (default 3, as in the guide)")
+    p.add_argument("--event-hours", type=_positive_hours, default=3.0, help="length of the event (default 3, as in the guide)")
     p.add_argument("--event-tasks", type=int, help="backend tasks during the event (default: BackendMaxCapacity)")
     p.add_argument("--event-frontend-tasks", type=int, help="frontend tasks during the event (default: unchanged)")
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
@@ -38,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"assume_{f.name}", type=float, metavar="N", help=cost.ASSUMPTION_HELP[f.name])
 
 
-def build_report(args: argparse.Namespace, params_dir: Path = PARAMS_DIR, pricing_dir: Path = pricing.PRICING_DIR) -> cost.Report:
+def build_report(args: argparse.Namespace, params_dir: Path, pricing_dir: Path = pricing.PRICING_DIR) -> cost.Report:
     """The estimates for the flags: offline, from the templates, the parameter files and the price file."""
     a = cost.assumptions_with({f.name: getattr(args, f"assume_{f.name}") for f in fields(cost.Assumptions)})
     book = pricing.load(args.region, pricing_dir)
@@ -71,35 +66,29 @@ def _pricing_client(args: argparse.Namespace) -> Any:
     return session.client("pricing", config=aws.CLIENT_CONFIG)
 
 
+def _positive_hours(value: str) -> float:
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = float("nan")
+    if not hours > 0 or hours == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value}: must be a number of hours more than 0")
+    return hours
+
+
 def run(
     args: argparse.Namespace,
-    out: TextIO,
-    err: TextIO,
+    params_dir: Path,
+    out: IO[str],
+    err: IO[str],
     make_client: Callable[[argparse.Namespace], Any] = _pricing_client,
     today: Callable[[], str] = lambda: dt.date.today().isoformat(),
 ) -> int:
-    """Run ``cost`` for parsed ``args``: print the report (or refresh the prices); the exit code."""
-    try:
-        if args.refresh_prices:
-            err.write(refresh(args, make_client(args), today()))
-            return EXIT_OK
-        report = build_report(args)
-        out.write(costreport.to_json(report) if args.json else costreport.text(report))
+    """Run ``cost`` for parsed ``args``: print the report (or refresh the prices). Errors are raised
+    (named errors, botocore errors) for the CLI to turn into one line and an exit code."""
+    if args.refresh_prices:
+        err.write(refresh(args, make_client(args), today()))
         return EXIT_OK
-    except DeployError as exc:
-        err.write(f"error: {exc}\n")
-        return exc.exit_code
-    except (bex.BotoCoreError, bex.ClientError) as exc:
-        translated = aws.translate(exc)
-        err.write(f"error: {translated or f'AWS call failed: {exc}'}\n")
-        return translated.exit_code if translated else DeploymentFailed.exit_code
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="deploy.py cost", description="Offline monthly and event cost estimate per environment, beside the guide's table.")
-    add_arguments(p)
-    args = p.parse_args(argv)
-    if args.event_hours <= 0:
-        sys.stderr.write(f"error: --event-hours {args.event_hours:g}: must be more than 0\n")
-        return BadInput.exit_code
-    return run(args, sys.stdout, sys.stderr)
+    report = build_report(args, params_dir)
+    out.write(costreport.to_json(report) if args.json else costreport.text(report))
+    return EXIT_OK

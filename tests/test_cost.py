@@ -15,7 +15,7 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import cost, costcmd, costreport, pricing
+from cylink_deploy import cli, cost, costcmd, costreport, pricing
 from cylink_deploy.errors import EXIT_AWS_ACCESS, EXIT_BAD_INPUT, BadInput
 from cylink_deploy.resolve import ResolvedStack, pseudo_parameters, resolve_template
 from templates_src import render
@@ -228,15 +228,20 @@ def test_the_table_sets_the_guides_lines_beside_the_estimate() -> None:
     assert any("NAT egress" in line for line in text) and any(line.strip().startswith("Total") for line in text)
 
 
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    p = argparse.ArgumentParser()
-    costcmd.add_arguments(p)
-    out, err = io.StringIO(), io.StringIO()
-    code = costcmd.run(p.parse_args(list(argv)), out, err, make_client=lambda a: pytest.fail("the estimate must not call AWS"))
-    return code, out.getvalue(), err.getvalue()
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """``deploy.py cost ARGS`` through the real CLI: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(costcmd, "_pricing_client", lambda args: pytest.fail("the estimate must not call AWS"))
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        out = io.StringIO()
+        code = cli.main(["cost", *argv], out=out)
+        return code, out.getvalue(), capsys.readouterr().err
+
+    return run
 
 
-def test_cost_prints_every_environment_and_the_event_offline() -> None:
+def test_cost_prints_every_environment_and_the_event_offline(run_cli: Any) -> None:
     code, out, _ = run_cli("--json", "--alb-lcu", "2")
     doc = json.loads(out)
     assert code == 0 and [e["env"] for e in doc["estimates"]] == ["dev", "staging", "prod"]
@@ -246,8 +251,8 @@ def test_cost_prints_every_environment_and_the_event_offline() -> None:
     assert round(prod["total_usd"], 2) == round(cost.estimate("prod", stacks_for("prod"), TOKYO, cost.assumptions_with({"alb_lcu": 2})).total, 2)
 
 
-@pytest.mark.parametrize(("argv", "message"), [(("--env", "nope"), "no parameter file"), (("--alb-lcu", "-1"), "must be zero or more"), (("--region", "eu-west-1"), "no price file")])
-def test_bad_flags_are_one_line_errors(argv: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(("argv", "message"), [(("--env", "nope"), "no parameter file"), (("--alb-lcu", "-1"), "must be zero or more"), (("--region", "eu-west-1"), "no price file"), (("--event-hours", "nan"), "must be a number of hours more than 0")])
+def test_bad_flags_are_one_line_errors(run_cli: Any, argv: tuple[str, ...], message: str) -> None:
     code, out, err = run_cli(*argv)
     assert code == EXIT_BAD_INPUT and message in err and err.count("\n") == 1 and not out
 
@@ -307,18 +312,16 @@ def test_refresh_rewrites_queried_prices_and_keeps_the_rest(tmp_path: Path) -> N
     assert "kept fargate_spot_gb_hour: not in the Price List API" in summary
 
 
-def test_refresh_without_credentials_is_an_access_error() -> None:
+def test_refresh_without_credentials_is_an_access_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import botocore.exceptions as bex
-
-    p = argparse.ArgumentParser()
-    costcmd.add_arguments(p)
-    err = io.StringIO()
 
     def no_credentials(args: argparse.Namespace) -> Any:
         raise bex.NoCredentialsError()
 
-    code = costcmd.run(p.parse_args(["--refresh-prices"]), io.StringIO(), err, make_client=no_credentials)
-    assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err.getvalue()
+    monkeypatch.setattr(costcmd, "_pricing_client", no_credentials)
+    code = cli.main(["cost", "--refresh-prices"], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err and err.count("\n") == 1
 
 
 def test_the_readme_cost_section_shows_the_current_estimate() -> None:
