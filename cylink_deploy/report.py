@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, Sequence, TextIO
 
 from . import changes as ch
-from .stack import ChangeSetNode
+from .stack import ChangeSetNode, ReleaseRollback
 
 BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
 
@@ -81,6 +81,18 @@ class Printer:
         self.line()
         self.line(self._c(RED, "Root cause: ") + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) {event.get('ResourceStatus')}")
         self.line(f"  {event.get('ResourceStatusReason') or 'no reason given'}")
+
+    def release_rolled_back(self, rollback: ReleaseRollback, ecs_events: Sequence[str] = ()) -> None:
+        """A release ECS refused (deployment alarm or circuit breaker) and rolled back."""
+        self.line()
+        self.line(
+            self._c(RED, "Release rolled back: ")
+            + f"ECS failed the new deployment of {rollback.stack}/{rollback.logical_id} and returned the service to its last "
+            "completed deployment; the stack rolled back to the previous release."
+        )
+        for message in ecs_events:
+            self.line(f"  ECS: {message}")
+        self.line("  Look at the alarms in ALARM on the dashboard (DashboardUrl) and the service's log group before releasing again.")
 
     def outputs(self, outputs: dict[str, str]) -> None:
         self.line()
