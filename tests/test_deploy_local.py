@@ -274,7 +274,7 @@ def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aw
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["EnableTerminationProtection"] is True
     policy = (REPO / "policies" / "stateful-stack-policy.json").read_text()
     nested = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudFormation::Stack"]
-    assert len(nested) == 8  # keys, network, security, cache, registry, cluster, load balancer, services
+    assert len(nested) == 9  # keys, network, security, cache, registry, cluster, load balancer, monitoring, services
     for target in [stack, *nested]:
         assert json.loads(cfn.get_stack_policy(StackName=target)["StackPolicyBody"]) == json.loads(policy)
     # prod hardening: WAF on the ALB, with logging; ALB deletion protection and access logs
@@ -286,6 +286,9 @@ def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aw
     acl = wafv2.get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert [r["Name"] for r in acl["Rules"]][-1] == "per-ip-rate-limit"
     assert wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
+    # prod monitoring: a NAT gateway per AZ and WAF, so their alarms exist too (dev has neither)
+    alarms = {a["AlarmName"] for a in client(aws_env, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")["MetricAlarms"]}
+    assert {f"{prefix}-nat-1-port-allocation", f"{prefix}-nat-2-packets-dropped", f"{prefix}-waf-blocked-requests"} <= alarms
 
 
 def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env):
