@@ -37,6 +37,7 @@ class Clients:
     region: str
     iam: Any = None
     profile: str | None = None  # named profile in use (None: the default chain)
+    ecs: Any = None
 
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -81,6 +82,7 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         sts=session.client("sts", **kwargs),
         region=session.region_name,
         iam=session.client("iam", **kwargs),
+        ecs=session.client("ecs", **kwargs),
         profile=session.profile_name if session.profile_name != "default" else None,
     )
 

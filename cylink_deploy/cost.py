@@ -431,6 +431,9 @@ FREE: dict[str, str] = {
     "AWS::WAFv2::LoggingConfiguration": "delivery priced at its log group",
     "AWS::CertificateManager::Certificate": "public ACM certificates are free",
     "AWS::Route53::RecordSet": "records are free; alias queries to an ALB are free",
+    "AWS::SNS::Topic": "alarm notifications stay within SNS's always-free tier (1 million publishes a month)",
+    "AWS::SNS::TopicPolicy": "no charge",
+    "AWS::SNS::Subscription": "e-mail notifications: the first 1,000 a month are free; alarms send far fewer",
 }
 
 

@@ -583,3 +583,152 @@ def _define_models() -> None:  # noqa: C901 - one small class per resource type
             p = cloudformation_json["Properties"]
             wafv2_backends[account_id][region_name].put_logging_configuration(p["ResourceArn"], p["LogDestinationConfigs"], None, False, {})
             return cls(p["ResourceArn"])
+
+
+@fix
+def elbv2_full_names() -> None:
+    """``Fn::GetAtt [LoadBalancer, LoadBalancerFullName]`` raises NotImplementedError and target groups
+    have no ``TargetGroupFullName``: return app/<name>/<id> and targetgroup/<name>/<id> from the ARNs,
+    as AWS does (the CloudWatch dimensions the monitoring stack alarms on)."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+
+    lb_original = FakeLoadBalancer.get_cfn_attribute
+
+    def lb_attribute(self: FakeLoadBalancer, attribute_name: str) -> Any:
+        if attribute_name == "LoadBalancerFullName":
+            return self.arn.split(":loadbalancer/", 1)[1]
+        return lb_original(self, attribute_name)
+
+    def tg_attribute(self: FakeTargetGroup, attribute_name: str) -> Any:
+        if attribute_name == "TargetGroupFullName":
+            return self.arn.rsplit(":", 1)[1]
+        raise UnformattedGetAttTemplateException()  # moto's target group has no attributes at all
+
+    FakeLoadBalancer.get_cfn_attribute = lb_attribute
+    FakeTargetGroup.get_cfn_attribute = tg_attribute
+
+
+@fix
+def monitoring_resource_types() -> None:
+    """moto's CloudFormation ignores AWS::CloudWatch::Alarm, AWS::SNS::TopicPolicy and
+    AWS::SNS::Subscription (a Ref to them resolves to nothing, so ECS would get no alarm names): create
+    them in moto's CloudWatch and SNS backends, so DescribeAlarms, GetTopicAttributes and
+    ListSubscriptionsByTopic show what the monitoring stack declares. Self-contained on purpose."""
+    import json
+
+    from moto.cloudformation import parsing
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+    from moto.core.common_models import CloudFormationModel
+    from moto.sns.models import sns_backends
+
+    class Model:
+        """Mixin: a physical ID, named attributes, update as replace."""
+
+        TYPE = ""
+        NAME_PROPERTY = ""
+
+        def __init__(self, physical_id: str, attributes: dict[str, Any] | None = None) -> None:
+            self.physical_id = physical_id
+            self.attributes = attributes or {}
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.physical_id
+
+        def get_cfn_attribute(self, attr: str) -> Any:
+            if attr in self.attributes:
+                return self.attributes[attr]
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def cloudformation_name_type(cls) -> str:
+            return cls.NAME_PROPERTY
+
+        @classmethod
+        def cloudformation_type(cls) -> str:
+            return cls.TYPE
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+            cls.delete_from_cloudformation_json(original_resource.physical_id, cloudformation_json, account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def queries(metrics: list[dict[str, Any]]) -> list[MetricDataQuery]:
+        out = []
+        for q in metrics:
+            stat = q.get("MetricStat")
+            metric_stat = None
+            if stat:
+                m = stat["Metric"]
+                dims = [Dimension(d["Name"], d["Value"]) for d in m.get("Dimensions", [])]
+                metric_stat = MetricStat(Metric(m["MetricName"], m["Namespace"], dims), stat.get("Period"), stat.get("Stat"), stat.get("Unit"))
+            out.append(MetricDataQuery(q["Id"], q.get("Label"), q.get("Period"), q.get("ReturnData"), q.get("Expression"), metric_stat))
+        return out
+
+    class Alarm(Model, CloudFormationModel):
+        TYPE = "AWS::CloudWatch::Alarm"
+        NAME_PROPERTY = "AlarmName"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            number = (lambda v, f=int: None if v is None else f(v))  # noqa: E731 - parameters arrive as strings
+            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=p.get("AlarmName") or resource_name,
+                namespace=p.get("Namespace"),
+                metric_name=p.get("MetricName"),
+                comparison_operator=p["ComparisonOperator"],
+                evaluation_periods=number(p["EvaluationPeriods"]),
+                period=number(p.get("Period")),
+                threshold=number(p.get("Threshold"), float),
+                statistic=p.get("Statistic"),
+                description=p.get("AlarmDescription"),
+                dimensions=p.get("Dimensions", []),
+                alarm_actions=p.get("AlarmActions", []),
+                metric_data_queries=queries(p.get("Metrics", [])),
+                datapoints_to_alarm=number(p.get("DatapointsToAlarm")),
+                extended_statistic=p.get("ExtendedStatistic"),
+                ok_actions=p.get("OKActions", []),
+                insufficient_data_actions=p.get("InsufficientDataActions", []),
+                unit=p.get("Unit"),
+                actions_enabled=str(p.get("ActionsEnabled", True)).lower() == "true",
+                treat_missing_data=p.get("TreatMissingData"),
+            )
+            return cls(alarm.name, {"Arn": alarm.alarm_arn})
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+    class TopicPolicy(Model, CloudFormationModel):
+        TYPE = "AWS::SNS::TopicPolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            document = p["PolicyDocument"] if isinstance(p["PolicyDocument"], str) else json.dumps(p["PolicyDocument"])
+            for arn in p["Topics"]:
+                sns_backends[account_id][region_name].set_topic_attribute(arn, "policy", document)  # the attribute as SetTopicAttributes stores it
+            return cls("|".join(p["Topics"]))
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            return None  # the topic keeps its last policy, as it does when CloudFormation deletes the policy resource
+
+    class Subscription(Model, CloudFormationModel):
+        TYPE = "AWS::SNS::Subscription"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            subscription = sns_backends[account_id][region_name].subscribe(p["TopicArn"], p["Endpoint"], p["Protocol"])
+            return cls(subscription.arn)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            sns_backends[account_id][region_name].unsubscribe(resource_name)
+
+    for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cache.cache_clear()

@@ -11,7 +11,7 @@ from typing import IO, Any, Protocol
 
 from . import changes as ch
 from .changes import ChangeSetNode
-from .stack import Retained
+from .stack import ReleaseRollback, Retained
 
 BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
 
@@ -26,6 +26,7 @@ class Reporter(Protocol):
     def refused(self, rows: list[ch.Row]) -> None: ...
     def event(self, event: dict[str, Any], progress: str, started: datetime) -> None: ...
     def root_cause(self, event: dict[str, Any]) -> None: ...
+    def release_rolled_back(self, rollback: ReleaseRollback, ecs_events: Sequence[str] = ()) -> None: ...
     def retained(self, kept: list[Retained]) -> None: ...
     def review(self, fields: dict[str, str]) -> None: ...
     def outputs(self, outputs: dict[str, str]) -> None: ...
@@ -120,6 +121,18 @@ class HumanReporter:
         width = max(len(k) for k in fields) + 1
         for key, value in fields.items():
             self.line(f"{key + ':':<{width}} {value}")
+
+    def release_rolled_back(self, rollback: ReleaseRollback, ecs_events: Sequence[str] = ()) -> None:
+        """A release ECS refused (deployment alarm or circuit breaker) and rolled back."""
+        self.line()
+        self.line(
+            self._c(RED, "Release rolled back: ")
+            + f"ECS failed the new deployment of {rollback.stack}/{rollback.logical_id} and returned the service to its last "
+            "completed deployment; the stack rolled back to the previous release."
+        )
+        for message in ecs_events:
+            self.line(f"  ECS: {message}")
+        self.line("  Look at the alarms in ALARM on the dashboard (DashboardUrl) and the service's log group before releasing again.")
 
     def outputs(self, outputs: dict[str, str]) -> None:
         self.line()

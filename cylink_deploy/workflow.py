@@ -216,7 +216,7 @@ def _protect(cfn: Any, project: Project, env: str, stack: str, reporter: Reporte
 
 
 def execute_and_follow(cfn: Any, stack: str, change_set_id: str, stack_id: str, total: int, reporter: Reporter, sleep: Sleep,
-                       clock: Callable[[], datetime] = st.now) -> None:
+                       clock: Callable[[], datetime] = st.now, ecs: Any = None) -> None:
     """Execute and stream events of every stack; a failure names its root cause."""
     started = clock()
     known = st.existing_event_ids(cfn, stack_id)
@@ -233,6 +233,9 @@ def execute_and_follow(cfn: Any, stack: str, change_set_id: str, stack_id: str, 
         cause = st.root_cause(progress.events)
         if cause:
             reporter.root_cause(cause)
+        rollback = st.release_rollback(cause, status)
+        if rollback:  # ECS itself refused the release (deployment alarm or circuit breaker): say what ECS saw
+            reporter.release_rolled_back(rollback, st.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else ())
         raise DeploymentFailed(f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else ""))
 
 
@@ -331,7 +334,7 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
     if not reporter.confirm(f"Execute change set {name} on {stack}?"):
         st.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
         raise Aborted(f"nothing was changed (answered no); change set {name} deleted")
-    execute_and_follow(cfn, stack, created["Id"], created["StackId"], len(ch.rows(result.nodes[0])), reporter, sleep)
+    execute_and_follow(cfn, stack, created["Id"], created["StackId"], len(ch.rows(result.nodes[0])), reporter, sleep, ecs=clients.ecs)
     reporter.step(f"{stack} deployed")
     result.status = Status.DEPLOYED
     _protect(cfn, project, request.env, stack, reporter)
@@ -352,7 +355,7 @@ def execute(request: ExecuteRequest, clients: aws.Clients, reporter: Reporter, p
         raise ch.refusal(refused)
     if not reporter.confirm(f"Execute change set {cs['ChangeSetName']} on {stack}?"):
         raise Aborted(f"nothing was changed (answered no); change set {cs['ChangeSetName']} is still there to execute later")
-    execute_and_follow(cfn, stack, cs["ChangeSetId"], cs["StackId"], len(ch.rows(nodes[0])), reporter, sleep)
+    execute_and_follow(cfn, stack, cs["ChangeSetId"], cs["StackId"], len(ch.rows(nodes[0])), reporter, sleep, ecs=clients.ecs)
     reporter.step(f"{stack} deployed")
     _protect(cfn, project, request.env, stack, reporter)
     return _finish(cfn, Result(Status.DEPLOYED, stack, change_set_id=cs["ChangeSetId"], nodes=nodes), reporter)

@@ -4,7 +4,8 @@ The guide's single cache cluster can neither fail over nor encrypt in transit, s
 group with TLS, encryption at rest, an AUTH token generated in Secrets Manager, snapshots, and Multi-AZ
 automatic failover whenever it has two or more nodes. Deleting or replacing it takes a final snapshot.
 
-Outputs: RedisEndpointAddress, RedisEndpointPort, RedisAuthSecretArn.
+Outputs: RedisEndpointAddress, RedisEndpointPort, RedisAuthSecretArn, RedisReplicationGroupId (its nodes'
+metrics are per <id>-001, -002, ...).
 """
 from __future__ import annotations
 
@@ -74,5 +75,6 @@ def build() -> Template:
     )
     add_output(t, "RedisEndpointAddress", GetAtt("RedisReplicationGroup", "PrimaryEndPoint.Address"), "Primary endpoint of Redis.")
     add_output(t, "RedisEndpointPort", GetAtt("RedisReplicationGroup", "PrimaryEndPoint.Port"), "Port of Redis.")
+    add_output(t, "RedisReplicationGroupId", Ref("RedisReplicationGroup"), "ID of the Redis replication group (nodes are <id>-001, -002, ...).")
     add_output(t, "RedisAuthSecretArn", Ref("RedisAuthSecret"), "Secrets Manager ARN of the Redis AUTH token.")
     return t

@@ -118,6 +118,12 @@ def service_trust(service: str, account: Any = None, *extra: ConditionElement) -
     )
 
 
+def service_name(svc: AppService) -> Sub:
+    """Physical name of a service's ECS service: deterministic, so the monitoring stack can alarm on it
+    before the services stack exists (the services stack reads the alarms it rolls back on)."""
+    return Sub("${NamePrefix}-" + svc.name + "-service")
+
+
 def name_tags(suffix: str) -> Tags:
     """A Name tag '<NamePrefix>-<suffix>' (stack tags from the deploy tool propagate on top)."""
     return Tags(Name=Sub("${NamePrefix}-" + suffix))

@@ -1,9 +1,11 @@
 """Keys stack: the customer-managed KMS key that encrypts Cylink's data at rest — log groups, ECR
-images, Redis, and the Redis AUTH secret. Rotation on; retained when the stack goes.
+images, Redis, the Redis AUTH secret and the alarm topic. Rotation on; retained when the stack goes.
 
 The key policy lets the account administer the key (no data operations), CloudWatch Logs encrypt its
-own log groups of this account, and principals of this account use the key for data only *through*
-Secrets Manager, ElastiCache and ECR. Outputs: DataKeyArn.
+own log groups of this account, CloudWatch alarms of this account publish to the encrypted alarm topic
+(an SNS publisher must be able to generate a data key; without this statement alarms fail silently),
+and principals of this account use the key for data only *through* Secrets Manager, ElastiCache, ECR
+and SNS. Outputs: DataKeyArn.
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ ADMIN_ACTIONS = [
     )
 ]
 DATA_ACTIONS = [kms.Encrypt, kms.Decrypt, kms.Action("ReEncrypt*"), kms.Action("GenerateDataKey*"), kms.DescribeKey]
-VIA_SERVICES = ("secretsmanager", "elasticache", "ecr")
+VIA_SERVICES = ("secretsmanager", "elasticache", "ecr", "sns")
+# What a publisher to an SSE-KMS topic needs (SNS docs: "Enable compatibility between event sources ...").
+PUBLISH_ACTIONS = [kms.Decrypt, kms.Action("GenerateDataKey*")]
 
 
 def key_policy() -> PolicyDocument:
@@ -41,6 +45,14 @@ def key_policy() -> PolicyDocument:
                 Condition=Condition(
                     ArnLike("kms:EncryptionContext:aws:logs:arn", Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"))
                 ),
+            ),
+            Statement(
+                Sid="CloudWatchAlarmsOfThisAccountPublishToTheEncryptedTopic",
+                Effect=Allow,
+                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                Action=PUBLISH_ACTIONS,
+                Resource=["*"],
+                Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))),
             ),
             Statement(
                 Sid="DataServicesOfThisAccount",

@@ -9,7 +9,7 @@ With WafEnabled, a WAF WebACL protects the ALB (see waf.py). The ALB writes acce
 deletion protection when AlbDeletionProtection is true (prod).
 
 Outputs: AlbArn, AlbDnsName, AlbCanonicalHostedZoneId, <Service>TargetGroupArn, SiteUrl, ApiUrl,
-SiteOrigins.
+SiteOrigins, and AlbFullName / <Service>TargetGroupFullName (the CloudWatch metric dimensions).
 """
 from __future__ import annotations
 
@@ -268,8 +268,15 @@ def build() -> Template:
     add_output(t, "AlbArn", Ref("LoadBalancer"), "ARN of the ALB.")
     add_output(t, "AlbDnsName", GetAtt("LoadBalancer", "DNSName"), "DNS name of the ALB.")
     add_output(t, "AlbCanonicalHostedZoneId", GetAtt("LoadBalancer", "CanonicalHostedZoneID"), "Hosted zone of the ALB, for alias records.")
+    add_output(t, "AlbFullName", GetAtt("LoadBalancer", "LoadBalancerFullName"), "app/<name>/<id> of the ALB: its CloudWatch dimension.")
     for svc in SERVICES:
         add_output(t, f"{svc.title}TargetGroupArn", Ref(f"{svc.title}TargetGroup"), f"Target group of the {svc.name}.")
+        add_output(
+            t,
+            f"{svc.title}TargetGroupFullName",
+            GetAtt(f"{svc.title}TargetGroup", "TargetGroupFullName"),
+            f"targetgroup/<name>/<id> of the {svc.name} target group: its CloudWatch dimension.",
+        )
     add_output(t, "SiteUrl", If("HasDomain", Sub("https://${DomainName}"), alb_url), "URL of the site.")
     add_output(t, "ApiUrl", If("HasDomain", Sub("https://api.${DomainName}"), alb_url), "Base URL of the backend API and WebSockets.")
     add_output(

@@ -3,7 +3,8 @@ egress the guide forgot (its private subnets have no route out, so Fargate canno
 
 All traffic is recorded by VPC flow logs into a KMS-encrypted, retained log group.
 
-Outputs: VpcId, PublicSubnetIds, PrivateSubnetIds, TaskSubnetIds, TaskAssignPublicIp.
+Outputs: VpcId, PublicSubnetIds, PrivateSubnetIds, TaskSubnetIds, TaskAssignPublicIp, NatGateway<N>Id
+('none' where that NAT gateway does not exist, so the monitoring stack alarms only on real ones).
 """
 from __future__ import annotations
 
@@ -30,6 +31,28 @@ PUBLIC_CIDRS = ("10.0.1.0/24", "10.0.2.0/24")
 PRIVATE_CIDRS = ("10.0.11.0/24", "10.0.12.0/24")
 
 
+NO_NAT = "none"
+
+
+def nat_condition_of(i: int) -> str:
+    """NAT 1 exists whenever there is NAT; the others only with one NAT per AZ."""
+    return "HasNat" if i == 1 else "NatPerAz"
+
+
+def egress_mode(t: Template) -> None:
+    """The EgressMode parameter and the conditions that say which NAT gateways exist (``nat_condition_of``):
+    one definition for every stack that needs to know, so they can never disagree."""
+    add_param(
+        t,
+        "EgressMode",
+        "How private subnets reach the internet: a NAT gateway per AZ, one shared NAT gateway, "
+        "or none (tasks run in public subnets with a public IP; dev only).",
+        AllowedValues=list(EGRESS_MODES),
+    )
+    t.add_condition("HasNat", Not(Equals(Ref("EgressMode"), "none")))
+    t.add_condition("NatPerAz", Equals(Ref("EgressMode"), "nat-per-az"))
+
+
 def subnet_cidr_params() -> dict[str, tuple[str, str]]:
     """Parameter name -> (default CIDR, tier) for every subnet; the root forwards these."""
     out: dict[str, tuple[str, str]] = {}
@@ -46,17 +69,9 @@ def build(azs: int = AZ_COUNT) -> Template:
     add_param(t, "VpcCidr", "CIDR block of the VPC.", AllowedPattern=CIDR_PATTERN)
     for name, (_, tier) in subnet_cidr_params().items():
         add_param(t, name, f"CIDR block of a {tier.lower()} subnet.", AllowedPattern=CIDR_PATTERN)
-    add_param(
-        t,
-        "EgressMode",
-        "How private subnets reach the internet: a NAT gateway per AZ, one shared NAT gateway, "
-        "or none (tasks run in public subnets with a public IP; dev only).",
-        AllowedValues=list(EGRESS_MODES),
-    )
+    egress_mode(t)
     data_key_param(t)
     log_retention_param(t)
-    t.add_condition("HasNat", Not(Equals(Ref("EgressMode"), "none")))
-    t.add_condition("NatPerAz", Equals(Ref("EgressMode"), "nat-per-az"))
     t.add_condition("NoNat", Equals(Ref("EgressMode"), "none"))
 
     t.add_resource(
@@ -102,8 +117,7 @@ def build(azs: int = AZ_COUNT) -> Template:
                 f"PublicSubnet{i}RouteTableAssociation", SubnetId=Ref(f"PublicSubnet{i}"), RouteTableId=Ref("PublicRouteTable")
             )
         )
-        # NAT 1 exists whenever there is NAT; the others only with one NAT per AZ.
-        nat_condition = "HasNat" if i == 1 else "NatPerAz"
+        nat_condition = nat_condition_of(i)
         t.add_resource(
             ec2.EIP(f"NatEip{i}", Condition=nat_condition, Domain="vpc", DependsOn="InternetGatewayAttachment", Tags=name_tags(f"nat-{i}"))
         )
@@ -155,6 +169,9 @@ def build(azs: int = AZ_COUNT) -> Template:
     add_output(t, "PrivateSubnetIds", private, "Comma-separated private subnet IDs (Redis, tasks).")
     add_output(t, "TaskSubnetIds", If("NoNat", public, private), "Subnets the tasks run in (public only without NAT).")
     add_output(t, "TaskAssignPublicIp", If("NoNat", "ENABLED", "DISABLED"), "Whether tasks need a public IP to reach ECR.")
+    for i in range(1, azs + 1):
+        # 'none' rather than empty: an output value must not be empty.
+        add_output(t, f"NatGateway{i}Id", If(nat_condition_of(i), Ref(f"NatGateway{i}"), NO_NAT), f"NAT gateway of AZ {i}, or {NO_NAT}.")
     return t
 
 

@@ -6,8 +6,12 @@ Root parameters copy their type and constraints from the child that declares the
 written once. Each child's TemplateURL is built from the TemplatesBucket and TemplatesKeyPrefix
 parameters plus a content-addressed file name, so unchanged children keep their URL between builds.
 
+A few child parameters are *derived* by the root (``DERIVED``) rather than passed through: the
+monitoring stack learns whether the services exist from ImageTag without taking the tag itself, so a
+release changes the services stack only.
+
 Outputs: SiteUrl, ApiUrl, AlbDnsName, <Service>RepositoryUri, ClusterName, <Service>ServiceName,
-RedisEndpointAddress, <Service>LogGroupName, NameServers (new hosted zone only).
+RedisEndpointAddress, <Service>LogGroupName, DashboardUrl, AlarmTopicArn, NameServers (new hosted zone only).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from typing import Any, Callable
 from troposphere import And, Equals, GetAtt, If, Not, Output, Parameter, Ref, Sub, Template
 from troposphere.cloudformation import Stack
 
-from . import cache, cluster, dns, keys, loadbalancer, network, records, registry, security, services
+from . import cache, cluster, dns, keys, loadbalancer, monitoring, network, records, registry, security, services
 from .common import DOMAIN_PATTERN, SERVICES, add_param
 from .network import subnet_cidr_params
 
@@ -43,6 +47,8 @@ CHILDREN: tuple[Child, ...] = (
     Child("dns", "DnsStack", dns.build, "HasDomain"),
     Child("loadbalancer", "LoadBalancerStack", loadbalancer.build),
     Child("records", "RecordsStack", records.build, "HasDomain"),
+    # Before the services: they roll back on its alarms (see monitoring.py for why not after).
+    Child("monitoring", "MonitoringStack", monitoring.build),
     Child("services", "ServicesStack", services.build, "HasImageTag"),
 )
 
@@ -71,7 +77,13 @@ DEFAULTS: dict[str, Any] = {
     "DomainName": "",
     "HostedZoneId": "",
     "ImageTag": "",
+    "EnvironmentName": "dev",
+    "AlarmEmail": "",
+    **monitoring.threshold_defaults(),
 }
+
+# Child parameters the root computes from its conditions (never a root parameter of their own).
+DERIVED: dict[str, Any] = {"ServicesDeployed": If("HasImageTag", "true", "false")}
 
 # Root parameters whose contract differs from the child's: empty means "not yet".
 ROOT_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -89,6 +101,8 @@ ROOT_OUTPUTS: tuple[tuple[str, str], ...] = (
     ("LoadBalancerStack", "ApiUrl"),
     ("LoadBalancerStack", "AlbDnsName"),
     ("ClusterStack", "ClusterName"),
+    ("MonitoringStack", "DashboardUrl"),
+    ("MonitoringStack", "AlarmTopicArn"),
     ("CacheStack", "RedisEndpointAddress"),
     *[("RegistryStack", f"{s.title}RepositoryUri") for s in SERVICES],
     *[("ServicesStack", f"{s.title}ServiceName") for s in SERVICES],
@@ -138,6 +152,8 @@ def _child_parameters(child: Child, tpl: Template, produced: dict[str, Child], r
             if producer.condition and producer.condition != child.condition:
                 value = If(producer.condition, value, "")  # e.g. no certificate without a domain
             values[name] = value
+        elif name in DERIVED:
+            values[name] = DERIVED[name]
         elif name in root.parameters:
             values[name] = Ref(name)
         else:

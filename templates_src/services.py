@@ -2,7 +2,8 @@
 each service.
 
 Fixes from the guide: no ``LaunchType`` (it would cancel the FARGATE_SPOT capacity strategy), a
-deployment circuit breaker with rollback, and the Redis AUTH token passed as an ECS secret. Containers
+deployment circuit breaker with rollback, rollback on the service's own 5xx-rate and unhealthy-host
+alarms (from the monitoring stack, which CloudFormation therefore creates first), and the Redis AUTH token passed as an ECS secret. Containers
 run as a non-root user on a read-only root filesystem (scratch volumes where the apps write), with all
 Linux capabilities dropped and an init process reaping zombies. This stack
 only starts after the load-balancer stack (its target-group ARNs are inputs), so the listener rules
@@ -31,6 +32,7 @@ from .common import (
     add_param,
     arn_pattern,
     name_prefix_param,
+    service_name,
 )
 
 HEALTH_CHECK_GRACE_SECONDS = 60
@@ -44,6 +46,7 @@ WIRED_PER_SERVICE = (
     ("LogGroupName", "log group", r"^[.\-_/#A-Za-z0-9]{1,512}$"),
     ("RepositoryUri", "image repository URI", r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+$"),
     ("TargetGroupArn", "target group", arn_pattern("elasticloadbalancing")),
+    ("DeploymentAlarmNames", "alarms that roll a release back (comma-separated)", r"^[^,]+(,[^,]+)*$"),
 )
 
 
@@ -122,13 +125,15 @@ def _service(t: Template, svc: AppService) -> None:
     t.add_resource(
         ecs.Service(
             f"{svc.title}Service",
-            ServiceName=Sub("${NamePrefix}-" + svc.name + "-service"),
+            ServiceName=service_name(svc),
             Cluster=Ref("ClusterName"),
             TaskDefinition=Ref(f"{svc.title}TaskDefinition"),
             DesiredCount=Ref(f"{svc.title}MinCapacity"),
             CapacityProviderStrategy=capacity_strategy(),
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                # A release that passes health checks but serves errors: the circuit breaker misses it, these do not.
+                Alarms=ecs.DeploymentAlarms(AlarmNames=Split(",", Ref(f"{svc.title}DeploymentAlarmNames")), Enable=True, Rollback=True),
                 MaximumPercent=200,
                 MinimumHealthyPercent=100,
             ),

@@ -221,6 +221,52 @@ def missing_resource_types() -> None:
     assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [f"{group['ReplicationGroupId']}-final"]
 
 
+@scenario
+def elbv2_full_names() -> None:
+    resources = {
+        **vpc_resources(),
+        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}},
+        "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"VpcId": {"Ref": "Vpc"}, "Port": 3001, "Protocol": "HTTP", "TargetType": "ip"}},
+    }
+    outputs = create("fullnames", resources, {"Lb": {"Value": {"Fn::GetAtt": ["Alb", "LoadBalancerFullName"]}},
+                                              "Tg": {"Value": {"Fn::GetAtt": ["Tg", "TargetGroupFullName"]}}})
+    (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
+    (tg,) = c("elbv2").describe_target_groups()["TargetGroups"]
+    assert outputs.get("Lb") == alb["LoadBalancerArn"].split(":loadbalancer/")[1] and outputs["Lb"].startswith("app/"), outputs
+    assert outputs.get("Tg") == tg["TargetGroupArn"].rsplit(":", 1)[1] and outputs["Tg"].startswith("targetgroup/"), outputs
+
+
+@scenario
+def monitoring_resource_types() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": {"Ref": "Topic"}}]}
+    math = [
+        {"Id": "errors", "ReturnData": False, "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count",
+                                                                        "Dimensions": [{"Name": "LoadBalancer", "Value": "app/x/1"}]}, "Stat": "Sum", "Period": 60}},
+        {"Id": "rate", "Expression": "100 * errors", "ReturnData": True},
+    ]
+    resources = {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "compat-alarms"}},
+        "Policy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": policy}},
+        "Mail": {"Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "oncall@example.com"}},
+        "Plain": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "compat-plain", "AlarmDescription": "d", "Namespace": "AWS/ECS", "MetricName": "CPUUtilization",
+                  "Statistic": "Average", "Period": 300, "EvaluationPeriods": "3", "Threshold": "85", "ComparisonOperator": "GreaterThanThreshold",
+                  "TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "Topic"}], "OKActions": [{"Ref": "Topic"}]}},
+        "Math": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "compat-math", "Metrics": math, "EvaluationPeriods": 3, "Threshold": 5,
+                 "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "breaching", "AlarmActions": [{"Ref": "Topic"}]}},
+    }
+    outputs = create("monitoring", resources, {"Names": {"Value": {"Fn::Join": [",", [{"Ref": "Plain"}, {"Ref": "Math"}]]}}, "Arn": {"Value": {"Fn::GetAtt": ["Math", "Arn"]}}})
+    assert outputs.get("Names") == "compat-plain,compat-math", outputs
+    alarms = {a["AlarmName"]: a for a in c("cloudwatch").describe_alarms()["MetricAlarms"]}
+    (topic,) = [t["TopicArn"] for t in c("sns").list_topics()["Topics"] if t["TopicArn"].endswith(":compat-alarms")]
+    assert alarms["compat-plain"]["Threshold"] == 85.0 and alarms["compat-plain"]["EvaluationPeriods"] == 3
+    assert alarms["compat-plain"]["AlarmActions"] == [topic] and alarms["compat-plain"]["TreatMissingData"] == "notBreaching"
+    assert alarms["compat-math"]["AlarmArn"] == outputs["Arn"] and [m["Id"] for m in alarms["compat-math"]["Metrics"]] == ["errors", "rate"]
+    assert json.loads(c("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])["Statement"][0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert [s["Endpoint"] for s in c("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == ["oncall@example.com"]
+    c("cloudformation").delete_stack(StackName="monitoring")
+    assert c("cloudwatch").describe_alarms()["MetricAlarms"] == []
+
+
 def run(name: str) -> None:
     """Run one scenario against a fresh in-process moto."""
     from moto import mock_aws

@@ -35,6 +35,9 @@ class RecordingReporter:
     def root_cause(self, event: dict[str, Any]) -> None:
         self._record("root_cause", event)
 
+    def release_rolled_back(self, rollback: Any, ecs_events: Any = ()) -> None:
+        self._record("release_rolled_back", (rollback, list(ecs_events)))
+
     def retained(self, kept: list[Any]) -> None:
         self._record("retained", kept)
 

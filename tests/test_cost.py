@@ -121,27 +121,29 @@ def test_waf_toggle_changes_exactly_the_waf_lines() -> None:
     on, off = estimate("prod"), estimate("prod", WafEnabled="false")
     removed, added = changed(on, off)
     assert added == set()
-    assert removed == {"waf_acl_month", "waf_rule_month", "waf_million_requests", "logs_vended_gb", "logs_storage_gb_month"}
+    assert removed == {"waf_acl_month", "waf_rule_month", "waf_million_requests", "logs_vended_gb", "logs_storage_gb_month", "cw_alarm_month"}
     gone = bag(on) - bag(off)
-    assert all("WAF" in item for item, *_ in gone)
-    assert round(on.total - off.total, 2) == round(5 + 4 + 3 * 0.60 + 4.5 * 0.76 + sum(i.usd for i in on.items if i.item.startswith("WAF logs: storage")), 2)
+    assert all("WAF" in item or resource == "MonitoringStack/WafBlockedRequestsAlarm" for item, resource, *_ in gone), gone
+    waf_logs = sum(i.usd for i in on.items if i.item.startswith("WAF logs: storage"))
+    assert round(on.total - off.total, 2) == round(5 + 4 + 3 * 0.60 + 4.5 * 0.76 + waf_logs + 0.10, 2)  # + the blocked-requests alarm
 
 
 def test_egress_mode_toggle_changes_exactly_the_nat_lines() -> None:
     per_az, single = estimate("prod"), estimate("prod", EgressMode="single-nat")
     removed, added = changed(per_az, single)
-    assert removed == {"nat_hour", "nat_gb", "public_ipv4_hour"} and added == {"nat_gb"}
-    assert {k[1] for k in bag(per_az) - bag(single)} == {"NetworkStack/NatGateway1", "NetworkStack/NatGateway2", "NetworkStack/NatEip2"}
+    assert removed == {"nat_hour", "nat_gb", "public_ipv4_hour", "cw_alarm_month"} and added == {"nat_gb"}
+    assert {k[1] for k in bag(per_az) - bag(single)} == {"NetworkStack/NatGateway1", "NetworkStack/NatGateway2", "NetworkStack/NatEip2",
+                                                         "MonitoringStack/NatGateway2PortAllocationAlarm", "MonitoringStack/NatGateway2PacketsDroppedAlarm"}
     nat_ids = lambda e: sorted(i.resource for i in e.items if i.price_key == "nat_hour")  # noqa: E731
     assert nat_ids(per_az) == ["NetworkStack/NatGateway1", "NetworkStack/NatGateway2"]
     assert nat_ids(single) == ["NetworkStack/NatGateway1"]
-    assert round(per_az.total - single.total, 2) == round(730 * 0.062 + 730 * 0.005, 2)  # the NAT data total is the same
+    assert round(per_az.total - single.total, 2) == round(730 * 0.062 + 730 * 0.005 + 2 * 0.10, 2)  # + the second NAT's two alarms; NAT data is the same
 
 
 def test_no_nat_in_dev_swaps_nat_for_task_public_ips() -> None:
     none, nat = estimate("dev"), estimate("dev", EgressMode="single-nat")
     removed, added = changed(none, nat)
-    assert removed == {"public_ipv4_hour"} and added == {"nat_hour", "nat_gb", "public_ipv4_hour"}
+    assert removed == {"public_ipv4_hour"} and added == {"nat_hour", "nat_gb", "public_ipv4_hour", "cw_alarm_month"}  # + the NAT alarms
     assert {i.item for i in none.items if "task public IPv4" in i.item} == {"Backend task public IPv4 x1", "Frontend task public IPv4 x1"}
     assert not [i for i in nat.items if "task public IPv4" in i.item]
 

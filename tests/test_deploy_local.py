@@ -149,6 +149,36 @@ def test_a_new_image_tag_updates_and_rolls_the_services(aws_env):
     assert image.endswith(f"{prefix}/backend:1.1.0")
 
 
+def test_the_monitoring_stack_pages_through_the_encrypted_topic_and_the_services_roll_back_on_its_alarms(aws_env):
+    prefix, stack = unique()
+    code, doc = deploy(prefix, stack, "--image-tag", "1.0.0", "--parameter", "AlarmEmail=oncall@example.com")
+    assert code == 0
+    outputs = doc["outputs"]
+    assert outputs["DashboardUrl"].endswith(f"#dashboards:name={prefix}-dev")
+    topic = outputs["AlarmTopicArn"]
+    sns = client(aws_env, "sns")
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert json.loads(attributes["Policy"])["Statement"][0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert attributes["KmsMasterKeyId"].startswith("arn:aws:kms:")
+    assert [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == ["oncall@example.com"]
+
+    alarms = {a["AlarmName"].removeprefix(f"{prefix}-"): a for a in client(aws_env, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")["MetricAlarms"]}
+    assert {"backend-target-5xx-rate", "frontend-unhealthy-hosts", "backend-tasks-below-minimum", "redis-evictions", "alb-5xx"} <= set(alarms)
+    assert not [n for n in alarms if n.startswith(("nat-", "waf-"))]  # dev: no NAT gateway, no WAF
+    assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] and a["AlarmDescription"] for a in alarms.values())
+    (alb,) = [lb for lb in client(aws_env, "elbv2").describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
+    full_name = alb["LoadBalancerArn"].split(":loadbalancer/")[1]
+    dims = {d["Name"]: d["Value"] for d in alarms["backend-target-5xx-rate"]["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]}
+    assert dims["LoadBalancer"] == full_name and dims["TargetGroup"].startswith("targetgroup/")
+    body = json.loads(client(aws_env, "cloudwatch").get_dashboard(DashboardName=f"{prefix}-dev")["DashboardBody"])
+    assert full_name in json.dumps(body) and "${" not in json.dumps(body)
+
+    cfn = client(aws_env, "cloudformation")
+    services = next(r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["LogicalResourceId"] == "ServicesStack")
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=services)["Stacks"][0]["Parameters"]}
+    assert params["BackendDeploymentAlarmNames"].split(",") == [f"{prefix}-backend-target-5xx-rate", f"{prefix}-backend-unhealthy-hosts"]
+
+
 def test_no_execute_then_execute_change_set(aws_env):
     prefix, stack = unique()
     code, doc = run("--env", "dev", "--stack-name", stack, "--parameter", f"NamePrefix={prefix}", "--no-execute")
@@ -231,7 +261,7 @@ def test_the_readme_main_job_runs_end_to_end_with_local(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     for expected in ("Local AWS emulator on http://127.0.0.1:", "cfn-lint clean", "uploaded", "Change set", "deployed", "SiteUrl", "BackendRepositoryUri",
-                     "/Vpc CREATE_COMPLETE", "8/8 |"):  # live events of nested stacks, root progress
+                     "/Vpc CREATE_COMPLETE", "9/9 |"):  # live events of nested stacks, root progress
         assert expected in proc.stdout
 
 
@@ -243,7 +273,7 @@ def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aw
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["EnableTerminationProtection"] is True
     policy = (REPO / "policies" / "stateful-stack-policy.json").read_text()
     nested = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudFormation::Stack"]
-    assert len(nested) == 8  # keys, network, security, cache, registry, cluster, load balancer, services
+    assert len(nested) == 9  # keys, network, security, cache, registry, cluster, load balancer, monitoring, services
     for target in [stack, *nested]:
         assert json.loads(cfn.get_stack_policy(StackName=target)["StackPolicyBody"]) == json.loads(policy)
     # prod hardening: WAF on the ALB, with logging; ALB deletion protection and access logs
@@ -255,6 +285,9 @@ def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aw
     acl = wafv2.get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert [r["Name"] for r in acl["Rules"]][-1] == "per-ip-rate-limit"
     assert wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
+    # prod monitoring: a NAT gateway per AZ and WAF, so their alarms exist too (dev has neither)
+    alarms = {a["AlarmName"] for a in client(aws_env, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")["MetricAlarms"]}
+    assert {f"{prefix}-nat-1-port-allocation", f"{prefix}-nat-2-packets-dropped", f"{prefix}-waf-blocked-requests"} <= alarms
 
 
 def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env):

@@ -6,7 +6,7 @@ import pytest
 from cylink_deploy.changes import STATEFUL_TYPES
 
 
-def test_the_data_key_rotates_is_retained_and_serves_exactly_logs_secrets_redis_and_ecr(built):
+def test_the_data_key_rotates_is_retained_and_serves_exactly_logs_secrets_redis_ecr_and_alarm_topics(built):
     key = built.resource("keys", "DataKey")
     assert key["Properties"]["EnableKeyRotation"] is True
     assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("Retain", "Retain")
@@ -14,7 +14,11 @@ def test_the_data_key_rotates_is_retained_and_serves_exactly_logs_secrets_redis_
     admin = statements["AccountAdministersTheKey"]
     assert not any(a in admin["Action"] for a in ("kms:*", "kms:Decrypt", "kms:Encrypt"))
     via = statements["DataServicesOfThisAccount"]["Condition"]["StringEquals"]["kms:ViaService"]
-    assert sorted(v["Fn::Sub"].split(".")[0] for v in via) == ["ecr", "elasticache", "secretsmanager"]
+    assert sorted(v["Fn::Sub"].split(".")[0] for v in via) == ["ecr", "elasticache", "secretsmanager", "sns"]
+    alarms = statements["CloudWatchAlarmsOfThisAccountPublishToTheEncryptedTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}}
+    assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
 
 
@@ -24,6 +28,8 @@ def test_every_log_group_secret_repository_and_cache_uses_the_data_key(built):
             props = res.get("Properties", {})
             if res["Type"] in ("AWS::Logs::LogGroup", "AWS::SecretsManager::Secret", "AWS::ElastiCache::ReplicationGroup"):
                 assert props.get("KmsKeyId") == {"Ref": "DataKeyArn"}, f"{stem}.{logical_id}"
+            if res["Type"] == "AWS::SNS::Topic":
+                assert props.get("KmsMasterKeyId") == {"Ref": "DataKeyArn"}, f"{stem}.{logical_id}"
             if res["Type"] == "AWS::ECR::Repository":
                 assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS", "KmsKey": {"Ref": "DataKeyArn"}}
 

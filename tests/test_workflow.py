@@ -42,7 +42,7 @@ def test_a_deploy_returns_a_typed_result_and_reports_each_step(clients, project)
     assert [n.path for n in result.nodes][0] == "" and result.refused == []
     assert reporter.of("confirm") == [f"Execute change set {result.change_set_name} on {result.stack}?"]
     assert reporter.of("outputs") == [result.outputs]
-    assert any(progress.startswith(" 7/7 |") for _, progress in reporter.of("event"))
+    assert any(progress.startswith(" 8/8 |") for _, progress in reporter.of("event"))
     assert reporter.documents == [result.document()] and result.document()["status"] == "DEPLOYED"
 
 
