@@ -97,9 +97,24 @@ def parameter_changes(node: ChangeSetNode) -> list[tuple[str, str, str]]:
     return changed
 
 
-def unsafe(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str] = frozenset()) -> list[Row]:
-    """Stateful replacements/removals not allowed by ``--allow-replacement`` (logical ID or Stack/LogicalId)."""
-    return [r for r in all_rows(nodes) if r.loses_data and r.logical_id not in allowed and r.path not in allowed]
+def unsafe(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str] = frozenset(), inside: list[Row] | tuple[Row, ...] = ()) -> list[Row]:
+    """Stateful replacements/removals not allowed by ``--allow-replacement`` (logical ID or Stack/LogicalId).
+    ``inside``: the stateful resources of nested stacks this change set removes (removed with them)."""
+    return [r for r in [*all_rows(nodes), *inside] if r.loses_data and r.logical_id not in allowed and r.path not in allowed]
+
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
+SERVICES_STACK = "ServicesStack"
+
+
+def removed_nested_stacks(nodes: list[ChangeSetNode]) -> list[tuple[ChangeSetNode, Row]]:
+    """(the change set that removes it, its row) for every nested stack the change set deletes."""
+    return [(node, row) for node in nodes for row in rows(node) if row.action == "Remove" and row.resource_type == NESTED_STACK]
+
+
+def removes_services(nodes: list[ChangeSetNode]) -> bool:
+    """Whether the root change set removes the services (an emptied ImageTag): only ever on purpose."""
+    return any(row.stack == "(root)" and row.logical_id == SERVICES_STACK for _, row in removed_nested_stacks(nodes))
 
 
 def all_rows(nodes: list[ChangeSetNode]) -> list[Row]:
@@ -121,10 +136,10 @@ def summary(nodes: list[ChangeSetNode]) -> dict[str, Any]:
     }
 
 
-def unused_allowances(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str]) -> list[str]:
+def unused_allowances(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str], inside: list[Row] | tuple[Row, ...] = ()) -> list[str]:
     """``--allow-replacement`` names that match nothing this change set replaces or removes: most
     likely a typo, which must be said rather than pass silently."""
-    used = {key for r in all_rows(nodes) if r.loses_data for key in (r.logical_id, r.path)}
+    used = {key for r in [*all_rows(nodes), *inside] if r.loses_data for key in (r.logical_id, r.path)}
     return sorted(set(allowed) - used)
 
 

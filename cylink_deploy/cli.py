@@ -80,6 +80,7 @@ def parser() -> argparse.ArgumentParser:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override a parameter of the file (repeatable)")
     d.add_argument("--image-tag", metavar="TAG", help="image tag both services run (a new tag rolls the services; omitted: keep the running one)")
+    d.add_argument("--remove-services", action="store_true", help="deliberately remove both services (empties ImageTag); never implied by a missing tag")
     d.add_argument("--no-execute", action="store_true", help="stop after showing the change set; print its name, ARN, console URL and the execute command")
     d.add_argument("--local", action="store_true", help="deploy to an embedded AWS emulator on 127.0.0.1 for this run")
     e = sub.add_parser("execute", parents=[common, target, aws_opts, allow], help="execute a reviewed change set (checked AVAILABLE and shown again)")
@@ -181,7 +182,8 @@ def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], 
         raise Aborted(f"no terminal to confirm on: pass --yes (CI){hint}")
     if args.command == "deploy":
         request = workflow.DeployRequest(args.env, args.stack_name, params.parse_overrides(args.parameter), args.image_tag,
-                                         frozenset(args.allow_replacement), execute=not args.no_execute)
+                                         frozenset(args.allow_replacement), execute=not args.no_execute,
+                                         remove_services=args.remove_services)
         prepared = workflow.prepare(request, project)  # bad input stops here, before any AWS call
         try:
             if args.local:

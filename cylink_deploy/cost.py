@@ -540,7 +540,7 @@ def env_stacks(
     placeholder with a new hosted zone. Returns the stacks and what was filled in."""
     files = dict(files) if files is not None else render.render()
     root = json.loads(files[render.ROOT_FILE])
-    deployment = params.resolve(env, params.env_file(params_dir, env), root["Parameters"], dict(overrides or {}))
+    deployment = params.resolve(env, params.env_file(params_dir, env), root["Parameters"], dict(overrides or {}), deploying=False)
     values = dict(deployment.parameters)
     effective = {k: str(v.get("Default", "")) for k, v in root["Parameters"].items()} | values
     filled = []

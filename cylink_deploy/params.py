@@ -6,6 +6,7 @@ Every problem becomes one line naming the file, the key, and what is allowed.
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class Deployment:
     source: str
     parameters: dict[str, str]
     tags: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # allowed, but worth saying (e.g. staging without a domain)
 
 
 def env_file(params_dir: Path, env: str) -> Path:
@@ -46,10 +48,48 @@ def env_file(params_dir: Path, env: str) -> Path:
     return path
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as written: every plain scalar stays the text the user typed (``ImageTag: 1.10`` is "1.10",
+    ``010`` is "010", ``true`` is "true": never a float, an octal or a bool), and a key given twice is an
+    error instead of the last one silently winning."""
+
+
+def _scalar(loader: _Loader, node: yaml.ScalarNode) -> str | None:
+    text = loader.construct_scalar(node)
+    return None if node.style is None and text in ("", "~", "null", "Null", "NULL") else str(text)
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in out:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice: keep one", key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+    return out
+
+
+for _tag in ("bool", "int", "float", "null", "timestamp"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _scalar)
+_Loader.add_constructor("tag:yaml.org,2002:str", _scalar)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
 def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read a deployment file: (parameters, tags), with its top-level keys checked."""
     try:
-        doc = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text (Shift-JIS?): save it as UTF-8") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = exc.problem or exc.context or ""
+        raise BadInput(f"{where}: {problem}" if "given twice" in problem else f"{where}: not valid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):
@@ -68,7 +108,7 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise BadInput(f"--parameter {item!r}: expected KEY=VALUE, e.g. --parameter RedisNodeCount=2")
         out[key.strip()] = value
     return out
@@ -77,12 +117,13 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
 def check_value(name: str, value: str, spec: dict[str, Any]) -> str | None:
     """Why ``value`` is not acceptable for the parameter ``spec`` (None when it is)."""
     if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return f"must be a number, got {value!r}"
+        whole = _whole_numbers_only(spec)
+        if not (INTEGER if whole else DECIMAL).fullmatch(value):
+            kind = "a whole number" if whole else "a number"
+            return f"must be {kind} written plainly (e.g. 2{'' if whole else ' or 0.5'}: no leading zeros, exponent, nan or inf), got {value!r}"
         lo, hi = spec.get("MinValue"), spec.get("MaxValue")
-        if (lo is not None and number < float(lo)) or (hi is not None and number > float(hi)):
+        number = Decimal(value)
+        if (lo is not None and number < Decimal(str(lo))) or (hi is not None and number > Decimal(str(hi))):
             return f"must be between {lo} and {hi}, got {value}"
     allowed = spec.get("AllowedValues")
     if allowed is not None and value not in [str(a) for a in allowed]:
@@ -94,10 +135,22 @@ def check_value(name: str, value: str, spec: dict[str, Any]) -> str | None:
     return None
 
 
+INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+
+def _whole_numbers_only(spec: dict[str, Any]) -> bool:
+    """Counts, days, percentages: a Number parameter whose bounds are whole takes whole numbers only."""
+    bounds = [b for b in (spec.get("MinValue"), spec.get("MaxValue")) if b is not None]
+    return bool(bounds) and all(INTEGER.fullmatch(str(b)) for b in bounds)
+
+
 def _as_string(source: str, name: str, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise BadInput(f"{source}: parameter {name} must be a string or number, got {type(value).__name__} (quote it)")
-    return str(value)
+    if value is None:
+        raise BadInput(f"{source}: parameter {name} has no value: give one, or remove the line to use the default")
+    if not isinstance(value, str):
+        raise BadInput(f"{source}: parameter {name} must be a single value, got a {'list' if isinstance(value, list) else 'mapping'}")
+    return value
 
 
 def _check_names(source: str, names: list[str], specs: dict[str, Any]) -> None:
@@ -116,8 +169,8 @@ Rule = Callable[[str, dict[str, str]], "str | None"]
 
 def _capacity_rule(svc: str) -> Rule:
     def rule(env: str, p: dict[str, str]) -> str | None:
-        lo, hi = float(p[f"{svc}MinCapacity"]), float(p[f"{svc}MaxCapacity"])
-        return f"{svc}MinCapacity ({lo:g}) must not exceed {svc}MaxCapacity ({hi:g})" if lo > hi else None
+        lo, hi = Decimal(p[f"{svc}MinCapacity"]), Decimal(p[f"{svc}MaxCapacity"])
+        return f"{svc}MinCapacity ({lo}) must not exceed {svc}MaxCapacity ({hi})" if lo > hi else None
 
     return rule
 
@@ -133,8 +186,15 @@ def _no_public_tasks_outside_dev(env: str, p: dict[str, str]) -> str | None:
 
 
 def _prod_is_multi_az(env: str, p: dict[str, str]) -> str | None:
-    if env == "prod" and p["RedisNodeCount"] == "1":
-        return "RedisNodeCount 1 cannot be Multi-AZ nor fail over; prod requires 2 or more"
+    if env == "prod" and Decimal(p["RedisNodeCount"]) < 2:
+        return f"RedisNodeCount {p['RedisNodeCount']} cannot be Multi-AZ nor fail over; prod requires 2 or more"
+    return None
+
+
+def _prod_is_https(env: str, p: dict[str, str]) -> str | None:
+    if env == "prod" and not p["DomainName"]:
+        return ("DomainName is empty: prod would serve the site and its WebSockets over plain HTTP; "
+                "set DomainName (and HostedZoneId if the zone exists) in params/prod.yaml or with --parameter DomainName=...")
     return None
 
 
@@ -144,6 +204,12 @@ RULES: tuple[Rule, ...] = (
     _no_public_tasks_outside_dev,
     _prod_is_multi_az,
 )
+# What a deploy (not a cost estimate or a snapshot) refuses, and what it only warns about.
+DEPLOY_RULES: tuple[Rule, ...] = (_prod_is_https,)
+WARNINGS: tuple[Rule, ...] = (
+    lambda env, p: "DomainName is empty: staging serves plain HTTP (fine for a rehearsal, not for real users)"
+    if env == "staging" and not p["DomainName"] else None,
+)
 
 
 def resolve(
@@ -152,11 +218,15 @@ def resolve(
     root_parameters: dict[str, Any],
     overrides: dict[str, str] | None = None,
     image_tag: str | None = None,
+    remove_services: bool = False,
+    deploying: bool = True,
 ) -> Deployment:
     """Validate a parameter file plus overrides against the root template's ``Parameters``.
 
-    Returns the explicit parameter values (file, then overrides, then image tag) and the tags.
-    """
+    Returns the explicit parameter values (file, then overrides, then image tag) and the tags. An empty
+    image tag given on the command line (an unset CI variable) is refused: removing the services is only
+    ever deliberate (``remove_services``). ``deploying`` adds the deploy-only rules (prod needs HTTPS);
+    an estimate or a snapshot of the file leaves them out."""
     raw, raw_tags = load(path)
     source = str(path)
     _check_names(source, list(raw), root_parameters)
@@ -164,24 +234,31 @@ def resolve(
     cli = dict(overrides or {})
     if image_tag is not None:
         cli["ImageTag"] = image_tag
+    if remove_services:
+        if cli.get("ImageTag"):
+            raise BadInput("--remove-services removes the services: give no --image-tag with it")
+        cli["ImageTag"] = ""
+    elif cli.get("ImageTag") == "":
+        raise BadInput("--image-tag is empty (an unset CI variable?): give the tag to run, or --remove-services to remove the services deliberately")
     _check_names("--parameter", list(cli), root_parameters)
-    values.update(cli)
-    for name, value in sorted(values.items()):
+    for name, value in sorted({**values, **cli}.items()):
         problem = check_value(name, value, root_parameters[name])
         if problem:
-            where = "--parameter" if name in cli else source
-            raise BadInput(f"{where}: parameter {name} {problem}")
+            raise BadInput(f"{'--parameter' if name in cli else source}: parameter {name} {problem}")
     for name, spec in sorted(root_parameters.items()):
-        if name not in values and "Default" not in spec and name not in PLACEMENT_PARAMS:
+        if name not in values and name not in cli and "Default" not in spec and name not in PLACEMENT_PARAMS:
             raise BadInput(f"{source}: required parameter {name} is missing ({spec.get('Description', '')})")
-    effective = {k: str(v.get("Default", "")) for k, v in root_parameters.items()} | values
-    for rule in RULES:
+    defaults = {k: str(v.get("Default", "")) for k, v in root_parameters.items()}
+    from_file, effective = defaults | values, defaults | values | cli
+    for rule in RULES + (DEPLOY_RULES if deploying else ()):
         problem = rule(env, effective)
-        if problem:
-            raise BadInput(f"{source}: {problem}")
+        if problem:  # name what caused it: the file alone, or an override on top of it
+            raise BadInput(f"{source if rule(env, from_file) else '--parameter'}: {problem}")
+    warnings = tuple(w for w in (rule(env, effective) for rule in WARNINGS) if w)
     tags = {}
     for key, value in raw_tags.items():
         if not isinstance(key, str) or not TAG_KEY.match(key):
             raise BadInput(f"{source}: tag key {key!r} is not allowed (1-128 characters, not starting with aws:)")
         tags[key] = _as_string(source, f"tag {key}", value)
-    return Deployment(env=env, source=source, parameters=dict(sorted(values.items())), tags=dict(sorted(tags.items())))
+    parameters = dict(sorted({**values, **cli}.items()))
+    return Deployment(env=env, source=source, parameters=parameters, tags=dict(sorted(tags.items())), warnings=warnings)

@@ -16,7 +16,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from .aws import error_code, is_missing_stack
-from .changes import ChangeSetNode
+from .changes import STATEFUL_TYPES, ChangeSetNode, Row, removed_nested_stacks
 from .errors import DeploymentFailed, NoChanges, StackStateError
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -220,6 +220,12 @@ def execute_change_set(cfn: Any, change_set_id: str) -> None:
 
 def delete_change_set(cfn: Any, change_set_id: str) -> None:
     cfn.delete_change_set(ChangeSetName=change_set_id)
+
+
+def pending_change_sets(cfn: Any, stack: str) -> list[str]:
+    """Names of the stack's change sets that someone could still execute (or that are being computed)."""
+    summaries = [c for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack) for c in page.get("Summaries", [])]
+    return [c["ChangeSetName"] for c in summaries if c.get("ExecutionStatus") in ("AVAILABLE", "UNAVAILABLE") and c.get("Status") != "FAILED"]
 
 
 def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
@@ -440,3 +446,24 @@ def _parse_template(text: str) -> dict[str, Any]:
         return dict(json.loads(text))
     except ValueError:
         return dict(yaml.safe_load(text))
+
+
+def stateful_inside_removed(cfn: Any, nodes: list[ChangeSetNode]) -> list[Row]:
+    """The stateful resources that go with every nested stack the change set removes: CloudFormation
+    deletes everything inside a removed nested stack, which its own Remove row does not show."""
+    found: list[Row] = []
+    for node, row in removed_nested_stacks(nodes):
+        parent = node.description.get("StackId")
+        physical = {s["LogicalResourceId"]: s.get("PhysicalResourceId") for s in resource_summaries(cfn, parent)} if parent else {}
+        if not physical.get(row.logical_id):
+            continue
+        stacks = [(row.path, physical[row.logical_id])]
+        stacks += [(f"{row.path}/{n.path}", n.physical_id) for n in nested_stacks(cfn, physical[row.logical_id])]
+        for path, stack_id in stacks:
+            body = cfn.get_template(StackName=stack_id, TemplateStage="Processed")["TemplateBody"]
+            template = body if isinstance(body, dict) else _parse_template(body)
+            existing = {s["LogicalResourceId"] for s in resource_summaries(cfn, stack_id) if s.get("PhysicalResourceId")}
+            for logical_id, res in sorted(template.get("Resources", {}).items()):
+                if res["Type"] in STATEFUL_TYPES and logical_id in existing:
+                    found.append(Row(path, "Remove", logical_id, res["Type"], "", f"removed with nested stack {row.path}"))
+    return found

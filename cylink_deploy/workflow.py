@@ -25,7 +25,7 @@ from . import build as build_step
 from . import changes as ch
 from . import stack as st
 from .changes import ChangeSetNode
-from .errors import Aborted, DeploymentFailed, NoChanges, StackStateError
+from .errors import Aborted, BadInput, DeploymentFailed, NoChanges, StackStateError, UnsafeChange
 from .project import Project
 from .report import Reporter
 
@@ -58,6 +58,7 @@ class DeployRequest:
     image_tag: str | None = None
     allow_replacement: frozenset[str] = frozenset()
     execute: bool = True
+    remove_services: bool = False  # the only way a deploy removes the services (ImageTag emptied on purpose)
 
     @property
     def stack(self) -> str:
@@ -126,9 +127,17 @@ class Result:
 # --- build ---------------------------------------------------------------------------------------
 
 
+def _build(project: Project) -> build_step.Build:
+    try:
+        return build_step.build(project.build_dir)
+    except OSError as exc:
+        raise BadInput(f"cannot write the build directory {project.build_dir} ({exc.strerror}): "
+                       "make it writable, or run from (or pass --project-dir) a writable checkout") from None
+
+
 def build(project: Project, reporter: Reporter, env: str | None = None) -> Result:
     """Render and lint (templates, and the parameter files: ENV's or all); any lint match is an error."""
-    result = build_step.build(project.build_dir)
+    result = _build(project)
     reporter.step(f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}")
     param_files = [params.env_file(project.params_dir, env)] if env else sorted(project.params_dir.glob("*.yaml"))
     lint = build_step.Lint(result.paths, param_files, project.lint_cache)
@@ -163,9 +172,10 @@ class Prepared:
 def prepare(request: DeployRequest, project: Project) -> Prepared:
     """Validate parameters and build (bad input stops here), then start cfn-lint in the background."""
     param_file = params.env_file(project.params_dir, request.env)
-    result = build_step.build(project.build_dir)
+    result = _build(project)
     root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
-    deployment = params.resolve(request.env, param_file, root_parameters, request.overrides, request.image_tag)
+    deployment = params.resolve(request.env, param_file, root_parameters, request.overrides, request.image_tag,
+                                request.remove_services)
     lint = build_step.Lint(result.paths, [param_file], project.lint_cache)
     return Prepared(deployment, result, param_file, lint)
 
@@ -187,6 +197,13 @@ def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
     """Wait out other operations, clean up a failed first create (with consent), and plan."""
     status = st.wait_settled(cfn, stack, sleep, lambda s: reporter.detail(f"  {stack} is {s}: waiting for it to finish (not starting a second operation)"))
     decision = st.plan(status, stack)
+    if status == "REVIEW_IN_PROGRESS":
+        pending = st.pending_change_sets(cfn, stack)
+        if pending:  # somebody's review: never delete it from under them
+            raise StackStateError(
+                f"stack {stack} has change set {pending[0]} under review: execute it (python deploy.py execute --env ENV {pending[0]}) "
+                f"or delete it (aws cloudformation delete-change-set --stack-name {stack} --change-set-name {pending[0]}), then deploy again"
+            )
     if decision.clean_up_first:
         reporter.warn(f"stack {stack} is {status}: {decision.why_clean_up}; it holds no resources and must be deleted before creating again")
         if not reporter.confirm(f"Delete the empty stack {stack}?"):
@@ -198,12 +215,14 @@ def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
 
 
 def _show(cfn: Any, change_set_id: str, allowed: frozenset[str], reporter: Reporter) -> tuple[list[ChangeSetNode], list[ch.Row]]:
-    """Show the change set tree and which stateful replacements/removals it would be refused for."""
+    """Show the change set tree and which stateful replacements/removals it would be refused for
+    (including what a removed nested stack would take with it)."""
     nodes = st.describe_tree(cfn, change_set_id)
     reporter.change_sets(nodes)
-    refused = ch.unsafe(nodes, allowed)
+    inside = st.stateful_inside_removed(cfn, nodes)
+    refused = ch.unsafe(nodes, allowed, inside)
     reporter.refused(refused)
-    for name in ch.unused_allowances(nodes, allowed):
+    for name in ch.unused_allowances(nodes, allowed, inside):
         reporter.warn(f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name")
     return nodes, refused
 
@@ -288,6 +307,8 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
     cfn, stack = clients.cloudformation, request.stack
     account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
     _require_lint_clean(reporter, prepared)  # before anything in AWS can change
+    for warning in prepared.deployment.warnings:
+        reporter.warn(warning)
     reporter.step(f"Account {account}, region {clients.region}, stack {stack}")
     decision = settle(cfn, stack, reporter, sleep)
     bucket, role_arn = _ensure_bootstrap(clients, account, reporter)
@@ -319,6 +340,10 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
         return _finish(cfn, result, reporter)
     reporter.step(f"Change set {name} ({decision.change_set_type})")
     result.nodes, result.refused = _show(cfn, created["Id"], request.allow_replacement, reporter)
+    if ch.removes_services(result.nodes) and not request.remove_services:
+        st.delete_change_set(cfn, created["Id"])
+        raise UnsafeChange(f"change set {name} would remove the services ({ch.SERVICES_STACK}): nothing was changed; "
+                           "give --image-tag TAG, or --remove-services if the site really should stop")
     if result.refused and request.execute:
         st.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
         raise ch.refusal(result.refused)

@@ -176,9 +176,21 @@ def test_declining_the_cleanup_changes_nothing():
     cfn = cfn_client()
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "REVIEW_IN_PROGRESS"), {"StackName": "cylink-dev"})
+        stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": "cylink-dev"})
         with pytest.raises(Aborted):
             workflow.settle(cfn, "cylink-dev", RecordingReporter(answers=[False]), lambda s: None)
         stub.assert_no_pending_responses()  # no delete_stack was called
+
+
+def test_a_stack_with_a_change_set_under_review_is_never_deleted_by_another_deploy():
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", stack_desc(ROOT_ID, "REVIEW_IN_PROGRESS"), {"StackName": "cylink-dev"})
+        stub.add_response("list_change_sets", {"Summaries": [{"ChangeSetName": "cylink-dev-20261128-101500-3f9a1c", "ExecutionStatus": "AVAILABLE",
+                                                              "Status": "CREATE_COMPLETE"}]}, {"StackName": "cylink-dev"})
+        with pytest.raises(StackStateError, match="has change set cylink-dev-20261128-101500-3f9a1c under review: execute it"):
+            workflow.settle(cfn, "cylink-dev", RecordingReporter(), lambda s: None)
+        stub.assert_no_pending_responses()  # no delete_stack, nobody asked
 
 
 def test_an_in_progress_stack_is_waited_for_with_backoff_never_a_second_operation():

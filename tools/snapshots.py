@@ -25,7 +25,7 @@ def expected() -> dict[str, str]:
     out = {f"templates/{name}": text for name, text in files.items()}
     root_parameters = json.loads(files[render.ROOT_FILE])["Parameters"]
     for path in sorted((REPO / "params").glob("*.yaml")):
-        deployment = params.resolve(path.stem, path, root_parameters)
+        deployment = params.resolve(path.stem, path, root_parameters, deploying=False)
         effective = {k: str(v.get("Default", "")) for k, v in root_parameters.items() if k not in params.PLACEMENT_PARAMS}
         effective.update(deployment.parameters)
         doc = {"parameters": dict(sorted(effective.items())), "tags": deployment.tags}

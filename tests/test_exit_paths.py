@@ -1,0 +1,98 @@
+"""Every way a run can end, as a user sees it: deploy.py as a subprocess, one line on stderr, and the
+exit code of the README's table. Nothing here reaches AWS (failures happen before any call, or against
+a closed port on 127.0.0.1)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cylink_deploy import cli, workflow
+
+from .conftest import REPO, project_copy
+
+CLEAN_AWS = {"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def deploy_py(project: Path, *argv: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | CLEAN_AWS
+    return subprocess.run([sys.executable, str(REPO / "deploy.py"), *argv, "--project-dir", str(project)], env=base | (env or {}),
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return project_copy(tmp_path_factory.mktemp("exit-paths"))
+
+
+FAKE = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+CASES = [
+    # (argv, environment, exit code, what the one line says)
+    (["--env", "dev", "--bogus"], {}, 2, "unrecognized arguments: --bogus"),
+    (["--env", "qa", "--yes"], {}, 2, "known environments: dev, prod, staging"),
+    (["--env", "dev", "--yes", "--region", ""], FAKE, 2, "--region '' is not an AWS region"),
+    (["--env", "dev", "--yes"], FAKE | {"AWS_REGION": "tokyo"}, 2, "AWS_REGION 'tokyo' is not an AWS region"),
+    (["--env", "dev", "--yes", "--image-tag", ""], FAKE, 2, "--image-tag is empty (an unset CI variable?)"),
+    (["--env", "prod", "--yes", "--image-tag", "1.0.0"], FAKE, 2, "DomainName is empty: prod would serve"),
+    (["--env", "dev", "--yes", "--parameter", "RedisNodeCount=nan"], FAKE, 2, "RedisNodeCount must be a whole number"),
+    (["--env", "dev", "--yes", "--stack-name", "cylink-dev\n"], FAKE, 2, "--stack-name"),
+    (["--env", "dev", "--yes"], {"AWS_PROFILE": "no-such-profile"}, 2, "AWS_PROFILE no-such-profile: no such profile"),
+    (["--env", "dev", "--yes"], {}, 3, "no AWS credentials found"),
+    (["--env", "dev", "--yes"], FAKE | {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, 3, "cannot reach the AWS endpoint"),
+    (["--env", "dev"], FAKE, 5, "no terminal to confirm on: pass --yes (CI), or review first with --no-execute"),
+    (["delete", "--env", "dev"], FAKE, 5, "no terminal to confirm on: pass --yes (CI)"),
+    (["serve-local", "--port", "80"], {}, 2, "use a free port between 1024 and 65535"),
+    (["--delete", "--bootstrap"], {}, 2, "--delete and --bootstrap cannot be combined"),
+    (["cost", "--event-hours", "0"], {}, 2, "must be a number of hours more than 0"),
+]
+
+
+@pytest.mark.parametrize("argv, env, code, message", CASES, ids=[c[3][:40] for c in CASES])
+def test_each_failure_is_one_line_with_the_documented_exit_code(project, argv, env, code, message):
+    proc = deploy_py(project, *argv, env=env)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == code, proc.stderr
+    assert len(errors) == 1 and message in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_params_file_that_is_not_utf8_or_repeats_a_key_is_one_line(tmp_path):
+    project = project_copy(tmp_path)
+    dev = project / "params" / "dev.yaml"
+    dev.write_bytes(dev.read_bytes() + "  # 開発環境\n".encode("shift_jis"))
+    proc = deploy_py(project, "--env", "dev", "--yes", env=FAKE)
+    assert proc.returncode == 2 and "save it as UTF-8" in proc.stderr and proc.stderr.count("\n") == 1
+    dev.write_text("template-file-path: build/root.json\nparameters:\n  EgressMode: none\n  EgressMode: none\n")
+    proc = deploy_py(project, "--env", "dev", "--yes", env=FAKE)
+    assert proc.returncode == 2 and "dev.yaml:4:3: key 'EgressMode' is given twice" in proc.stderr
+
+
+def test_an_unwritable_build_directory_is_one_line(tmp_path):
+    project = project_copy(tmp_path)
+    (project / "build").write_text("a file where the build directory should be")
+    proc = deploy_py(project, "build", env=FAKE)
+    assert proc.returncode == 2 and "cannot write the build directory" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys, project):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something nobody planned for\nsecond line")
+
+    monkeypatch.setattr(workflow, "build", broken)
+    assert cli.main(["build", "--project-dir", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: unexpected RuntimeError: something nobody planned for (rerun with --debug for the traceback)\n"
+    assert cli.main(["build", "--debug", "--project-dir", str(project)]) == 1
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_ctrl_c_before_any_aws_call_says_nothing_was_executed(monkeypatch, capsys, project):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow, "build", interrupted)
+    assert cli.main(["build", "--project-dir", str(project)]) == 5
+    assert "nothing was executed" in capsys.readouterr().err
