@@ -416,7 +416,7 @@ def run_aws(ctx: Context) -> int:
         command = functools.partial(cmd_deploy, prepared=prepared)
     try:
         if args.local:
-            from .local import FAKE_CREDENTIALS, Emulator
+            from .emulator import FAKE_CREDENTIALS, Emulator
 
             with Emulator() as emulator:
                 ctx.printer.step(f"Local AWS emulator on {emulator.endpoint} (moto, fake credentials)")
@@ -429,7 +429,7 @@ def run_aws(ctx: Context) -> int:
 
 
 def serve(args: argparse.Namespace, printer: Printer) -> int:
-    from .local import DEFAULT_PORT, serve_forever
+    from .emulator import DEFAULT_PORT, serve_forever
 
     def announce(endpoint: str) -> None:
         printer.step(f"AWS emulator listening on {endpoint} (Ctrl-C to stop). In another shell:")

@@ -1,6 +1,7 @@
-"""One scenario per motocompat fix: each passes with the fix and fails (raises) without it.
+"""One scenario per emulator fix: each passes with the fix and fails (raises) without it.
 
-Run in-process by tests/test_motocompat.py, and in a subprocess with that one fix left out.
+Each runs over HTTP with boto3 against a fresh emulator: in-process with every fix (by
+tests/test_emulator_fixes.py), and in a subprocess with every fix but its own.
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any, Callable
 
 import boto3
 
+from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+
 REGION = "ap-northeast-1"
+ENDPOINT: str | None = None  # set by run()
 SCENARIOS: dict[str, Callable[[], None]] = {}
 
 
@@ -20,7 +24,8 @@ def scenario(func: Callable[[], None]) -> Callable[[], None]:
 
 
 def c(service: str) -> Any:
-    return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    """A client of the emulator the running scenario talks to."""
+    return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT, **FAKE_CREDENTIALS)
 
 
 def create(name: str, resources: dict[str, Any], outputs: dict[str, Any] | None = None, **template: Any) -> dict[str, str]:
@@ -171,66 +176,115 @@ def bucket_policy_conditions() -> None:
     assert c("s3").get_object(Bucket="tls-only-bucket", Key="k")["Body"].read() == b"x"
 
 
+def subnet_group_and_alb() -> dict[str, Any]:
+    """A VPC with an ALB: what the ElastiCache, WAF and bucket-policy scenarios hang off."""
+    return {**vpc_resources(), "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+        "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}}}
+
+
 @scenario
-def missing_resource_types() -> None:
+def security_group_egress() -> None:
+    create("egress", {**vpc_resources(), "Egress": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
+        "GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}}})
+    sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
+    assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"]), sg["IpPermissionsEgress"]
+
+
+@scenario
+def secretsmanager_secret() -> None:
+    outputs = create("secret", {"Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}}},
+                     {"Secret": {"Value": {"Ref": "Secret"}}})
+    assert len(c("secretsmanager").get_secret_value(SecretId=outputs["Secret"])["SecretString"]) == 40
+
+
+@scenario
+def elasticache_redis() -> None:
     resources = {
         **vpc_resources(),
-        "Egress": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {"GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}},
-        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}},
         "CacheSubnets": {"Type": "AWS::ElastiCache::SubnetGroup", "Properties": {"Description": "d", "SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]}},
         "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "DeletionPolicy": "Snapshot", "Properties": {"ReplicationGroupDescription": "r", "Engine": "redis", "CacheNodeType": "cache.t3.medium",
                   "NumCacheClusters": 2, "CacheSubnetGroupName": {"Ref": "CacheSubnets"}, "TransitEncryptionEnabled": True, "AtRestEncryptionEnabled": True}},
-        "Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "example.net", "SubjectAlternativeNames": ["www.example.net"], "ValidationMethod": "DNS"}},
+    }
+    outputs = create("redis", resources, {"Redis": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}}})
+    (group,) = c("elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert outputs["Redis"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] and group["TransitEncryptionEnabled"]
+    c("cloudformation").delete_stack(StackName="redis")  # deletion goes through the same models
+    assert [g["Status"] for g in c("elasticache").describe_replication_groups()["ReplicationGroups"]] == ["deleting"]  # as AWS: asynchronous
+    assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [f"{group['ReplicationGroupId']}-final"]
+
+
+@scenario
+def acm_certificate() -> None:
+    outputs = create("cert", {"Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "example.net", "SubjectAlternativeNames": ["www.example.net"], "ValidationMethod": "DNS"}}},
+                     {"Cert": {"Value": {"Ref": "Cert"}}})
+    assert c("acm").describe_certificate(CertificateArn=outputs["Cert"])["Certificate"]["DomainName"] == "example.net"
+
+
+def ecs_service() -> dict[str, Any]:
+    return {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "compat"}},
-        "Providers": {"Type": "AWS::ECS::ClusterCapacityProviderAssociations", "Properties": {"Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
-                      "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}]}},
         "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [{"Name": "app", "Image": "nginx", "Memory": 128}]}},
         "Service": {"Type": "AWS::ECS::Service", "Properties": {"ServiceName": "svc", "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2}},
+    }
+
+
+@scenario
+def ecs_capacity_providers() -> None:
+    create("providers", {**ecs_service(), "Providers": {"Type": "AWS::ECS::ClusterCapacityProviderAssociations", "Properties": {
+        "Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
+        "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}]}}})
+    assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+
+
+@scenario
+def application_autoscaling() -> None:
+    create("scaling", {
+        **ecs_service(),
         "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount",
                    "ResourceId": {"Fn::Sub": "service/compat/${Service.Name}"}, "MinCapacity": 2, "MaxCapacity": 10}},
         "Policy": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {"PolicyName": "cpu", "PolicyType": "TargetTrackingScaling", "ScalingTargetId": {"Ref": "Target"},
                    "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
-    }
-    resources.update({
+    })
+    scaling = c("application-autoscaling")
+    assert [t["MaxCapacity"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]] == [10]
+    assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
+
+
+@scenario
+def s3_bucket_policy() -> None:
+    create("policy", {
         "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "compat-logs"}},
         "BucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::compat-logs/*"}]}}},
-        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}},
+    })
+    assert "logdelivery" in c("s3").get_bucket_policy(Bucket="compat-logs")["Policy"]
+
+
+@scenario
+def wafv2_web_acl() -> None:
+    create("waf", {
+        **subnet_group_and_alb(),
         "Acl": {"Type": "AWS::WAFv2::WebACL", "Properties": {"Name": "compat", "Scope": "REGIONAL", "DefaultAction": {"Allow": {}},
                 "VisibilityConfig": {"CloudWatchMetricsEnabled": True, "MetricName": "m", "SampledRequestsEnabled": True}, "Rules": []}},
         "AclAssociation": {"Type": "AWS::WAFv2::WebACLAssociation", "Properties": {"ResourceArn": {"Ref": "Alb"}, "WebACLArn": {"Fn::GetAtt": ["Acl", "Arn"]}}},
         "AclLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "aws-waf-logs-compat"}},
         "AclLogging": {"Type": "AWS::WAFv2::LoggingConfiguration", "Properties": {"ResourceArn": {"Fn::GetAtt": ["Acl", "Arn"]}, "LogDestinationConfigs": [{"Fn::GetAtt": ["AclLogs", "Arn"]}]}},
     })
-    outputs = create("types", resources, {
-        "Redis": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}}, "Secret": {"Value": {"Ref": "Secret"}}, "Cert": {"Value": {"Ref": "Cert"}}})
-    (group,) = c("elasticache").describe_replication_groups()["ReplicationGroups"]
-    assert outputs["Redis"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] and group["TransitEncryptionEnabled"]
-    assert len(c("secretsmanager").get_secret_value(SecretId=outputs["Secret"])["SecretString"]) == 40
-    assert c("acm").describe_certificate(CertificateArn=outputs["Cert"])["Certificate"]["DomainName"] == "example.net"
-    assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
-    assert c("application-autoscaling").describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
-    assert "logdelivery" in c("s3").get_bucket_policy(Bucket="compat-logs")["Policy"]
     (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
     acl = c("wafv2").get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert c("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
-    sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
-    assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"])
-    c("cloudformation").delete_stack(StackName="types")  # deletion goes through the same models
-    assert [g["Status"] for g in c("elasticache").describe_replication_groups()["ReplicationGroups"]] == ["deleting"]  # as AWS: asynchronous
-    assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [f"{group['ReplicationGroupId']}-final"]
 
 
-def run(name: str) -> None:
-    """Run one scenario against a fresh in-process moto."""
-    from moto import mock_aws
-
-    with mock_aws():
-        SCENARIOS[name]()
+def run(name: str, fixes: list[str] | None = None) -> None:
+    """Run one scenario over HTTP against a fresh emulator with these fixes (default: all)."""
+    global ENDPOINT
+    with Emulator(fixes=fixes) as emulator:
+        ENDPOINT = emulator.endpoint
+        try:
+            SCENARIOS[name]()
+        finally:
+            ENDPOINT = None
 
 
 if __name__ == "__main__":  # python -m tests.compat_scenarios NAME [FIX ...]: apply only the given fixes
-    from cylink_deploy import motocompat
-
-    motocompat.apply(only=sys.argv[2:])
-    run(sys.argv[1])
+    run(sys.argv[1], fixes=sys.argv[2:])

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from cylink_deploy import build as build_step
-from cylink_deploy.local import FAKE_CREDENTIALS
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 from templates_src import render
 
 from .conftest import REPO
