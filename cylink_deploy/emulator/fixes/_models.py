@@ -49,27 +49,27 @@ class CompatModel:
         return True
 
     @classmethod
-    def create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> "CompatModel":
+    def create_resource(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> "CompatModel":
         """Create the resource in moto's service backend; ``name`` is moto's generated name."""
         raise NotImplementedError
 
     @classmethod
-    def delete(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
         """Delete it from the service backend (default: nothing to delete)."""
 
     # The signatures moto calls, mapped onto create/delete.
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> "CompatModel":
-        return cls.create(resource_name, cloudformation_json["Properties"], account_id, region_name)
+        return cls.create_resource(resource_name, cloudformation_json["Properties"], account_id, region_name)
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> "CompatModel":
-        cls.delete(original_resource.physical_id, cloudformation_json, account_id, region_name)
+        cls.delete_resource(original_resource.physical_id, cloudformation_json, account_id, region_name)
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
-        cls.delete(resource_name, cloudformation_json, account_id, region_name)
+        cls.delete_resource(resource_name, cloudformation_json, account_id, region_name)
 
 
 def register_models(patch: Patch, *models: type[CompatModel]) -> None:

@@ -13,7 +13,7 @@ class Certificate(CompatModel):
     TYPE = "AWS::CertificateManager::Certificate"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         arn = acm_backends[account_id][region_name].request_certificate(p["DomainName"], None, p.get("SubjectAlternativeNames") or [], [])
         return cls(arn)
 

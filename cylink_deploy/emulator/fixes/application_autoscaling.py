@@ -13,14 +13,14 @@ class ScalableTarget(CompatModel):
     TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         applicationautoscaling_backends[account_id][region_name].register_scalable_target(
             p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"], int(p["MinCapacity"]), int(p["MaxCapacity"]), p.get("RoleARN"), None
         )
         return cls(f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}")  # the physical ID CloudFormation gives
 
     @classmethod
-    def delete(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
         resource_id, dimension, namespace = physical_id.split("|")
         backend = applicationautoscaling_backends[account_id][region_name]
         if resource_id in backend.targets.get(dimension, {}):
@@ -31,7 +31,7 @@ class ScalingPolicy(CompatModel):
     TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
         body = {k: v for k, v in p.items() if k.endswith("PolicyConfiguration")}
         config = body.get("TargetTrackingScalingPolicyConfiguration")

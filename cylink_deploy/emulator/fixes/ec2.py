@@ -28,7 +28,7 @@ class SecurityGroupEgress(CompatModel):
     TYPE = "AWS::EC2::SecurityGroupEgress"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         ranges = [{"CidrIp": p["CidrIp"], "Description": p.get("Description")}] if p.get("CidrIp") else []
         groups = [{"GroupId": p["DestinationSecurityGroupId"]}] if p.get("DestinationSecurityGroupId") else []
         ec2_backends[account_id][region_name].authorize_security_group_egress(

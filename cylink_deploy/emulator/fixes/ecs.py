@@ -13,7 +13,7 @@ class CapacityProviderAssociations(CompatModel):
     TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         strategy = [
             {"capacityProvider": s["CapacityProvider"], "weight": int(s.get("Weight", 0)), "base": int(s.get("Base", 0))}
             for s in p["DefaultCapacityProviderStrategy"]

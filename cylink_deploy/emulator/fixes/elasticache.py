@@ -21,13 +21,13 @@ class CacheSubnetGroup(CompatModel):
     TYPE = "AWS::ElastiCache::SubnetGroup"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         group_name = p.get("CacheSubnetGroupName") or lowercase_name(name, 255)
         elasticache_backends[account_id][region_name].create_cache_subnet_group(group_name, p.get("Description", ""), p["SubnetIds"], None)
         return cls(group_name)
 
     @classmethod
-    def delete(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
         elasticache_backends[account_id][region_name].cache_subnet_groups.pop(physical_id, None)
 
 
@@ -35,7 +35,7 @@ class ReplicationGroup(CompatModel):
     TYPE = "AWS::ElastiCache::ReplicationGroup"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         rg_id = p.get("ReplicationGroupId") or lowercase_name(name, 40)
         group = elasticache_backends[account_id][region_name].create_replication_group(
             replication_group_id=rg_id,
@@ -64,7 +64,7 @@ class ReplicationGroup(CompatModel):
         return cls(rg_id, {**endpoints, **ports})
 
     @classmethod
-    def delete(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = elasticache_backends[account_id][region_name]
         if physical_id in backend.replication_groups:
             if resource_json.get("DeletionPolicy") == "Snapshot":  # the final snapshot CloudFormation takes

@@ -49,13 +49,13 @@ class BucketPolicy(CompatModel):
     TYPE = "AWS::S3::BucketPolicy"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         document = p["PolicyDocument"] if isinstance(p["PolicyDocument"], str) else json.dumps(p["PolicyDocument"])
         s3_backends[account_id]["aws"].put_bucket_policy(p["Bucket"], document.encode())
         return cls(p["Bucket"])
 
     @classmethod
-    def delete(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = s3_backends[account_id]["aws"]
         if physical_id in backend.buckets:
             backend.delete_bucket_policy(physical_id)

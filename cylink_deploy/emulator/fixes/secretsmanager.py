@@ -21,7 +21,7 @@ class Secret(CompatModel):
     TYPE = "AWS::SecretsManager::Secret"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         value = _generate(p["GenerateSecretString"]) if p.get("GenerateSecretString") is not None else p.get("SecretString")
         backend = secretsmanager_backends[account_id][region_name]
         secret_name = p.get("Name") or name
@@ -29,7 +29,7 @@ class Secret(CompatModel):
         return cls(backend.secrets[secret_name].arn)
 
     @classmethod
-    def delete(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
         secretsmanager_backends[account_id][region_name].delete_secret(physical_id, None, True)
 
 

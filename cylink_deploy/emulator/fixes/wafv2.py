@@ -13,7 +13,7 @@ class WebAcl(CompatModel):
     TYPE = "AWS::WAFv2::WebACL"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         acl = wafv2_backends[account_id][region_name].create_web_acl(
             p.get("Name") or name, p["VisibilityConfig"], p["DefaultAction"], p["Scope"], p.get("Description", ""),
             [], p.get("Rules", []), None, None, None, None, None,
@@ -25,7 +25,7 @@ class WebAclAssociation(CompatModel):
     TYPE = "AWS::WAFv2::WebACLAssociation"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         wafv2_backends[account_id][region_name].associate_web_acl(p["WebACLArn"], p["ResourceArn"])
         return cls(f"{p['WebACLArn']}|{p['ResourceArn']}")
 
@@ -34,7 +34,7 @@ class LoggingConfiguration(CompatModel):
     TYPE = "AWS::WAFv2::LoggingConfiguration"
 
     @classmethod
-    def create(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         wafv2_backends[account_id][region_name].put_logging_configuration(p["ResourceArn"], p["LogDestinationConfigs"], None, False, {})
         return cls(p["ResourceArn"])
 
