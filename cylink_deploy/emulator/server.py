@@ -5,16 +5,47 @@ repeated deploys and the AWS CLI can use it (``--endpoint-url`` / ``AWS_ENDPOINT
 """
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 from types import TracebackType
 from typing import Any, Callable
 
+from ..errors import BadInput
 from .registry import Applied, apply
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 LOOPBACK = "127.0.0.1"  # never anything else
 DEFAULT_PORT = 4566
+
+
+def _listening_server(port: int) -> Any:
+    """moto's server bound on LOOPBACK:port, serving in a daemon thread. Binding here, in the caller's
+    thread, makes a busy port an error at once: moto's ThreadedMotoServer binds in its thread and
+    waits for it without a timeout, so a busy port hangs it forever."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    busy = BadInput(f"port {port} is in use: stop what listens there, or choose another with --port")
+    if port:
+        with socket.socket() as probe:  # werkzeug would print its own message and sys.exit() instead
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+            try:
+                probe.bind((LOOPBACK, port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise busy from None
+                raise
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
+    try:
+        server._server = make_server(LOOPBACK, port, DomainDispatcherApplication(create_backend_app), True, request_handler=MotoRequestHandler)
+    except SystemExit:  # taken between the probe and here
+        raise busy from None
+    server._thread = threading.Thread(target=server._server.serve_forever, daemon=True)
+    server._thread.start()
+    return server  # moto's own get_host_and_port() and stop() work on it
 
 
 class Emulator:
@@ -29,14 +60,12 @@ class Emulator:
 
     def start(self) -> str:
         from moto.moto_api import _internal as moto_api
-        from moto.server import ThreadedMotoServer
 
         self._applied = apply(self.fixes)
         try:
             moto_api.moto_api_backend.reset()  # moto's state is per process: each emulator starts empty
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request log lines
-            self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=False)
-            self._server.start()
+            self._server = _listening_server(self.port)
         except BaseException:
             self.stop()
             raise
