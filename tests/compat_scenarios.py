@@ -275,6 +275,114 @@ def wafv2_web_acl() -> None:
     assert c("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
 
 
+def upload(bucket: str, key: str, template: dict[str, Any]) -> str:
+    """Put a child template in S3 (the emulator's) and return its TemplateURL."""
+    s3 = c("s3")
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(template))
+    return f"https://{bucket}.s3.{REGION}.amazonaws.com/{key}"
+
+
+def change_set(stack: str, name: str, kind: str, body: dict[str, Any], parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """Create a change set and return its description."""
+    cfn = c("cloudformation")
+    created = cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(body), Parameters=parameters)
+    return cfn.describe_change_set(ChangeSetName=created["Id"])
+
+
+def p(key: str, value: str | None = None) -> dict[str, Any]:
+    """A Parameters entry: a value, or UsePreviousValue when ``value`` is None."""
+    return {"ParameterKey": key, "ParameterValue": value} if value is not None else {"ParameterKey": key, "UsePreviousValue": True}
+
+
+@scenario
+def nested_stack_updates_in_place() -> None:
+    child = {"Parameters": {"Days": {"Type": "Number"}}, "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
+             "Properties": {"LogGroupName": "/nested/named", "RetentionInDays": {"Ref": "Days"}}}}, "Outputs": {"Days": {"Value": {"Ref": "Days"}}}}
+    url = upload("tpl-update", "child.json", child)
+    root = {"Parameters": {"Days": {"Type": "Number"}}, "Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+            "TemplateURL": url, "Parameters": {"Days": {"Ref": "Days"}}}}}, "Outputs": {"Days": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Days"]}}}}
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("upd", "c1", "CREATE", root, [p("Days", "7")])["ChangeSetId"])
+    child_id = cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"]["PhysicalResourceId"]
+    cfn.execute_change_set(ChangeSetName=change_set("upd", "c2", "UPDATE", root, [p("Days", "14")])["ChangeSetId"])
+    assert cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"]["PhysicalResourceId"] == child_id
+    statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}  # every stack describable, no orphan
+    assert statuses == {"upd": "UPDATE_COMPLETE", child_id: "UPDATE_COMPLETE"}, statuses
+    assert cfn.describe_stacks(StackName="upd")["Stacks"][0]["Outputs"][0]["OutputValue"] == "14"
+    assert [g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/nested/")["logGroups"]] == ["/nested/named"]
+
+
+@scenario
+def parameters_listed_with_defaults() -> None:
+    body = {"Parameters": {"Given": {"Type": "String"}, "Defaulted": {"Type": "String", "Default": "d"}, "Days": {"Type": "Number", "Default": "7"},
+                           "Secret": {"Type": "String", "NoEcho": True, "Default": "hidden"}},
+            "Resources": {"T": {"Type": "AWS::SNS::Topic"}}}
+    described = change_set("params", "c1", "CREATE", body, [p("Given", "g")])
+    expected = {"Given": "g", "Defaulted": "d", "Days": "7", "Secret": "****"}
+    assert {x["ParameterKey"]: x["ParameterValue"] for x in described["Parameters"]} == expected, described["Parameters"]
+    c("cloudformation").execute_change_set(ChangeSetName=described["ChangeSetId"])
+    stack = c("cloudformation").describe_stacks(StackName="params")["Stacks"][0]
+    assert {x["ParameterKey"]: x["ParameterValue"] for x in stack["Parameters"]} == expected, stack["Parameters"]
+
+
+def conditional_body() -> dict[str, Any]:
+    """Like the root's ServicesStack: a resource that exists only once a Tag is given."""
+    return {
+        "Parameters": {"Tag": {"Type": "String", "Default": ""}, "Days": {"Type": "Number", "Default": "7"}},
+        "Conditions": {"HasTag": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Tag"}, ""]}]}},
+        "Resources": {
+            "Always": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/cond/always", "RetentionInDays": {"Ref": "Days"}}},
+            "Tagged": {"Type": "AWS::Logs::LogGroup", "Condition": "HasTag", "Properties": {"LogGroupName": "/cond/tagged", "RetentionInDays": {"Ref": "Days"}}},
+        },
+    }
+
+
+@scenario
+def unchanged_update_is_empty() -> None:
+    c("cloudformation").execute_change_set(ChangeSetName=change_set("same", "c1", "CREATE", conditional_body(), [p("Days", "7")])["ChangeSetId"])
+    described = change_set("same", "c2", "UPDATE", conditional_body(), [p("Days", "7"), p("Tag")])  # Tag kept: its default
+    assert (described["Status"], described["ExecutionStatus"], described.get("Changes")) == ("FAILED", "UNAVAILABLE", []), described
+    assert "didn't contain changes" in described["StatusReason"]
+
+
+@scenario
+def updates_respect_conditions() -> None:
+    cfn = c("cloudformation")
+
+    def deploy(name: str, kind: str, parameters: list[dict[str, Any]]) -> set[str]:
+        cfn.execute_change_set(ChangeSetName=change_set("cond", name, kind, conditional_body(), parameters)["ChangeSetId"])
+        assert cfn.describe_stacks(StackName="cond")["Stacks"][0]["StackStatus"].endswith("_COMPLETE")
+        listed = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName="cond")["StackResourceSummaries"]}
+        groups = {g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/cond/")["logGroups"]}
+        return listed | groups
+
+    assert deploy("c1", "CREATE", []) == {"Always", "/cond/always"}
+    assert deploy("c2", "UPDATE", [p("Days", "14"), p("Tag")]) == {"Always", "/cond/always"}  # Tagged: false before and after
+    assert deploy("c3", "UPDATE", [p("Days", "14"), p("Tag", "1.0.0")]) == {"Always", "Tagged", "/cond/always", "/cond/tagged"}
+    assert deploy("c4", "UPDATE", [p("Days", "14"), p("Tag", "")]) == {"Always", "/cond/always"}
+
+
+@scenario
+def stale_change_sets_become_obsolete() -> None:
+    from botocore.exceptions import ClientError
+
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("stale", "c1", "CREATE", conditional_body(), [])["ChangeSetId"])
+    older = change_set("stale", "c2", "UPDATE", conditional_body(), [p("Days", "14")])["ChangeSetId"]
+    newer = change_set("stale", "c3", "UPDATE", conditional_body(), [p("Days", "30")])["ChangeSetId"]
+    cfn.execute_change_set(ChangeSetName=newer)
+    assert cfn.describe_change_set(ChangeSetName=older)["ExecutionStatus"] == "OBSOLETE"
+    for name in (older, newer):  # neither the stale one nor the executed one runs (again)
+        try:
+            cfn.execute_change_set(ChangeSetName=name)
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "InvalidChangeSetStatus", exc.response
+        else:
+            raise AssertionError(f"{name} was executed")
+
+
 def run(name: str, fixes: list[str] | None = None) -> None:
     """Run one scenario over HTTP against a fresh emulator with these fixes (default: all)."""
     global ENDPOINT

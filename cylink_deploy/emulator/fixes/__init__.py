@@ -6,7 +6,9 @@ check_moto_version()  # before importing moto's internals, which another version
 
 from . import (  # noqa: E402,F401 - registration order is application order
     cloudformation_stacks,
+    cloudformation_parameters,
     cloudformation_change_sets,
+    cloudformation_updates,
     cloudformation_events,
     cloudformation_functions,
     ec2,

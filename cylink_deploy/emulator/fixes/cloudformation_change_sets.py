@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
 
 from ..registry import Patch, fix
+from .cloudformation_parameters import effective_parameters
 
 
 def _refreshing(original: Callable[..., None]) -> Callable[..., None]:
@@ -70,3 +72,73 @@ def change_set_lists_parameter_changes(patch: Patch) -> None:
     although executing it modifies resources, and resources whose Condition is false are listed as
     added. Diff with the parameters and the conditions they decide, as CloudFormation does."""
     patch(ChangeSet, "diff", _diff)
+
+
+NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+
+
+def _empty_when_unchanged(original: Callable[..., tuple[str, str]]) -> Callable[..., tuple[str, str]]:
+    def create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        change_set_id, stack_id = original(self, *args, **kwargs)
+        change_set = self.change_sets[change_set_id]
+        stack = self.stacks[stack_id]
+        if (
+            change_set.change_set_type == "UPDATE"
+            and change_set.status != "FAILED"
+            and change_set.template_dict == stack.template_dict
+            and effective_parameters(change_set.template_dict, change_set.parameters) == effective_parameters(stack.template_dict, stack.parameters or {})
+        ):
+            change_set.status, change_set.execution_status, change_set.status_reason = "FAILED", "UNAVAILABLE", NO_CHANGES
+            change_set.changes = []
+        return change_set_id, stack_id
+
+    return create_change_set
+
+
+@fix
+def unchanged_update_is_empty(patch: Patch) -> None:
+    """moto calls an update a change when the parameters *passed* differ, so a parameter first left
+    at its default and then kept (UsePreviousValue) makes an executable change set out of nothing.
+    Compare the effective values (defaults included): the same template and values give the empty,
+    FAILED change set CloudFormation gives."""
+    patch(CloudFormationBackend, "create_change_set", _empty_when_unchanged(CloudFormationBackend.create_change_set))
+
+
+class InvalidChangeSetStatus(CloudFormationError):
+    code = "InvalidChangeSetStatus"
+
+
+def _obsoleting_others(backend: CloudFormationBackend, stack_id: str, keep: ChangeSet | None = None) -> None:
+    for other in backend.change_sets.values():
+        if other is not keep and other.stack_id == stack_id and other.execution_status == "AVAILABLE":
+            other.execution_status = "OBSOLETE"
+
+
+def _executing_only_available(original: Callable[..., None]) -> Callable[..., None]:
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.describe_change_set(change_set_name)
+        if change_set.execution_status != "AVAILABLE":
+            raise InvalidChangeSetStatus(f"ChangeSet [{change_set.stack_id}] cannot be executed in its current execution status of [{change_set.execution_status}]")
+        original(self, change_set_name, stack_name)
+        _obsoleting_others(self, change_set.stack_id, keep=change_set)
+
+    return execute_change_set
+
+
+def _update_obsoleting(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_stack(self: CloudFormationBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+        stack = original(self, name, *args, **kwargs)
+        _obsoleting_others(self, stack.stack_id)
+        return stack
+
+    return update_stack
+
+
+@fix
+def stale_change_sets_become_obsolete(patch: Patch) -> None:
+    """moto keeps every change set executable, so an old one can be executed over a newer update (and
+    one already executed can run again). CloudFormation marks a stack's other change sets OBSOLETE
+    once one is executed or the stack is updated, and refuses to execute any change set that is not
+    AVAILABLE with InvalidChangeSetStatus."""
+    patch(CloudFormationBackend, "execute_change_set", _executing_only_available(CloudFormationBackend.execute_change_set))
+    patch(CloudFormationBackend, "update_stack", _update_obsoleting(CloudFormationBackend.update_stack))
