@@ -365,6 +365,41 @@ def updates_respect_conditions() -> None:
 
 
 @scenario
+def ecs_task_definition_update() -> None:
+    def body(image: str) -> dict[str, Any]:
+        return {"Resources": {**ecs_service(), "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [
+            {"Name": "app", "Image": image, "Memory": 128}]}}}, "Outputs": {"Task": {"Value": {"Ref": "Task"}}}}
+
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("taskdef", "c1", "CREATE", body("nginx:1"), [])["ChangeSetId"])
+    cfn.execute_change_set(ChangeSetName=change_set("taskdef", "c2", "UPDATE", body("nginx:2"), [])["ChangeSetId"])
+    arn = cfn.describe_stacks(StackName="taskdef")["Stacks"][0]["Outputs"][0]["OutputValue"]
+    (container,) = c("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"]
+    assert (container.get("name"), container.get("image")) == ("app", "nginx:2"), container
+
+
+@scenario
+def changes_reach_dependents() -> None:
+    body = {
+        "Parameters": {"Tag": {"Type": "String"}},
+        "Resources": {
+            **ecs_service(),
+            "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [
+                {"Name": "app", "Image": {"Fn::Sub": "registry.example/app:${Tag}"}, "Memory": 128}]}},
+        },
+    }
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("roll", "c1", "CREATE", body, [p("Tag", "1.0.0")])["ChangeSetId"])
+    update = change_set("roll", "c2", "UPDATE", body, [p("Tag", "1.1.0")])
+    assert sorted(ch["ResourceChange"]["LogicalResourceId"] for ch in update["Changes"]) == ["Service", "Task"], update["Changes"]
+    cfn.execute_change_set(ChangeSetName=update["ChangeSetId"])
+    ecs = c("ecs")
+    (service,) = ecs.describe_services(cluster="compat", services=["svc"])["services"]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
+    assert image == "registry.example/app:1.1.0", image
+
+
+@scenario
 def stale_change_sets_become_obsolete() -> None:
     from botocore.exceptions import ClientError
 

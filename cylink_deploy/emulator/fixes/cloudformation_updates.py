@@ -1,6 +1,7 @@
 """Stack updates: resources whose Condition decides whether they exist, and types moto cannot update."""
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from moto.cloudformation import parsing
@@ -61,3 +62,54 @@ def updates_respect_conditions(patch: Patch) -> None:
     patch(parsing, "parse_and_update_resource", _condition_aware(parsing.parse_and_update_resource))
     patch(ResourceMap, "update", _reconciling_conditions(ResourceMap.update))
     patch(Stack, "stack_resources", property(_existing_resources))
+
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:]+)[.}]")
+
+
+def _references(node: Any) -> set[str]:
+    """Names a template fragment uses: Ref, Fn::GetAtt and the ${Name} / ${Name.Attr} of Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found |= set(_SUB_NAME.findall(text)) if isinstance(text, str) else set()
+                found |= _references(value[1]) if isinstance(value, list) and len(value) > 1 else set()
+            else:
+                found |= _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _references(item)
+    return found
+
+
+def _following_references(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def build_resource_diff(self: ResourceMap, other_template: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        diff = original(self, other_template, parameters)
+        old, new = self._resource_json_map, other_template["Resources"]
+        changed = {p for p in parameters or {} if self.input_parameters.get(p) != (parameters or {})[p]} | set(diff["Modify"]) | set(diff["Add"])
+        grew = True
+        while grew:  # a resource is modified when anything it uses changed, transitively
+            grew = False
+            for name in new:
+                if name in old and name not in changed and _references(new[name]) & changed:
+                    diff["Modify"].append(name)
+                    changed.add(name)
+                    grew = True
+        return diff
+
+    return build_resource_diff
+
+
+@fix
+def changes_reach_dependents(patch: Patch) -> None:
+    """moto sees a changed parameter only where a resource uses it through ``Ref``, and never updates
+    what uses a changed resource: a new ImageTag written with ``Fn::Sub`` into a task definition
+    changes nothing, and a service keeps the old task definition. Follow Ref, GetAtt and Fn::Sub,
+    transitively, as CloudFormation's dependency graph does."""
+    patch(ResourceMap, "build_resource_diff", _following_references(ResourceMap.build_resource_diff))
