@@ -206,7 +206,7 @@ def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], 
 def deploy_local(args: argparse.Namespace, request: workflow.DeployRequest, prepared: workflow.Prepared, reporter: HumanReporter,
                  project: Project, sleep: Callable[[float], None]) -> int:
     """The same deploy against an emulator started for this run (fake credentials, loopback only)."""
-    from .local import FAKE_CREDENTIALS, Emulator
+    from .emulator import FAKE_CREDENTIALS, Emulator
 
     with Emulator() as emulator:
         reporter.step(f"Local AWS emulator on {emulator.endpoint} (moto, fake credentials)")
@@ -216,7 +216,7 @@ def deploy_local(args: argparse.Namespace, request: workflow.DeployRequest, prep
 
 
 def serve(port: int | None, reporter: HumanReporter) -> int:
-    from .local import DEFAULT_PORT, serve_forever
+    from .emulator import DEFAULT_PORT, serve_forever
 
     def announce(endpoint: str) -> None:
         reporter.step(f"AWS emulator listening on {endpoint} (Ctrl-C to stop). In another shell:")

@@ -453,12 +453,12 @@ def stateful_inside_removed(cfn: Any, nodes: list[ChangeSetNode]) -> list[Row]:
     deletes everything inside a removed nested stack, which its own Remove row does not show."""
     found: list[Row] = []
     for node, row in removed_nested_stacks(nodes):
-        parent = node.description.get("StackId")
-        physical = {s["LogicalResourceId"]: s.get("PhysicalResourceId") for s in resource_summaries(cfn, parent)} if parent else {}
-        if not physical.get(row.logical_id):
+        parent = str(node.description.get("StackId") or "")
+        physical = {s["LogicalResourceId"]: str(s.get("PhysicalResourceId") or "") for s in resource_summaries(cfn, parent)} if parent else {}
+        removed = physical.get(row.logical_id)
+        if not removed:
             continue
-        stacks = [(row.path, physical[row.logical_id])]
-        stacks += [(f"{row.path}/{n.path}", n.physical_id) for n in nested_stacks(cfn, physical[row.logical_id])]
+        stacks = [(row.path, removed), *((f"{row.path}/{n.path}", n.physical_id) for n in nested_stacks(cfn, removed))]
         for path, stack_id in stacks:
             body = cfn.get_template(StackName=stack_id, TemplateStage="Processed")["TemplateBody"]
             template = body if isinstance(body, dict) else _parse_template(body)

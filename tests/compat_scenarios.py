@@ -1,6 +1,7 @@
-"""One scenario per motocompat fix: each passes with the fix and fails (raises) without it.
+"""One scenario per emulator fix: each passes with the fix and fails (raises) without it.
 
-Run in-process by tests/test_motocompat.py, and in a subprocess with that one fix left out.
+Each runs over HTTP with boto3 against a fresh emulator: in-process with every fix (by
+tests/test_emulator_fixes.py), and in a subprocess with every fix but its own.
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any, Callable
 
 import boto3
 
+from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+
 REGION = "ap-northeast-1"
+ENDPOINT: str | None = None  # set by run()
 SCENARIOS: dict[str, Callable[[], None]] = {}
 
 
@@ -20,7 +24,8 @@ def scenario(func: Callable[[], None]) -> Callable[[], None]:
 
 
 def c(service: str) -> Any:
-    return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    """A client of the emulator the running scenario talks to."""
+    return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT, **FAKE_CREDENTIALS)
 
 
 def create(name: str, resources: dict[str, Any], outputs: dict[str, Any] | None = None, **template: Any) -> dict[str, str]:
@@ -171,54 +176,103 @@ def bucket_policy_conditions() -> None:
     assert c("s3").get_object(Bucket="tls-only-bucket", Key="k")["Body"].read() == b"x"
 
 
+def subnet_group_and_alb() -> dict[str, Any]:
+    """A VPC with an ALB: what the ElastiCache, WAF and bucket-policy scenarios hang off."""
+    return {**vpc_resources(), "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+        "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}}}
+
+
 @scenario
-def missing_resource_types() -> None:
+def security_group_egress() -> None:
+    create("egress", {**vpc_resources(), "Egress": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
+        "GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}}})
+    sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
+    assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"]), sg["IpPermissionsEgress"]
+
+
+@scenario
+def secretsmanager_secret() -> None:
+    outputs = create("secret", {"Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}}},
+                     {"Secret": {"Value": {"Ref": "Secret"}}})
+    assert len(c("secretsmanager").get_secret_value(SecretId=outputs["Secret"])["SecretString"]) == 40
+
+
+@scenario
+def elasticache_redis() -> None:
     resources = {
         **vpc_resources(),
-        "Egress": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {"GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}},
-        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}},
         "CacheSubnets": {"Type": "AWS::ElastiCache::SubnetGroup", "Properties": {"Description": "d", "SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]}},
         "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "DeletionPolicy": "Snapshot", "Properties": {"ReplicationGroupDescription": "r", "Engine": "redis", "CacheNodeType": "cache.t3.medium",
                   "NumCacheClusters": 2, "CacheSubnetGroupName": {"Ref": "CacheSubnets"}, "TransitEncryptionEnabled": True, "AtRestEncryptionEnabled": True}},
-        "Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "example.net", "SubjectAlternativeNames": ["www.example.net"], "ValidationMethod": "DNS"}},
+    }
+    outputs = create("redis", resources, {"Redis": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}}})
+    (group,) = c("elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert outputs["Redis"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] and group["TransitEncryptionEnabled"]
+    c("cloudformation").delete_stack(StackName="redis")  # deletion goes through the same models
+    assert [g["Status"] for g in c("elasticache").describe_replication_groups()["ReplicationGroups"]] == ["deleting"]  # as AWS: asynchronous
+    assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [f"{group['ReplicationGroupId']}-final"]
+
+
+@scenario
+def acm_certificate() -> None:
+    outputs = create("cert", {"Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "example.net", "SubjectAlternativeNames": ["www.example.net"], "ValidationMethod": "DNS"}}},
+                     {"Cert": {"Value": {"Ref": "Cert"}}})
+    assert c("acm").describe_certificate(CertificateArn=outputs["Cert"])["Certificate"]["DomainName"] == "example.net"
+
+
+def ecs_service() -> dict[str, Any]:
+    return {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "compat"}},
-        "Providers": {"Type": "AWS::ECS::ClusterCapacityProviderAssociations", "Properties": {"Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
-                      "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}]}},
         "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [{"Name": "app", "Image": "nginx", "Memory": 128}]}},
         "Service": {"Type": "AWS::ECS::Service", "Properties": {"ServiceName": "svc", "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2}},
+    }
+
+
+@scenario
+def ecs_capacity_providers() -> None:
+    create("providers", {**ecs_service(), "Providers": {"Type": "AWS::ECS::ClusterCapacityProviderAssociations", "Properties": {
+        "Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
+        "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}]}}})
+    assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+
+
+@scenario
+def application_autoscaling() -> None:
+    create("scaling", {
+        **ecs_service(),
         "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount",
                    "ResourceId": {"Fn::Sub": "service/compat/${Service.Name}"}, "MinCapacity": 2, "MaxCapacity": 10}},
         "Policy": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {"PolicyName": "cpu", "PolicyType": "TargetTrackingScaling", "ScalingTargetId": {"Ref": "Target"},
                    "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
-    }
-    resources.update({
+    })
+    scaling = c("application-autoscaling")
+    assert [t["MaxCapacity"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]] == [10]
+    assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
+
+
+@scenario
+def s3_bucket_policy() -> None:
+    create("policy", {
         "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "compat-logs"}},
         "BucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::compat-logs/*"}]}}},
-        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}},
+    })
+    assert "logdelivery" in c("s3").get_bucket_policy(Bucket="compat-logs")["Policy"]
+
+
+@scenario
+def wafv2_web_acl() -> None:
+    create("waf", {
+        **subnet_group_and_alb(),
         "Acl": {"Type": "AWS::WAFv2::WebACL", "Properties": {"Name": "compat", "Scope": "REGIONAL", "DefaultAction": {"Allow": {}},
                 "VisibilityConfig": {"CloudWatchMetricsEnabled": True, "MetricName": "m", "SampledRequestsEnabled": True}, "Rules": []}},
         "AclAssociation": {"Type": "AWS::WAFv2::WebACLAssociation", "Properties": {"ResourceArn": {"Ref": "Alb"}, "WebACLArn": {"Fn::GetAtt": ["Acl", "Arn"]}}},
         "AclLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "aws-waf-logs-compat"}},
         "AclLogging": {"Type": "AWS::WAFv2::LoggingConfiguration", "Properties": {"ResourceArn": {"Fn::GetAtt": ["Acl", "Arn"]}, "LogDestinationConfigs": [{"Fn::GetAtt": ["AclLogs", "Arn"]}]}},
     })
-    outputs = create("types", resources, {
-        "Redis": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}}, "Secret": {"Value": {"Ref": "Secret"}}, "Cert": {"Value": {"Ref": "Cert"}}})
-    (group,) = c("elasticache").describe_replication_groups()["ReplicationGroups"]
-    assert outputs["Redis"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] and group["TransitEncryptionEnabled"]
-    assert len(c("secretsmanager").get_secret_value(SecretId=outputs["Secret"])["SecretString"]) == 40
-    assert c("acm").describe_certificate(CertificateArn=outputs["Cert"])["Certificate"]["DomainName"] == "example.net"
-    assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
-    assert c("application-autoscaling").describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
-    assert "logdelivery" in c("s3").get_bucket_policy(Bucket="compat-logs")["Policy"]
     (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
     acl = c("wafv2").get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert c("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
-    sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
-    assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"])
-    c("cloudformation").delete_stack(StackName="types")  # deletion goes through the same models
-    assert [g["Status"] for g in c("elasticache").describe_replication_groups()["ReplicationGroups"]] == ["deleting"]  # as AWS: asynchronous
-    assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [f"{group['ReplicationGroupId']}-final"]
 
 
 @scenario
@@ -267,16 +321,159 @@ def monitoring_resource_types() -> None:
     assert c("cloudwatch").describe_alarms()["MetricAlarms"] == []
 
 
-def run(name: str) -> None:
-    """Run one scenario against a fresh in-process moto."""
-    from moto import mock_aws
+def upload(bucket: str, key: str, template: dict[str, Any]) -> str:
+    """Put a child template in S3 (the emulator's) and return its TemplateURL."""
+    s3 = c("s3")
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(template))
+    return f"https://{bucket}.s3.{REGION}.amazonaws.com/{key}"
 
-    with mock_aws():
-        SCENARIOS[name]()
+
+def change_set(stack: str, name: str, kind: str, body: dict[str, Any], parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """Create a change set and return its description."""
+    cfn = c("cloudformation")
+    created = cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(body), Parameters=parameters)
+    return cfn.describe_change_set(ChangeSetName=created["Id"])
+
+
+def p(key: str, value: str | None = None) -> dict[str, Any]:
+    """A Parameters entry: a value, or UsePreviousValue when ``value`` is None."""
+    return {"ParameterKey": key, "ParameterValue": value} if value is not None else {"ParameterKey": key, "UsePreviousValue": True}
+
+
+@scenario
+def nested_stack_updates_in_place() -> None:
+    child = {"Parameters": {"Days": {"Type": "Number"}}, "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
+             "Properties": {"LogGroupName": "/nested/named", "RetentionInDays": {"Ref": "Days"}}}}, "Outputs": {"Days": {"Value": {"Ref": "Days"}}}}
+    url = upload("tpl-update", "child.json", child)
+    root = {"Parameters": {"Days": {"Type": "Number"}}, "Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+            "TemplateURL": url, "Parameters": {"Days": {"Ref": "Days"}}}}}, "Outputs": {"Days": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Days"]}}}}
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("upd", "c1", "CREATE", root, [p("Days", "7")])["ChangeSetId"])
+    child_id = cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"]["PhysicalResourceId"]
+    cfn.execute_change_set(ChangeSetName=change_set("upd", "c2", "UPDATE", root, [p("Days", "14")])["ChangeSetId"])
+    assert cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"]["PhysicalResourceId"] == child_id
+    statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}  # every stack describable, no orphan
+    assert statuses == {"upd": "UPDATE_COMPLETE", child_id: "UPDATE_COMPLETE"}, statuses
+    assert cfn.describe_stacks(StackName="upd")["Stacks"][0]["Outputs"][0]["OutputValue"] == "14"
+    assert [g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/nested/")["logGroups"]] == ["/nested/named"]
+
+
+@scenario
+def parameters_listed_with_defaults() -> None:
+    body = {"Parameters": {"Given": {"Type": "String"}, "Defaulted": {"Type": "String", "Default": "d"}, "Days": {"Type": "Number", "Default": "7"},
+                           "Secret": {"Type": "String", "NoEcho": True, "Default": "hidden"}},
+            "Resources": {"T": {"Type": "AWS::SNS::Topic"}}}
+    described = change_set("params", "c1", "CREATE", body, [p("Given", "g")])
+    expected = {"Given": "g", "Defaulted": "d", "Days": "7", "Secret": "****"}
+    assert {x["ParameterKey"]: x["ParameterValue"] for x in described["Parameters"]} == expected, described["Parameters"]
+    c("cloudformation").execute_change_set(ChangeSetName=described["ChangeSetId"])
+    stack = c("cloudformation").describe_stacks(StackName="params")["Stacks"][0]
+    assert {x["ParameterKey"]: x["ParameterValue"] for x in stack["Parameters"]} == expected, stack["Parameters"]
+
+
+def conditional_body() -> dict[str, Any]:
+    """Like the root's ServicesStack: a resource that exists only once a Tag is given."""
+    return {
+        "Parameters": {"Tag": {"Type": "String", "Default": ""}, "Days": {"Type": "Number", "Default": "7"}},
+        "Conditions": {"HasTag": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Tag"}, ""]}]}},
+        "Resources": {
+            "Always": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/cond/always", "RetentionInDays": {"Ref": "Days"}}},
+            "Tagged": {"Type": "AWS::Logs::LogGroup", "Condition": "HasTag", "Properties": {"LogGroupName": "/cond/tagged", "RetentionInDays": {"Ref": "Days"}}},
+        },
+    }
+
+
+@scenario
+def unchanged_update_is_empty() -> None:
+    c("cloudformation").execute_change_set(ChangeSetName=change_set("same", "c1", "CREATE", conditional_body(), [p("Days", "7")])["ChangeSetId"])
+    described = change_set("same", "c2", "UPDATE", conditional_body(), [p("Days", "7"), p("Tag")])  # Tag kept: its default
+    assert (described["Status"], described["ExecutionStatus"], described.get("Changes")) == ("FAILED", "UNAVAILABLE", []), described
+    assert "didn't contain changes" in described["StatusReason"]
+
+
+@scenario
+def updates_respect_conditions() -> None:
+    cfn = c("cloudformation")
+
+    def deploy(name: str, kind: str, parameters: list[dict[str, Any]]) -> set[str]:
+        cfn.execute_change_set(ChangeSetName=change_set("cond", name, kind, conditional_body(), parameters)["ChangeSetId"])
+        assert cfn.describe_stacks(StackName="cond")["Stacks"][0]["StackStatus"].endswith("_COMPLETE")
+        listed = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName="cond")["StackResourceSummaries"]}
+        groups = {g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/cond/")["logGroups"]}
+        return listed | groups
+
+    assert deploy("c1", "CREATE", []) == {"Always", "/cond/always"}
+    assert deploy("c2", "UPDATE", [p("Days", "14"), p("Tag")]) == {"Always", "/cond/always"}  # Tagged: false before and after
+    assert deploy("c3", "UPDATE", [p("Days", "14"), p("Tag", "1.0.0")]) == {"Always", "Tagged", "/cond/always", "/cond/tagged"}
+    assert deploy("c4", "UPDATE", [p("Days", "14"), p("Tag", "")]) == {"Always", "/cond/always"}
+
+
+@scenario
+def ecs_task_definition_update() -> None:
+    def body(image: str) -> dict[str, Any]:
+        return {"Resources": {**ecs_service(), "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [
+            {"Name": "app", "Image": image, "Memory": 128}]}}}, "Outputs": {"Task": {"Value": {"Ref": "Task"}}}}
+
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("taskdef", "c1", "CREATE", body("nginx:1"), [])["ChangeSetId"])
+    cfn.execute_change_set(ChangeSetName=change_set("taskdef", "c2", "UPDATE", body("nginx:2"), [])["ChangeSetId"])
+    arn = cfn.describe_stacks(StackName="taskdef")["Stacks"][0]["Outputs"][0]["OutputValue"]
+    (container,) = c("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"]
+    assert (container.get("name"), container.get("image")) == ("app", "nginx:2"), container
+
+
+@scenario
+def changes_reach_dependents() -> None:
+    body = {
+        "Parameters": {"Tag": {"Type": "String"}},
+        "Resources": {
+            **ecs_service(),
+            "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [
+                {"Name": "app", "Image": {"Fn::Sub": "registry.example/app:${Tag}"}, "Memory": 128}]}},
+        },
+    }
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("roll", "c1", "CREATE", body, [p("Tag", "1.0.0")])["ChangeSetId"])
+    update = change_set("roll", "c2", "UPDATE", body, [p("Tag", "1.1.0")])
+    assert sorted(ch["ResourceChange"]["LogicalResourceId"] for ch in update["Changes"]) == ["Service", "Task"], update["Changes"]
+    cfn.execute_change_set(ChangeSetName=update["ChangeSetId"])
+    ecs = c("ecs")
+    (service,) = ecs.describe_services(cluster="compat", services=["svc"])["services"]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
+    assert image == "registry.example/app:1.1.0", image
+
+
+@scenario
+def stale_change_sets_become_obsolete() -> None:
+    from botocore.exceptions import ClientError
+
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("stale", "c1", "CREATE", conditional_body(), [])["ChangeSetId"])
+    older = change_set("stale", "c2", "UPDATE", conditional_body(), [p("Days", "14")])["ChangeSetId"]
+    newer = change_set("stale", "c3", "UPDATE", conditional_body(), [p("Days", "30")])["ChangeSetId"]
+    cfn.execute_change_set(ChangeSetName=newer)
+    assert cfn.describe_change_set(ChangeSetName=older)["ExecutionStatus"] == "OBSOLETE"
+    for name in (older, newer):  # neither the stale one nor the executed one runs (again)
+        try:
+            cfn.execute_change_set(ChangeSetName=name)
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "InvalidChangeSetStatus", exc.response
+        else:
+            raise AssertionError(f"{name} was executed")
+
+
+def run(name: str, fixes: list[str] | None = None) -> None:
+    """Run one scenario over HTTP against a fresh emulator with these fixes (default: all)."""
+    global ENDPOINT
+    with Emulator(fixes=fixes) as emulator:
+        ENDPOINT = emulator.endpoint
+        try:
+            SCENARIOS[name]()
+        finally:
+            ENDPOINT = None
 
 
 if __name__ == "__main__":  # python -m tests.compat_scenarios NAME [FIX ...]: apply only the given fixes
-    from cylink_deploy import motocompat
-
-    motocompat.apply(only=sys.argv[2:])
-    run(sys.argv[1])
+    run(sys.argv[1], fixes=sys.argv[2:])

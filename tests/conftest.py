@@ -63,7 +63,7 @@ def project_copy(where: Path) -> Path:
 @pytest.fixture(scope="session")
 def emulator():
     """One emulator (moto server on 127.0.0.1) per test process; tests use unique stack names."""
-    from cylink_deploy.local import Emulator
+    from cylink_deploy.emulator import Emulator
 
     with Emulator() as emu:
         yield emu

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from cylink_deploy.cli import main
-from cylink_deploy.local import FAKE_CREDENTIALS
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 
 from .conftest import REPO, project_copy
 

@@ -39,7 +39,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_every_emulator_compatibility_fix_is_documented():
-    from cylink_deploy import motocompat
+    from cylink_deploy.emulator import FIXES
 
-    for name in motocompat.FIXES:
+    for name in FIXES:
         assert f"| `{name}` |" in README, name

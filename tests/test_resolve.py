@@ -211,7 +211,7 @@ def files() -> dict[str, str]:
 
 def env_stacks(files: dict[str, str], env: str, region: str = "ap-northeast-1", **overrides: str) -> dict[str, Any]:
     root = json.loads(files[render.ROOT_FILE])
-    d = params.resolve(env, REPO / "params" / f"{env}.yaml", root["Parameters"], overrides)
+    d = params.resolve(env, REPO / "params" / f"{env}.yaml", root["Parameters"], overrides, deploying=False)
     return {s.name: s for s in resolve(files, d.parameters, region=region).values()}
 
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import yaml
 
-from cylink_deploy.local import FAKE_CREDENTIALS
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 from templates_src import render
 
 from .conftest import REPO

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 
 from cylink_deploy import aws, workflow
 from cylink_deploy.errors import Aborted, StackStateError
-from cylink_deploy.local import FAKE_CREDENTIALS
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.workflow import DeleteRequest, DeployRequest, Status
 
 from .recording import RecordingReporter

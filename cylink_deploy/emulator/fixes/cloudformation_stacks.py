@@ -1,0 +1,56 @@
+"""CloudFormation stack APIs and nested stacks."""
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudformation.models import Stack
+from moto.cloudformation.utils import get_stack_from_s3_url
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
+from moto.utilities.utils import get_partition
+
+from ..registry import Patch, fix
+from ._models import wrap_classmethod
+
+
+def _stack_get_cfn_attribute(self: Stack, attr: str) -> Any:
+    if attr.startswith("Outputs."):
+        output = self.output_map.get(attr.removeprefix("Outputs."))
+        if output is not None:
+            return output.value
+    raise UnformattedGetAttTemplateException()
+
+
+@fix
+def nested_stack_outputs(patch: Patch) -> None:
+    """``Fn::GetAtt [Child, Outputs.X]`` fails with HTTP 500: moto's Stack has no get_cfn_attribute."""
+    patch(Stack, "get_cfn_attribute", _stack_get_cfn_attribute)
+
+
+def _update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = str(self._get_param("EnableTerminationProtection")).lower() == "true"
+    return ActionResult({"StackId": stack.stack_id})
+
+
+@fix
+def update_termination_protection(patch: Patch) -> None:
+    """The UpdateTerminationProtection API is missing (HTTP 500); deploy.py uses it for production."""
+    patch(CloudFormationResponse, "update_termination_protection", _update_termination_protection)
+
+
+def _update_nested_in_place(original: Any, cls: type, original_resource: Stack, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Stack:
+    props = cloudformation_json["Properties"]
+    template = get_stack_from_s3_url(props["TemplateURL"], account_id=account_id, partition=get_partition(region_name))
+    original_resource.update(template, parameters=props.get("Parameters", {}))  # its events, resources, outputs, status
+    return original_resource
+
+
+@fix
+def nested_stack_updates_in_place(patch: Patch) -> None:
+    """moto updates a nested stack by deleting it and creating a new one: retained, named resources
+    (log groups) survive the delete, the re-create fails with ResourceAlreadyExists and leaves an orphan
+    CREATE_IN_PROGRESS stack that breaks every DescribeStacks. Update the child stack in place (its
+    template, parameters and resources), keeping its stack ID, as CloudFormation does."""
+    wrap_classmethod(patch, Stack, "update_from_cloudformation_json", _update_nested_in_place)

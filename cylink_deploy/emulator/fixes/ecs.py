@@ -1,0 +1,41 @@
+"""ECS: cluster capacity providers, task definition updates."""
+from __future__ import annotations
+
+from typing import Any
+
+from moto.ecs.models import TaskDefinition, ecs_backends
+
+from ..registry import Patch, fix
+from ._models import CompatModel, register_models, wrap_classmethod
+
+
+class CapacityProviderAssociations(CompatModel):
+    TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
+
+    @classmethod
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+        strategy = [
+            {"capacityProvider": s["CapacityProvider"], "weight": int(s.get("Weight", 0)), "base": int(s.get("Base", 0))}
+            for s in p["DefaultCapacityProviderStrategy"]
+        ]
+        ecs_backends[account_id][region_name].put_cluster_capacity_providers(p["Cluster"], p["CapacityProviders"], strategy)
+        return cls(p["Cluster"])
+
+
+@fix
+def ecs_capacity_providers(patch: Patch) -> None:
+    """``AWS::ECS::ClusterCapacityProviderAssociations`` is ignored: the cluster has no providers."""
+    register_models(patch, CapacityProviderAssociations)
+
+
+def _task_definition_replaced(original: Any, cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+    ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+    return TaskDefinition.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+
+@fix
+def ecs_task_definition_update(patch: Patch) -> None:
+    """moto's update of a task definition registers the template's PascalCase container definitions
+    as they are (no ``image``, ``name``...), where its create maps them: a changed task definition is
+    a new revision, created exactly as on create (task definitions are immutable: a change replaces)."""
+    wrap_classmethod(patch, TaskDefinition, "update_from_cloudformation_json", _task_definition_replaced)

@@ -1,0 +1,39 @@
+"""Secrets Manager secrets."""
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+from moto.secretsmanager.models import secretsmanager_backends
+
+from ..registry import Patch, fix
+from ._models import CompatModel, register_models
+
+
+def _generate(spec: dict[str, Any]) -> str:
+    """A value as GenerateSecretString describes it (length, punctuation or not)."""
+    alphabet = string.ascii_letters + string.digits + ("" if spec.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?[]^_{|}~")
+    return "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+
+
+class Secret(CompatModel):
+    TYPE = "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
+        value = _generate(p["GenerateSecretString"]) if p.get("GenerateSecretString") is not None else p.get("SecretString")
+        backend = secretsmanager_backends[account_id][region_name]
+        secret_name = p.get("Name") or name
+        backend.create_secret(secret_name, value, None, p.get("Description"), None, p.get("KmsKeyId"), None, [], False)
+        return cls(backend.secrets[secret_name].arn)
+
+    @classmethod
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+        secretsmanager_backends[account_id][region_name].delete_secret(physical_id, None, True)
+
+
+@fix
+def secretsmanager_secret(patch: Patch) -> None:
+    """``AWS::SecretsManager::Secret`` is ignored: no secret, no generated value."""
+    register_models(patch, Secret)
