@@ -16,7 +16,7 @@ from typing import IO, NoReturn
 
 import botocore.exceptions as bex
 
-from . import aws, costcmd, params, workflow
+from . import aws, costcmd, opscmd, params, workflow
 from .errors import EXIT_FAILED, Aborted, BadInput, DeployError
 from .project import Project
 from .report import HumanReporter, JsonReporter
@@ -26,14 +26,17 @@ EPILOG = """exit codes:
   2  bad flag / parameter file        3  credentials, region or permissions
   4  stack needs recovery first       5  declined at the prompt, or no TTY without --yes
   6  refused: the change set would replace or remove a stateful resource (see --allow-replacement)
+  7  release --build: docker missing, not running, or a build/push failed
+  status / drift exit 1 when not healthy / drifted; release exits 1 when the rollout rolled back
 
 examples:
   python deploy.py --env dev --local --yes --image-tag 1.0.0   # whole stack on the embedded emulator
   python deploy.py --env prod --no-execute                     # review in the console, then:
   python deploy.py execute --env prod CHANGE_SET_NAME
-  python deploy.py --env prod --image-tag v1.1.0               # release (guide section 12)
+  python deploy.py release --env prod --image-tag v1.1.0       # release (guide section 12)
+  python deploy.py status --env prod; python deploy.py logs --env prod backend --follow
 """
-COMMANDS = ("deploy", "execute", "delete", "bootstrap", "build", "cost", "serve-local")
+COMMANDS = ("deploy", "execute", "delete", "bootstrap", "build", "cost", "serve-local", *opscmd.COMMANDS)
 LEGACY = {"--build-only": "build", "--serve-local": "serve-local", "--delete": "delete", "--bootstrap": "bootstrap", "--execute-change-set": "execute"}
 STACK_NAME = re.compile(r"^cylink-[a-z0-9-]{1,100}$")
 
@@ -88,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("bootstrap", parents=[common, aws_opts], help="(administrator, once per account/region) artifacts bucket, service role, deployer policy")
     b = sub.add_parser("build", parents=[common], help="render templates into build/ and cfn-lint them and the parameter files; no AWS calls")
     b.add_argument("--env", help="lint only this environment's parameter file")
+    opscmd.add_parsers(sub, common, target, aws_opts)
     costcmd.add_arguments(sub.add_parser("cost", parents=[common], help="offline monthly and event cost estimate per environment"))
     s = sub.add_parser("serve-local", parents=[common], help="run the AWS emulator in the foreground until Ctrl-C")
     s.add_argument("--port", type=_port, default=None, help="port (default 4566)")
@@ -175,6 +179,8 @@ def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], 
         return costcmd.run(args, project.params_dir, out or sys.stdout, sys.stderr)
     if args.command == "serve-local":
         return serve(args.port, reporter)
+    if args.command in opscmd.COMMANDS:
+        return opscmd.run(args, stdin, project, reporter, sleep)
     prompts = args.command in ("execute", "delete") or (args.command == "deploy" and not args.no_execute)
     if prompts and not yes and not stdin.isatty():
         hint = ", or review first with --no-execute" if args.command == "deploy" else ""
