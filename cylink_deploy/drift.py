@@ -7,7 +7,7 @@ expected -> actual value. Exit 1 when anything drifted.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -91,13 +91,23 @@ def wait(cfn: Any, detections: dict[str, str], sleep: Callable[[float], None], t
 def drifted_resources(cfn: Any, path: str, physical: str) -> list[DriftedResource]:
     """Resources of one stack that drifted, with their property differences (all pages)."""
     found = []
-    pages = cfn.get_paginator("describe_stack_resource_drifts").paginate(StackName=physical, StackResourceDriftStatusFilters=DRIFTED)
-    for page in pages:
+    for page in _drift_pages(cfn, physical):
         for d in page.get("StackResourceDrifts", []):
             diffs = [Difference(p["PropertyPath"], p.get("ExpectedValue", ""), p.get("ActualValue", ""), p.get("DifferenceType", ""))
                      for p in d.get("PropertyDifferences", [])]
             found.append(DriftedResource(path, d["LogicalResourceId"], d["ResourceType"], d["StackResourceDriftStatus"], diffs))
     return found
+
+
+def _drift_pages(cfn: Any, physical: str) -> Iterator[dict[str, Any]]:
+    """DescribeStackResourceDrifts page by page (boto3 has no paginator for it)."""
+    kwargs: dict[str, Any] = {"StackName": physical, "StackResourceDriftStatusFilters": DRIFTED}
+    while True:
+        page = cfn.describe_stack_resource_drifts(**kwargs)
+        yield page
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
 
 
 def drift(request: DriftRequest, clients: aws.Clients, reporter: Reporter, sleep: Callable[[float], None] = time.sleep) -> DriftReport:

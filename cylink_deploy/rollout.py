@@ -26,7 +26,7 @@ class ServiceState:
     service: str  # the ECS service name
     status: str
     desired: int
-    running: int
+    running: int  # of the primary (newest) deployment: during a rollout, the new tasks
     pending: int
     failed: int
     rollout: str  # rolloutState of the PRIMARY deployment: IN_PROGRESS, COMPLETED, FAILED ("" if unknown)
@@ -81,7 +81,8 @@ def describe_services(ecs: Any, cluster: str, names: dict[str, str]) -> list[Ser
         primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
         states.append(ServiceState(
             by_service.get(svc["serviceName"], svc["serviceName"]), svc["serviceName"], svc.get("status", ""),
-            svc.get("desiredCount", 0), svc.get("runningCount", 0), svc.get("pendingCount", 0), primary.get("failedTasks", 0),
+            svc.get("desiredCount", 0), primary.get("runningCount", svc.get("runningCount", 0)), primary.get("pendingCount", svc.get("pendingCount", 0)),
+            primary.get("failedTasks", 0),
             primary.get("rolloutState", ""), primary.get("rolloutStateReason", ""),
             short_task_definition(primary.get("taskDefinition") or svc.get("taskDefinition", "")), len(deployments),
         ))
