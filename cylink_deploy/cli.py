@@ -18,6 +18,7 @@ import botocore.exceptions as bex
 
 from . import aws, costcmd, opscmd, params, workflow
 from .errors import EXIT_FAILED, Aborted, BadInput, DeployError
+from .legacy import normalize
 from .project import Project
 from .report import HumanReporter, JsonReporter
 
@@ -27,7 +28,6 @@ EPILOG = """exit codes:
   4  stack needs recovery first       5  declined at the prompt, or no TTY without --yes
   6  refused: the change set would replace or remove a stateful resource (see --allow-replacement)
   7  release --build: docker missing, not running, or a build/push failed
-  status / drift exit 1 when not healthy / drifted; release exits 1 when the rollout rolled back
 
 examples:
   python deploy.py --env dev --local --yes --image-tag 1.0.0   # whole stack on the embedded emulator
@@ -37,7 +37,6 @@ examples:
   python deploy.py status --env prod; python deploy.py logs --env prod backend --follow
 """
 COMMANDS = ("deploy", "execute", "delete", "bootstrap", "build", "cost", "serve-local", *opscmd.COMMANDS)
-LEGACY = {"--build-only": "build", "--serve-local": "serve-local", "--delete": "delete", "--bootstrap": "bootstrap", "--execute-change-set": "execute"}
 STACK_NAME = re.compile(r"^cylink-[a-z0-9-]{1,100}$")
 
 
@@ -98,34 +97,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def normalize(argv: Sequence[str]) -> tuple[list[str], str | None]:
-    """Default to ``deploy``; turn an old mode flag into its subcommand. Returns (argv, notice)."""
-    args = list(argv)
-    if any(a in COMMANDS for a in args[:1]) or any(a in ("-h", "--help") for a in args[:1]):
-        return args, None
-    legacy = [a for a in args if a in LEGACY]
-    if len(legacy) > 1:
-        raise BadInput(f"{' and '.join(legacy)} cannot be combined: use one subcommand ({', '.join(COMMANDS)})")
-    if not legacy:
-        return ["deploy", *args], None
-    flag = legacy[0]
-    at = args.index(flag)
-    rest = args[:at] + args[at + 1:]
-    if flag == "--execute-change-set":
-        if at + 1 >= len(args):
-            raise BadInput("--execute-change-set needs a change set name")
-        rest = args[:at] + args[at + 2:] + [args[at + 1]]
-    new = [LEGACY[flag], *rest]
-    return new, f"note: {flag} is now the subcommand: python deploy.py {' '.join(new)}"
-
-
 def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None, sleep: Callable[[float], None] = time.sleep,
          project: Project | None = None, out: IO[str] | None = None) -> int:
     """Run one command line; ``out`` receives the --json document (default stdout). Returns the exit code."""
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw
     try:
-        normalized, notice = normalize(raw)
+        normalized, notice = normalize(raw, COMMANDS)
         args = parser().parse_args(normalized)
         if notice:
             print(notice, file=sys.stderr)
