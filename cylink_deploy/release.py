@@ -233,7 +233,7 @@ def release(request: ReleaseRequest, clients: aws.Clients, reporter: Reporter, p
     watch = rollout.RolloutWatch(clients.ecs, cluster, names, reporter, st.now()) if names and cluster else None
     fields = {"imageTag": tag, "previousImageTag": previous, "imageDigests": digests}
     try:
-        result = workflow.deploy(request.deploy_request(), clients, _ReleaseDocument(reporter, fields), project, prepared, sleep, watch=watch)  # type: ignore[arg-type]
+        result = workflow.deploy(request.deploy_request(), clients, _ReleaseDocument(reporter, fields), project, prepared, sleep, watch=watch)
     except DeploymentFailed as exc:
         if watch is None or not (watch.failure or watch.stop_reasons or "Circuit Breaker" in str(exc)):
             raise

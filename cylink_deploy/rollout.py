@@ -78,7 +78,7 @@ def describe_services(ecs: Any, cluster: str, names: dict[str, str]) -> list[Ser
     states = []
     for svc in found:
         deployments = svc.get("deployments", [])
-        primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+        primary: dict[str, Any] = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
         states.append(ServiceState(
             by_service.get(svc["serviceName"], svc["serviceName"]), svc["serviceName"], svc.get("status", ""),
             svc.get("desiredCount", 0), primary.get("runningCount", svc.get("runningCount", 0)), primary.get("pendingCount", svc.get("pendingCount", 0)),
