@@ -37,9 +37,16 @@ class Clients:
     region: str
     iam: Any = None
     profile: str | None = None  # named profile in use (None: the default chain)
+    # day-2 operations (release, status, logs, drift; ECS also explains a rolled-back release)
+    ecr: Any = None
     ecs: Any = None
+    logs: Any = None
+    elbv2: Any = None
+    elasticache: Any = None
+    cloudwatch: Any = None
 
 
+OPS_SERVICES = ("ecr", "ecs", "logs", "elbv2", "elasticache", "cloudwatch")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
@@ -82,8 +89,8 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         sts=session.client("sts", **kwargs),
         region=session.region_name,
         iam=session.client("iam", **kwargs),
-        ecs=session.client("ecs", **kwargs),
         profile=session.profile_name if session.profile_name != "default" else None,
+        **{name: session.client(name, **kwargs) for name in OPS_SERVICES},
     )
 
 

@@ -16,25 +16,27 @@ from typing import IO, NoReturn
 
 import botocore.exceptions as bex
 
-from . import aws, costcmd, params, workflow
+from . import aws, costcmd, opscmd, params, workflow
 from .errors import EXIT_FAILED, Aborted, BadInput, DeployError
+from .legacy import normalize
 from .project import Project
 from .report import HumanReporter, JsonReporter
 
 EPILOG = """exit codes:
   0  deployed, or no changes          1  deployment (or lint) failed, or an unexpected error
-  2  bad flag / parameter file        3  credentials, region or permissions
+  2  bad flag, region or parameter file  3  credentials, permissions, unreachable endpoint
   4  stack needs recovery first       5  declined at the prompt, or no TTY without --yes
   6  refused: the change set would replace or remove a stateful resource (see --allow-replacement)
+  7  release --build: docker missing, not running, or a build/push failed
 
 examples:
   python deploy.py --env dev --local --yes --image-tag 1.0.0   # whole stack on the embedded emulator
   python deploy.py --env prod --no-execute                     # review in the console, then:
   python deploy.py execute --env prod CHANGE_SET_NAME
-  python deploy.py --env prod --image-tag v1.1.0               # release (guide section 12)
+  python deploy.py release --env prod --image-tag v1.1.0       # release (guide section 12)
+  python deploy.py status --env prod; python deploy.py logs --env prod backend --follow
 """
-COMMANDS = ("deploy", "execute", "delete", "bootstrap", "build", "cost", "serve-local")
-LEGACY = {"--build-only": "build", "--serve-local": "serve-local", "--delete": "delete", "--bootstrap": "bootstrap", "--execute-change-set": "execute"}
+COMMANDS = ("deploy", "execute", "delete", "bootstrap", "build", "cost", "serve-local", *opscmd.COMMANDS)
 STACK_NAME = re.compile(r"^cylink-[a-z0-9-]{1,100}$")
 
 
@@ -89,31 +91,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("bootstrap", parents=[common, aws_opts], help="(administrator, once per account/region) artifacts bucket, service role, deployer policy")
     b = sub.add_parser("build", parents=[common], help="render templates into build/ and cfn-lint them and the parameter files; no AWS calls")
     b.add_argument("--env", help="lint only this environment's parameter file")
+    opscmd.add_parsers(sub, common, target, aws_opts)
     costcmd.add_arguments(sub.add_parser("cost", parents=[common], help="offline monthly and event cost estimate per environment"))
     s = sub.add_parser("serve-local", parents=[common], help="run the AWS emulator in the foreground until Ctrl-C")
     s.add_argument("--port", type=_port, default=None, help="port (default 4566)")
     return p
-
-
-def normalize(argv: Sequence[str]) -> tuple[list[str], str | None]:
-    """Default to ``deploy``; turn an old mode flag into its subcommand. Returns (argv, notice)."""
-    args = list(argv)
-    if any(a in COMMANDS for a in args[:1]) or any(a in ("-h", "--help") for a in args[:1]):
-        return args, None
-    legacy = [a for a in args if a in LEGACY]
-    if len(legacy) > 1:
-        raise BadInput(f"{' and '.join(legacy)} cannot be combined: use one subcommand ({', '.join(COMMANDS)})")
-    if not legacy:
-        return ["deploy", *args], None
-    flag = legacy[0]
-    at = args.index(flag)
-    rest = args[:at] + args[at + 1:]
-    if flag == "--execute-change-set":
-        if at + 1 >= len(args):
-            raise BadInput("--execute-change-set needs a change set name")
-        rest = args[:at] + args[at + 2:] + [args[at + 1]]
-    new = [LEGACY[flag], *rest]
-    return new, f"note: {flag} is now the subcommand: python deploy.py {' '.join(new)}"
 
 
 def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None, sleep: Callable[[float], None] = time.sleep,
@@ -122,7 +104,7 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None, sleep:
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw
     try:
-        normalized, notice = normalize(raw)
+        normalized, notice = normalize(raw, COMMANDS)
         args = parser().parse_args(normalized)
         if notice:
             print(notice, file=sys.stderr)
@@ -176,6 +158,8 @@ def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], 
         return costcmd.run(args, project.params_dir, out or sys.stdout, sys.stderr)
     if args.command == "serve-local":
         return serve(args.port, reporter)
+    if args.command in opscmd.COMMANDS:
+        return opscmd.run(args, stdin, project, reporter, sleep)
     prompts = args.command in ("execute", "delete") or (args.command == "deploy" and not args.no_execute)
     if prompts and not yes and not stdin.isatty():
         hint = ", or review first with --no-execute" if args.command == "deploy" else ""

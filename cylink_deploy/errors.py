@@ -8,6 +8,7 @@ EXIT_AWS_ACCESS = 3  # credentials, region or permissions: nothing in AWS was to
 EXIT_STACK_STATE = 4  # the stack is in a state that needs a human first
 EXIT_ABORTED = 5  # the user declined at a prompt, or no TTY to ask on
 EXIT_UNSAFE = 6  # the change set would replace or remove a stateful resource: refused
+EXIT_DOCKER = 7  # release --build: docker is missing or not running, or a build/push failed
 
 
 class DeployError(Exception):
@@ -44,6 +45,12 @@ class UnsafeChange(DeployError):
     """The change set would replace or remove a stateful resource that was not explicitly allowed."""
 
     exit_code = EXIT_UNSAFE
+
+
+class DockerError(DeployError):
+    """``release --build`` cannot use docker (missing, not running) or a build/push failed."""
+
+    exit_code = EXIT_DOCKER
 
 
 class DeploymentFailed(DeployError):

@@ -7,11 +7,17 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import changes as ch
 from .changes import ChangeSetNode
 from .stack import ReleaseRollback, Retained
+
+if TYPE_CHECKING:  # the day-2 views (their modules report through this one)
+    from .drift import DriftReport
+    from .logs import LogEvent
+    from .rollout import ServiceState, StoppedTask
+    from .status import StatusView
 
 BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
 
@@ -32,6 +38,12 @@ class Reporter(Protocol):
     def outputs(self, outputs: dict[str, str]) -> None: ...
     def confirm(self, question: str) -> bool: ...
     def result(self, document: dict[str, Any]) -> None: ...
+    # day-2 operations
+    def rollout(self, state: ServiceState) -> None: ...
+    def stopped_task(self, task: StoppedTask) -> None: ...
+    def status(self, view: StatusView) -> None: ...
+    def log_event(self, event: LogEvent) -> None: ...
+    def drift(self, report: DriftReport) -> None: ...
 
 
 class HumanReporter:
@@ -147,6 +159,58 @@ class HumanReporter:
 
     def result(self, document: dict[str, Any]) -> None:
         """The human reporter has said everything already."""
+
+    # --- day-2 operations ----------------------------------------------------------------------
+
+    def rollout(self, state: ServiceState) -> None:
+        """A service's deployment changed (shown between the stack events while a release rolls)."""
+        text = f"    ECS {state.line()}"
+        self.line(self._c(RED, text) if state.rollout == "FAILED" else text)
+
+    def stopped_task(self, task: StoppedTask) -> None:
+        self.line(self._c(RED, f"    ECS {task.line()}"))
+
+    def status(self, view: StatusView) -> None:
+        """One screen: stack, URLs, services, targets, Redis, alarms, stopped tasks, verdict."""
+        self.line(self._c(BOLD, f"{view.stack}") + f"  {view.stack_status}  (last update {view.last_update})")
+        self.line(f"  site {view.site_url or '-'}   api {view.api_url or '-'}")
+        self.line()
+        self.table(["Service", "Desired", "Running", "Pending", "Task definition", "Image tag", "Rollout"],
+                   [[s.name, str(s.desired), str(s.running), str(s.pending), s.task_definition, view.image_tags.get(s.name, ""), s.rollout or "-"]
+                    for s in view.services], [not s.healthy for s in view.services])
+        self.line()
+        rows = [[tg.logical_id, t.id, str(t.port or ""), t.state, t.reason or t.description] for tg in view.target_groups for t in tg.targets]
+        rows += [[tg.logical_id, "(no targets)", "", "", ""] for tg in view.target_groups if not tg.targets]
+        self.table(["Target group", "Target", "Port", "Health", "Reason"], rows, [r[3] not in ("healthy", "initial", "draining") for r in rows])
+        for redis in view.redis:
+            self.line(f"  Redis {redis.id}: {redis.status}; " + ", ".join(f"{node} {role or '?'}" for node, role in redis.nodes))
+        for alarm in view.alarms:
+            self.line(self._c(RED, f"  ALARM {alarm['name']}: {alarm['reason']}"))
+        if view.stopped:
+            self.line()
+            self.line("Last stopped tasks:")
+            for task in view.stopped:
+                self.line(f"  {task.line()}")
+        self.line()
+        if view.problems:
+            self.line(self._c(RED, f"NOT HEALTHY: {'; '.join(view.problems)}"))
+        else:
+            self.line(self._c(GREEN, "HEALTHY"))
+
+    def log_event(self, event: LogEvent) -> None:
+        self.line(f"{event.timestamp.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} [{event.task_id}] {event.message}")
+
+    def drift(self, report: DriftReport) -> None:
+        for reason in report.incomplete:
+            self.warn(f"detection incomplete: {reason}")
+        if not report.drifted:
+            self.line(self._c(GREEN, f"No drift: {len(report.checked)} stack(s) match their templates"))
+            return
+        body = []
+        for d in report.drifted:
+            diffs = [f"{p.path}: {p.expected or '(none)'} -> {p.actual or '(none)'}" for p in d.differences] or ["(resource deleted)" if d.status == "DELETED" else ""]
+            body += [[d.stack, d.logical_id, d.resource_type, d.status, diffs[0]]] + [["", "", "", "", more] for more in diffs[1:]]
+        self.table(["Stack", "Logical ID", "Type", "Drift", "Expected -> actual"], body)
 
 
 class JsonReporter(HumanReporter):

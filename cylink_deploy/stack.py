@@ -319,12 +319,13 @@ def follow(
     sleep: Sleep = time.sleep,
     seen: set[str] | None = None,
     nested: list[str] | None = None,
+    on_poll: Callable[[], None] | None = None,
 ) -> str:
     """Stream events of the root and every nested stack (deduplicated) until the root settles.
 
     ``seen`` holds event IDs that predate the operation; ``nested`` the nested stacks that already exist
     (new ones are found from the events); a nested stack that vanished (replaced and deleted) simply
-    stops being followed."""
+    stops being followed. ``on_poll`` runs after every sweep (the ECS rollout view of a release)."""
     seen = set(seen or ())
     stacks = [stack_id, *(nested or [])]
     gone: set[str] = set()
@@ -348,6 +349,8 @@ def follow(
                 if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and event.get("StackId") != child and child not in stacks:
                     stacks.append(child)
                 on_event(event)
+        if on_poll:
+            on_poll()
         if settled:
             return str(status)
         sleep(next(delays))

@@ -234,9 +234,14 @@ def _protect(cfn: Any, project: Project, env: str, stack: str, reporter: Reporte
         reporter.step(f"Protection for {env}: " + ", ".join(done))
 
 
+Watch = Callable[[list[dict[str, Any]]], None]  # called after every poll with the operation's events so far
+
+
 def execute_and_follow(cfn: Any, stack: str, change_set_id: str, stack_id: str, total: int, reporter: Reporter, sleep: Sleep,
-                       clock: Callable[[], datetime] = st.now, ecs: Any = None) -> None:
-    """Execute and stream events of every stack; a failure names its root cause."""
+                       clock: Callable[[], datetime] = st.now, watch: Watch | None = None, ecs: Any = None) -> None:
+    """Execute and stream events of every stack; a failure names its root cause (and, for a release ECS
+    rolled back, what ECS saw). ``watch`` sees the events after every poll (a release shows the ECS
+    rollout beside them: ``rollout.RolloutWatch``)."""
     started = clock()
     known = st.existing_event_ids(cfn, stack_id)
     nested = [n.physical_id for n in st.nested_stacks(cfn, stack_id)]
@@ -247,7 +252,8 @@ def execute_and_follow(cfn: Any, stack: str, change_set_id: str, stack_id: str, 
         if progress.record(event):
             reporter.event(event, str(progress), started)
 
-    status = st.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested)
+    on_poll = (lambda: watch(progress.events)) if watch else None
+    status = st.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested, on_poll)
     if status not in st.SUCCESS:
         cause = st.root_cause(progress.events)
         if cause:
@@ -294,16 +300,18 @@ def deploy(
     project: Project,
     prepared: Prepared | None = None,
     sleep: Sleep = time.sleep,
+    watch: Watch | None = None,
 ) -> Result:
     """Create a change set, show it, and (unless review only) execute it after confirmation."""
     prepared = prepared or prepare(request, project)
     try:
-        return _deploy(request, clients, reporter, project, prepared, sleep)
+        return _deploy(request, clients, reporter, project, prepared, sleep, watch)
     finally:
         prepared.close()
 
 
-def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, project: Project, prepared: Prepared, sleep: Sleep) -> Result:
+def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, project: Project, prepared: Prepared, sleep: Sleep,
+            watch: Watch | None = None) -> Result:
     cfn, stack = clients.cloudformation, request.stack
     account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
     _require_lint_clean(reporter, prepared)  # before anything in AWS can change
@@ -359,7 +367,7 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
     if not reporter.confirm(f"Execute change set {name} on {stack}?"):
         st.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
         raise Aborted(f"nothing was changed (answered no); change set {name} deleted")
-    execute_and_follow(cfn, stack, created["Id"], created["StackId"], len(ch.rows(result.nodes[0])), reporter, sleep, ecs=clients.ecs)
+    execute_and_follow(cfn, stack, created["Id"], created["StackId"], len(ch.rows(result.nodes[0])), reporter, sleep, watch=watch, ecs=clients.ecs)
     reporter.step(f"{stack} deployed")
     result.status = Status.DEPLOYED
     _protect(cfn, project, request.env, stack, reporter)

@@ -321,6 +321,27 @@ def monitoring_resource_types() -> None:
     assert c("cloudwatch").describe_alarms()["MetricAlarms"] == []
 
 
+@scenario
+def alarms_start_insufficient_data() -> None:
+    cw = c("cloudwatch")
+    cw.put_metric_alarm(AlarmName="fresh", MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average", Period=60,
+                        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    (alarm,) = cw.describe_alarms(AlarmNames=["fresh"])["MetricAlarms"]
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA", alarm["StateValue"]
+
+
+@scenario
+def describe_alarms_combines_filters() -> None:
+    cw = c("cloudwatch")
+    for name in ("app-a", "app-b", "other-a"):
+        cw.put_metric_alarm(AlarmName=name, MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average", Period=60,
+                            EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="app-b", StateValue="ALARM", StateReason="test")
+    cw.set_alarm_state(AlarmName="other-a", StateValue="ALARM", StateReason="test")
+    found = [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="app-", StateValue="ALARM")["MetricAlarms"]]
+    assert found == ["app-b"], found
+
+
 def upload(bucket: str, key: str, template: dict[str, Any]) -> str:
     """Put a child template in S3 (the emulator's) and return its TemplateURL."""
     s3 = c("s3")

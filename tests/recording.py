@@ -56,6 +56,21 @@ class RecordingReporter:
     def result(self, document: dict[str, Any]) -> None:
         self.documents.append(document)
 
+    def rollout(self, state: Any) -> None:
+        self._record("rollout", state)
+
+    def stopped_task(self, task: Any) -> None:
+        self._record("stopped_task", task)
+
+    def status(self, view: Any) -> None:
+        self._record("status", view)
+
+    def log_event(self, event: Any) -> None:
+        self._record("log_event", event)
+
+    def drift(self, report: Any) -> None:
+        self._record("drift", report)
+
     def of(self, name: str) -> list[Any]:
         """Everything reported through one method, in order."""
         return [value for kind, value in self.calls if kind == name]

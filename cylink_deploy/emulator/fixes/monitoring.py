@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
+from moto.cloudwatch.models import Alarm as CloudWatchAlarm
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core.responses import ActionResult
 from moto.sns.models import sns_backends
 
 from ..registry import Patch, fix
@@ -93,3 +96,36 @@ def monitoring_resource_types(patch: Patch) -> None:
     ``Ref`` to an alarm is empty, so ECS would get no alarm names): create them in moto's CloudWatch and
     SNS backends, so DescribeAlarms, GetTopicAttributes and ListSubscriptionsByTopic show them."""
     register_models(patch, Alarm, TopicPolicy, Subscription)
+
+
+def _starting_insufficient(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: CloudWatchAlarm, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.state_value = "INSUFFICIENT_DATA"
+
+    return __init__
+
+
+@fix
+def alarms_start_insufficient_data(patch: Patch) -> None:
+    """A new alarm is ``OK`` at once; on AWS it is ``INSUFFICIENT_DATA`` until its metric is evaluated
+    (``status`` must not call a fresh alarm healthy or in alarm)."""
+    patch(CloudWatchAlarm, "__init__", _starting_insufficient(CloudWatchAlarm.__init__))
+
+
+def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
+    """DescribeAlarms with every filter applied together, as AWS does (moto uses only the first given)."""
+    backend = self.cloudwatch_backend
+    prefix, names, state = self._get_param("AlarmNamePrefix"), self._get_param("AlarmNames", []), self._get_param("StateValue")
+    action_prefix = self._get_param("ActionPrefix")
+    alarms = backend.get_alarms_by_action_prefix(action_prefix) if action_prefix else backend.describe_alarms()
+    alarms = [a for a in alarms if (not prefix or a.name.startswith(prefix)) and (not names or a.name in names)
+              and (not state or a.state_value == state)]
+    return ActionResult({"MetricAlarms": [a for a in alarms if a.rule is None], "CompositeAlarms": [a for a in alarms if a.rule is not None]})
+
+
+@fix
+def describe_alarms_combines_filters(patch: Patch) -> None:
+    """DescribeAlarms with a name prefix *and* a state returns every alarm of the prefix, whatever its
+    state (moto applies only the first filter): apply them together, as AWS does."""
+    patch(CloudWatchResponse, "describe_alarms", _describe_alarms)

@@ -1,0 +1,30 @@
+"""The command line before subcommands: ``deploy`` is the default, and the old mode flags
+(``--build-only``, ``--delete``, ...) still work, each turned into its subcommand with a notice."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .errors import BadInput
+
+LEGACY = {"--build-only": "build", "--serve-local": "serve-local", "--delete": "delete", "--bootstrap": "bootstrap", "--execute-change-set": "execute"}
+
+
+def normalize(argv: Sequence[str], commands: Sequence[str]) -> tuple[list[str], str | None]:
+    """Default to ``deploy``; turn an old mode flag into its subcommand. Returns (argv, notice)."""
+    args = list(argv)
+    if any(a in commands for a in args[:1]) or any(a in ("-h", "--help") for a in args[:1]):
+        return args, None
+    legacy = [a for a in args if a in LEGACY]
+    if len(legacy) > 1:
+        raise BadInput(f"{' and '.join(legacy)} cannot be combined: use one subcommand ({', '.join(commands)})")
+    if not legacy:
+        return ["deploy", *args], None
+    flag = legacy[0]
+    at = args.index(flag)
+    rest = args[:at] + args[at + 1:]
+    if flag == "--execute-change-set":
+        if at + 1 >= len(args):
+            raise BadInput("--execute-change-set needs a change set name")
+        rest = args[:at] + args[at + 2:] + [args[at + 1]]
+    new = [LEGACY[flag], *rest]
+    return new, f"note: {flag} is now the subcommand: python deploy.py {' '.join(new)}"

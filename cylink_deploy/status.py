@@ -1,0 +1,166 @@
+"""``deploy.py status``: one screen of an environment's health, exit 0 when healthy and 1 when not (a CI gate).
+
+Everything is found from the stack (outputs, nested resources, the NamePrefix parameter), never from
+names written here: the stack, URLs, ECS services (counts, task definition, image tag, rollout),
+target health per target group, the Redis replication group and its nodes, alarms in ALARM, and the
+last stopped tasks' reasons.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import aws, rollout
+from . import stack as st
+from .errors import DeployError, StackStateError
+from .report import Reporter
+from .workflow import stack_name
+
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
+STEADY = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+
+
+class Unhealthy(DeployError):
+    """``status`` found problems (exit 1): the one line names them; the screen above shows the detail."""
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    env: str
+    stack_name: str | None = None
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.env, self.stack_name)
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    port: int | None
+    state: str
+    reason: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    logical_id: str  # BackendTargetGroup
+    arn: str
+    targets: list[Target]
+
+    @property
+    def healthy(self) -> int:
+        return sum(t.state == "healthy" for t in self.targets)
+
+
+@dataclass(frozen=True)
+class Redis:
+    id: str
+    status: str
+    nodes: list[tuple[str, str]]  # (cache cluster ID, current role)
+
+
+@dataclass
+class StatusView:
+    """What ``status`` shows; ``problems`` are why it exits 1."""
+
+    stack: str
+    stack_status: str
+    last_update: str
+    site_url: str = ""
+    api_url: str = ""
+    services: list[rollout.ServiceState] = field(default_factory=list)
+    image_tags: dict[str, str] = field(default_factory=dict)  # service -> tag
+    target_groups: list[TargetGroup] = field(default_factory=list)
+    redis: list[Redis] = field(default_factory=list)
+    alarms: list[dict[str, str]] = field(default_factory=list)
+    stopped: list[rollout.StoppedTask] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["healthy"] = not self.problems
+        return doc
+
+
+def resources_of(cfn: Any, stack: str, types: set[str]) -> list[dict[str, Any]]:
+    """Resources of these types anywhere under ``stack`` (one walk of the nested stacks)."""
+    stacks = [stack, *(n.physical_id for n in st.nested_stacks(cfn, stack))]
+    return [r for s in stacks for r in st.resource_summaries(cfn, s) if r["ResourceType"] in types and r.get("PhysicalResourceId")]
+
+
+def target_health(elbv2: Any, logical_id: str, arn: str) -> TargetGroup:
+    described = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    targets = [Target(d["Target"]["Id"], d["Target"].get("Port"), d["TargetHealth"].get("State", ""), d["TargetHealth"].get("Reason", ""),
+                      d["TargetHealth"].get("Description", "")) for d in described]
+    return TargetGroup(logical_id, arn, targets)
+
+
+def replication_group(elasticache: Any, group_id: str) -> Redis:
+    group = elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
+    nodes = [(m.get("CacheClusterId", ""), m.get("CurrentRole", "")) for ng in group.get("NodeGroups", []) for m in ng.get("NodeGroupMembers", [])]
+    return Redis(group_id, group.get("Status", ""), nodes)
+
+
+def alarms_in_alarm(cloudwatch: Any, prefix: str) -> list[dict[str, str]]:
+    """Alarms named ``<NamePrefix>-...`` in ALARM (the monitoring stack names its alarms so)."""
+    found = []
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=f"{prefix}-", StateValue="ALARM",
+                                                                    AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+        for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
+            found.append({"name": alarm["AlarmName"], "reason": alarm.get("StateReason", "")})
+    return found
+
+
+def problems(view: StatusView) -> list[str]:
+    """Pure: what is not healthy in ``view``."""
+    found = []
+    if view.stack_status not in STEADY:
+        found.append(f"stack {view.stack_status}")
+    for svc in view.services:
+        if not svc.healthy:
+            found.append(f"{svc.name} {svc.rollout or svc.status} ({svc.running}/{svc.desired} running, {svc.pending} pending)")
+    desired = {s.name: s.desired for s in view.services}
+    for tg in view.target_groups:
+        bad = [t for t in tg.targets if t.state not in ("healthy", "initial", "draining")]
+        service = tg.logical_id.removesuffix("TargetGroup").lower()
+        if bad:
+            found.append(f"{tg.logical_id}: {len(bad)} unhealthy target(s) ({bad[0].reason or bad[0].state})")
+        elif not tg.healthy and desired.get(service, 1) > 0:
+            found.append(f"{tg.logical_id}: no healthy target")
+    found += [f"Redis {r.id} {r.status}" for r in view.redis if r.status != "available"]
+    found += [f"alarm {a['name']}" for a in view.alarms]
+    return found
+
+
+def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> StatusView:
+    """Gather the view, show it, and return it (``problems`` empty when healthy)."""
+    cfn, stack = clients.cloudformation, request.stack
+    described = st.describe(cfn, stack)
+    if described is None:
+        raise StackStateError(f"stack {stack} does not exist: deploy it first (python deploy.py --env {request.env})")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
+    updated = described.get("LastUpdatedTime") or described.get("CreationTime")
+    view = StatusView(stack, described["StackStatus"], str(updated or ""), outputs.get("SiteUrl", ""), outputs.get("ApiUrl", ""))
+    names = rollout.service_names(outputs)
+    if names and outputs.get("ClusterName"):
+        view.services = rollout.describe_services(clients.ecs, outputs["ClusterName"], names)
+        tags = rollout.image_tags(clients.ecs, [s.task_definition for s in view.services])
+        view.image_tags = {s.name: tags.get(s.task_definition, "") for s in view.services}
+        for svc in view.services:
+            view.stopped += rollout.stopped_tasks(clients.ecs, outputs["ClusterName"], svc.name, svc.service)
+    for res in resources_of(cfn, stack, {TARGET_GROUP, REPLICATION_GROUP}):
+        if res["ResourceType"] == TARGET_GROUP:
+            view.target_groups.append(target_health(clients.elbv2, res["LogicalResourceId"], res["PhysicalResourceId"]))
+        else:
+            view.redis.append(replication_group(clients.elasticache, res["PhysicalResourceId"]))
+    view.target_groups.sort(key=lambda tg: tg.logical_id)
+    if parameters.get("NamePrefix"):
+        view.alarms = alarms_in_alarm(clients.cloudwatch, parameters["NamePrefix"])
+    view.problems = problems(view)
+    reporter.status(view)
+    reporter.result(view.document())
+    return view
