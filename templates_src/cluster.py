@@ -1,10 +1,12 @@
 """Cluster stack (guide §7): the ECS cluster with FARGATE/FARGATE_SPOT capacity providers, Container
-Insights, the task execution role, one task role per service, and the services' log groups.
+Insights, one task execution role and one task role per service, and the services' log groups.
 
-The execution role may read exactly the Redis AUTH secret and nothing else beyond the managed
-AmazonECSTaskExecutionRolePolicy. Log groups are retained when the stack goes.
+Each execution role may read exactly the secrets its service receives (the backend: the Redis AUTH
+secret; the frontend: none) and nothing else beyond the managed AmazonECSTaskExecutionRolePolicy.
+(They replace the one TaskExecutionRole both services shared; see the README.) Log groups are
+retained when the stack goes.
 
-Outputs: ClusterName, ClusterArn, TaskExecutionRoleArn, <Service>TaskRoleArn, <Service>LogGroupName.
+Outputs: ClusterName, ClusterArn, <Service>ExecutionRoleArn, <Service>TaskRoleArn, <Service>LogGroupName.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from troposphere import ecs, iam, logs
 from .common import (
     RETAINED,
     FARGATE_BASE,
+    AppService,
     FARGATE_WEIGHT,
     SERVICES,
     add_output,
@@ -48,6 +51,41 @@ def capacity_strategy(item: type = ecs.CapacityProviderStrategyItem) -> list[Any
     ]
 
 
+def _execution_role(t: Template, svc: AppService) -> None:
+    """The service's own execution role: pull, log, and read exactly the secrets the service receives.
+
+    One per service (not one shared role) so the frontend cannot read the Redis AUTH secret.
+    """
+    policies = []
+    if svc.secrets:
+        policies.append(
+            iam.Policy(
+                PolicyName="read-own-secrets",
+                PolicyDocument=PolicyDocument(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(Effect=Allow, Action=[sm.GetSecretValue], Resource=[Ref(param) for _, param in svc.secrets]),
+                        Statement(
+                            Effect=Allow,
+                            Action=[kms.Decrypt],
+                            Resource=[Ref("DataKeyArn")],
+                            Condition=Condition(StringEquals("kms:ViaService", Sub("secretsmanager.${AWS::Region}.amazonaws.com"))),
+                        ),
+                    ],
+                ),
+            )
+        )
+    t.add_resource(
+        iam.Role(
+            f"{svc.title}ExecutionRole",
+            AssumeRolePolicyDocument=ecs_tasks_trust(),
+            ManagedPolicyArns=[Sub(EXECUTION_POLICY)],
+            **({"Policies": policies} if policies else {}),
+        )
+    )
+    add_output(t, f"{svc.title}ExecutionRoleArn", GetAtt(f"{svc.title}ExecutionRole", "Arn"), f"Role ECS uses to start the {svc.name}'s tasks.")
+
+
 def build() -> Template:
     """Cluster, capacity providers, IAM roles and log groups."""
     t = Template(Description="Cylink ECS cluster, IAM roles and log groups (guide section 7)")
@@ -72,34 +110,10 @@ def build() -> Template:
             DefaultCapacityProviderStrategy=capacity_strategy(ecs.CapacityProviderStrategy),
         )
     )
-    t.add_resource(
-        iam.Role(
-            "TaskExecutionRole",
-            AssumeRolePolicyDocument=ecs_tasks_trust(),
-            ManagedPolicyArns=[Sub(EXECUTION_POLICY)],
-            Policies=[
-                iam.Policy(
-                    PolicyName="read-redis-auth-secret",
-                    PolicyDocument=PolicyDocument(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(Effect=Allow, Action=[sm.GetSecretValue], Resource=[Ref("RedisAuthSecretArn")]),
-                            Statement(
-                                Effect=Allow,
-                                Action=[kms.Decrypt],
-                                Resource=[Ref("DataKeyArn")],
-                                Condition=Condition(StringEquals("kms:ViaService", Sub("secretsmanager.${AWS::Region}.amazonaws.com"))),
-                            ),
-                        ],
-                    ),
-                )
-            ],
-        )
-    )
     add_output(t, "ClusterName", Ref("Cluster"), "Name of the ECS cluster.")
     add_output(t, "ClusterArn", GetAtt("Cluster", "Arn"), "ARN of the ECS cluster.")
-    add_output(t, "TaskExecutionRoleArn", GetAtt("TaskExecutionRole", "Arn"), "Role ECS uses to pull images, write logs, read secrets.")
     for svc in SERVICES:
+        _execution_role(t, svc)
         # Task roles hold no permissions yet: the apps call no AWS API. Grant here when they do.
         t.add_resource(iam.Role(f"{svc.title}TaskRole", AssumeRolePolicyDocument=ecs_tasks_trust()))
         t.add_resource(

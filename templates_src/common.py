@@ -22,6 +22,9 @@ class AppService:
     memory: int
     health_path: str
     writable_paths: tuple[str, ...]  # the root filesystem is read-only; these get scratch volumes
+    # Secrets the container receives: (environment variable, stack parameter holding the secret's ARN).
+    # The service's own execution role may read exactly these and no other.
+    secrets: tuple[tuple[str, str], ...] = ()
 
     @property
     def title(self) -> str:
@@ -29,7 +32,7 @@ class AppService:
         return self.name.capitalize()
 
 
-BACKEND = AppService("backend", 3001, 512, 1024, "/health", ("/tmp",))
+BACKEND = AppService("backend", 3001, 512, 1024, "/health", ("/tmp",), secrets=(("REDIS_AUTH_TOKEN", "RedisAuthSecretArn"),))
 # Next.js writes its image/fetch cache under .next/cache (the standalone image's WORKDIR is /app).
 FRONTEND = AppService("frontend", 3000, 256, 512, "/", ("/tmp", "/app/.next/cache"))
 # Containers run as this uid:gid (the "node" user of the official Node.js images), never as root.

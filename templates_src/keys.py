@@ -10,16 +10,18 @@ and SNS. Outputs: DataKeyArn.
 from __future__ import annotations
 
 from awacs import kms
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Sub, Template
 from troposphere import kms as tkms
 
 from .common import RETAINED, add_output, name_prefix_param
 
+# Administration only: no "kms:Create*", which would include kms:CreateGrant -- a grant is a way around
+# the kms:ViaService limits below. CreateAlias is the one Create action administration needs.
 ADMIN_ACTIONS = [
     kms.Action(a)
     for a in (
-        "Create*", "Describe*", "Enable*", "List*", "Put*", "Update*", "Revoke*", "Disable*", "Get*", "Delete*",
+        "CreateAlias", "Describe*", "Enable*", "List*", "Put*", "Update*", "Revoke*", "Disable*", "Get*", "Delete*",
         "TagResource", "UntagResource", "ScheduleKeyDeletion", "CancelKeyDeletion",
     )
 ]
@@ -66,6 +68,16 @@ def key_policy() -> PolicyDocument:
                         StringEquals("kms:ViaService", [Sub(f"{svc}.${{AWS::Region}}.amazonaws.com") for svc in VIA_SERVICES]),
                     ]
                 ),
+            ),
+            # Grants only for AWS resources (ECR, ElastiCache create them for their own use), whoever asks:
+            # even a principal with an IAM kms:CreateGrant cannot grant itself decrypt outside kms:ViaService.
+            Statement(
+                Sid="GrantsOnlyForAwsResources",
+                Effect=Deny,
+                Principal=Principal("*"),
+                Action=[kms.CreateGrant],
+                Resource=["*"],
+                Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})),
             ),
         ],
     )

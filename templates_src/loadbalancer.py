@@ -17,7 +17,7 @@ from typing import Any
 
 from awacs import s3 as as3
 from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement
-from troposphere import Equals, FindInMap, GetAtt, If, Not, Ref, Split, Sub, Template
+from troposphere import Equals, FindInMap, GetAtt, If, Join, Not, Ref, Split, Sub, Template
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import s3
 
@@ -127,7 +127,8 @@ def _access_log_bucket(t: Template) -> None:
         )
     )
     objects = Sub("arn:${AWS::Partition}:s3:::${AlbLogBucket}/" + ACCESS_LOG_PREFIX + "/AWSLogs/${AWS::AccountId}/*")
-    bucket_arns = [GetAtt("AlbLogBucket", "Arn"), Sub("${AlbLogBucket.Arn}/*")]
+    # Join, not Sub: Control Tower's CT.S3.PR.8 recognises the objects' ARN only in this form
+    bucket_arns = [GetAtt("AlbLogBucket", "Arn"), Join("", [GetAtt("AlbLogBucket", "Arn"), "/*"])]
     policy = PolicyDocument(
         Version="2012-10-17",
         Statement=[

@@ -197,9 +197,16 @@ def _flow_logs(t: Template) -> None:
         Statement=[
             Statement(
                 Effect=Allow,
-                Action=[alogs.CreateLogStream, alogs.PutLogEvents, alogs.DescribeLogGroups, alogs.DescribeLogStreams],
+                Action=[alogs.CreateLogStream, alogs.PutLogEvents, alogs.DescribeLogStreams],
                 Resource=[GetAtt("FlowLogGroup", "Arn")],
-            )
+            ),
+            # DescribeLogGroups lists groups: IAM authorizes it only on the account's log-group:* resource,
+            # so scoping it to the flow-log group granted nothing. It reveals names, not contents.
+            Statement(
+                Effect=Allow,
+                Action=[alogs.DescribeLogGroups],
+                Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")],
+            ),
         ],
     )
     t.add_resource(

@@ -18,13 +18,25 @@ PORT_80_SKIP = checkov_skips(
 )
 
 
+# The documented way to declare "no egress" on a VPC security group: an inline loopback rule. Any inline
+# egress makes CloudFormation remove the default allow-all rule; standalone AWS::EC2::SecurityGroupEgress
+# resources do not, so a group that relied on them alone kept allow-all. Groups with this rule get their
+# real egress (if any) only from the standalone rules below, never inline (mixing the two on one rule
+# would let an update of one revoke the other).
+NO_EGRESS = ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress beyond the group's explicit rules")
+# Groups whose egress is declared explicitly: the ALB (only to the task ports, rules below) and Redis (none).
+EXPLICIT_EGRESS = ("AlbSecurityGroup", "RedisSecurityGroup")
+
+
 def _group(t: Template, title: str, suffix: str, description: str) -> None:
+    explicit = {"SecurityGroupEgress": [NO_EGRESS]} if title in EXPLICIT_EGRESS else {}
     t.add_resource(
         ec2.SecurityGroup(
             title,
             GroupDescription=description,
             VpcId=Ref("VpcId"),
             Tags=name_tags(suffix),
+            **explicit,
         )
     )
 
@@ -62,17 +74,6 @@ def build() -> Template:
         "Redis from the ECS tasks",
         SourceSecurityGroupId=GetAtt("TaskSecurityGroup", "GroupId"),
     )
-    # Redis never initiates connections: replace the default allow-all egress with loopback only.
-    t.add_resource(
-        ec2.SecurityGroupEgress(
-            "RedisEgressNone",
-            GroupId=GetAtt("RedisSecurityGroup", "GroupId"),
-            IpProtocol="-1",
-            CidrIp="127.0.0.1/32",
-            Description="No egress: Redis only answers",
-        )
-    )
-
     for title, what in (("Alb", "ALB"), ("Task", "ECS tasks"), ("Redis", "Redis")):
         add_output(t, f"{title}SecurityGroupId", GetAtt(f"{title}SecurityGroup", "GroupId"), f"Security group of the {what}.")
     return t

@@ -43,6 +43,7 @@ IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 # (parameter suffix, what it is, constraint) for the inputs every service takes from its siblings.
 WIRED_PER_SERVICE = (
     ("TaskRoleArn", "task role", arn_pattern("iam")),
+    ("ExecutionRoleArn", "task execution role (its own: reads only its secrets)", arn_pattern("iam")),
     ("LogGroupName", "log group", r"^[.\-_/#A-Za-z0-9]{1,512}$"),
     ("RepositoryUri", "image repository URI", r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+$"),
     ("TargetGroupArn", "target group", arn_pattern("elasticloadbalancing")),
@@ -78,7 +79,7 @@ def _volume_name(path: str) -> str:
 
 def _task_definition(t: Template, svc: AppService) -> None:
     env = _environment(svc)
-    secrets = [ecs.Secret(Name="REDIS_AUTH_TOKEN", ValueFrom=Ref("RedisAuthSecretArn"))] if svc is BACKEND else []
+    secrets = [ecs.Secret(Name=name, ValueFrom=Ref(param)) for name, param in svc.secrets]
     t.add_resource(
         ecs.TaskDefinition(
             f"{svc.title}TaskDefinition",
@@ -87,7 +88,7 @@ def _task_definition(t: Template, svc: AppService) -> None:
             RequiresCompatibilities=["FARGATE"],
             Cpu=str(svc.cpu),
             Memory=str(svc.memory),
-            ExecutionRoleArn=Ref("TaskExecutionRoleArn"),
+            ExecutionRoleArn=Ref(f"{svc.title}ExecutionRoleArn"),
             TaskRoleArn=Ref(f"{svc.title}TaskRoleArn"),
             RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
             Volumes=[ecs.Volume(Name=_volume_name(p)) for p in svc.writable_paths],
@@ -189,7 +190,6 @@ def build() -> Template:
     name_prefix_param(t)
     add_param(t, "ImageTag", "Image tag both services run.", AllowedPattern=IMAGE_TAG_PATTERN)
     add_param(t, "ClusterName", "ECS cluster of the services.", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$")
-    add_param(t, "TaskExecutionRoleArn", "Task execution role.", AllowedPattern=arn_pattern("iam"))
     add_param(t, "TaskSubnetIds", "Comma-separated subnets of the tasks.", AllowedPattern=SUBNET_LIST_PATTERN)
     add_param(t, "TaskSecurityGroupId", "Security group of the tasks.", "AWS::EC2::SecurityGroup::Id")
     add_param(t, "TaskAssignPublicIp", "ENABLED only when tasks run in public subnets.", AllowedValues=["ENABLED", "DISABLED"])

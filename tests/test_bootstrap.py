@@ -35,3 +35,8 @@ def test_the_service_role_is_confined_to_cylink_roles_and_passes_them_only_to_th
 def test_the_readme_shows_exactly_the_deployer_policy():
     expected = bootstrap.as_json(bootstrap.deployer_policy("ACCOUNT_ID", "REGION", "cylink-cfn-artifacts-ACCOUNT_ID-REGION"))
     assert expected in (REPO / "README.md").read_text()
+
+
+def test_the_readme_shows_exactly_the_generated_service_role_policy():
+    expected = bootstrap.as_json(bootstrap.role_policy("ACCOUNT_ID", "cylink-cfn-artifacts-ACCOUNT_ID-REGION"))
+    assert expected in (REPO / "README.md").read_text()

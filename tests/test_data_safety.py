@@ -67,6 +67,7 @@ def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(pr
                                                   "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"},
                           {"StackName": "cylink-prod", "ChangeSetName": "cs-root"})
         stub_tree(stub)
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID})  # RecordsStack: already gone
         with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup"):
             workflow.execute(workflow.ExecuteRequest("prod", "cs-root"), aws.Clients(cfn, None, sts, "ap-northeast-1"), reporter, project, lambda s: None)
         stub.assert_no_pending_responses()  # no execute_change_set was stubbed, none was called

@@ -49,8 +49,8 @@ def test_cluster_uses_fargate_and_spot_with_the_guide_strategy_and_insights(buil
     assert built["root"]["Parameters"]["FargateSpotWeight"]["Default"] == "4"
 
 
-def test_execution_role_reads_exactly_the_redis_secret(built):
-    role = built.props("cluster", "TaskExecutionRole")
+def test_backend_execution_role_reads_exactly_the_redis_secret(built):
+    role = built.props("cluster", "BackendExecutionRole")
     assert role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}]
     (policy,) = role["Policies"]
     secret, key = policy["PolicyDocument"]["Statement"]
@@ -58,6 +58,24 @@ def test_execution_role_reads_exactly_the_redis_secret(built):
     # the secret is encrypted with the data key: decrypt it only through Secrets Manager
     assert key["Action"] == ["kms:Decrypt"] and key["Resource"] == [{"Ref": "DataKeyArn"}]
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}
+
+
+def test_each_service_starts_with_its_own_execution_role_reading_only_its_own_secrets(built):
+    """The frontend receives no secret, so its execution role can read none (it used to share the backend's)."""
+    services = built["services"]["Resources"]
+    assert "TaskExecutionRole" not in built["cluster"]["Resources"]
+    for svc in ("Backend", "Frontend"):
+        task = services[f"{svc}TaskDefinition"]["Properties"]
+        assert task["ExecutionRoleArn"] == {"Ref": f"{svc}ExecutionRoleArn"}
+        role = built.props("cluster", f"{svc}ExecutionRole")
+        readable = [r for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+                    if "secretsmanager:GetSecretValue" in s["Action"] for r in s["Resource"]]
+        received = [s["ValueFrom"] for c in task["ContainerDefinitions"] for s in c.get("Secrets", [])]
+        assert readable == received
+    assert built.props("cluster", "FrontendExecutionRole").get("Policies", []) == []
+    # the root wires each role to its own service
+    params = built.props("root", "ServicesStack")["Parameters"]
+    assert params["FrontendExecutionRoleArn"] == {"Fn::GetAtt": ["ClusterStack", "Outputs.FrontendExecutionRoleArn"]}
 
 
 def test_each_service_has_its_own_task_role_trusting_only_this_account(built):

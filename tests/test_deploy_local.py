@@ -267,13 +267,14 @@ def test_the_readme_main_job_runs_end_to_end_with_local(tmp_path):
 
 def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aws_env):
     prefix, stack = unique()
-    code, doc = run("--env", "prod", "--stack-name", stack, "--yes", "--parameter", f"NamePrefix={prefix}", "--image-tag", "1.0.0")
+    code, doc = run("--env", "prod", "--stack-name", stack, "--yes", "--parameter", f"NamePrefix={prefix}", "--image-tag", "1.0.0",
+                    "--parameter", f"DomainName={prefix}.example.jp")
     assert code == 0
     cfn = client(aws_env, "cloudformation")
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["EnableTerminationProtection"] is True
     policy = (REPO / "policies" / "stateful-stack-policy.json").read_text()
     nested = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudFormation::Stack"]
-    assert len(nested) == 9  # keys, network, security, cache, registry, cluster, load balancer, monitoring, services
+    assert len(nested) == 11  # keys, network, security, cache, registry, cluster, load balancer, monitoring, services, dns, records
     for target in [stack, *nested]:
         assert json.loads(cfn.get_stack_policy(StackName=target)["StackPolicyBody"]) == json.loads(policy)
     # prod hardening: WAF on the ALB, with logging; ALB deletion protection and access logs

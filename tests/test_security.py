@@ -37,3 +37,35 @@ def test_every_rule_has_a_description(built):
         for logical_id, rule in _rules(built, type_).items():
             assert rule.get("Description"), logical_id
     assert len(built.resources("security", "AWS::EC2::SecurityGroup")) == 3
+
+
+def test_alb_and_redis_groups_declare_their_egress_explicitly(built):
+    """Inline egress is what makes CloudFormation drop the default allow-all rule; standalone egress
+    resources alone leave it in place. Both groups declare only the loopback 'no egress' rule inline;
+    the ALB's task-port rules stay standalone (never both forms for one rule)."""
+    groups = built.resources("security", "AWS::EC2::SecurityGroup")
+    for name in ("AlbSecurityGroup", "RedisSecurityGroup"):
+        (rule,) = groups[name]["Properties"]["SecurityGroupEgress"]
+        assert (rule["IpProtocol"], rule["CidrIp"]) == ("-1", "127.0.0.1/32") and rule["Description"]
+    assert "SecurityGroupEgress" not in groups["TaskSecurityGroup"]["Properties"]  # tasks reach ECR, Redis, the internet
+    standalone = {k: v["Properties"] for k, v in built.resources("security", RULE_TYPES[1]).items()}
+    assert {v["GroupId"]["Fn::GetAtt"][0] for v in standalone.values()} == {"AlbSecurityGroup"}
+
+
+def test_the_flow_log_role_describes_log_groups_on_the_resource_iam_checks(built):
+    (policy,) = built.props("network", "FlowLogRole")["Policies"]
+    by_action = {a: s["Resource"] for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert by_action["logs:DescribeLogGroups"] == [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}]
+    assert by_action["logs:PutLogEvents"] == [{"Fn::GetAtt": ["FlowLogGroup", "Arn"]}]
+
+
+def test_kms_administration_cannot_create_grants(built):
+    """kms:Create* would include kms:CreateGrant (a way around kms:ViaService); grants are denied unless for an AWS resource."""
+    from fnmatch import fnmatchcase
+
+    statements = {s["Sid"]: s for s in built.props("keys", "DataKey")["KeyPolicy"]["Statement"]}
+    admin = statements["AccountAdministersTheKey"]["Action"]
+    assert not [a for a in admin if fnmatchcase("kms:CreateGrant", a)]
+    deny = statements["GrantsOnlyForAwsResources"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", ["kms:CreateGrant"])
+    assert deny["Condition"] == {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}
