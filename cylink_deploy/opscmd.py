@@ -13,7 +13,7 @@ from typing import IO
 
 from templates_src.common import SERVICES
 
-from . import aws, workflow
+from . import aws, params, workflow
 from .drift import Drifted, DriftRequest, drift
 from .errors import Aborted, BadInput
 from .logs import LogsRequest, logs
@@ -33,6 +33,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     tag.add_argument("--image-tag", metavar="TAG", help="the tag to release (must be in both ECR repositories, unless --build)")
     tag.add_argument("--rollback-to", metavar="TAG", help="go back to an earlier tag (the same checks; no --build)")
     r.add_argument("--build", action="store_true", help="build both images with docker, push them to ECR and verify their digests first")
+    r.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="as for deploy: override a parameter of the file (repeatable)")
+    r.add_argument("--allow-replacement", action="append", default=[], metavar="LOGICAL_ID", help="as for deploy")
     for svc in SERVICES:
         r.add_argument(f"--{svc.name}-dir", type=Path, metavar="DIR", help=f"with --build: the {svc.name}'s build context (its Dockerfile)")
     sub.add_parser("status", parents=[common, target, aws_opts], help="one screen of the environment's health; exit 1 when not healthy")
@@ -87,7 +89,8 @@ def _release(args: argparse.Namespace, stdin: IO[str], project: Project, reporte
     spec = build_spec(args)
     if not args.yes and not stdin.isatty():
         raise Aborted("no terminal to confirm on: pass --yes (CI)")
-    request = ReleaseRequest(args.env, args.rollback_to or args.image_tag, args.stack_name, spec, rollback=bool(args.rollback_to))
+    request = ReleaseRequest(args.env, args.rollback_to or args.image_tag, args.stack_name, spec, rollback=bool(args.rollback_to),
+                             overrides=params.parse_overrides(args.parameter), allow_replacement=frozenset(args.allow_replacement))
     prepared = workflow.prepare(request.deploy_request(), project)  # bad input (a malformed tag) stops here, before any AWS call
     try:
         clients = clients or aws.make_clients(aws.make_session(args.region, args.profile))

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +56,15 @@ class ReleaseRequest:
     stack_name: str | None = None
     build: BuildSpec | None = None
     rollback: bool = False  # --rollback-to: the same release, described as the way back
+    overrides: dict[str, str] = field(default_factory=dict)  # a release is a deploy: the same overrides apply
+    allow_replacement: frozenset[str] = frozenset()
 
     @property
     def stack(self) -> str:
         return workflow.stack_name(self.env, self.stack_name)
 
     def deploy_request(self) -> workflow.DeployRequest:
-        return workflow.DeployRequest(self.env, self.stack_name, image_tag=self.image_tag)
+        return workflow.DeployRequest(self.env, self.stack_name, dict(self.overrides), self.image_tag, self.allow_replacement)
 
 
 @dataclass(frozen=True)

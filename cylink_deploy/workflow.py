@@ -20,7 +20,8 @@ from typing import Any
 
 from templates_src import render
 
-from . import artifacts, aws, bootstrap as boot, params, protection
+from . import artifacts, aws, leftovers, params, protection
+from . import bootstrap as boot
 from . import build as build_step
 from . import changes as ch
 from . import stack as st
@@ -319,6 +320,11 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
         reporter.warn(warning)
     reporter.step(f"Account {account}, region {clients.region}, stack {stack}")
     decision = settle(cfn, stack, reporter, sleep)
+    if decision.change_set_type == "CREATE" and clients.logs is not None and clients.ecr is not None:
+        planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
+        found = leftovers.existing(clients.logs, clients.ecr, planned)
+        if found:  # fail now, in one line, rather than half-way through the create
+            raise leftovers.refusal(stack, found)
     bucket, role_arn = _ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
     up = artifacts.upload(clients.s3, bucket, files)

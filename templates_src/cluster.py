@@ -19,7 +19,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ecs, iam, logs
 
 from .common import (
-    RETAINED,
+    RETAINED_NAMED,
     FARGATE_BASE,
     AppService,
     FARGATE_WEIGHT,
@@ -119,7 +119,7 @@ def build() -> Template:
         t.add_resource(
             logs.LogGroup(
                 f"{svc.title}LogGroup",
-                **RETAINED,
+                **RETAINED_NAMED,
                 LogGroupName=Sub("/ecs/${NamePrefix}-" + svc.name),
                 RetentionInDays=Ref("LogRetentionDays"),
                 KmsKeyId=Ref("DataKeyArn"),

@@ -63,6 +63,9 @@ def arn_pattern(service: str) -> str:
 
 # Stateful resources survive both stack deletion and replacement (a test enforces it for every one).
 RETAINED: dict[str, str] = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+# Resources with a fixed name (log groups, ECR repositories): kept like RETAINED, except when the create
+# that made them fails -- then CloudFormation deletes them, so the retry is not blocked by "already exists".
+RETAINED_NAMED: dict[str, str] = {"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"}
 
 EGRESS_MODES = ("nat-per-az", "single-nat", "none")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)

@@ -14,7 +14,7 @@ from troposphere import Equals, GetAtt, GetAZs, If, Join, Not, Ref, Select, Sub,
 from troposphere import ec2, iam, logs
 
 from .common import (
-    RETAINED,
+    RETAINED_NAMED,
     CIDR_PATTERN,
     EGRESS_MODES,
     add_output,
@@ -181,7 +181,7 @@ def _flow_logs(t: Template) -> None:
     t.add_resource(
         logs.LogGroup(
             "FlowLogGroup",
-            **RETAINED,
+            **RETAINED_NAMED,
             LogGroupName=Sub("/vpc/${NamePrefix}-flow-logs"),
             RetentionInDays=Ref("LogRetentionDays"),
             KmsKeyId=Ref("DataKeyArn"),

@@ -12,7 +12,7 @@ import json
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import ecr
 
-from .common import RETAINED, SERVICES, add_output, add_param, data_key_param, name_prefix_param
+from .common import RETAINED_NAMED, SERVICES, add_output, add_param, data_key_param, name_prefix_param
 
 
 def lifecycle_policy_text() -> str:
@@ -46,7 +46,7 @@ def build() -> Template:
         t.add_resource(
             ecr.Repository(
                 title,
-                **RETAINED,
+                **RETAINED_NAMED,
                 RepositoryName=Sub("${NamePrefix}/" + svc.name),
                 ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
                 ImageTagMutability="IMMUTABLE",

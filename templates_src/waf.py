@@ -11,7 +11,7 @@ from troposphere import Equals, GetAtt, Output, Ref, Sub, Template
 from troposphere import logs
 from troposphere import wafv2 as waf
 
-from .common import RETAINED, add_param
+from .common import RETAINED_NAMED, add_param
 
 MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 
@@ -62,7 +62,7 @@ def add(t: Template, alb: str) -> None:
         logs.LogGroup(
             "WafLogGroup",
             Condition="HasWaf",
-            **RETAINED,
+            **RETAINED_NAMED,
             LogGroupName=Sub("aws-waf-logs-${NamePrefix}"),  # WAF requires the aws-waf-logs- prefix
             RetentionInDays=Ref("LogRetentionDays"),
             KmsKeyId=Ref("DataKeyArn"),

@@ -273,6 +273,8 @@ def wafv2_web_acl() -> None:
     (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
     acl = c("wafv2").get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert c("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
+    c("cloudformation").delete_stack(StackName="waf")  # gone with its stack, so a re-created stack can use the name
+    assert c("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []
 
 
 @scenario
@@ -340,6 +342,14 @@ def describe_alarms_combines_filters() -> None:
     cw.set_alarm_state(AlarmName="other-a", StateValue="ALARM", StateReason="test")
     found = [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="app-", StateValue="ALARM")["MetricAlarms"]]
     assert found == ["app-b"], found
+
+
+@scenario
+def retain_except_on_create() -> None:
+    create("keepme", {"Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "RetainExceptOnCreate", "Properties": {"LogGroupName": "/keep/me"}}})
+    c("cloudformation").delete_stack(StackName="keepme")
+    groups = [g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/keep/")["logGroups"]]
+    assert groups == ["/keep/me"], groups
 
 
 def upload(bucket: str, key: str, template: dict[str, Any]) -> str:

@@ -25,9 +25,16 @@ def test_every_stateful_resource_is_retained_or_snapshotted_on_delete_and_replac
         for logical_id, res in tpl["Resources"].items():
             if res["Type"] in changes.STATEFUL_TYPES:
                 found += 1
-                assert res.get("DeletionPolicy") in ("Retain", "Snapshot"), f"{stem}.{logical_id}"
+                assert res.get("DeletionPolicy") in ("Retain", "Snapshot", "RetainExceptOnCreate"), f"{stem}.{logical_id}"
                 assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), f"{stem}.{logical_id}"
     assert found >= 6
+
+
+def test_resources_with_fixed_names_are_deleted_only_when_the_create_that_made_them_fails(built):
+    """A failed first create must not leave named log groups or repositories that block the retry."""
+    named = {(stem, lid): res["DeletionPolicy"] for stem, tpl in built.by_stem.items() for lid, res in tpl["Resources"].items()
+             if res["Type"] in ("AWS::Logs::LogGroup", "AWS::ECR::Repository") and any(k in res.get("Properties", {}) for k in ("LogGroupName", "RepositoryName"))}
+    assert len(named) >= 5 and set(named.values()) == {"RetainExceptOnCreate"}, named
 
 
 def test_the_guard_refuses_stateful_replacements_deep_in_nested_stacks():

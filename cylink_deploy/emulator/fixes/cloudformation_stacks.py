@@ -1,10 +1,11 @@
 """CloudFormation stack APIs and nested stacks."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import Stack
+from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.utils import get_stack_from_s3_url
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
@@ -54,3 +55,24 @@ def nested_stack_updates_in_place(patch: Patch) -> None:
     CREATE_IN_PROGRESS stack that breaks every DescribeStacks. Update the child stack in place (its
     template, parameters and resources), keeping its stack ID, as CloudFormation does."""
     wrap_classmethod(patch, Stack, "update_from_cloudformation_json", _update_nested_in_place)
+
+
+def _deleting_except_retained(original: Callable[[ResourceMap], None]) -> Callable[[ResourceMap], None]:
+    def delete(self: ResourceMap) -> None:
+        kept = [r for r in self._resource_json_map.values() if r.get("DeletionPolicy") == "RetainExceptOnCreate"]
+        for resource in kept:  # moto keeps only "Retain": a completed stack's delete keeps these too
+            resource["DeletionPolicy"] = "Retain"
+        try:
+            original(self)
+        finally:
+            for resource in kept:
+                resource["DeletionPolicy"] = "RetainExceptOnCreate"
+
+    return delete
+
+
+@fix
+def retain_except_on_create(patch: Patch) -> None:
+    """``DeletionPolicy: RetainExceptOnCreate`` is ignored, so deleting a stack deletes the resource (its
+    logs, its images): keep it, as CloudFormation does for every operation but a failed create."""
+    patch(ResourceMap, "delete", _deleting_except_retained(ResourceMap.delete))

@@ -20,6 +20,13 @@ class WebAcl(CompatModel):
         )
         return cls(f"{acl.name}|{acl.id}|{p['Scope']}", {"Arn": acl.arn, "Id": acl.id})
 
+    @classmethod
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+        name, acl_id, scope = physical_id.split("|")
+        backend = wafv2_backends[account_id][region_name]
+        acl = backend.get_web_acl(None, name, acl_id)
+        backend.delete_web_acl(name, scope, acl_id, acl.lock_token)  # a re-created stack can use the name again
+
 
 class WebAclAssociation(CompatModel):
     TYPE = "AWS::WAFv2::WebACLAssociation"
@@ -28,6 +35,10 @@ class WebAclAssociation(CompatModel):
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         wafv2_backends[account_id][region_name].associate_web_acl(p["WebACLArn"], p["ResourceArn"])
         return cls(f"{p['WebACLArn']}|{p['ResourceArn']}")
+
+    @classmethod
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+        wafv2_backends[account_id][region_name].disassociate_web_acl(physical_id.split("|", 1)[1])
 
 
 class LoggingConfiguration(CompatModel):
@@ -38,8 +49,15 @@ class LoggingConfiguration(CompatModel):
         wafv2_backends[account_id][region_name].put_logging_configuration(p["ResourceArn"], p["LogDestinationConfigs"], None, False, {})
         return cls(p["ResourceArn"])
 
+    @classmethod
+    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+        backend = wafv2_backends[account_id][region_name]
+        if backend.logging_configurations.get(physical_id):
+            backend.delete_logging_configuration(physical_id)
+
 
 @fix
 def wafv2_web_acl(patch: Patch) -> None:
-    """``AWS::WAFv2::WebACL``, ``WebACLAssociation`` and ``LoggingConfiguration`` are ignored."""
+    """``AWS::WAFv2::WebACL``, ``WebACLAssociation`` and ``LoggingConfiguration`` are ignored: created
+    (and, when the stack goes, deleted) in moto's WAFv2 backend."""
     register_models(patch, WebAcl, WebAclAssociation, LoggingConfiguration)

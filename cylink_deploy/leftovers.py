@@ -1,0 +1,74 @@
+"""Retained resources with fixed names that an earlier stack left behind.
+
+Log groups and ECR repositories keep their data when a stack is deleted (DeletionPolicy), and their
+names come from ``NamePrefix``: a new stack of the same environment would fail half-way with "already
+exists". Before a create, the names the stack will use are computed from the resolved templates and
+looked up, so the user hears what to do before anything is created.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .aws import error_code
+from .errors import StackStateError
+from .resolve import resolve
+
+# Stateful types whose name the templates fix, with the property that names them.
+NAMED = {"AWS::Logs::LogGroup": "LogGroupName", "AWS::ECR::Repository": "RepositoryName"}
+
+
+@dataclass(frozen=True)
+class Leftover:
+    resource_type: str
+    name: str
+
+    @property
+    def delete_command(self) -> str:
+        if self.resource_type == "AWS::ECR::Repository":
+            return f"aws ecr delete-repository --repository-name {self.name} --force"
+        return f"aws logs delete-log-group --log-group-name {self.name}"
+
+
+def planned(files: Mapping[str, str], parameters: Mapping[str, str], region: str) -> list[Leftover]:
+    """Every fixed name of a retained type the stack would create with these parameters."""
+    found = []
+    for stack in resolve(files, parameters, region=region).values():
+        for resource_type, prop in NAMED.items():
+            for body in stack.resources(resource_type).values():
+                name = body.get("Properties", {}).get(prop)
+                if isinstance(name, str):
+                    found.append(Leftover(resource_type, name))
+    return sorted(set(found), key=lambda x: (x.resource_type, x.name))
+
+
+def existing(logs: Any, ecr: Any, wanted: list[Leftover]) -> list[Leftover]:
+    """Those of ``wanted`` that exist already."""
+    found = []
+    for item in wanted:
+        if item.resource_type == "AWS::ECR::Repository":
+            try:
+                ecr.describe_repositories(repositoryNames=[item.name])
+            except ClientError as exc:
+                if error_code(exc) != "RepositoryNotFoundException":
+                    raise
+                continue
+            found.append(item)
+        else:
+            groups = logs.describe_log_groups(logGroupNamePrefix=item.name).get("logGroups", [])
+            if any(g["logGroupName"] == item.name for g in groups):
+                found.append(item)
+    return found
+
+
+def refusal(stack: str, found: list[Leftover]) -> StackStateError:
+    """One line: what is in the way, how to keep its data, and how to remove it."""
+    names = ", ".join(f"{x.name}" for x in found)
+    commands = "; ".join(x.delete_command for x in found)
+    return StackStateError(
+        f"creating {stack} would collide with {len(found)} retained resource(s) an earlier stack left: {names}. "
+        f"Keep their data: deploy with another --parameter NamePrefix=...; or remove them (their logs/images go): {commands}"
+    )
