@@ -14,7 +14,7 @@ from cylink_deploy import aws, bootstrap, github_oidc, workflow
 from cylink_deploy.cli import main
 from cylink_deploy.errors import BadInput
 from cylink_deploy.github_oidc import GitHubTrust
-from cylink_deploy.local import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
 from cylink_deploy.workflow import BootstrapRequest, Status
 
 from .recording import RecordingReporter

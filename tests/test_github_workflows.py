@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from cylink_deploy import cli, summary
-from cylink_deploy.local import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
 
 from .conftest import REPO, project_copy
 

@@ -22,7 +22,14 @@ def commands(text: str) -> set[str]:
     """Every command line of the text: in code blocks (fenced or indented) and in inline code; a trailing
     comment, a trailing `&` and a `\\` line continuation do not count, nor does spacing."""
     text = text.replace("\\\n", " ")
-    candidates = [line.strip() for line in text.splitlines()] + re.findall(r"`([^`\n]+)`", text)
+    candidates, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif fenced or line.startswith("    "):
+            candidates.append(line.strip())  # a code block line
+        else:
+            candidates += re.findall(r"`([^`]+)`", line)  # inline code in prose
     found = set()
     for candidate in candidates:
         for part in candidate.split("&&"):
@@ -67,6 +74,7 @@ def test_both_readmes_name_the_same(ja, what):
 
 def test_the_extraction_sees_each_kind_of_command():
     sample = """
+To make it work, make sure of it:
 ```bash
 make test   # comment
 python deploy.py --env prod --image-tag v1.1.0 --no-execute     # review
