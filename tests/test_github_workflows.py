@@ -106,12 +106,19 @@ def test_ci_runs_the_readme_test_command_with_venvs_cached_by_their_requirement_
     assert "make test" in runs and "make test" in README
     (cache,) = [s for _, _, s in steps(document) if str(s.get("uses", "")).startswith("actions/cache@")]
     makefile = (REPO / "Makefile").read_text()
-    installed_from = {name for rule in re.findall(r"^\$\(\w*STAMP\): (.+)$", makefile, re.M) for name in rule.split()}
+    # every virtual environment `make test` installs (a stamp rule), and every file it is installed from
+    stamps = dict(re.findall(r"^(\w*STAMP) := (\S+)$", makefile, re.M))
+    stamps["STAMP"] = stamps["STAMP"].replace("$(VENV)", ".venv")
+    rules = dict(re.findall(r"^\$\((\w*STAMP)\): (.+)$", makefile, re.M))
+    assert set(rules) == set(stamps) and len(rules) >= 3
+    installed_from = {name for prerequisites in rules.values() for name in prerequisites.split()}
     assert installed_from >= {"setup.cfg", "pyproject.toml", "requirements-checkov.txt", "requirements-taskcat.txt"}
     for name in installed_from:
         assert f"'{name}'" in cache["with"]["key"], f"the venv cache key must hash {name}"
-    for venv in (".venv", ".venv-checkov", ".venv-taskcat"):
-        assert venv in cache["with"]["path"].split()
+    (touch,) = [s["run"] for _, _, s in steps(document) if s.get("if") == "steps.venvs.outputs.cache-hit == 'true'"]
+    for stamp in stamps.values():
+        assert stamp.split("/")[0] in cache["with"]["path"].split(), f"the cache must hold {stamp.split('/')[0]}"
+        assert stamp in touch.split(), f"a restored {stamp.split('/')[0]} must be marked current"
     uploads = {s["with"]["name"]: s["with"]["path"] for _, _, s in steps(document) if str(s.get("uses", "")).startswith("actions/upload-artifact@")}
     assert uploads == {"templates": "build/*.json", "policy-gate-report": "reports/"}
 
@@ -136,7 +143,7 @@ def _dry_run(script: str, env: dict[str, str], where: Path) -> list[list[str]]:
 def _check_call(argv: list[str]) -> None:
     """A python call in a workflow is a documented deploy.py command or the summary module, with valid flags."""
     if argv[:1] == ["deploy.py"]:
-        normalized, notice = cli.normalize(argv[1:])
+        normalized, notice = cli.normalize(argv[1:], cli.COMMANDS)
         assert notice is None, f"old form in a workflow: {argv}"
         cli.parser().parse_args(normalized)  # a bad subcommand or flag raises BadInput
         assert normalized[0] == "deploy" or f"python deploy.py {normalized[0]}" in README, f"undocumented: {argv}"
