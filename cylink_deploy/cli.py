@@ -16,7 +16,7 @@ from typing import IO, NoReturn
 
 import botocore.exceptions as bex
 
-from . import aws, costcmd, opscmd, params, workflow
+from . import aws, costcmd, github_oidc, opscmd, params, workflow
 from .errors import EXIT_FAILED, Aborted, BadInput, DeployError
 from .legacy import normalize
 from .project import Project
@@ -88,7 +88,12 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("execute", parents=[common, target, aws_opts, allow], help="execute a reviewed change set (checked AVAILABLE and shown again)")
     e.add_argument("change_set", metavar="CHANGE_SET", help="the change set's name (printed by deploy --no-execute) or ARN")
     sub.add_parser("delete", parents=[common, target, aws_opts], help="delete the stack after showing what is retained")
-    sub.add_parser("bootstrap", parents=[common, aws_opts], help="(administrator, once per account/region) artifacts bucket, service role, deployer policy")
+    bs = sub.add_parser("bootstrap", parents=[common, aws_opts], help="(administrator, once per account/region) artifacts bucket, service role, deployer policy")
+    bs.add_argument("--github-repo", metavar="OWNER/REPO", help="also create the GitHub OIDC provider and a deployer role that trusts only this repository")
+    bs.add_argument("--github-ref", action="append", default=[], metavar="REF",
+                    help="with --github-repo: a ref whose jobs may deploy, e.g. refs/heads/main or refs/tags/v* (repeatable)")
+    bs.add_argument("--github-environment", action="append", default=[], metavar="NAME",
+                    help="with --github-repo: a GitHub environment whose jobs may deploy, e.g. prod (repeatable)")
     b = sub.add_parser("build", parents=[common], help="render templates into build/ and cfn-lint them and the parameter files; no AWS calls")
     b.add_argument("--env", help="lint only this environment's parameter file")
     opscmd.add_parsers(sub, common, target, aws_opts)
@@ -177,14 +182,25 @@ def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], 
         finally:
             prepared.close()
         return 0
+    if args.command == "bootstrap":
+        request_b = bootstrap_request(args)  # bad input stops here, before any AWS call
     clients = aws.make_clients(aws.make_session(args.region, args.profile))
     if args.command == "execute":
         workflow.execute(workflow.ExecuteRequest(args.env, args.change_set, args.stack_name, frozenset(args.allow_replacement)), clients, reporter, project, sleep)
     elif args.command == "delete":
         workflow.delete(workflow.DeleteRequest(args.env, args.stack_name), clients, reporter, sleep)
     else:
-        workflow.bootstrap(clients, reporter)
+        workflow.bootstrap(clients, reporter, request_b)
     return 0
+
+
+def bootstrap_request(args: argparse.Namespace) -> workflow.BootstrapRequest:
+    """``--github-*`` flags into the request; a ref or environment without the repository is an error."""
+    if not args.github_repo:
+        if args.github_ref or args.github_environment:
+            raise BadInput("--github-ref and --github-environment need --github-repo OWNER/REPO")
+        return workflow.BootstrapRequest()
+    return workflow.BootstrapRequest(github_oidc.GitHubTrust(args.github_repo, tuple(args.github_ref), tuple(args.github_environment)))
 
 
 def deploy_local(args: argparse.Namespace, request: workflow.DeployRequest, prepared: workflow.Prepared, reporter: HumanReporter,

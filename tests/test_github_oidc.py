@@ -1,0 +1,138 @@
+"""`deploy.py bootstrap --github-repo`: the GitHub OIDC provider and the deployer role that trusts only the
+chosen refs and environments of one repository — against the emulator (moto's IAM), with botocore's
+Stubber for what the emulator lacks (adding an audience to an existing provider), and through the CLI."""
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from cylink_deploy import aws, bootstrap, github_oidc, workflow
+from cylink_deploy.cli import main
+from cylink_deploy.errors import BadInput
+from cylink_deploy.github_oidc import GitHubTrust
+from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.workflow import BootstrapRequest, Status
+
+from .recording import RecordingReporter
+
+REGION = "ap-northeast-1"
+ACCOUNT = "123456789012"  # moto's account
+PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+
+
+@pytest.fixture(scope="module")
+def own_emulator():
+    """An emulator of this module's own: the provider and the role are account-wide names."""
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def clients(own_emulator):
+    return aws.make_clients(aws.make_session(REGION, None, FAKE_CREDENTIALS, env={}), own_emulator.endpoint)
+
+
+def _trust_of(iam, role=github_oidc.ROLE_NAME):
+    document = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_ref_and_environment(clients):
+    reporter = RecordingReporter()
+    trust = GitHubTrust("cylink/infra", ("refs/heads/main",), ("prod",))
+    result = workflow.bootstrap(clients, reporter, BootstrapRequest(trust))
+
+    assert result.status is Status.BOOTSTRAPPED
+    iam = clients.iam
+    assert [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]] == [PROVIDER]
+    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=PROVIDER)
+    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+    assert provider["Url"].removeprefix("https://") == "token.actions.githubusercontent.com"
+
+    (statement,) = _trust_of(iam)["Statement"]
+    assert statement["Principal"] == {"Federated": PROVIDER}
+    assert statement["Action"] in ("sts:AssumeRoleWithWebIdentity", ["sts:AssumeRoleWithWebIdentity"])
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": ["repo:cylink/infra:ref:refs/heads/main", "repo:cylink/infra:environment:prod"],
+        }
+    }
+    # exactly the deployer policy, and nothing else
+    bucket = result.extra["bucket"]
+    assert iam.list_role_policies(RoleName=github_oidc.ROLE_NAME)["PolicyNames"] == [f"cylink-deployer-{REGION}"]
+    assert iam.list_attached_role_policies(RoleName=github_oidc.ROLE_NAME)["AttachedPolicies"] == []
+    attached = iam.get_role_policy(RoleName=github_oidc.ROLE_NAME, PolicyName=f"cylink-deployer-{REGION}")["PolicyDocument"]
+    attached = json.loads(attached) if isinstance(attached, str) else attached
+    assert attached == json.loads(bootstrap.deployer_policy(ACCOUNT, REGION, bucket).to_json())
+
+    document = reporter.documents[-1]
+    assert document["githubRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/{github_oidc.ROLE_NAME}"
+    assert document["githubOidcProviderArn"] == PROVIDER
+    assert document["githubSubjects"] == ["repo:cylink/infra:ref:refs/heads/main", "repo:cylink/infra:environment:prod"]
+    assert any("AWS_DEPLOY_ROLE_ARN=" in d for d in reporter.of("detail"))
+
+    # again, with another choice: the provider is reused (not duplicated), the trust is replaced, not widened
+    reporter = RecordingReporter()
+    workflow.bootstrap(clients, reporter, BootstrapRequest(GitHubTrust("cylink/infra", environments=("staging",))))
+    assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
+    assert any(s.startswith("Reusing the GitHub OIDC provider") for s in reporter.of("step"))
+    (statement,) = _trust_of(iam)["Statement"]
+    assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == ["repo:cylink/infra:environment:staging"]
+
+
+def test_a_tag_pattern_uses_string_like_and_keeps_the_other_subjects_exact():
+    doc = json.loads(github_oidc.trust_policy(ACCOUNT, GitHubTrust("o/r", ("refs/tags/v*", "refs/heads/main"))).to_json())
+    condition = doc["Statement"][0]["Condition"]
+    assert condition == {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": ["repo:o/r:ref:refs/heads/main", "repo:o/r:ref:refs/tags/v*"]},
+    }
+
+
+def test_an_existing_provider_without_the_sts_audience_gets_it_added():
+    iam = boto3.client("iam", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(iam) as stub:
+        stub.add_response("list_open_id_connect_providers", {"OpenIDConnectProviderList": [{"Arn": PROVIDER}]})
+        stub.add_response("get_open_id_connect_provider", {"ClientIDList": ["some-other-audience"], "Url": "token.actions.githubusercontent.com"},
+                          {"OpenIDConnectProviderArn": PROVIDER})
+        stub.add_response("add_client_id_to_open_id_connect_provider", {}, {"OpenIDConnectProviderArn": PROVIDER, "ClientID": "sts.amazonaws.com"})
+        assert github_oidc.ensure_provider(iam, ACCOUNT) == (PROVIDER, False)
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("repo", "refs", "environments", "says"),
+    [
+        ("cylink", ("refs/heads/main",), (), "use OWNER/REPO"),
+        ("cylink/infra", (), (), "needs at least one --github-ref"),
+        ("cylink/infra", ("main",), (), "use a full ref"),
+        ("cylink/infra", ("refs/heads/*",), (), "a wildcard is allowed only in a tag pattern"),
+        ("cylink/infra", ("refs/heads/release-*",), (), "a wildcard is allowed only in a tag pattern"),
+        ("cylink/infra", (), ("prod:*",), "--github-environment"),
+        ("cyl*nk/infra", ("refs/heads/main",), (), "use OWNER/REPO"),
+    ],
+)
+def test_a_trust_wider_than_meant_or_malformed_is_refused_in_one_line(repo, refs, environments, says):
+    with pytest.raises(BadInput, match=says.replace("*", r"\*")) as caught:
+        GitHubTrust(repo, refs, environments)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_cli_passes_the_github_flags_and_refuses_them_without_a_repository(own_emulator, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", own_emulator.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    out = io.StringIO()
+    code = main(["bootstrap", "--json", "--github-repo", "cylink/infra", "--github-ref", "refs/tags/v*", "--github-environment", "prod"], out=out)
+    assert code == 0
+    assert json.loads(out.getvalue())["githubSubjects"] == ["repo:cylink/infra:ref:refs/tags/v*", "repo:cylink/infra:environment:prod"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: bad input must stop before any call
+    assert main(["bootstrap", "--github-environment", "prod"], out=io.StringIO()) == 2
+    assert main(["bootstrap", "--github-repo", "cylink/infra"], out=io.StringIO()) == 2
