@@ -7,7 +7,7 @@ CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 GUARD_STAMP := .venv-guard/.installed-stamp
 
-.PHONY: local test build bench clean taskcat-venv guard-venv snapshots
+.PHONY: local test build bench bench-preflight clean taskcat-venv guard-venv snapshots
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -63,6 +63,9 @@ build: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/deploy_bench.py
+
+bench-preflight: $(STAMP)
+	$(PY) benchmarks/preflight_bench.py
 
 clean:
 	rm -rf build .pytest_cache

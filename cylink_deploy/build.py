@@ -7,6 +7,7 @@ one child re-lints only that child; units that need linting run in parallel work
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import multiprocessing
 import time
 from collections.abc import Sequence
@@ -62,22 +63,36 @@ class LintUnit:
 
 
 def units(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> list[LintUnit]:
-    """Every template alone, then the root once per parameter file."""
+    """Every template alone, then the root once per parameter file (which also lints the root itself,
+    so the root is not linted a second time on its own)."""
     root = next((p for p in templates if p.name == render.ROOT_FILE), None)
-    found = [LintUnit(p) for p in sorted(templates)]
     if deployment_files and root is None:
         raise ValueError("parameter files are linted against the root template: build it first")
-    return found + [LintUnit(root, d) for d in sorted(deployment_files)] if root else found
+    alone = [LintUnit(p) for p in sorted(templates) if not (deployment_files and p == root)]
+    return alone + [LintUnit(root, d) for d in sorted(deployment_files)] if root else alone
 
 
-def lint_unit(unit: LintUnit) -> list[str]:
-    """cfn-lint one unit; one readable line per match (empty: clean). Runs in a worker process."""
+def lint_batch(batch: Sequence[LintUnit]) -> list[list[str]]:
+    """cfn-lint several units in one worker: the plain templates in one cfn-lint run (its setup is paid
+    once), each root-with-parameters on its own; the problems of each unit, in order."""
     from cfnlint.api import lint_by_config  # heavy import: only where linting happens
     from cfnlint.config import ManualArgs
 
+    plain = [u.template for u in batch if u.deployment_file is None]
+    by_file: dict[str, list[str]] = {str(t): [] for t in plain}
+    if plain:
+        for m in lint_by_config(ManualArgs(templates=[str(t) for t in plain], regions=LINT_REGIONS)):
+            by_file.setdefault(str(m.filename), []).append(f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}")
+    return [by_file.get(str(u.template), []) if u.deployment_file is None else lint_unit(u) for u in batch]
+
+
+def lint_unit(unit: LintUnit) -> list[str]:
+    """cfn-lint one unit; one readable line per match (empty: clean)."""
     if unit.deployment_file is None:
-        matches = lint_by_config(ManualArgs(templates=[str(unit.template)], regions=LINT_REGIONS))
-        return [f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}" for m in matches]
+        return lint_batch([unit])[0]
+    from cfnlint.api import lint_by_config
+    from cfnlint.config import ManualArgs
+
     problem, parameters = _deployment(unit.deployment_file)
     if problem:
         return [f"{unit.deployment_file}:1: {problem}"]
@@ -107,8 +122,19 @@ def _deployment(path: Path) -> tuple[str | None, dict[str, Any]]:
 
 
 def lint(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> list[str]:
-    """Lint everything in this process (no cache): the reference the tests and benchmark compare with."""
-    return [line for unit in units(templates, deployment_files) for line in lint_unit(unit)]
+    """Lint everything in this process (no cache, no workers)."""
+    return [line for found in lint_batch(units(templates, deployment_files)) for line in found]
+
+
+def _batches(pending: Sequence[LintUnit], workers: int) -> list[list[LintUnit]]:
+    """Split the work evenly by size (a root with parameters counts double: it is the largest)."""
+    batches: list[list[LintUnit]] = [[] for _ in range(min(workers, len(pending)))]
+    loads = [0] * len(batches)
+    for unit in sorted(pending, key=lambda u: -(u.template.stat().st_size * (2 if u.deployment_file else 1))):
+        i = loads.index(min(loads))
+        batches[i].append(unit)
+        loads[i] += unit.template.stat().st_size * (2 if unit.deployment_file else 1)
+    return batches
 
 
 class Lint:
@@ -118,20 +144,20 @@ class Lint:
     when it cannot be written, ``warnings`` says so and linting goes on."""
 
     def __init__(self, templates: Sequence[Path], deployment_files: Sequence[Path], cache_dir: Path, workers: int = LINT_WORKERS) -> None:
-        import cfnlint.version
-
         self.cache_dir = cache_dir
         self.started = time.perf_counter()
         self.warnings: list[str] = []
         self.units = units(templates, deployment_files)
-        self.keys = {u: u.key(cfnlint.version.__version__) for u in self.units}
+        version = importlib.metadata.version("cfn-lint")  # not `import cfnlint`: a cached run pays nothing for it
+        self.keys = {u: u.key(version) for u in self.units}
         self.pending = [u for u in self.units if not (cache_dir / self.keys[u]).is_file()]
         self._pool: ProcessPoolExecutor | None = None
-        self._futures: dict[LintUnit, Future[list[str]]] = {}
+        self._futures: list[tuple[list[LintUnit], Future[list[list[str]]]]] = []
         if self.pending:
+            batches = _batches(self.pending, workers)
             # spawn, not fork: the caller may run threads (the emulator) that hold locks
-            self._pool = ProcessPoolExecutor(max_workers=min(workers, len(self.pending)), mp_context=multiprocessing.get_context("spawn"))
-            self._futures = {u: self._pool.submit(lint_unit, u) for u in self.pending}
+            self._pool = ProcessPoolExecutor(max_workers=len(batches), mp_context=multiprocessing.get_context("spawn"))
+            self._futures = [(batch, self._pool.submit(lint_batch, batch)) for batch in batches]
 
     @property
     def cached(self) -> bool:
@@ -142,11 +168,11 @@ class Lint:
         """The lint problems (empty: clean); remembers clean units."""
         problems: list[str] = []
         try:
-            for unit, future in self._futures.items():
-                found = future.result()
-                problems += found
-                if not found:
-                    self._remember(unit)
+            for batch, future in self._futures:
+                for unit, found in zip(batch, future.result(), strict=True):
+                    problems += found
+                    if not found:
+                        self._remember(unit)
         finally:
             self.close()
         return problems
