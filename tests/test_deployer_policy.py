@@ -40,6 +40,8 @@ def recorded(emulator, tmp_path_factory):
     dev.write_text(dev.read_text().replace("NamePrefix: cylink", f"NamePrefix: {prefix}"))
     project = Project(root, build_override=root / "build")
     out: dict[str, tuple[int, list[awscalls.Call]]] = {}
+    rotated: dict = {}
+    out["rotated"] = rotated  # type: ignore[assignment]
     with pytest.MonkeyPatch.context() as mp:
         for key, value in (("AWS_ENDPOINT_URL", emulator.endpoint), ("AWS_REGION", REGION), ("MOTO_ECS_SERVICE_RUNNING", "1"),
                            ("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"]),
@@ -74,7 +76,14 @@ def recorded(emulator, tmp_path_factory):
         run("release", "release", *target, "--yes", "--image-tag", "2.0.0")
         run("status", "status", *target, codes=(0, 1))  # 1: the emulator's target groups have no healthy targets
         run("logs", "logs", *target, "backend", "--since", "5m")
-        run("rotate-redis-auth", "rotate-redis-auth", *target, "--yes")
+        sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS)
+        secret = next(s["ARN"] for s in sm.list_secrets()["SecretList"] if s["Name"].startswith(f"{stack}-CacheStack"))
+        before = sm.get_secret_value(SecretId=secret)["SecretString"]
+        doc = run("rotate-redis-auth", "rotate-redis-auth", *target, "--yes")
+        stages = sm.describe_secret(SecretId=secret)["VersionIdsToStages"]
+        rotated["before"], rotated["doc"], rotated["stages"] = before, doc, stages
+        rotated["current"] = sm.get_secret_value(SecretId=secret)["SecretString"]
+        rotated["previous"] = sm.get_secret_value(SecretId=secret, VersionStage="AWSPREVIOUS")["SecretString"]
         run("delete", "delete", *target, "--yes")
     return out
 
@@ -91,7 +100,7 @@ def test_the_deployer_policy_allows_every_call_the_command_makes(recorded, comma
 
 def test_the_recording_saw_the_calls_that_matter(recorded):
     """The recorder is really on: the writes each command exists for are among its calls."""
-    ops = {name: {f"{c.service}.{c.operation}" for c in calls} for name, (_, calls) in recorded.items()}
+    ops = {name: {f"{c.service}.{c.operation}" for c in recorded[name][1]} for name in COMMANDS}
     assert {"cloudformation.CreateChangeSet", "cloudformation.ExecuteChangeSet", "s3.PutObject", "iam.GetRole"} <= ops["create"]
     assert "cloudformation.ExecuteChangeSet" not in ops["review"] and "cloudformation.ExecuteChangeSet" in ops["execute"]
     assert {"ecr.DescribeImages", "cloudformation.ExecuteChangeSet"} <= ops["release"]
@@ -179,3 +188,11 @@ def test_drift_calls_are_allowed_too():
 def test_the_deployer_policy_fits_a_managed_policy():
     """A customer managed policy holds at most 6,144 characters (whitespace not counted)."""
     assert len(json.dumps(_policy(), separators=(",", ":"))) <= 6144
+
+
+def test_rotation_on_the_emulator_leaves_the_new_token_current_and_the_old_one_previous(recorded):
+    rotated = recorded["rotated"]
+    assert rotated["doc"]["status"] == "ROTATED" and rotated["doc"]["steps"][-1].startswith("SET")
+    assert rotated["current"] != rotated["before"] and len(rotated["current"]) == 64
+    assert rotated["previous"] == rotated["before"]
+    assert sorted(s for stages in rotated["stages"].values() for s in stages) == ["AWSCURRENT", "AWSPREVIOUS"]  # AWSPENDING removed
