@@ -13,7 +13,7 @@ injects as REDIS_AUTH_TOKEN when a task *starts*). Order, so that every task alw
 
 AWSPENDING marks an unfinished rotation: a rerun reuses its token (never a third one) and skips the
 steps already done (once AWSCURRENT holds it, ROTATE and the promotion are done). The template's
-reference is unversioned (AWSCURRENT), so the next deploy keeps the rotated token: ``AUTH_TOKEN_REFERENCE``.
+reference is unversioned (AWSCURRENT), so the next deploy keeps the rotated token: ``templates_src.cache.AUTH_TOKEN_REFERENCE``.
 """
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ def wait_available(elasticache: Any, group_id: str, sleep: Sleep, timeout: float
 def wait_services(ecs: Any, cluster: str, names: dict[str, str], reporter: Reporter, sleep: Sleep, timeout: float | None = None) -> str | None:
     """None once every service's new deployment has completed; else why not (failed, timed out)."""
     timeout = ROLLOUT_TIMEOUT if timeout is None else timeout
-    waited, last = 0.0, {}
+    waited, last = 0.0, dict[str, str]()
     for delay in st.backoff(5.0, 1.5, 15.0):
         sleep(delay)
         waited += delay
