@@ -44,9 +44,10 @@ class Clients:
     elbv2: Any = None
     elasticache: Any = None
     cloudwatch: Any = None
+    secretsmanager: Any = None  # rotate-redis-auth
 
 
-OPS_SERVICES = ("ecr", "ecs", "logs", "elbv2", "elasticache", "cloudwatch")
+OPS_SERVICES = ("ecr", "ecs", "logs", "elbv2", "elasticache", "cloudwatch", "secretsmanager")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 

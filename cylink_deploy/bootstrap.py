@@ -15,7 +15,7 @@ from typing import Any
 
 from awacs import cloudformation as cfn
 from awacs import iam, s3, sts
-from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement, StringEquals, StringLike
+from awacs.aws import Action, Allow, ArnLike, Condition, PolicyDocument, Statement, StringEquals, StringLike
 from botocore.exceptions import ClientError
 
 from templates_src.common import service_trust
@@ -129,8 +129,18 @@ def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 
+# ECR push permissions docker uses for ``release --build`` (its own HTTP calls, not boto3: from the ECR
+# User Guide's "pushing an image" policy; every other day-2 action below is proven by recording).
+ECR_PUSH = ("BatchCheckLayerAvailability", "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage", "BatchGetImage")
+
+
 def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyDocument:
-    """The least privilege of whoever runs deploy.py once the account is bootstrapped."""
+    """The least privilege of whoever runs deploy.py once the account is bootstrapped: change sets on the
+    cylink-* stacks, and the day-2 commands (release, status, logs, drift, rotate-redis-auth) on resources
+    named from a NamePrefix starting with ``cylink``. Proven by tests/test_deployer_policy.py, which records
+    every call the commands make against the emulator and evaluates each against this document."""
+    arn = f"{region}:{account}"
+    stacks = [f"arn:aws:cloudformation:{arn}:stack/{NAME_PREFIX}-*/*"]
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
@@ -143,7 +153,7 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
                     "DescribeStackEvents", "ListStackResources", "GetTemplate", "DeleteStack", "SetStackPolicy", "GetStackPolicy",
                     "UpdateTerminationProtection",
                 )],
-                Resource=[f"arn:aws:cloudformation:{region}:{account}:stack/cylink-*/*", f"arn:aws:cloudformation:{region}:{account}:changeSet/cylink-*/*"],
+                Resource=[*stacks, f"arn:aws:cloudformation:{arn}:changeSet/{NAME_PREFIX}-*/*"],
             ),
             Statement(
                 Sid="ArtifactsBucket",
@@ -158,6 +168,55 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
                 Action=[iam.PassRole],
                 Resource=[f"arn:aws:iam::{account}:role/{ROLE_NAME}"],
                 Condition=Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com")),
+            ),
+            Statement(Sid="Drift", Effect=Allow, Action=[cfn.Action("DetectStackDrift"), cfn.Action("DescribeStackResourceDrifts")], Resource=stacks),
+            # No resource-level permissions exist for these reads (Service Authorization Reference).
+            Statement(
+                Sid="Day2Reads",
+                Effect=Allow,
+                Action=[cfn.Action("DescribeStackDriftDetectionStatus"), Action("ecs", "DescribeTaskDefinition"), Action("ecr", "GetAuthorizationToken"),
+                        Action("elasticloadbalancing", "DescribeTargetHealth"), Action("cloudwatch", "DescribeAlarms")],
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="ReleaseImages",
+                Effect=Allow,
+                Action=[Action("ecr", "DescribeImages"), *[Action("ecr", a) for a in ECR_PUSH]],
+                Resource=[f"arn:aws:ecr:{arn}:repository/{NAME_PREFIX}*/*"],
+            ),
+            Statement(
+                Sid="Services",
+                Effect=Allow,
+                Action=[Action("ecs", "DescribeServices"), Action("ecs", "UpdateService"), Action("ecs", "DescribeTasks")],
+                Resource=[f"arn:aws:ecs:{arn}:service/{NAME_PREFIX}*-cluster/{NAME_PREFIX}*", f"arn:aws:ecs:{arn}:task/{NAME_PREFIX}*-cluster/*"],
+            ),
+            Statement(
+                Sid="ServiceTasks",
+                Effect=Allow,
+                Action=[Action("ecs", "ListTasks")],
+                Resource=["*"],
+                Condition=Condition(ArnLike("ecs:cluster", f"arn:aws:ecs:{arn}:cluster/{NAME_PREFIX}*-cluster")),
+            ),
+            Statement(Sid="ContainerLogs", Effect=Allow, Action=[Action("logs", "FilterLogEvents")],
+                      Resource=[f"arn:aws:logs:{arn}:log-group:/ecs/{NAME_PREFIX}*"]),
+            Statement(
+                Sid="Redis",
+                Effect=Allow,
+                Action=[Action("elasticache", "DescribeReplicationGroups"), Action("elasticache", "ModifyReplicationGroup")],
+                Resource=[f"arn:aws:elasticache:{arn}:replicationgroup:{NAME_PREFIX}-*"],
+            ),
+            Statement(
+                Sid="RotateTheRedisToken",
+                Effect=Allow,
+                Action=[Action("secretsmanager", a) for a in ("DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage")],
+                Resource=[f"arn:aws:secretsmanager:{arn}:secret:*RedisAuthSecret*"],
+            ),
+            Statement(
+                Sid="TheSecretsKeyThroughSecretsManager",
+                Effect=Allow,
+                Action=[Action("kms", "Decrypt"), Action("kms", "GenerateDataKey")],
+                Resource=[f"arn:aws:kms:{arn}:key/*"],
+                Condition=Condition(StringEquals("kms:ViaService", f"secretsmanager.{region}.amazonaws.com")),
             ),
         ],
     )

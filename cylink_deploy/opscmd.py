@@ -1,7 +1,8 @@
-"""Day-2 subcommands (``release``, ``status``, ``logs``, ``drift``): their flags, and flags -> job -> exit code.
+"""Day-2 subcommands (``release``, ``status``, ``logs``, ``drift``, ``rotate-redis-auth``): their flags, and
+flags -> job -> exit code.
 
-Kept out of ``cli.py`` so the CLI stays a dispatcher: ``add_parsers`` defines the four subcommands,
-``run`` executes one. The jobs are in ``release``, ``status``, ``logs`` and ``drift``.
+Kept out of ``cli.py`` so the CLI stays a dispatcher: ``add_parsers`` defines the subcommands, ``run``
+executes one. The jobs are in ``release``, ``status``, ``logs``, ``drift`` and ``rotation``.
 """
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ from .logs import LogsRequest, logs
 from .project import Project
 from .release import BuildSpec, ReleaseRequest, release
 from .report import HumanReporter
+from .rotation import RotateRequest, rotate_redis_auth
 from .status import StatusRequest, Unhealthy, status
 
-COMMANDS = ("release", "status", "logs", "drift")
+COMMANDS = ("release", "status", "logs", "drift", "rotate-redis-auth")
 
 
 def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, target: argparse.ArgumentParser,
                 aws_opts: argparse.ArgumentParser) -> None:
-    """The four subcommands, sharing the CLI's --env/--stack-name/--yes and --region/--profile/--json."""
+    """The day-2 subcommands, sharing the CLI's --env/--stack-name/--yes and --region/--profile/--json."""
     r = sub.add_parser("release", parents=[common, target, aws_opts], help="release an image tag to both services (checks ECR; --build builds and pushes)")
     tag = r.add_mutually_exclusive_group(required=True)
     tag.add_argument("--image-tag", metavar="TAG", help="the tag to release (must be in both ECR repositories, unless --build)")
@@ -44,6 +46,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     g.add_argument("--follow", "-f", action="store_true", help="keep printing new events until Ctrl-C")
     g.add_argument("--filter", metavar="TEXT", help="only events containing TEXT (literal)")
     sub.add_parser("drift", parents=[common, target, aws_opts], help="drift detection on the root and every nested stack; exit 1 when drifted")
+    sub.add_parser("rotate-redis-auth", parents=[common, target, aws_opts],
+                   help="new Redis AUTH token without downtime (ROTATE, secret, backend redeploy, SET); see README")
 
 
 def build_spec(args: argparse.Namespace) -> BuildSpec | None:
@@ -69,6 +73,8 @@ def run(args: argparse.Namespace, stdin: IO[str], project: Project, reporter: Hu
     """Run one day-2 subcommand; a problem found (unhealthy, drifted, rolled back) is raised as a named error."""
     if args.command == "release":
         return _release(args, stdin, project, reporter, sleep, clients)
+    if args.command == "rotate-redis-auth" and not args.yes and not stdin.isatty():
+        raise Aborted("no terminal to confirm on: pass --yes (CI)")
     clients = clients or aws.make_clients(aws.make_session(args.region, args.profile))
     if args.command == "status":
         view = status(StatusRequest(args.env, args.stack_name), clients, reporter)
@@ -76,6 +82,8 @@ def run(args: argparse.Namespace, stdin: IO[str], project: Project, reporter: Hu
             raise Unhealthy(f"{view.stack} is not healthy: {'; '.join(view.problems)}")
     elif args.command == "logs":
         logs(LogsRequest(args.env, args.service, args.since, args.follow, args.filter, args.stack_name), clients, reporter, sleep)
+    elif args.command == "rotate-redis-auth":
+        rotate_redis_auth(RotateRequest(args.env, args.stack_name), clients, reporter, sleep)
     else:
         report = drift(DriftRequest(args.env, args.stack_name), clients, reporter, sleep)
         if report.drifted:

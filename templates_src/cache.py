@@ -14,6 +14,11 @@ from troposphere import elasticache, secretsmanager
 
 from .common import RETAINED, SUBNET_LIST_PATTERN, add_output, add_param, data_key_param, name_prefix_param
 
+# The group's AuthToken: the secret's AWSCURRENT (no version stage or ID). ``deploy.py rotate-redis-auth``
+# moves AWSCURRENT to the new token, so a later stack update that touches the group sends the token Redis
+# accepts; a pinned version would send the old token back.
+AUTH_TOKEN_REFERENCE = "{{resolve:secretsmanager:${RedisAuthSecret}:SecretString}}"
+
 
 def build() -> Template:
     """Secret for the AUTH token, subnet group, and the replication group."""
@@ -63,7 +68,7 @@ def build() -> Template:
             AtRestEncryptionEnabled=True,
             KmsKeyId=Ref("DataKeyArn"),
             TransitEncryptionEnabled=True,
-            AuthToken=Sub("{{resolve:secretsmanager:${RedisAuthSecret}:SecretString}}"),
+            AuthToken=Sub(AUTH_TOKEN_REFERENCE),
             Port=6379,
             CacheSubnetGroupName=Ref("RedisSubnetGroup"),
             SecurityGroupIds=[Ref("RedisSecurityGroupId")],

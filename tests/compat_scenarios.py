@@ -198,6 +198,18 @@ def secretsmanager_secret() -> None:
 
 
 @scenario
+def secretsmanager_current_stage() -> None:
+    sm = c("secretsmanager")
+    arn = sm.create_secret(Name="rotated", SecretString="old")["ARN"]
+    old = next(v for v, stages in sm.describe_secret(SecretId=arn)["VersionIdsToStages"].items() if "AWSCURRENT" in stages)
+    new = sm.put_secret_value(SecretId=arn, SecretString="new", VersionStages=["AWSPENDING"])["VersionId"]
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "old"
+    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=new, RemoveFromVersionId=old)
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "new"
+    assert sm.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"] == "old"
+
+
+@scenario
 def elasticache_redis() -> None:
     resources = {
         **vpc_resources(),

@@ -12,10 +12,14 @@ def _statements(document):
     return {s["Sid"]: s for s in json.loads(document.to_json())["Statement"]}
 
 
-def test_the_deployer_needs_only_cloudformation_the_bucket_and_passrole_on_the_service_role():
+def test_the_deployer_needs_only_cloudformation_the_bucket_passrole_on_the_service_role_and_the_day2_reads_and_writes():
     statements = _statements(bootstrap.deployer_policy("111122223333", "ap-northeast-1", "bucket"))
     actions = {a for s in statements.values() for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
-    assert {a.split(":")[0] for a in actions} == {"sts", "cloudformation", "s3", "iam"}
+    assert {a.split(":")[0] for a in actions} == {"sts", "cloudformation", "s3", "iam",  # deploy, execute, delete
+                                                  "ecr", "ecs", "logs", "elasticloadbalancing", "elasticache", "cloudwatch",  # day-2
+                                                  "secretsmanager", "kms"}  # rotate-redis-auth
+    unscoped = {sid for sid, s in statements.items() if "*" in s["Resource"] and "Condition" not in s}
+    assert unscoped == {"WhoAmI", "Day2Reads"}  # actions without resource-level permissions only
     assert not any(a.endswith("*") for a in actions)
     assert {a for a in actions if a.startswith("iam:")} == {"iam:GetRole", "iam:PassRole"}
     passing = statements["PassTheServiceRoleToCloudFormation"]

@@ -5,7 +5,7 @@ import secrets
 import string
 from typing import Any
 
-from moto.secretsmanager.models import secretsmanager_backends
+from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends
 
 from ..registry import Patch, fix
 from ._models import CompatModel, register_models
@@ -37,3 +37,19 @@ class Secret(CompatModel):
 def secretsmanager_secret(patch: Patch) -> None:
     """``AWS::SecretsManager::Secret`` is ignored: no secret, no generated value."""
     register_models(patch, Secret)
+
+
+def _update_secret_version_stage(original: Any) -> Any:
+    def update(self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str) -> Any:
+        result = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].default_version_id = move_to_version_id  # what GetSecretValue returns by default
+        return result
+    return update
+
+
+@fix
+def secretsmanager_current_stage(patch: Patch) -> None:
+    """UpdateSecretVersionStage moves the AWSCURRENT label but GetSecretValue keeps returning the old
+    version (rotate-redis-auth promotes the new token exactly so)."""
+    patch(SecretsManagerBackend, "update_secret_version_stage", _update_secret_version_stage(SecretsManagerBackend.update_secret_version_stage))
