@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import multiprocessing
+import re
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,6 +25,7 @@ from templates_src import render
 LINT_REGIONS = ["ap-northeast-1"]
 ROOT_TEMPLATE_PATH = f"build/{render.ROOT_FILE}"  # what every parameter file names (Git sync's convention)
 LINT_WORKERS = 2
+CHILD_HASH = re.compile(rb"-[0-9a-f]{12}\.json")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,13 @@ class LintUnit:
     deployment_file: Path | None = None
 
     def key(self, version: str) -> str:
-        """Digest of exactly what is linted, and by which cfn-lint: identical input, identical result."""
-        digest = hashlib.sha256(version.encode() + b"\0" + self.template.read_bytes())
+        """Digest of what is linted, and by which cfn-lint: identical input, identical result. The root
+        names its children by content hash (``network-<sha>.json``); cfn-lint does not read them, so the
+        hashes are left out: an edit to one child does not re-lint the root."""
+        text = self.template.read_bytes()
+        if self.template.name == render.ROOT_FILE:
+            text = CHILD_HASH.sub(b"-<sha>.json", text)
+        digest = hashlib.sha256(version.encode() + b"\0" + text)
         if self.deployment_file is not None:
             digest.update(b"\0" + self.deployment_file.read_bytes())
         return digest.hexdigest()
@@ -155,8 +163,10 @@ class Lint:
         self._futures: list[tuple[list[LintUnit], Future[list[list[str]]]]] = []
         if self.pending:
             batches = _batches(self.pending, workers)
-            # spawn, not fork: the caller may run threads (the emulator) that hold locks
-            self._pool = ProcessPoolExecutor(max_workers=len(batches), mp_context=multiprocessing.get_context("spawn"))
+            # fork while this process has no other thread (it is cheap: nothing is imported again); spawn
+            # once threads run (the emulator's), since a forked child could inherit a lock held by one
+            method = "fork" if threading.active_count() == 1 else "spawn"
+            self._pool = ProcessPoolExecutor(max_workers=len(batches), mp_context=multiprocessing.get_context(method))
             self._futures = [(batch, self._pool.submit(lint_batch, batch)) for batch in batches]
 
     @property

@@ -37,19 +37,25 @@ def test_a_parameter_file_naming_another_template_is_a_lint_problem_not_a_crash(
     assert "template-file-path must be build/root.json" in problem
 
 
-def test_clean_lint_units_are_cached_so_an_edit_to_one_child_relints_only_that_child(tmp_path):
+def test_clean_lint_units_are_cached_so_an_edit_to_one_child_relints_only_that_child(tmp_path, project):
     out = tmp_path / "build"
     result = build_step.build(out)
-    first = build_step.Lint(result.paths, [], out / ".lint-cache")
-    assert first.result() == [] and len(first.pending) == len(result.paths)
-    again = build_step.Lint(result.paths, [], out / ".lint-cache")
+    dev = [project.params_dir / "dev.yaml"]
+    first = build_step.Lint(result.paths, dev, out / ".lint-cache")
+    assert first.result() == [] and len(first.pending) == len(result.paths)  # the root is linted with its parameters
+    again = build_step.Lint(result.paths, dev, out / ".lint-cache")
     assert again.cached and again.result() == []
     child = next(p for p in result.paths if p.name.startswith("dns-"))
     edited = json.loads(child.read_text())
     edited["Description"] += " (edited)"
-    child.write_text(json.dumps(edited))
-    third = build_step.Lint(result.paths, [], out / ".lint-cache")
-    assert [u.template.name for u in third.pending] == [child.name]
+    renamed = child.with_name("dns-0123456789ab.json")  # a new content hash, as a rebuild would name it
+    renamed.write_text(json.dumps(edited))
+    child.unlink()
+    root = out / render.ROOT_FILE
+    root.write_text(root.read_text().replace(child.name.removesuffix(".json"), "dns-0123456789ab"))
+    paths = [renamed if p == child else p for p in result.paths]
+    third = build_step.Lint(paths, dev, out / ".lint-cache")
+    assert [u.template.name for u in third.pending] == [renamed.name]  # not the root: only a child's name changed in it
     assert third.result() == []
 
 
