@@ -7,6 +7,7 @@ against the same emulator (create the bucket, upload the templates, CreateStack,
 boto3 and no validation, lint, change set or review. Ratios are ours / baseline. Targets (issue 3):
 create <= 10 s, no-op <= 3 s with 0 uploads.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -80,7 +81,13 @@ def baseline_create(stack: str) -> None:
         s3.create_bucket(Bucket="baseline-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
         for name, text in render.render().items():
             s3.put_object(Bucket="baseline-bucket", Key=f"t/{name}", Body=text.encode())
-        params = {"TemplatesBucket": "baseline-bucket", "TemplatesKeyPrefix": "t/", "EgressMode": "none", "RedisNodeCount": "1", "ImageTag": "1.0.0"}
+        params = {
+            "TemplatesBucket": "baseline-bucket",
+            "TemplatesKeyPrefix": "t/",
+            "EgressMode": "none",
+            "RedisNodeCount": "1",
+            "ImageTag": "1.0.0",
+        }
         cfn.create_stack(
             StackName=stack,
             TemplateURL=f"https://baseline-bucket.s3.{REGION}.amazonaws.com/t/root.json",
@@ -111,7 +118,14 @@ def main() -> None:
     # No-op redeploy against a running emulator (deploy.py --serve-local + AWS_ENDPOINT_URL).
     noops, noop_calls, noop_uploads = [], 0, 0
     with Emulator() as emu:
-        os.environ.update({"AWS_ENDPOINT_URL": emu.endpoint, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": emu.endpoint,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+            }
+        )
         run_cli(["--env", "dev", "--yes", "--image-tag", "1.0.0"])
         for _ in range(RUNS):
             with CallCounter() as counter:
@@ -124,7 +138,14 @@ def main() -> None:
 
     # The README's main job as a user runs it: a fresh interpreter, imports included.
     shutil.rmtree(lint_cache, ignore_errors=True)
-    readme_seconds, proc = timed(lambda: subprocess.run([sys.executable, "deploy.py", "--env", "dev", "--local", "--yes", "--image-tag", "1.0.0"], cwd=REPO, capture_output=True, text=True))
+    readme_seconds, proc = timed(
+        lambda: subprocess.run(
+            [sys.executable, "deploy.py", "--env", "dev", "--local", "--yes", "--image-tag", "1.0.0"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+    )
     assert proc.returncode == 0, proc.stderr
 
     base = statistics.median(baselines)
@@ -132,8 +153,20 @@ def main() -> None:
         ("synthesis (render all templates)", statistics.median(synth), None, "", "< 1 s"),
         (f"cfn-lint ({len(render.render())} templates + 3 param files)", lint_seconds, None, "", "reported separately"),
         ("baseline: raw boto3 create, emulator start", base, 1.0, "", ""),
-        ("create: deploy.py --local, emulator start", statistics.median(creates), statistics.median(creates) / base, f"{create_calls} calls, {create_uploads} uploads", "<= 10 s"),
-        ("no-op redeploy (running emulator)", statistics.median(noops), statistics.median(noops) / base, f"{noop_calls} calls, {noop_uploads} uploads", "<= 3 s, 0 uploads"),
+        (
+            "create: deploy.py --local, emulator start",
+            statistics.median(creates),
+            statistics.median(creates) / base,
+            f"{create_calls} calls, {create_uploads} uploads",
+            "<= 10 s",
+        ),
+        (
+            "no-op redeploy (running emulator)",
+            statistics.median(noops),
+            statistics.median(noops) / base,
+            f"{noop_calls} calls, {noop_uploads} uploads",
+            "<= 3 s, 0 uploads",
+        ),
         ("README main job (fresh python process)", readme_seconds, readme_seconds / base, "", ""),
     ]
     print(f"deploy benchmark: median of {RUNS} runs (synthesis: 5), this machine, same run")
@@ -142,7 +175,9 @@ def main() -> None:
         print(f"{name:45} {seconds:8.3f} {'' if ratio is None else f'{ratio:6.2f}x':>7}  {extra:24} {target}")
     results = REPO / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
-    (results / "latest.json").write_text(json.dumps({name: {"seconds": s, "ratio": r, "detail": e} for name, s, r, e, _ in rows}, indent=2) + "\n")
+    (results / "latest.json").write_text(
+        json.dumps({name: {"seconds": s, "ratio": r, "detail": e} for name, s, r, e, _ in rows}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Everything is measured in this run, in fresh Python processes on a private copy 
 Targets (issue 9): cold <= 0.5 x baseline, edit one child <= 0.2 x baseline. Ratios are what to compare
 across machines; seconds vary with the machine and its load.
 """
+
 from __future__ import annotations
 
 import shutil

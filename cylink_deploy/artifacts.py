@@ -4,6 +4,7 @@ One bucket per account and region, created on first use: encrypted, versioned, p
 blocked, TLS-only, with old templates expiring. Objects are keyed by their content, so a template
 that is already there is never uploaded again (a no-op deploy uploads nothing).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,7 +53,9 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if code in ("403", "AccessDenied"):
-            raise AwsAccessError(f"bucket {bucket} exists but is not accessible: it belongs to another account, or you lack s3:ListBucket") from None
+            raise AwsAccessError(
+                f"bucket {bucket} exists but is not accessible: it belongs to another account, or you lack s3:ListBucket"
+            ) from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise
     create: dict[str, Any] = {"Bucket": bucket}
@@ -61,11 +64,15 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
     s3.create_bucket(**create)
     s3.put_public_access_block(
         Bucket=bucket,
-        PublicAccessBlockConfiguration={k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+        PublicAccessBlockConfiguration={
+            k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        },
     )
     s3.put_bucket_encryption(
         Bucket=bucket,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]
+        },
     )
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_policy(Bucket=bucket, Policy=tls_only_policy(bucket))

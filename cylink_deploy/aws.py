@@ -3,6 +3,7 @@
 The same code serves AWS and the local emulator: only ``endpoint_url`` differs (``--local``, or the
 standard ``AWS_ENDPOINT_URL`` variable, which botocore honours by itself).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,13 @@ DEFAULT_REGION = "ap-northeast-1"  # the guide's region (Tokyo)
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="cylink-deploy")
 
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
-INVALID = {"InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure"}
+INVALID = {
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "InvalidAccessKeyId",
+    "AuthFailure",
+}
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AllAccessDisabled"}
 
 
@@ -54,16 +61,27 @@ REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 def choose_region(flag: str | None, env: Mapping[str, str], profile_region: str | None) -> str:
     """--region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile's, then Tokyo. A region that
     is given but empty or malformed is an error, never a silent fall-back to another region."""
-    for source, value in (("--region", flag), ("AWS_REGION", env.get("AWS_REGION")), ("AWS_DEFAULT_REGION", env.get("AWS_DEFAULT_REGION"))):
+    for source, value in (
+        ("--region", flag),
+        ("AWS_REGION", env.get("AWS_REGION")),
+        ("AWS_DEFAULT_REGION", env.get("AWS_DEFAULT_REGION")),
+    ):
         if value is None:
             continue
         if not REGION.match(value):
-            raise BadInput(f"{source} {value!r} is not an AWS region: use a name such as {DEFAULT_REGION} (or unset it)")
+            raise BadInput(
+                f"{source} {value!r} is not an AWS region: use a name such as {DEFAULT_REGION} (or unset it)"
+            )
         return value
     return profile_region or DEFAULT_REGION
 
 
-def make_session(region: str | None = None, profile: str | None = None, credentials: dict[str, str] | None = None, env: Mapping[str, str] | None = None) -> boto3.Session:
+def make_session(
+    region: str | None = None,
+    profile: str | None = None,
+    credentials: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> boto3.Session:
     """A session honouring --profile (or AWS_PROFILE) and the region order of ``choose_region``.
     With explicit ``credentials`` (the emulator) no profile is read at all: local needs no AWS setup."""
     env = os.environ if env is None else env
@@ -75,7 +93,9 @@ def make_session(region: str | None = None, profile: str | None = None, credenti
         profile_region = session.region_name
     except bex.ProfileNotFound:
         shown = f"--profile {profile}" if profile else f"AWS_PROFILE {env.get('AWS_PROFILE')}"
-        raise BadInput(f"{shown}: no such profile in ~/.aws/config or ~/.aws/credentials (list them: aws configure list-profiles)") from None
+        raise BadInput(
+            f"{shown}: no such profile in ~/.aws/config or ~/.aws/credentials (list them: aws configure list-profiles)"
+        ) from None
     return boto3.Session(profile_name=profile, region_name=choose_region(region, env, profile_region))
 
 
@@ -126,14 +146,22 @@ def translate(exc: Exception) -> DeployError | None:
         return AwsAccessError("your SSO session has expired: run 'aws sso login' (with --profile NAME) and retry")
     if isinstance(exc, bex.EndpointConnectionError):
         where = os.environ.get("AWS_ENDPOINT_URL") or str(exc)
-        return AwsAccessError(f"cannot reach the AWS endpoint ({where}): check the network, AWS_ENDPOINT_URL, or use --local")
+        return AwsAccessError(
+            f"cannot reach the AWS endpoint ({where}): check the network, AWS_ENDPOINT_URL, or use --local"
+        )
     if isinstance(exc, bex.ClientError):
         code = error_code(exc)
         op = getattr(exc, "operation_name", "the call")
         if code in EXPIRED:
-            return AwsAccessError(f"your AWS credentials have expired ({code} on {op}): refresh them (e.g. 'aws sso login') and retry")
+            return AwsAccessError(
+                f"your AWS credentials have expired ({code} on {op}): refresh them (e.g. 'aws sso login') and retry"
+            )
         if code in INVALID:
-            return AwsAccessError(f"AWS rejected the credentials ({code} on {op}): check the access key or profile in use")
+            return AwsAccessError(
+                f"AWS rejected the credentials ({code} on {op}): check the access key or profile in use"
+            )
         if code in DENIED:
-            return AwsAccessError(f"access denied on {op}: the deployer needs the permissions listed in README 'Deployer permissions'")
+            return AwsAccessError(
+                f"access denied on {op}: the deployer needs the permissions listed in README 'Deployer permissions'"
+            )
     return None

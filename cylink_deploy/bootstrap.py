@@ -6,6 +6,7 @@ generated from the templates: the union of the CloudFormation handler permission
 types in the build, confined to cylink-* IAM roles, buckets and stacks where the action names one; it
 passes roles only to the services that use them and trusts only CloudFormation of this account.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,31 @@ IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 # listener's lists Cognito authentication, the scalable target's Lambda, the certificate's a private CA, the
 # bucket's S3 Tables, the WebACL's a payments integration. Left out so the policy fits IAM's inline limit;
 # the permission test names them, so a template that starts using one fails until it is removed here.
-UNUSED_SERVICES = ("acm-pca", "amplify", "apigateway", "apprunner", "appsync", "bedrock-agentcore", "cognito-idp", "lambda", "payments", "s3tables", "vpc-lattice")
+UNUSED_SERVICES = (
+    "acm-pca",
+    "amplify",
+    "apigateway",
+    "apprunner",
+    "appsync",
+    "bedrock-agentcore",
+    "cognito-idp",
+    "lambda",
+    "payments",
+    "s3tables",
+    "vpc-lattice",
+)
 # Roles are passed only to the services that run them; service-linked roles only for these services.
 PASSED_TO = ("ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com")
 # Read-only verbs are granted per service as Describe*/List*/Get* (where at least one is needed): IAM caps a
 # role's inline policies at 10,240 characters and the exact list of reads alone would pass it.
 READ_VERBS = ("Describe", "List", "Get")
 INLINE_LIMIT = 10240
-SERVICE_LINKED = ("ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "elasticache.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
+SERVICE_LINKED = (
+    "ecs.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+    "elasticache.amazonaws.com",
+    "ecs.application-autoscaling.amazonaws.com",
+)
 
 
 def trust_policy(account: str) -> PolicyDocument:
@@ -86,8 +104,14 @@ def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None
     """What CloudFormation may do on the deployer's behalf: exactly the handler permissions of the
     resource types in the build (no ``<service>:*``), on cylink-* roles, buckets and stacks where the
     action names one of those, and roles passed only to the services that use them."""
-    needed = sorted({a for perms in handler_permissions(types if types is not None else built_types()).values() for a in perms
-                     if IAM_ACTION.match(a) and a.split(":")[0] not in UNUSED_SERVICES})
+    needed = sorted(
+        {
+            a
+            for perms in handler_permissions(types if types is not None else built_types()).values()
+            for a in perms
+            if IAM_ACTION.match(a) and a.split(":")[0] not in UNUSED_SERVICES
+        }
+    )
     groups: dict[str, list[str]] = {}
     for action in needed:
         service, name = action.split(":")
@@ -104,13 +128,24 @@ def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None
         "objects": [f"arn:aws:s3:::{NAME_PREFIX}-*/*"],
         "stacks": [f"arn:aws:cloudformation:*:{account}:stack/{NAME_PREFIX}-*/*"],
     }
-    sids = {"any": "StackResources", "roles": "StackRoles", "buckets": "StackBuckets", "objects": "StackBucketObjects", "stacks": "NestedStacks"}
+    sids = {
+        "any": "StackResources",
+        "roles": "StackRoles",
+        "buckets": "StackBuckets",
+        "objects": "StackBucketObjects",
+        "stacks": "NestedStacks",
+    }
     statements = [
-        Statement(Sid=sids[key], Effect=Allow, Action=[Action(*a.split(":")) for a in groups[key]], Resource=resources[key])
-        for key in ("any", "roles", "buckets", "objects", "stacks") if groups.get(key)
+        Statement(
+            Sid=sids[key], Effect=Allow, Action=[Action(*a.split(":")) for a in groups[key]], Resource=resources[key]
+        )
+        for key in ("any", "roles", "buckets", "objects", "stacks")
+        if groups.get(key)
     ]
     statements += [
-        Statement(Sid="ReadTemplates", Effect=Allow, Action=[s3.GetObject], Resource=[f"arn:aws:s3:::{artifacts_bucket}/*"]),
+        Statement(
+            Sid="ReadTemplates", Effect=Allow, Action=[s3.GetObject], Resource=[f"arn:aws:s3:::{artifacts_bucket}/*"]
+        ),
         Statement(
             Sid="PassStackRolesToTheirServices",
             Effect=Allow,
@@ -131,7 +166,14 @@ def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None
 
 # ECR push permissions docker uses for ``release --build`` (its own HTTP calls, not boto3: from the ECR
 # User Guide's "pushing an image" policy; every other day-2 action below is proven by recording).
-ECR_PUSH = ("BatchCheckLayerAvailability", "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage", "BatchGetImage")
+ECR_PUSH = (
+    "BatchCheckLayerAvailability",
+    "InitiateLayerUpload",
+    "UploadLayerPart",
+    "CompleteLayerUpload",
+    "PutImage",
+    "BatchGetImage",
+)
 
 
 def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyDocument:
@@ -148,11 +190,24 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
             Statement(
                 Sid="CylinkStacks",
                 Effect=Allow,
-                Action=[cfn.Action(a) for a in (
-                    "CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet", "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
-                    "DescribeStackEvents", "ListStackResources", "GetTemplate", "DeleteStack", "SetStackPolicy", "GetStackPolicy",
-                    "UpdateTerminationProtection",
-                )],
+                Action=[
+                    cfn.Action(a)
+                    for a in (
+                        "CreateChangeSet",
+                        "DescribeChangeSet",
+                        "ExecuteChangeSet",
+                        "DeleteChangeSet",
+                        "ListChangeSets",
+                        "DescribeStacks",
+                        "DescribeStackEvents",
+                        "ListStackResources",
+                        "GetTemplate",
+                        "DeleteStack",
+                        "SetStackPolicy",
+                        "GetStackPolicy",
+                        "UpdateTerminationProtection",
+                    )
+                ],
                 Resource=[*stacks, f"arn:aws:cloudformation:{arn}:changeSet/{NAME_PREFIX}-*/*"],
             ),
             Statement(
@@ -161,7 +216,12 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
                 Action=[s3.ListBucket, s3.GetObject, s3.PutObject],
                 Resource=[f"arn:aws:s3:::{artifacts_bucket}", f"arn:aws:s3:::{artifacts_bucket}/*"],
             ),
-            Statement(Sid="CheckTheServiceRole", Effect=Allow, Action=[iam.GetRole], Resource=[f"arn:aws:iam::{account}:role/{ROLE_NAME}"]),
+            Statement(
+                Sid="CheckTheServiceRole",
+                Effect=Allow,
+                Action=[iam.GetRole],
+                Resource=[f"arn:aws:iam::{account}:role/{ROLE_NAME}"],
+            ),
             Statement(
                 Sid="PassTheServiceRoleToCloudFormation",
                 Effect=Allow,
@@ -169,13 +229,23 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
                 Resource=[f"arn:aws:iam::{account}:role/{ROLE_NAME}"],
                 Condition=Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com")),
             ),
-            Statement(Sid="Drift", Effect=Allow, Action=[cfn.Action("DetectStackDrift"), cfn.Action("DescribeStackResourceDrifts")], Resource=stacks),
+            Statement(
+                Sid="Drift",
+                Effect=Allow,
+                Action=[cfn.Action("DetectStackDrift"), cfn.Action("DescribeStackResourceDrifts")],
+                Resource=stacks,
+            ),
             # No resource-level permissions exist for these reads (Service Authorization Reference).
             Statement(
                 Sid="Day2Reads",
                 Effect=Allow,
-                Action=[cfn.Action("DescribeStackDriftDetectionStatus"), Action("ecs", "DescribeTaskDefinition"), Action("ecr", "GetAuthorizationToken"),
-                        Action("elasticloadbalancing", "DescribeTargetHealth"), Action("cloudwatch", "DescribeAlarms")],
+                Action=[
+                    cfn.Action("DescribeStackDriftDetectionStatus"),
+                    Action("ecs", "DescribeTaskDefinition"),
+                    Action("ecr", "GetAuthorizationToken"),
+                    Action("elasticloadbalancing", "DescribeTargetHealth"),
+                    Action("cloudwatch", "DescribeAlarms"),
+                ],
                 Resource=["*"],
             ),
             Statement(
@@ -187,8 +257,15 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
             Statement(
                 Sid="Services",
                 Effect=Allow,
-                Action=[Action("ecs", "DescribeServices"), Action("ecs", "UpdateService"), Action("ecs", "DescribeTasks")],
-                Resource=[f"arn:aws:ecs:{arn}:service/{NAME_PREFIX}*-cluster/{NAME_PREFIX}*", f"arn:aws:ecs:{arn}:task/{NAME_PREFIX}*-cluster/*"],
+                Action=[
+                    Action("ecs", "DescribeServices"),
+                    Action("ecs", "UpdateService"),
+                    Action("ecs", "DescribeTasks"),
+                ],
+                Resource=[
+                    f"arn:aws:ecs:{arn}:service/{NAME_PREFIX}*-cluster/{NAME_PREFIX}*",
+                    f"arn:aws:ecs:{arn}:task/{NAME_PREFIX}*-cluster/*",
+                ],
             ),
             Statement(
                 Sid="ServiceTasks",
@@ -197,18 +274,28 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
                 Resource=["*"],
                 Condition=Condition(ArnLike("ecs:cluster", f"arn:aws:ecs:{arn}:cluster/{NAME_PREFIX}*-cluster")),
             ),
-            Statement(Sid="ContainerLogs", Effect=Allow, Action=[Action("logs", "FilterLogEvents")],
-                      Resource=[f"arn:aws:logs:{arn}:log-group:/ecs/{NAME_PREFIX}*"]),
+            Statement(
+                Sid="ContainerLogs",
+                Effect=Allow,
+                Action=[Action("logs", "FilterLogEvents")],
+                Resource=[f"arn:aws:logs:{arn}:log-group:/ecs/{NAME_PREFIX}*"],
+            ),
             Statement(
                 Sid="Redis",
                 Effect=Allow,
-                Action=[Action("elasticache", "DescribeReplicationGroups"), Action("elasticache", "ModifyReplicationGroup")],
+                Action=[
+                    Action("elasticache", "DescribeReplicationGroups"),
+                    Action("elasticache", "ModifyReplicationGroup"),
+                ],
                 Resource=[f"arn:aws:elasticache:{arn}:replicationgroup:{NAME_PREFIX}-*"],
             ),
             Statement(
                 Sid="RotateTheRedisToken",
                 Effect=Allow,
-                Action=[Action("secretsmanager", a) for a in ("DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage")],
+                Action=[
+                    Action("secretsmanager", a)
+                    for a in ("DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage")
+                ],
                 Resource=[f"arn:aws:secretsmanager:{arn}:secret:*RedisAuthSecret*"],
             ),
             Statement(
@@ -242,5 +329,7 @@ def service_role(iam_client: Any, account: str, artifacts_bucket: str, update: b
         )["Role"]["Arn"]
         created = update = True
     if update:
-        iam_client.put_role_policy(RoleName=ROLE_NAME, PolicyName=POLICY_NAME, PolicyDocument=role_policy(account, artifacts_bucket).to_json())
+        iam_client.put_role_policy(
+            RoleName=ROLE_NAME, PolicyName=POLICY_NAME, PolicyDocument=role_policy(account, artifacts_bucket).to_json()
+        )
     return arn, created

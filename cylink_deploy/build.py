@@ -4,6 +4,7 @@ library API: every template on its own, and the root once per parameter file (wi
 Each lint unit (one template, or the root with one parameter file) is cached by content, so an edit to
 one child re-lints only that child; units that need linting run in parallel worker processes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -106,8 +107,15 @@ def lint_unit(unit: LintUnit) -> list[str]:
         return [f"{unit.deployment_file}:1: {problem}"]
     from cfnlint.context.parameters import ParameterSet
 
-    config = ManualArgs(templates=[str(unit.template)], parameters=[ParameterSet(str(unit.deployment_file), parameters)], regions=LINT_REGIONS)
-    return [f"{unit.deployment_file} (with {m.filename}):{m.linenumber}: {m.rule.id} {m.message}" for m in lint_by_config(config)]
+    config = ManualArgs(
+        templates=[str(unit.template)],
+        parameters=[ParameterSet(str(unit.deployment_file), parameters)],
+        regions=LINT_REGIONS,
+    )
+    return [
+        f"{unit.deployment_file} (with {m.filename}):{m.linenumber}: {m.rule.id} {m.message}"
+        for m in lint_by_config(config)
+    ]
 
 
 def _deployment(path: Path) -> tuple[str | None, dict[str, Any]]:
@@ -151,7 +159,9 @@ class Lint:
     clean (a file named by their digest in ``cache_dir``) are not linted again. The cache is optional:
     when it cannot be written, ``warnings`` says so and linting goes on."""
 
-    def __init__(self, templates: Sequence[Path], deployment_files: Sequence[Path], cache_dir: Path, workers: int = LINT_WORKERS) -> None:
+    def __init__(
+        self, templates: Sequence[Path], deployment_files: Sequence[Path], cache_dir: Path, workers: int = LINT_WORKERS
+    ) -> None:
         self.cache_dir = cache_dir
         self.started = time.perf_counter()
         self.warnings: list[str] = []
@@ -193,7 +203,9 @@ class Lint:
             (self.cache_dir / self.keys[unit]).touch()
         except OSError as exc:
             if not self.warnings:
-                self.warnings.append(f"cannot write the lint cache {self.cache_dir} ({exc.strerror}): every deploy will lint again")
+                self.warnings.append(
+                    f"cannot write the lint cache {self.cache_dir} ({exc.strerror}): every deploy will lint again"
+                )
 
     def close(self) -> None:
         if self._pool is not None:

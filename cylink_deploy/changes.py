@@ -2,6 +2,7 @@
 
 Kept free of I/O so the rules are unit-tested against responses shaped like the AWS API reference.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,7 +67,10 @@ def rows(node: ChangeSetNode) -> list[Row]:
     out = []
     for change in node.changes:
         rc = change.get("ResourceChange", {})
-        targets = sorted({d.get("Target", {}).get("Name") or d.get("Target", {}).get("Attribute", "") for d in rc.get("Details", [])} - {""})
+        targets = sorted(
+            {d.get("Target", {}).get("Name") or d.get("Target", {}).get("Attribute", "") for d in rc.get("Details", [])}
+            - {""}
+        )
         out.append(
             Row(
                 stack=node.path or "(root)",
@@ -97,10 +101,16 @@ def parameter_changes(node: ChangeSetNode) -> list[tuple[str, str, str]]:
     return changed
 
 
-def unsafe(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str] = frozenset(), inside: list[Row] | tuple[Row, ...] = ()) -> list[Row]:
+def unsafe(
+    nodes: list[ChangeSetNode],
+    allowed: set[str] | frozenset[str] = frozenset(),
+    inside: list[Row] | tuple[Row, ...] = (),
+) -> list[Row]:
     """Stateful replacements/removals not allowed by ``--allow-replacement`` (logical ID or Stack/LogicalId).
     ``inside``: the stateful resources of nested stacks this change set removes (removed with them)."""
-    return [r for r in [*all_rows(nodes), *inside] if r.loses_data and r.logical_id not in allowed and r.path not in allowed]
+    return [
+        r for r in [*all_rows(nodes), *inside] if r.loses_data and r.logical_id not in allowed and r.path not in allowed
+    ]
 
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
@@ -109,7 +119,12 @@ SERVICES_STACK = "ServicesStack"
 
 def removed_nested_stacks(nodes: list[ChangeSetNode]) -> list[tuple[ChangeSetNode, Row]]:
     """(the change set that removes it, its row) for every nested stack the change set deletes."""
-    return [(node, row) for node in nodes for row in rows(node) if row.action == "Remove" and row.resource_type == NESTED_STACK]
+    return [
+        (node, row)
+        for node in nodes
+        for row in rows(node)
+        if row.action == "Remove" and row.resource_type == NESTED_STACK
+    ]
 
 
 def removes_services(nodes: list[ChangeSetNode]) -> bool:
@@ -129,14 +144,18 @@ def summary(nodes: list[ChangeSetNode]) -> dict[str, Any]:
                 "stack": node.path or "(root)",
                 "changeSetId": node.description.get("ChangeSetId"),
                 "parameters": [{"key": k, "old": o, "new": n} for k, o, n in parameter_changes(node)],
-                "changes": [row.__dict__ | {"destructive": row.destructive, "losesData": row.loses_data} for row in rows(node)],
+                "changes": [
+                    row.__dict__ | {"destructive": row.destructive, "losesData": row.loses_data} for row in rows(node)
+                ],
             }
             for node in nodes
         ]
     }
 
 
-def unused_allowances(nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str], inside: list[Row] | tuple[Row, ...] = ()) -> list[str]:
+def unused_allowances(
+    nodes: list[ChangeSetNode], allowed: set[str] | frozenset[str], inside: list[Row] | tuple[Row, ...] = ()
+) -> list[str]:
     """``--allow-replacement`` names that match nothing this change set replaces or removes: most
     likely a typo, which must be said rather than pass silently."""
     used = {key for r in [*all_rows(nodes), *inside] if r.loses_data for key in (r.logical_id, r.path)}
@@ -147,4 +166,6 @@ def refusal(refused: list[Row]) -> UnsafeChange:
     """The one-line refusal, naming the exact flags that would allow it."""
     names = ", ".join(r.path for r in refused)
     flags = " ".join(f"--allow-replacement {r.path}" for r in refused)
-    return UnsafeChange(f"refusing to replace or remove stateful resource(s) {names}: if that data may go, rerun with {flags}")
+    return UnsafeChange(
+        f"refusing to replace or remove stateful resource(s) {names}: if that data may go, rerun with {flags}"
+    )

@@ -3,6 +3,7 @@
 One subcommand per job (``deploy`` is the default, so ``python deploy.py --env prod`` works); the jobs
 themselves live in ``workflow`` and report through ``report``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,9 @@ class Parser(argparse.ArgumentParser):
 
 def _stack_name(value: str) -> str:
     if not STACK_NAME.fullmatch(value) or value != value.strip():
-        raise argparse.ArgumentTypeError(f"{value!r}: use cylink-<lower-case letters, digits, hyphens> (the service role and deployer policy cover cylink-* stacks)")
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: use cylink-<lower-case letters, digits, hyphens> (the service role and deployer policy cover cylink-* stacks)"
+        )
     return value
 
 
@@ -64,7 +67,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--project-dir", type=Path, help="the repository (default: found from the working directory)")
     common.add_argument("--debug", action="store_true", help="show the Python traceback of an unexpected error")
     aws_opts = Parser(add_help=False)
-    aws_opts.add_argument("--region", help=f"AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, {aws.DEFAULT_REGION})")
+    aws_opts.add_argument(
+        "--region", help=f"AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, {aws.DEFAULT_REGION})"
+    )
     aws_opts.add_argument("--profile", help="AWS named profile (default: AWS_PROFILE / default chain)")
     aws_opts.add_argument("--json", action="store_true", help="print the result as JSON on stdout (humans: stderr)")
     target = Parser(add_help=False)
@@ -72,39 +77,106 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--stack-name", type=_stack_name, help="override the stack name (default cylink-ENV)")
     target.add_argument("--yes", "-y", action="store_true", help="do not prompt (CI)")
     allow = Parser(add_help=False)
-    allow.add_argument("--allow-replacement", action="append", default=[], metavar="LOGICAL_ID",
-                       help="allow replacing/removing exactly this stateful resource (logical ID or Stack/LogicalId; repeatable)")
+    allow.add_argument(
+        "--allow-replacement",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="allow replacing/removing exactly this stateful resource (logical ID or Stack/LogicalId; repeatable)",
+    )
 
-    p = Parser(prog="deploy.py", description="Build, lint and deploy Cylink's nested CloudFormation stacks through reviewed change sets.",
-               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(
+        prog="deploy.py",
+        description="Build, lint and deploy Cylink's nested CloudFormation stacks through reviewed change sets.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", parser_class=Parser)
-    d = sub.add_parser("deploy", parents=[common, target, aws_opts, allow], help="(default) create a change set, review it, execute it",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override a parameter of the file (repeatable)")
-    d.add_argument("--image-tag", metavar="TAG", help="image tag both services run (a new tag rolls the services; omitted: keep the running one)")
-    d.add_argument("--remove-services", action="store_true", help="deliberately remove both services (empties ImageTag); never implied by a missing tag")
-    d.add_argument("--no-execute", action="store_true", help="stop after showing the change set; print its name, ARN, console URL and the execute command")
+    d = sub.add_parser(
+        "deploy",
+        parents=[common, target, aws_opts, allow],
+        help="(default) create a change set, review it, execute it",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter of the file (repeatable)",
+    )
+    d.add_argument(
+        "--image-tag",
+        metavar="TAG",
+        help="image tag both services run (a new tag rolls the services; omitted: keep the running one)",
+    )
+    d.add_argument(
+        "--remove-services",
+        action="store_true",
+        help="deliberately remove both services (empties ImageTag); never implied by a missing tag",
+    )
+    d.add_argument(
+        "--no-execute",
+        action="store_true",
+        help="stop after showing the change set; print its name, ARN, console URL and the execute command",
+    )
     d.add_argument("--local", action="store_true", help="deploy to an embedded AWS emulator on 127.0.0.1 for this run")
-    e = sub.add_parser("execute", parents=[common, target, aws_opts, allow], help="execute a reviewed change set (checked AVAILABLE and shown again)")
-    e.add_argument("change_set", metavar="CHANGE_SET", help="the change set's name (printed by deploy --no-execute) or ARN")
+    e = sub.add_parser(
+        "execute",
+        parents=[common, target, aws_opts, allow],
+        help="execute a reviewed change set (checked AVAILABLE and shown again)",
+    )
+    e.add_argument(
+        "change_set", metavar="CHANGE_SET", help="the change set's name (printed by deploy --no-execute) or ARN"
+    )
     sub.add_parser("delete", parents=[common, target, aws_opts], help="delete the stack after showing what is retained")
-    bs = sub.add_parser("bootstrap", parents=[common, aws_opts], help="(administrator, once per account/region) artifacts bucket, service role, deployer policy")
-    bs.add_argument("--github-repo", metavar="OWNER/REPO", help="also create the GitHub OIDC provider and a deployer role that trusts only this repository")
-    bs.add_argument("--github-ref", action="append", default=[], metavar="REF",
-                    help="with --github-repo: a ref whose jobs may deploy, e.g. refs/heads/main or refs/tags/v* (repeatable)")
-    bs.add_argument("--github-environment", action="append", default=[], metavar="NAME",
-                    help="with --github-repo: a GitHub environment whose jobs may deploy, e.g. prod (repeatable)")
-    b = sub.add_parser("build", parents=[common], help="render templates into build/ and cfn-lint them and the parameter files; no AWS calls")
+    bs = sub.add_parser(
+        "bootstrap",
+        parents=[common, aws_opts],
+        help="(administrator, once per account/region) artifacts bucket, service role, deployer policy",
+    )
+    bs.add_argument(
+        "--github-repo",
+        metavar="OWNER/REPO",
+        help="also create the GitHub OIDC provider and a deployer role that trusts only this repository",
+    )
+    bs.add_argument(
+        "--github-ref",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="with --github-repo: a ref whose jobs may deploy, e.g. refs/heads/main or refs/tags/v* (repeatable)",
+    )
+    bs.add_argument(
+        "--github-environment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --github-repo: a GitHub environment whose jobs may deploy, e.g. prod (repeatable)",
+    )
+    b = sub.add_parser(
+        "build",
+        parents=[common],
+        help="render templates into build/ and cfn-lint them and the parameter files; no AWS calls",
+    )
     b.add_argument("--env", help="lint only this environment's parameter file")
     opscmd.add_parsers(sub, common, target, aws_opts)
-    costcmd.add_arguments(sub.add_parser("cost", parents=[common], help="offline monthly and event cost estimate per environment"))
+    costcmd.add_arguments(
+        sub.add_parser("cost", parents=[common], help="offline monthly and event cost estimate per environment")
+    )
     s = sub.add_parser("serve-local", parents=[common], help="run the AWS emulator in the foreground until Ctrl-C")
     s.add_argument("--port", type=_port, default=None, help="port (default 4566)")
     return p
 
 
-def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None, sleep: Callable[[float], None] = time.sleep,
-         project: Project | None = None, out: IO[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: IO[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    project: Project | None = None,
+    out: IO[str] | None = None,
+) -> int:
     """Run one command line; ``out`` receives the --json document (default stdout). Returns the exit code."""
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw
@@ -127,7 +199,9 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None, sleep:
         if debug:
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"error: unexpected {type(exc).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"error: unexpected {type(exc).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr
+        )
         return EXIT_FAILED
 
 
@@ -137,7 +211,13 @@ INTERRUPTED = {
 }
 
 
-def run(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], None], project: Project | None = None, out: IO[str] | None = None) -> int:
+def run(
+    args: argparse.Namespace,
+    stdin: IO[str],
+    sleep: Callable[[float], None],
+    project: Project | None = None,
+    out: IO[str] | None = None,
+) -> int:
     """Pick the reporter and run the job; Ctrl-C says honestly whether CloudFormation carries on."""
     project = project or Project.find(args.project_dir)
     yes = getattr(args, "yes", False)
@@ -153,8 +233,14 @@ def run(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], None]
         return Aborted.exit_code
 
 
-def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], None], project: Project, reporter: HumanReporter,
-             out: IO[str] | None = None) -> int:
+def dispatch(
+    args: argparse.Namespace,
+    stdin: IO[str],
+    sleep: Callable[[float], None],
+    project: Project,
+    reporter: HumanReporter,
+    out: IO[str] | None = None,
+) -> int:
     yes = getattr(args, "yes", False)
     if args.command == "build":
         workflow.build(project, reporter, args.env)
@@ -170,9 +256,15 @@ def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], 
         hint = ", or review first with --no-execute" if args.command == "deploy" else ""
         raise Aborted(f"no terminal to confirm on: pass --yes (CI){hint}")
     if args.command == "deploy":
-        request = workflow.DeployRequest(args.env, args.stack_name, params.parse_overrides(args.parameter), args.image_tag,
-                                         frozenset(args.allow_replacement), execute=not args.no_execute,
-                                         remove_services=args.remove_services)
+        request = workflow.DeployRequest(
+            args.env,
+            args.stack_name,
+            params.parse_overrides(args.parameter),
+            args.image_tag,
+            frozenset(args.allow_replacement),
+            execute=not args.no_execute,
+            remove_services=args.remove_services,
+        )
         prepared = workflow.prepare(request, project)  # bad input stops here, before any AWS call
         try:
             if args.local:
@@ -186,7 +278,13 @@ def dispatch(args: argparse.Namespace, stdin: IO[str], sleep: Callable[[float], 
         request_b = bootstrap_request(args)  # bad input stops here, before any AWS call
     clients = aws.make_clients(aws.make_session(args.region, args.profile))
     if args.command == "execute":
-        workflow.execute(workflow.ExecuteRequest(args.env, args.change_set, args.stack_name, frozenset(args.allow_replacement)), clients, reporter, project, sleep)
+        workflow.execute(
+            workflow.ExecuteRequest(args.env, args.change_set, args.stack_name, frozenset(args.allow_replacement)),
+            clients,
+            reporter,
+            project,
+            sleep,
+        )
     elif args.command == "delete":
         workflow.delete(workflow.DeleteRequest(args.env, args.stack_name), clients, reporter, sleep)
     else:
@@ -200,11 +298,19 @@ def bootstrap_request(args: argparse.Namespace) -> workflow.BootstrapRequest:
         if args.github_ref or args.github_environment:
             raise BadInput("--github-ref and --github-environment need --github-repo OWNER/REPO")
         return workflow.BootstrapRequest()
-    return workflow.BootstrapRequest(github_oidc.GitHubTrust(args.github_repo, tuple(args.github_ref), tuple(args.github_environment)))
+    return workflow.BootstrapRequest(
+        github_oidc.GitHubTrust(args.github_repo, tuple(args.github_ref), tuple(args.github_environment))
+    )
 
 
-def deploy_local(args: argparse.Namespace, request: workflow.DeployRequest, prepared: workflow.Prepared, reporter: HumanReporter,
-                 project: Project, sleep: Callable[[float], None]) -> int:
+def deploy_local(
+    args: argparse.Namespace,
+    request: workflow.DeployRequest,
+    prepared: workflow.Prepared,
+    reporter: HumanReporter,
+    project: Project,
+    sleep: Callable[[float], None],
+) -> int:
     """The same deploy against an emulator started for this run (fake credentials, loopback only)."""
     from .emulator import FAKE_CREDENTIALS, Emulator
 

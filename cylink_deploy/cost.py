@@ -6,6 +6,7 @@ reason in ``FREE``; a type with neither is an error, so a new billable resource 
 Each line item says whether the guide's cost table counted it and, when not, why the templates have it.
 Formatting lives in ``cylink_deploy.costreport``; nothing here calls AWS or prints.
 """
+
 from __future__ import annotations
 
 import json
@@ -194,7 +195,9 @@ def split_tasks(count: int, strategy: list[dict[str, Any]]) -> tuple[int, int]:
     return od + extra_od, spot + rest - extra_od
 
 
-def _service_shape(stack: ResolvedStack, rid: str, body: dict[str, Any]) -> tuple[str, float, float, list[dict[str, Any]], bool]:
+def _service_shape(
+    stack: ResolvedStack, rid: str, body: dict[str, Any]
+) -> tuple[str, float, float, list[dict[str, Any]], bool]:
     """(title, vCPU, GB, capacity strategy, has public IP) of an ECS service."""
     props = body["Properties"]
     td_ref = props.get("TaskDefinition", {})
@@ -209,18 +212,41 @@ def _service_shape(stack: ResolvedStack, rid: str, body: dict[str, Any]) -> tupl
     return rid.removesuffix("Service"), vcpu, gb, strategy, public
 
 
-def _task_lines(c: _Ctx, rid: str, body: dict[str, Any], count: int, hours: float, event: bool = False) -> list[LineItem]:
+def _task_lines(
+    c: _Ctx, rid: str, body: dict[str, Any], count: int, hours: float, event: bool = False
+) -> list[LineItem]:
     title, vcpu, gb, strategy, public = _service_shape(c.stack, rid, body)
     od, spot = split_tasks(count, strategy)
     guide = None if event else title if title in dict(GUIDE_TABLE) else None
     shape = f"{vcpu:g} vCPU, {gb:g} GB"
     out = []
-    for n, kind, vkey, gkey in ((od, "FARGATE", "fargate_vcpu_hour", "fargate_gb_hour"), (spot, "FARGATE_SPOT", "fargate_spot_vcpu_hour", "fargate_spot_gb_hour")):
+    for n, kind, vkey, gkey in (
+        (od, "FARGATE", "fargate_vcpu_hour", "fargate_gb_hour"),
+        (spot, "FARGATE_SPOT", "fargate_spot_vcpu_hour", "fargate_spot_gb_hour"),
+    ):
         if n:
             price = vcpu * c.book[vkey].usd + gb * c.book[gkey].usd
-            out.append(LineItem(f"{title} tasks on {kind} ({shape}) x{n}", f"{c.stack.path}/{rid}", n * hours, "task-hour", price, f"{vkey}+{gkey}", guide))
+            out.append(
+                LineItem(
+                    f"{title} tasks on {kind} ({shape}) x{n}",
+                    f"{c.stack.path}/{rid}",
+                    n * hours,
+                    "task-hour",
+                    price,
+                    f"{vkey}+{gkey}",
+                    guide,
+                )
+            )
     if public and count:
-        out.append(c.item(f"{title} task public IPv4 x{count}", rid, count * hours, "public_ipv4_hour", why="EgressMode none: tasks run in public subnets with a public IP (no NAT)"))
+        out.append(
+            c.item(
+                f"{title} task public IPv4 x{count}",
+                rid,
+                count * hours,
+                "public_ipv4_hour",
+                why="EgressMode none: tasks run in public subnets with a public IP (no NAT)",
+            )
+        )
     return out
 
 
@@ -241,16 +267,35 @@ def _redis(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     key = f"elasticache_node_hour:{node_type}"
     out = [c.item(f"Redis node ({node_type})", rid, HOURS_PER_MONTH, key, guide="Redis")]
     if nodes > 1:
-        out.append(c.item(f"Redis replica ({node_type}) x{nodes - 1}", rid, (nodes - 1) * HOURS_PER_MONTH, key, why="RedisNodeCount 2+: Multi-AZ automatic failover (the guide's single node cannot fail over)"))
+        out.append(
+            c.item(
+                f"Redis replica ({node_type}) x{nodes - 1}",
+                rid,
+                (nodes - 1) * HOURS_PER_MONTH,
+                key,
+                why="RedisNodeCount 2+: Multi-AZ automatic failover (the guide's single node cannot fail over)",
+            )
+        )
     kept = int(_num(p.get("SnapshotRetentionLimit", 0), f"{rid} SnapshotRetentionLimit"))
     if kept > 1:
-        out.append(c.item(f"Redis snapshots beyond the free one x{kept - 1}", rid, (kept - 1) * c.a.redis_data_gb, "elasticache_backup_gb_month", why="daily snapshots kept RedisSnapshotRetentionDays days"))
+        out.append(
+            c.item(
+                f"Redis snapshots beyond the free one x{kept - 1}",
+                rid,
+                (kept - 1) * c.a.redis_data_gb,
+                "elasticache_backup_gb_month",
+                why="daily snapshots kept RedisSnapshotRetentionDays days",
+            )
+        )
     return out
 
 
 def _secret(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     why = "Redis AUTH token kept in Secrets Manager (the guide's Redis has no AUTH)"
-    return [c.item("Secrets Manager secret", rid, 1, "secret_month", why=why), c.item("Secrets Manager API calls", rid, c.a.secret_calls / 10_000, "secret_10k_calls", why=why)]
+    return [
+        c.item("Secrets Manager secret", rid, 1, "secret_month", why=why),
+        c.item("Secrets Manager API calls", rid, c.a.secret_calls / 10_000, "secret_10k_calls", why=why),
+    ]
 
 
 def _kms_key(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
@@ -271,17 +316,41 @@ def _nat(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
 
 
 def _eip(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
-    return [c.item("Elastic IP of a NAT gateway (public IPv4)", rid, HOURS_PER_MONTH, "public_ipv4_hour", why="each NAT gateway holds a public IPv4 address (charged since 2024-02)")]
+    return [
+        c.item(
+            "Elastic IP of a NAT gateway (public IPv4)",
+            rid,
+            HOURS_PER_MONTH,
+            "public_ipv4_hour",
+            why="each NAT gateway holds a public IPv4 address (charged since 2024-02)",
+        )
+    ]
 
 
 def _alb(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     out = [
         c.item("ALB", rid, HOURS_PER_MONTH, "alb_hour", guide="ALB"),
-        c.item(f"ALB capacity units ({c.a.alb_lcu:g} LCU average)", rid, c.a.alb_lcu * HOURS_PER_MONTH, "alb_lcu_hour", guide="ALB"),
+        c.item(
+            f"ALB capacity units ({c.a.alb_lcu:g} LCU average)",
+            rid,
+            c.a.alb_lcu * HOURS_PER_MONTH,
+            "alb_lcu_hour",
+            guide="ALB",
+        ),
     ]
     if body["Properties"].get("Scheme") == "internet-facing":
-        out.append(c.item(f"ALB public IPv4 x{c.a.alb_nodes}", rid, c.a.alb_nodes * HOURS_PER_MONTH, "public_ipv4_hour", why="AWS charges public IPv4 addresses since 2024-02, after the guide was written"))
-        out.append(c.item("Data transfer out to the internet", rid, c.a.data_out_gb, "data_out_gb", guide="Data transfer"))
+        out.append(
+            c.item(
+                f"ALB public IPv4 x{c.a.alb_nodes}",
+                rid,
+                c.a.alb_nodes * HOURS_PER_MONTH,
+                "public_ipv4_hour",
+                why="AWS charges public IPv4 addresses since 2024-02, after the guide was written",
+            )
+        )
+        out.append(
+            c.item("Data transfer out to the internet", rid, c.a.data_out_gb, "data_out_gb", guide="Data transfer")
+        )
     return out
 
 
@@ -311,7 +380,12 @@ def _log_group(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     source = _log_source(c, rid)
     days = _num(body["Properties"].get("RetentionInDays", 3653), f"{rid} RetentionInDays")
     if source == "flow":
-        per_day, key, what, why = c.a.flow_log_gb_per_day, "logs_vended_gb", "VPC flow logs", "VPC flow logs of all traffic (hardening)"
+        per_day, key, what, why = (
+            c.a.flow_log_gb_per_day,
+            "logs_vended_gb",
+            "VPC flow logs",
+            "VPC flow logs of all traffic (hardening)",
+        )
     elif source == "waf":
         per_day = c.a.requests_million * c.a.waf_log_kb_per_request / DAYS_PER_MONTH
         key, what, why = "logs_vended_gb", "WAF logs", "WAF request logs (WafEnabled)"
@@ -333,13 +407,21 @@ def _cluster(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     why = "Container Insights on the cluster (not in the guide): metrics and performance logs"
     return [
         c.item(f"Container Insights metrics (~{metrics})", rid, metrics, "cw_metric_month", why=why),
-        c.item("Container Insights performance logs", rid, c.a.container_insights_gb_per_day * DAYS_PER_MONTH, "logs_ingest_gb", why=why),
+        c.item(
+            "Container Insights performance logs",
+            rid,
+            c.a.container_insights_gb_per_day * DAYS_PER_MONTH,
+            "logs_ingest_gb",
+            why=why,
+        ),
     ]
 
 
 def _ecr(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     why = "image storage: the guide's repositories too, its table leaves them out"
-    return [c.item(f"ECR storage {rid.removesuffix('Repository')}", rid, c.a.ecr_gb_per_repository, "ecr_gb_month", why=why)]
+    return [
+        c.item(f"ECR storage {rid.removesuffix('Repository')}", rid, c.a.ecr_gb_per_repository, "ecr_gb_month", why=why)
+    ]
 
 
 def _bucket(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
@@ -348,14 +430,25 @@ def _bucket(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
         for lb in c.stack.resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     )
     if not logs_here:
-        raise CostError(f"{c.stack.path}/{rid}: a bucket the estimate has no usage assumption for: add one to cost._bucket")
+        raise CostError(
+            f"{c.stack.path}/{rid}: a bucket the estimate has no usage assumption for: add one to cost._bucket"
+        )
     rules = body["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
-    days = min((_num(r["ExpirationInDays"], "ExpirationInDays") for r in rules if "ExpirationInDays" in r), default=DAYS_PER_MONTH)
+    days = min(
+        (_num(r["ExpirationInDays"], "ExpirationInDays") for r in rules if "ExpirationInDays" in r),
+        default=DAYS_PER_MONTH,
+    )
     per_day = c.a.requests_million * 1e6 * c.a.alb_log_bytes_per_request / GB / DAYS_PER_MONTH
     why = "ALB access logs (hardening)"
     return [
         c.item(f"ALB access logs in S3 ({days:g} days kept)", rid, per_day * days, "s3_gb_month", why=why),
-        c.item("ALB access-log deliveries (PUT)", rid, c.a.alb_nodes * ALB_LOG_PUTS_PER_NODE_HOUR * HOURS_PER_MONTH / 1000, "s3_1k_put", why=why),
+        c.item(
+            "ALB access-log deliveries (PUT)",
+            rid,
+            c.a.alb_nodes * ALB_LOG_PUTS_PER_NODE_HOUR * HOURS_PER_MONTH / 1000,
+            "s3_1k_put",
+            why=why,
+        ),
     ]
 
 
@@ -381,7 +474,9 @@ def _dashboard(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
 def _vpc_endpoint(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     if body["Properties"].get("VpcEndpointType", "Gateway") == "Gateway":
         return []  # gateway endpoints (S3, DynamoDB) are free
-    raise CostError(f"{c.stack.path}/{rid}: interface VPC endpoints are billed hourly per AZ: add a rule to cost._vpc_endpoint")
+    raise CostError(
+        f"{c.stack.path}/{rid}: interface VPC endpoints are billed hourly per AZ: add a rule to cost._vpc_endpoint"
+    )
 
 
 RULES: dict[str, Rule] = {
@@ -450,11 +545,15 @@ def _items(stacks: Mapping[str, ResolvedStack], book: PriceBook, a: Assumptions)
             elif type_ in FREE:
                 free.add(f"{type_}: {FREE[type_]}")
             else:
-                raise CostError(f"{stack.path}/{rid}: no pricing rule for {type_}: add one to RULES or FREE in cylink_deploy/cost.py")
+                raise CostError(
+                    f"{stack.path}/{rid}: no pricing rule for {type_}: add one to RULES or FREE in cylink_deploy/cost.py"
+                )
     return items, free
 
 
-def estimate(env: str, stacks: Mapping[str, ResolvedStack], book: PriceBook, a: Assumptions, priced_as: tuple[str, ...] = ()) -> Estimate:
+def estimate(
+    env: str, stacks: Mapping[str, ResolvedStack], book: PriceBook, a: Assumptions, priced_as: tuple[str, ...] = ()
+) -> Estimate:
     """The monthly estimate of the resolved ``stacks`` (``resolve.resolve`` output, any keys)."""
     items, free = _items(stacks, book, a)
     used = {k for i in items for k in i.price_key.split("+")}
@@ -501,14 +600,18 @@ def event_estimate(
             default = high_max if title == "Backend" and high_max is not None else low
             high = (tasks or {}).get(title, default)
             if high < low or (high_max is not None and high > high_max):
-                raise BadInput(f"event tasks for {title}: {high} is outside its scaling range {low}-{high_max} (set {title}MaxCapacity)")
+                raise BadInput(
+                    f"event tasks for {title}: {high} is outside its scaling range {low}-{high_max} (set {title}MaxCapacity)"
+                )
             changes[title] = (low, high)
             before = {i.item.split(" x")[0]: i for i in _task_lines(c, rid, body, low, hours, event=True)}
             for line in _task_lines(c, rid, body, high, hours, event=True):
                 prev = before.get(line.item.split(" x")[0])
                 extra = line.quantity - (prev.quantity if prev else 0)
                 if extra > 0:
-                    items.append(replace(line, item=f"{line.item.split(' x')[0]}: +{extra / hours:g} tasks", quantity=extra))
+                    items.append(
+                        replace(line, item=f"{line.item.split(' x')[0]}: +{extra / hours:g} tasks", quantity=extra)
+                    )
     albs = [(s, rid) for s in stacks.values() for rid in s.resources("AWS::ElasticLoadBalancingV2::LoadBalancer")]
     if albs:
         stack, rid = albs[0]
@@ -517,11 +620,21 @@ def event_estimate(
         new_per_second = a.event_users * a.event_requests_per_user_hour / 3600
         lcu = max(a.event_users / 3000, gb_per_hour, new_per_second / 25)  # ALB LCU dimensions
         if lcu > a.alb_lcu:
-            items.append(c.item(f"ALB capacity units during the event ({lcu:g} LCU)", rid, (lcu - a.alb_lcu) * hours, "alb_lcu_hour", why="event traffic"))
+            items.append(
+                c.item(
+                    f"ALB capacity units during the event ({lcu:g} LCU)",
+                    rid,
+                    (lcu - a.alb_lcu) * hours,
+                    "alb_lcu_hour",
+                    why="event traffic",
+                )
+            )
         items.append(c.item("Event data transfer out", rid, gb_per_hour * hours, "data_out_gb", why="event traffic"))
         if waf:
             requests = a.event_users * a.event_requests_per_user_hour * hours / 1e6
-            items.append(c.item("WAF requests during the event", rid, requests, "waf_million_requests", why="event traffic"))
+            items.append(
+                c.item("WAF requests during the event", rid, requests, "waf_million_requests", why="event traffic")
+            )
     return EventEstimate(env, hours, changes, tuple(items))
 
 
@@ -540,7 +653,9 @@ def env_stacks(
     placeholder with a new hosted zone. Returns the stacks and what was filled in."""
     files = dict(files) if files is not None else render.render()
     root = json.loads(files[render.ROOT_FILE])
-    deployment = params.resolve(env, params.env_file(params_dir, env), root["Parameters"], dict(overrides or {}), deploying=False)
+    deployment = params.resolve(
+        env, params.env_file(params_dir, env), root["Parameters"], dict(overrides or {}), deploying=False
+    )
     values = dict(deployment.parameters)
     effective = {k: str(v.get("Default", "")) for k, v in root["Parameters"].items()} | values
     filled = []

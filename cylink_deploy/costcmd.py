@@ -3,6 +3,7 @@
 Thin: parses flags, calls ``cost`` / ``pricing``, prints through ``costreport``, maps errors to exit
 codes. ``add_arguments`` and ``run`` are what a subcommand CLI needs (one line each).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,18 +20,40 @@ DEFAULT_ENVS = ("dev", "staging", "prod")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", action="append", help="environment(s) to estimate (repeatable; default: dev, staging and prod)")
-    p.add_argument("--region", default=aws.DEFAULT_REGION, help=f"region whose price file is used (default {aws.DEFAULT_REGION})")
-    p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override a parameter of the file (repeatable), e.g. WafEnabled=false")
-    p.add_argument("--event-hours", type=_positive_hours, default=3.0, help="length of the event (default 3, as in the guide)")
+    p.add_argument(
+        "--env", action="append", help="environment(s) to estimate (repeatable; default: dev, staging and prod)"
+    )
+    p.add_argument(
+        "--region", default=aws.DEFAULT_REGION, help=f"region whose price file is used (default {aws.DEFAULT_REGION})"
+    )
+    p.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter of the file (repeatable), e.g. WafEnabled=false",
+    )
+    p.add_argument(
+        "--event-hours", type=_positive_hours, default=3.0, help="length of the event (default 3, as in the guide)"
+    )
     p.add_argument("--event-tasks", type=int, help="backend tasks during the event (default: BackendMaxCapacity)")
     p.add_argument("--event-frontend-tasks", type=int, help="frontend tasks during the event (default: unchanged)")
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    p.add_argument("--refresh-prices", action="store_true", help="rewrite pricing/REGION.json from the AWS Price List API (needs credentials)")
+    p.add_argument(
+        "--refresh-prices",
+        action="store_true",
+        help="rewrite pricing/REGION.json from the AWS Price List API (needs credentials)",
+    )
     p.add_argument("--profile", help="AWS named profile for --refresh-prices")
     group = p.add_argument_group("assumptions (usage the templates cannot tell)")
     for f in fields(cost.Assumptions):
-        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"assume_{f.name}", type=float, metavar="N", help=cost.ASSUMPTION_HELP[f.name])
+        group.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f"assume_{f.name}",
+            type=float,
+            metavar="N",
+            help=cost.ASSUMPTION_HELP[f.name],
+        )
 
 
 def build_report(args: argparse.Namespace, params_dir: Path, pricing_dir: Path = pricing.PRICING_DIR) -> cost.Report:
@@ -58,7 +81,9 @@ def refresh(args: argparse.Namespace, client: Any, today: str, pricing_dir: Path
     result = pricing.refresh(client, book, today)
     pricing.price_file(args.region, pricing_dir).write_text(pricing.dump(result.book))
     kept = "".join(f"\n  kept {key}: {why}" for key, why in result.kept)
-    return f"pricing/{args.region}.json: {len(result.updated)} prices refreshed from the Price List API on {today}{kept}\n"
+    return (
+        f"pricing/{args.region}.json: {len(result.updated)} prices refreshed from the Price List API on {today}{kept}\n"
+    )
 
 
 def _pricing_client(args: argparse.Namespace) -> Any:

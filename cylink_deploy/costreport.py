@@ -2,6 +2,7 @@
 
 Pure functions from ``cost.Report`` to text; the CLI decides where the text goes.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,24 @@ def guide_comparison(e: Estimate) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name, guide_usd in GUIDE_TABLE:
         usd = ours.get(name, 0.0)
-        rows.append({"line": name, "guide_usd": guide_usd, "estimate_usd": usd, "difference_usd": None if guide_usd is None else usd - guide_usd, "why": GUIDE_LINE_WHY[name]})
-    rows.append({"line": "Not in the guide", "guide_usd": 0.0, "estimate_usd": ours.get(None, 0.0), "difference_usd": ours.get(None, 0.0), "why": "the line items marked 'no' (by reason below)"})
+        rows.append(
+            {
+                "line": name,
+                "guide_usd": guide_usd,
+                "estimate_usd": usd,
+                "difference_usd": None if guide_usd is None else usd - guide_usd,
+                "why": GUIDE_LINE_WHY[name],
+            }
+        )
+    rows.append(
+        {
+            "line": "Not in the guide",
+            "guide_usd": 0.0,
+            "estimate_usd": ours.get(None, 0.0),
+            "difference_usd": ours.get(None, 0.0),
+            "why": "the line items marked 'no' (by reason below)",
+        }
+    )
     return rows
 
 
@@ -57,14 +74,29 @@ def not_in_guide(e: Estimate) -> list[tuple[str, float]]:
 
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return ["  " + "  ".join(cell.rjust(widths[c]) if c in right else cell.ljust(widths[c]) for c, cell in enumerate(r)).rstrip() for r in rows]
+    return [
+        "  "
+        + "  ".join(cell.rjust(widths[c]) if c in right else cell.ljust(widths[c]) for c, cell in enumerate(r)).rstrip()
+        for r in rows
+    ]
 
 
 def estimate_text(e: Estimate) -> list[str]:
-    lines = [f"== {e.env} ({e.region}): monthly estimate, USD (prices: pricing/{e.region}.json, updated {e.prices_updated})"]
+    lines = [
+        f"== {e.env} ({e.region}): monthly estimate, USD (prices: pricing/{e.region}.json, updated {e.prices_updated})"
+    ]
     rows = [["Line item", "Quantity", "Unit", "Unit price", "USD/month", "In the guide?"]]
     for i in _ordered(e.items):
-        rows.append([i.item, _qty(i.quantity), i.unit, f"{i.unit_price:.6g}", _money(i.usd), f"yes ({i.guide})" if i.guide else "no"])
+        rows.append(
+            [
+                i.item,
+                _qty(i.quantity),
+                i.unit,
+                f"{i.unit_price:.6g}",
+                _money(i.usd),
+                f"yes ({i.guide})" if i.guide else "no",
+            ]
+        )
     rows.append(["Total", "", "", "", _money(e.total), ""])
     lines += _table(rows, {1, 3, 4})
     lines.append("")
@@ -82,7 +114,9 @@ def estimate_text(e: Estimate) -> list[str]:
     for note in e.priced_as:
         lines.append(f"  Priced as: {note}")
     if e.unconfirmed_prices:
-        lines.append(f"  Unconfirmed prices used (see their notes in the price file): {', '.join(e.unconfirmed_prices)}")
+        lines.append(
+            f"  Unconfirmed prices used (see their notes in the price file): {', '.join(e.unconfirmed_prices)}"
+        )
     return lines
 
 
@@ -94,7 +128,9 @@ def event_text(ev: EventEstimate) -> list[str]:
         rows.append([i.item, _qty(i.quantity), i.unit, f"{i.unit_price:.6g}", f"{i.usd:,.3f}"])
     rows.append(["Total", "", "", "", f"{ev.total:,.3f}"])
     lines += _table(rows, {1, 3, 4})
-    lines.append(f"  Extra tasks alone: ${ev.fargate:,.2f} (the guide: about ${GUIDE_EVENT_USD:.2f} for 10 backend tasks for 3 hours)")
+    lines.append(
+        f"  Extra tasks alone: ${ev.fargate:,.2f} (the guide: about ${GUIDE_EVENT_USD:.2f} for 10 backend tasks for 3 hours)"
+    )
     return lines
 
 
@@ -142,7 +178,14 @@ def to_json(report: Report) -> str:
             for e in report.estimates
         ],
         "events": [
-            {"env": ev.env, "hours": ev.hours, "tasks": {k: list(v) for k, v in ev.tasks.items()}, "items": [_item(i) for i in ev.items], "total_usd": ev.total, "fargate_usd": ev.fargate}
+            {
+                "env": ev.env,
+                "hours": ev.hours,
+                "tasks": {k: list(v) for k, v in ev.tasks.items()},
+                "items": [_item(i) for i in ev.items],
+                "total_usd": ev.total,
+                "fargate_usd": ev.fargate,
+            }
             for ev in report.events
         ],
     }

@@ -4,6 +4,7 @@ Detections are started on every stack at once (CloudFormation runs them in paral
 backoff; the drifted resources (MODIFIED or DELETED) of each stack are listed with each property's
 expected -> actual value. Exit 1 when anything drifted.
 """
+
 from __future__ import annotations
 
 import time
@@ -60,16 +61,25 @@ class DriftReport:
     incomplete: list[str] = field(default_factory=list)  # "CacheStack: reason" when detection failed in part
 
     def document(self) -> dict[str, Any]:
-        return {"stack": self.stack, "checked": self.checked, "drifted": [asdict(d) for d in self.drifted],
-                "incomplete": self.incomplete, "inSync": not self.drifted}
+        return {
+            "stack": self.stack,
+            "checked": self.checked,
+            "drifted": [asdict(d) for d in self.drifted],
+            "incomplete": self.incomplete,
+            "inSync": not self.drifted,
+        }
 
 
 def start(cfn: Any, stacks: dict[str, str]) -> dict[str, str]:
     """Start a detection on each stack (path -> physical ID); returns path -> detection ID."""
-    return {path: cfn.detect_stack_drift(StackName=physical)["StackDriftDetectionId"] for path, physical in stacks.items()}
+    return {
+        path: cfn.detect_stack_drift(StackName=physical)["StackDriftDetectionId"] for path, physical in stacks.items()
+    }
 
 
-def wait(cfn: Any, detections: dict[str, str], sleep: Callable[[float], None], timeout: float = TIMEOUT) -> dict[str, dict[str, Any]]:
+def wait(
+    cfn: Any, detections: dict[str, str], sleep: Callable[[float], None], timeout: float = TIMEOUT
+) -> dict[str, dict[str, Any]]:
     """Poll every detection until none is in progress; path -> final status description."""
     done: dict[str, dict[str, Any]] = {}
     waited = 0.0
@@ -82,7 +92,9 @@ def wait(cfn: Any, detections: dict[str, str], sleep: Callable[[float], None], t
         if len(done) == len(detections):
             return done
         if waited >= timeout:
-            raise DeploymentFailed(f"drift detection still running after {waited:.0f} s on {', '.join(sorted(set(detections) - set(done)))}: retry later")
+            raise DeploymentFailed(
+                f"drift detection still running after {waited:.0f} s on {', '.join(sorted(set(detections) - set(done)))}: retry later"
+            )
         sleep(delay)
         waited += delay
     return done  # unreachable
@@ -93,9 +105,15 @@ def drifted_resources(cfn: Any, path: str, physical: str) -> list[DriftedResourc
     found = []
     for page in _drift_pages(cfn, physical):
         for d in page.get("StackResourceDrifts", []):
-            diffs = [Difference(p["PropertyPath"], p.get("ExpectedValue", ""), p.get("ActualValue", ""), p.get("DifferenceType", ""))
-                     for p in d.get("PropertyDifferences", [])]
-            found.append(DriftedResource(path, d["LogicalResourceId"], d["ResourceType"], d["StackResourceDriftStatus"], diffs))
+            diffs = [
+                Difference(
+                    p["PropertyPath"], p.get("ExpectedValue", ""), p.get("ActualValue", ""), p.get("DifferenceType", "")
+                )
+                for p in d.get("PropertyDifferences", [])
+            ]
+            found.append(
+                DriftedResource(path, d["LogicalResourceId"], d["ResourceType"], d["StackResourceDriftStatus"], diffs)
+            )
     return found
 
 
@@ -110,7 +128,9 @@ def _drift_pages(cfn: Any, physical: str) -> Iterator[dict[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
 
 
-def drift(request: DriftRequest, clients: aws.Clients, reporter: Reporter, sleep: Callable[[float], None] = time.sleep) -> DriftReport:
+def drift(
+    request: DriftRequest, clients: aws.Clients, reporter: Reporter, sleep: Callable[[float], None] = time.sleep
+) -> DriftReport:
     """Detect, wait, list; the report is shown and returned (``drifted`` empty when in sync)."""
     cfn, stack = clients.cloudformation, request.stack
     if st.describe(cfn, stack) is None:

@@ -1,4 +1,5 @@
 """Named failures and the exit codes they map to (documented in the README and ``--help``)."""
+
 from __future__ import annotations
 
 EXIT_OK = 0  # deployed, or nothing to change

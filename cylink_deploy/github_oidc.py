@@ -9,6 +9,7 @@ carries exactly the deployer policy (``bootstrap.deployer_policy``), nothing mor
 The role is named outside the ``cylink-*`` namespace on purpose: the CloudFormation service role may manage
 ``cylink-*`` roles, and no stack should be able to rewrite who may deploy.
 """
+
 from __future__ import annotations
 
 import re
@@ -50,17 +51,25 @@ class GitHubTrust:
     def __post_init__(self) -> None:
         """Bad input is one line before any AWS call; a trust that admits more than was meant is refused."""
         if not REPO.fullmatch(self.repo):
-            raise BadInput(f"--github-repo {self.repo!r}: use OWNER/REPO as in the repository's URL (e.g. cylink/infra)")
+            raise BadInput(
+                f"--github-repo {self.repo!r}: use OWNER/REPO as in the repository's URL (e.g. cylink/infra)"
+            )
         if not self.refs and not self.environments:
-            raise BadInput("--github-repo needs at least one --github-ref (e.g. refs/heads/main) or --github-environment (e.g. prod)")
+            raise BadInput(
+                "--github-repo needs at least one --github-ref (e.g. refs/heads/main) or --github-environment (e.g. prod)"
+            )
         for ref in self.refs:
             if "*" in ref and not TAG_PATTERN.fullmatch(ref):
-                raise BadInput(f"--github-ref {ref!r}: a wildcard is allowed only in a tag pattern such as refs/tags/v* (a branch pattern would let any branch deploy)")
+                raise BadInput(
+                    f"--github-ref {ref!r}: a wildcard is allowed only in a tag pattern such as refs/tags/v* (a branch pattern would let any branch deploy)"
+                )
             if "*" not in ref and not EXACT_REF.fullmatch(ref):
                 raise BadInput(f"--github-ref {ref!r}: use a full ref such as refs/heads/main or refs/tags/v1.2.0")
         for name in self.environments:
             if not ENVIRONMENT.fullmatch(name):
-                raise BadInput(f"--github-environment {name!r}: use the environment's name as in the repository settings (letters, digits, . _ -)")
+                raise BadInput(
+                    f"--github-environment {name!r}: use the environment's name as in the repository settings (letters, digits, . _ -)"
+                )
 
     def subjects(self) -> list[str]:
         """The ``sub`` claims GitHub puts in the token of the jobs this trust admits, in a stable order."""
@@ -107,7 +116,9 @@ def ensure_provider(iam_client: Any, account: str) -> tuple[str, bool]:
     arn = provider_arn(account)
     listed = {p["Arn"] for p in iam_client.list_open_id_connect_providers().get("OpenIDConnectProviderList", [])}
     if arn in listed:
-        if AUDIENCE not in iam_client.get_open_id_connect_provider(OpenIDConnectProviderArn=arn).get("ClientIDList", []):
+        if AUDIENCE not in iam_client.get_open_id_connect_provider(OpenIDConnectProviderArn=arn).get(
+            "ClientIDList", []
+        ):
             iam_client.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID=AUDIENCE)
         return arn, False
     created = iam_client.create_open_id_connect_provider(
@@ -116,7 +127,9 @@ def ensure_provider(iam_client: Any, account: str) -> tuple[str, bool]:
     return created, True
 
 
-def ensure_role(iam_client: Any, account: str, region: str, artifacts_bucket: str, trust: GitHubTrust) -> tuple[str, bool]:
+def ensure_role(
+    iam_client: Any, account: str, region: str, artifacts_bucket: str, trust: GitHubTrust
+) -> tuple[str, bool]:
     """The deployer role for GitHub Actions: created, or its trust replaced by exactly ``trust``; the
     deployer policy of this region (re)written inline. Returns (arn, created)."""
     document = trust_policy(account, trust).to_json()

@@ -15,6 +15,7 @@ Rules that do not apply are exempted in one place, ``policies/guard/exemptions.y
 per environment and per resource; an exemption that matches nothing is itself an error (it would hide a
 future failure). Pure except for :func:`run` (the binary) and :func:`write_environment` (files).
 """
+
 from __future__ import annotations
 
 import json
@@ -134,7 +135,8 @@ def for_guard(stacks: Mapping[str, ResolvedStack], path: str, region: str) -> di
     stack = stacks[path]
     known = {
         name: _output_value(stacks, path, value.source, region)
-        for name, value in stack.parameters.items() if isinstance(value, Unknown) and ".Outputs." in value.source
+        for name, value in stack.parameters.items()
+        if isinstance(value, Unknown) and ".Outputs." in value.source
     }
     template: dict[str, Any] = _substitute(stack.template, known)
     for resource in template.get("Resources", {}).values():
@@ -192,7 +194,9 @@ def run(cfn_guard: Path, rules: Path, data: Path) -> list[dict[str, Any]]:
     """cfn-guard's structured JSON report of ``rules`` over every template in ``data``."""
     proc = subprocess.run(
         [str(cfn_guard), "validate", "-r", str(rules), "-d", str(data), "-o", "json", "-z", "-S", "none"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     # 0: all pass, 19: some rule failed; anything else is an error of cfn-guard itself
     if proc.returncode not in (0, 19):
@@ -209,12 +213,14 @@ def load_exemptions(path: Path, environments: Iterable[str]) -> list[Exemption]:
     every = tuple(environments)
     out = []
     for entry in yaml.safe_load(path.read_text()):
-        out.append(Exemption(
-            control=entry["control"],
-            resources=tuple(entry["resources"]),
-            environments=tuple(entry.get("environments", every)),
-            reason=" ".join(entry["reason"].split()),
-        ))
+        out.append(
+            Exemption(
+                control=entry["control"],
+                resources=tuple(entry["resources"]),
+                environments=tuple(entry.get("environments", every)),
+                reason=" ".join(entry["reason"].split()),
+            )
+        )
     return out
 
 
@@ -227,6 +233,9 @@ def unused(found: Iterable[Failure], exemptions: Iterable[Exemption]) -> list[st
     """Each exemption (control, env, resource) that covers no failure: stale, it would hide a future one."""
     seen = {(f.control, f.env, f"{f.stack}/{f.resource}") for f in found}
     return [
-        f"{e.control} {env} {res}" for e in exemptions for env in e.environments for res in e.resources
+        f"{e.control} {env} {res}"
+        for e in exemptions
+        for env in e.environments
+        for res in e.resources
         if (e.control, env, res) not in seen
     ]

@@ -6,6 +6,7 @@ condition operators our policies use (StringEquals, StringLike, ArnLike, ArnEqua
 ``...IfExists``). An operator it does not know is an error, never a silent match. Principals are not
 evaluated (identity policies have none; for key policies the caller picks the statements).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,7 @@ def _applies(statement: Mapping[str, Any], action: str, resource: str, context: 
 
 
 def decision(policy: Mapping[str, Any] | str, action: str, resource: str, context: Context | None = None) -> str:
-    """"Allow", "Deny" (explicit) or "ImplicitDeny" for one request against one policy document."""
+    """ "Allow", "Deny" (explicit) or "ImplicitDeny" for one request against one policy document."""
     document = json.loads(policy) if isinstance(policy, str) else policy
     verdict = "ImplicitDeny"
     for statement in _list(document.get("Statement", [])):

@@ -5,6 +5,7 @@ names come from ``NamePrefix``: a new stack of the same environment would fail h
 exists". Before a create, the names the stack will use are computed from the resolved templates and
 looked up, so the user hears what to do before anything is created.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

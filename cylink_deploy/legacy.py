@@ -1,12 +1,19 @@
 """The command line before subcommands: ``deploy`` is the default, and the old mode flags
 (``--build-only``, ``--delete``, ...) still work, each turned into its subcommand with a notice."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from .errors import BadInput
 
-LEGACY = {"--build-only": "build", "--serve-local": "serve-local", "--delete": "delete", "--bootstrap": "bootstrap", "--execute-change-set": "execute"}
+LEGACY = {
+    "--build-only": "build",
+    "--serve-local": "serve-local",
+    "--delete": "delete",
+    "--bootstrap": "bootstrap",
+    "--execute-change-set": "execute",
+}
 
 
 def normalize(argv: Sequence[str], commands: Sequence[str]) -> tuple[list[str], str | None]:
@@ -21,10 +28,10 @@ def normalize(argv: Sequence[str], commands: Sequence[str]) -> tuple[list[str], 
         return ["deploy", *args], None
     flag = legacy[0]
     at = args.index(flag)
-    rest = args[:at] + args[at + 1:]
+    rest = args[:at] + args[at + 1 :]
     if flag == "--execute-change-set":
         if at + 1 >= len(args):
             raise BadInput("--execute-change-set needs a change set name")
-        rest = args[:at] + args[at + 2:] + [args[at + 1]]
+        rest = args[:at] + args[at + 2 :] + [args[at + 1]]
     new = [LEGACY[flag], *rest]
     return new, f"note: {flag} is now the subcommand: python deploy.py {' '.join(new)}"

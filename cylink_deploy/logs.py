@@ -4,6 +4,7 @@ The log group comes from the stack's outputs (never a hard-coded name); ``Filter
 page by page and the streams of all tasks are interleaved in time order, each line naming its task.
 ``--follow`` polls with backoff (1 s, growing to 10 s while nothing new arrives) until Ctrl-C.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,8 +65,12 @@ def filter_pattern(text: str | None) -> str | None:
 
 
 def to_event(raw: dict[str, Any]) -> LogEvent:
-    return LogEvent(datetime.fromtimestamp(raw["timestamp"] / 1000, timezone.utc), raw.get("logStreamName", "").rsplit("/", 1)[-1],
-                    raw.get("message", "").rstrip("\n"), raw.get("eventId", ""))
+    return LogEvent(
+        datetime.fromtimestamp(raw["timestamp"] / 1000, timezone.utc),
+        raw.get("logStreamName", "").rsplit("/", 1)[-1],
+        raw.get("message", "").rstrip("\n"),
+        raw.get("eventId", ""),
+    )
 
 
 def fetch(logs: Any, group: str, start_ms: int, pattern: str | None) -> list[LogEvent]:
@@ -85,8 +90,14 @@ def log_group(outputs: dict[str, str], service: str, stack: str) -> str:
     return outputs[key]
 
 
-def logs(request: LogsRequest, clients: aws.Clients, reporter: Reporter, sleep: Callable[[float], None] = time.sleep,
-         clock: Callable[[], datetime] = st.now, polls: int | None = None) -> int:
+def logs(
+    request: LogsRequest,
+    clients: aws.Clients,
+    reporter: Reporter,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], datetime] = st.now,
+    polls: int | None = None,
+) -> int:
     """Print the events; with ``follow``, keep polling until Ctrl-C (or ``polls`` polls, for tests).
     Returns the number of events shown."""
     if request.service not in {s.name for s in SERVICES}:
@@ -94,11 +105,17 @@ def logs(request: LogsRequest, clients: aws.Clients, reporter: Reporter, sleep: 
     since = parse_since(request.since)
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
-        raise StackStateError(f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env})")
-    group = log_group({o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}, request.service, request.stack)
+        raise StackStateError(
+            f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env})"
+        )
+    group = log_group(
+        {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}, request.service, request.stack
+    )
     pattern = filter_pattern(request.filter)
     start = int((clock() - since).timestamp() * 1000)
-    reporter.step(f"{group} since {start_ms_text(start)}" + (f", containing {request.filter!r}" if request.filter else ""))
+    reporter.step(
+        f"{group} since {start_ms_text(start)}" + (f", containing {request.filter!r}" if request.filter else "")
+    )
     seen: set[str] = set()
     shown = 0
     delays = st.backoff(first=1.0, factor=2.0, cap=FOLLOW_CAP)

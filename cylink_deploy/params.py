@@ -3,6 +3,7 @@
 
 Every problem becomes one line naming the file, the key, and what is allowed.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -64,7 +65,9 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
-            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice: keep one", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice: keep one", key_node.start_mark
+            )
         out[key] = loader.construct_object(value_node, deep=True)
     return out
 
@@ -89,7 +92,9 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = exc.problem or exc.context or ""
-        raise BadInput(f"{where}: {problem}" if "given twice" in problem else f"{where}: not valid YAML ({problem})") from None
+        raise BadInput(
+            f"{where}: {problem}" if "given twice" in problem else f"{where}: not valid YAML ({problem})"
+        ) from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):
@@ -149,7 +154,9 @@ def _as_string(source: str, name: str, value: Any) -> str:
     if value is None:
         raise BadInput(f"{source}: parameter {name} has no value: give one, or remove the line to use the default")
     if not isinstance(value, str):
-        raise BadInput(f"{source}: parameter {name} must be a single value, got a {'list' if isinstance(value, list) else 'mapping'}")
+        raise BadInput(
+            f"{source}: parameter {name} must be a single value, got a {'list' if isinstance(value, list) else 'mapping'}"
+        )
     return value
 
 
@@ -176,7 +183,11 @@ def _capacity_rule(svc: str) -> Rule:
 
 
 def _zone_needs_domain(env: str, p: dict[str, str]) -> str | None:
-    return "HostedZoneId is set but DomainName is empty: set DomainName to the zone's domain" if p["HostedZoneId"] and not p["DomainName"] else None
+    return (
+        "HostedZoneId is set but DomainName is empty: set DomainName to the zone's domain"
+        if p["HostedZoneId"] and not p["DomainName"]
+        else None
+    )
 
 
 def _no_public_tasks_outside_dev(env: str, p: dict[str, str]) -> str | None:
@@ -193,8 +204,10 @@ def _prod_is_multi_az(env: str, p: dict[str, str]) -> str | None:
 
 def _prod_is_https(env: str, p: dict[str, str]) -> str | None:
     if env == "prod" and not p["DomainName"]:
-        return ("DomainName is empty: prod would serve the site and its WebSockets over plain HTTP; "
-                "set DomainName (and HostedZoneId if the zone exists) in params/prod.yaml or with --parameter DomainName=...")
+        return (
+            "DomainName is empty: prod would serve the site and its WebSockets over plain HTTP; "
+            "set DomainName (and HostedZoneId if the zone exists) in params/prod.yaml or with --parameter DomainName=..."
+        )
     return None
 
 
@@ -207,8 +220,11 @@ RULES: tuple[Rule, ...] = (
 # What a deploy (not a cost estimate or a snapshot) refuses, and what it only warns about.
 DEPLOY_RULES: tuple[Rule, ...] = (_prod_is_https,)
 WARNINGS: tuple[Rule, ...] = (
-    lambda env, p: "DomainName is empty: staging serves plain HTTP (fine for a rehearsal, not for real users)"
-    if env == "staging" and not p["DomainName"] else None,
+    lambda env, p: (
+        "DomainName is empty: staging serves plain HTTP (fine for a rehearsal, not for real users)"
+        if env == "staging" and not p["DomainName"]
+        else None
+    ),
 )
 
 
@@ -239,7 +255,9 @@ def resolve(
             raise BadInput("--remove-services removes the services: give no --image-tag with it")
         cli["ImageTag"] = ""
     elif cli.get("ImageTag") == "":
-        raise BadInput("--image-tag is empty (an unset CI variable?): give the tag to run, or --remove-services to remove the services deliberately")
+        raise BadInput(
+            "--image-tag is empty (an unset CI variable?): give the tag to run, or --remove-services to remove the services deliberately"
+        )
     _check_names("--parameter", list(cli), root_parameters)
     for name, value in sorted({**values, **cli}.items()):
         problem = check_value(name, value, root_parameters[name])

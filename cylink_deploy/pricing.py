@@ -5,6 +5,7 @@ old and how sure its figures are. ``CATALOG`` says what each price is and how to
 for it (``GetProducts`` with ``TERM_MATCH`` filters); ``refresh`` takes the ``pricing`` client as an
 argument and never prints. The estimate itself only ever reads the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,11 +44,15 @@ CATALOG: dict[str, Spec] = {
     "fargate_spot_vcpu_hour": Spec("vCPU-hour", None),
     "fargate_spot_gb_hour": Spec("GB-hour", None),
     **{
-        f"elasticache_node_hour:{t}": Spec("node-hour", "AmazonElastiCache", f"NodeUsage:{t}", filters=(("cacheEngine", "Redis"),))
+        f"elasticache_node_hour:{t}": Spec(
+            "node-hour", "AmazonElastiCache", f"NodeUsage:{t}", filters=(("cacheEngine", "Redis"),)
+        )
         for t in ("cache.t3.micro", "cache.t3.small", "cache.t3.medium")
     },
     "elasticache_backup_gb_month": Spec("GB-month", "AmazonElastiCache", "BackupUsage"),
-    "alb_hour": Spec("ALB-hour", "AWSELB", "LoadBalancerUsage", filters=(("productFamily", "Load Balancer-Application"),)),
+    "alb_hour": Spec(
+        "ALB-hour", "AWSELB", "LoadBalancerUsage", filters=(("productFamily", "Load Balancer-Application"),)
+    ),
     "alb_lcu_hour": Spec("LCU-hour", "AWSELB", "LCUUsage", filters=(("productFamily", "Load Balancer-Application"),)),
     "nat_hour": Spec("NAT gateway-hour", "AmazonEC2", "NatGateway-Hours"),
     "nat_gb": Spec("GB processed", "AmazonEC2", "NatGateway-Bytes"),
@@ -100,7 +105,9 @@ class PriceBook:
         try:
             return self.prices[key]
         except KeyError:
-            raise PricingError(f"pricing/{self.region}.json has no price {key!r}: add it (see CATALOG in cylink_deploy/pricing.py)") from None
+            raise PricingError(
+                f"pricing/{self.region}.json has no price {key!r}: add it (see CATALOG in cylink_deploy/pricing.py)"
+            ) from None
 
     @property
     def oldest(self) -> str:
@@ -124,10 +131,14 @@ def parse(text: str, where: str) -> PriceBook:
             missing = [k for k in ("usd", "unit", "source", "as_of") if k not in p]
             if missing:
                 raise PricingError(f"{where}: price {key} lacks {', '.join(missing)}")
-            prices[key] = Price(float(p["usd"]), p["unit"], p["source"], p["as_of"], bool(p.get("confirmed", True)), p.get("note", ""))
+            prices[key] = Price(
+                float(p["usd"]), p["unit"], p["source"], p["as_of"], bool(p.get("confirmed", True)), p.get("note", "")
+            )
         return PriceBook(doc["region"], doc["updated"], prices, tuple(doc.get("notes", ())), doc.get("cross_check", {}))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise PricingError(f"{where}: not a price file ({exc!r}); restore it from git or run cost --refresh-prices") from None
+        raise PricingError(
+            f"{where}: not a price file ({exc!r}); restore it from git or run cost --refresh-prices"
+        ) from None
 
 
 def load(region: str, pricing_dir: Path = PRICING_DIR) -> PriceBook:
@@ -147,7 +158,14 @@ def dump(book: PriceBook) -> str:
         "notes": list(book.notes),
         "cross_check": book.cross_check,
         "prices": {
-            k: {"usd": p.usd, "unit": p.unit, "source": p.source, "as_of": p.as_of, "confirmed": p.confirmed, **({"note": p.note} if p.note else {})}
+            k: {
+                "usd": p.usd,
+                "unit": p.unit,
+                "source": p.source,
+                "as_of": p.as_of,
+                "confirmed": p.confirmed,
+                **({"note": p.note} if p.note else {}),
+            }
             for k, p in sorted(book.prices.items())
         },
     }
@@ -160,7 +178,9 @@ def dump(book: PriceBook) -> str:
 def filters_for(spec: Spec, region: str) -> list[dict[str, str]]:
     """GetProducts filters for one price in ``region``."""
     if spec.regional and region not in USAGE_PREFIX:
-        raise BadInput(f"cannot refresh prices for {region}: add its usage-type prefix to USAGE_PREFIX in cylink_deploy/pricing.py")
+        raise BadInput(
+            f"cannot refresh prices for {region}: add its usage-type prefix to USAGE_PREFIX in cylink_deploy/pricing.py"
+        )
     usagetype = f"{USAGE_PREFIX[region]}-{spec.usagetype}" if spec.regional else spec.usagetype
     pairs = [("usagetype", usagetype), *spec.filters]
     if spec.regional:
@@ -171,7 +191,11 @@ def filters_for(spec: Spec, region: str) -> list[dict[str, str]]:
 def on_demand_usd(price_list_item: str) -> float | None:
     """The first non-zero on-demand tier of one ``PriceList`` entry (a JSON string), per API unit."""
     doc = json.loads(price_list_item)
-    dims = [d for term in doc.get("terms", {}).get("OnDemand", {}).values() for d in term.get("priceDimensions", {}).values()]
+    dims = [
+        d
+        for term in doc.get("terms", {}).get("OnDemand", {}).values()
+        for d in term.get("priceDimensions", {}).values()
+    ]
     dims.sort(key=lambda d: float(d.get("beginRange", "0")))
     for d in dims:
         usd = float(d.get("pricePerUnit", {}).get("USD", "0"))
@@ -181,7 +205,9 @@ def on_demand_usd(price_list_item: str) -> float | None:
 
 
 def _products(client: Any, service: str, filters: list[dict[str, str]]) -> Iterable[str]:
-    for page in client.get_paginator("get_products").paginate(ServiceCode=service, Filters=filters, FormatVersion="aws_v1"):
+    for page in client.get_paginator("get_products").paginate(
+        ServiceCode=service, Filters=filters, FormatVersion="aws_v1"
+    ):
         yield from page.get("PriceList", [])
 
 

@@ -4,6 +4,7 @@ The root is ``--project-dir``, else the nearest directory at or above the workin
 ``params/`` and ``templates_src/``, else the checkout this package lives in (today's default). Tests
 give a temporary ``build_dir`` so they never write into the repository and can run in parallel.
 """
+
 from __future__ import annotations
 
 import subprocess

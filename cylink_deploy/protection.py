@@ -3,6 +3,7 @@
 A stack policy on the root does not reach resources inside nested stacks, so the same policy is set on
 every nested stack too. Applied after each successful or no-op deploy, so existing stacks catch up.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ def for_env(env: str, config: Path) -> Protection:
     entry = (yaml.safe_load(config.read_text()) or {}).get(env) or {}
     unknown = set(entry) - {"termination_protection", "stack_policy"}
     if unknown:
-        raise BadInput(f"{config}: {env}: unknown key(s) {', '.join(sorted(unknown))}; allowed: termination_protection, stack_policy")
+        raise BadInput(
+            f"{config}: {env}: unknown key(s) {', '.join(sorted(unknown))}; allowed: termination_protection, stack_policy"
+        )
     policy = None
     if entry.get("stack_policy"):
         path = config.parent.parent / entry["stack_policy"]

@@ -7,6 +7,7 @@ through a pipe (the password is never in argv, and docker's credential file live
 DOCKER_CONFIG removed after the run), and their digests verified in ECR. Then it is ``deploy
 --image-tag TAG``, with the ECS rollout shown beside the stack events (``rollout.RolloutWatch``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -64,7 +65,9 @@ class ReleaseRequest:
         return workflow.stack_name(self.env, self.stack_name)
 
     def deploy_request(self) -> workflow.DeployRequest:
-        return workflow.DeployRequest(self.env, self.stack_name, dict(self.overrides), self.image_tag, self.allow_replacement)
+        return workflow.DeployRequest(
+            self.env, self.stack_name, dict(self.overrides), self.image_tag, self.allow_replacement
+        )
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,9 @@ def repositories(outputs: dict[str, str], stack: str) -> list[Repository]:
     for svc in SERVICES:
         uri = outputs.get(f"{svc.title}RepositoryUri")
         if not uri:
-            raise StackStateError(f"stack {stack} has no output {svc.title}RepositoryUri: deploy the current templates first")
+            raise StackStateError(
+                f"stack {stack} has no output {svc.title}RepositoryUri: deploy the current templates first"
+            )
         repos.append(Repository(svc, uri.split("/", 1)[1], uri))
     return repos
 
@@ -93,7 +98,9 @@ def image_digest(ecr: Any, repository: str, tag: str) -> str | None:
         if aws.error_code(exc) == "ImageNotFoundException":
             return None
         if aws.error_code(exc) == "RepositoryNotFoundException":
-            raise StackStateError(f"repository {repository} does not exist (deleted by hand?): redeploy the stack to recreate it") from None
+            raise StackStateError(
+                f"repository {repository} does not exist (deleted by hand?): redeploy the stack to recreate it"
+            ) from None
         raise
     return str(details[0]["imageDigest"]) if details else None
 
@@ -104,8 +111,10 @@ def require_images(ecr: Any, repos: Sequence[Repository], tag: str) -> dict[str,
     for repo in repos:
         digest = image_digest(ecr, repo.name, tag)
         if digest is None:
-            raise ImageMissing(f"image tag {tag} is not in repository {repo.name}: push it first (docker push {repo.uri}:{tag}), "
-                               f"or build and push both with release --build")
+            raise ImageMissing(
+                f"image tag {tag} is not in repository {repo.name}: push it first (docker push {repo.uri}:{tag}), "
+                f"or build and push both with release --build"
+            )
         digests[repo.service.name] = digest
     return digests
 
@@ -126,18 +135,24 @@ class Docker:
         """docker must be installed and its daemon reachable."""
         self.executable = self.executable or shutil.which("docker")
         if not self.executable:
-            raise DockerError("docker is not installed (not on PATH): install Docker, or push both images yourself and release without --build")
+            raise DockerError(
+                "docker is not installed (not on PATH): install Docker, or push both images yourself and release without --build"
+            )
         info = self._run([self.executable, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
         if info.returncode != 0:
             first = (info.stderr or info.stdout or "").strip().splitlines()[:1]
-            raise DockerError(f"docker is not running ({first[0] if first else 'docker info failed'}): start Docker Desktop or the docker daemon")
+            raise DockerError(
+                f"docker is not running ({first[0] if first else 'docker info failed'}): start Docker Desktop or the docker daemon"
+            )
 
     def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> str:
         assert self.executable, "check() first"
         done = self._run([self.executable, *args], capture_output=True, text=True, input=input, env=env)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:]
-            raise DockerError(f"docker {args[0]} failed ({tail[0] if tail else f'exit {done.returncode}'}): fix it and run the release again")
+            raise DockerError(
+                f"docker {args[0]} failed ({tail[0] if tail else f'exit {done.returncode}'}): fix it and run the release again"
+            )
         return str(done.stdout)
 
 
@@ -160,13 +175,25 @@ def local_digests(docker: Docker, ref: str) -> list[str]:
     return [line.split("@", 1)[1] for line in out.split() if "@" in line]
 
 
-def build_and_push(ecr: Any, docker: Docker, repos: Sequence[Repository], tag: str, spec: BuildSpec, api_url: str, reporter: Reporter) -> dict[str, str]:
+def build_and_push(
+    ecr: Any, docker: Docker, repos: Sequence[Repository], tag: str, spec: BuildSpec, api_url: str, reporter: Reporter
+) -> dict[str, str]:
     """Build both images, refuse a tag that names another image, push, verify digests; service -> digest."""
     docker.check()
     for repo in repos:
-        build_args = ["--build-arg", f"NEXT_PUBLIC_API_URL={api_url}"] if repo.service is FRONTEND else []  # inlined by Next.js at build time
+        build_args = (
+            ["--build-arg", f"NEXT_PUBLIC_API_URL={api_url}"] if repo.service is FRONTEND else []
+        )  # inlined by Next.js at build time
         reporter.step(f"Building {repo.uri}:{tag} from {spec.dirs[repo.service.name]}")
-        docker("build", "--platform", PLATFORM, *build_args, "--tag", f"{repo.uri}:{tag}", str(spec.dirs[repo.service.name]))
+        docker(
+            "build",
+            "--platform",
+            PLATFORM,
+            *build_args,
+            "--tag",
+            f"{repo.uri}:{tag}",
+            str(spec.dirs[repo.service.name]),
+        )
     digests: dict[str, str] = {}
     to_push = []
     for repo in repos:  # every check before any push: a refusal leaves both repositories untouched
@@ -177,7 +204,9 @@ def build_and_push(ecr: Any, docker: Docker, repos: Sequence[Repository], tag: s
             reporter.step(f"{repo.name}:{tag} is already in ECR with the digest just built ({existing[:19]}...)")
             digests[repo.service.name] = existing
         else:
-            raise TagTaken(f"tag {tag} already names another image in {repo.name} ({existing}); tags are immutable: release a new tag")
+            raise TagTaken(
+                f"tag {tag} already names another image in {repo.name} ({existing}); tags are immutable: release a new tag"
+            )
     if to_push:
         with ecr_login(ecr, docker) as env:
             for repo in to_push:
@@ -185,7 +214,9 @@ def build_and_push(ecr: Any, docker: Docker, repos: Sequence[Repository], tag: s
                 pushed = DIGEST.findall(out)
                 stored = image_digest(ecr, repo.name, tag)
                 if not pushed or stored != pushed[-1]:
-                    raise DockerError(f"pushed {repo.uri}:{tag} but ECR has digest {stored} (docker reported {pushed[-1] if pushed else 'none'}): check the registry")
+                    raise DockerError(
+                        f"pushed {repo.uri}:{tag} but ECR has digest {stored} (docker reported {pushed[-1] if pushed else 'none'}): check the registry"
+                    )
                 reporter.step(f"Pushed {repo.uri}:{tag} ({stored})")
                 digests[repo.service.name] = pushed[-1]
     return digests
@@ -214,35 +245,55 @@ def running_tags(ecs: Any, cluster: str, names: dict[str, str]) -> dict[str, str
     return {s.name: tags.get(s.task_definition, "?") for s in states}
 
 
-def release(request: ReleaseRequest, clients: aws.Clients, reporter: Reporter, project: Project,
-            prepared: workflow.Prepared | None = None, sleep: Callable[[float], None] = time.sleep, docker: Docker | None = None) -> workflow.Result:
+def release(
+    request: ReleaseRequest,
+    clients: aws.Clients,
+    reporter: Reporter,
+    project: Project,
+    prepared: workflow.Prepared | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    docker: Docker | None = None,
+) -> workflow.Result:
     """Check (or build and push) the images, then deploy the tag with the rollout in view."""
     tag = request.image_tag
     aws.account_id(clients.sts)
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
-        raise StackStateError(f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env}), then release")
+        raise StackStateError(
+            f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env}), then release"
+        )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
-    previous = next((p.get("ParameterValue", "") for p in described.get("Parameters", []) if p["ParameterKey"] == "ImageTag"), "")
+    previous = next(
+        (p.get("ParameterValue", "") for p in described.get("Parameters", []) if p["ParameterKey"] == "ImageTag"), ""
+    )
     repos = repositories(outputs, request.stack)
     if request.build:
-        digests = build_and_push(clients.ecr, docker or Docker(), repos, tag, request.build, outputs.get("ApiUrl", ""), reporter)
+        digests = build_and_push(
+            clients.ecr, docker or Docker(), repos, tag, request.build, outputs.get("ApiUrl", ""), reporter
+        )
     else:
         digests = require_images(clients.ecr, repos, tag)
     what = "Rolling back" if request.rollback else "Releasing"
-    reporter.step(f"{what} {tag} (running now: {previous or 'none'}); in both repositories: " + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items())))
+    reporter.step(
+        f"{what} {tag} (running now: {previous or 'none'}); in both repositories: "
+        + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items()))
+    )
     names, cluster = rollout.service_names(outputs), outputs.get("ClusterName", "")
     watch = rollout.RolloutWatch(clients.ecs, cluster, names, reporter, st.now()) if names and cluster else None
     fields = {"imageTag": tag, "previousImageTag": previous, "imageDigests": digests}
     try:
-        result = workflow.deploy(request.deploy_request(), clients, _ReleaseDocument(reporter, fields), project, prepared, sleep, watch=watch)
+        result = workflow.deploy(
+            request.deploy_request(), clients, _ReleaseDocument(reporter, fields), project, prepared, sleep, watch=watch
+        )
     except DeploymentFailed as exc:
         if watch is None or not (watch.failure or watch.stop_reasons or "Circuit Breaker" in str(exc)):
             raise
         running = running_tags(clients.ecs, cluster, names)
         now_running = ", ".join(f"{k} {v}" for k, v in sorted(running.items())) or previous
-        raise DeploymentFailed(f"release {tag} rolled back: {watch.verdict() or exc}; running: {now_running} "
-                               f"(previous tag {previous or 'none'})") from None
+        raise DeploymentFailed(
+            f"release {tag} rolled back: {watch.verdict() or exc}; running: {now_running} "
+            f"(previous tag {previous or 'none'})"
+        ) from None
     if watch is not None:
         watch.poll()  # the settled state, for the record
     return result

@@ -1,6 +1,7 @@
 """Reporters: everything the deploy tool shows. The workflow reports through the ``Reporter`` protocol
 and never prints; the CLI picks the human reporter, or the JSON one for ``--json`` (humans then read
 stderr and stdout carries one JSON document)."""
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,9 @@ class HumanReporter:
     def warn(self, text: str) -> None:
         self.line(self._c(YELLOW, "!   ") + text)
 
-    def table(self, headers: Sequence[str], body: Sequence[Sequence[str]], highlight: Sequence[bool] | None = None) -> None:
+    def table(
+        self, headers: Sequence[str], body: Sequence[Sequence[str]], highlight: Sequence[bool] | None = None
+    ) -> None:
         widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
         fmt = "  ".join(f"{{:{w}}}" for w in widths)
         self.line("  " + fmt.format(*headers))
@@ -93,12 +96,27 @@ class HumanReporter:
             if params:
                 self.line("  parameters: " + "; ".join(f"{k}: {o} -> {n}" for k, o, n in params))
             if rows:
-                body = [["!" if r.destructive else "", r.action, r.logical_id, r.resource_type, r.replacement or "-", r.details] for r in rows]
-                self.table(["", "Action", "Logical ID", "Type", "Replacement", "Changed"], body, [r.destructive for r in rows])
+                body = [
+                    [
+                        "!" if r.destructive else "",
+                        r.action,
+                        r.logical_id,
+                        r.resource_type,
+                        r.replacement or "-",
+                        r.details,
+                    ]
+                    for r in rows
+                ]
+                self.table(
+                    ["", "Action", "Logical ID", "Type", "Replacement", "Changed"], body, [r.destructive for r in rows]
+                )
         destructive = [r for r in ch.all_rows(nodes) if r.destructive]
         self.line()
         if destructive:
-            self.warn(f"{len(destructive)} replacement(s)/removal(s): " + ", ".join(f"{r.stack}/{r.logical_id}" for r in destructive))
+            self.warn(
+                f"{len(destructive)} replacement(s)/removal(s): "
+                + ", ".join(f"{r.stack}/{r.logical_id}" for r in destructive)
+            )
         self.line(f"{total} change(s) in {len(nodes)} change set(s)")
 
     def refused(self, rows: list[ch.Row]) -> None:
@@ -119,13 +137,19 @@ class HumanReporter:
 
     def root_cause(self, event: dict[str, Any]) -> None:
         self.line()
-        self.line(self._c(RED, "Root cause: ") + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) {event.get('ResourceStatus')}")
+        self.line(
+            self._c(RED, "Root cause: ")
+            + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) {event.get('ResourceStatus')}"
+        )
         self.line(f"  {event.get('ResourceStatusReason') or 'no reason given'}")
 
     def retained(self, kept: list[Retained]) -> None:
         if kept:
             self.line("These are kept (DeletionPolicy), and must be removed by hand if really unwanted:")
-            self.table(["Stack", "Logical ID", "Type", "Policy"], [[k.stack, k.logical_id, k.resource_type, k.policy] for k in kept])
+            self.table(
+                ["Stack", "Logical ID", "Type", "Policy"],
+                [[k.stack, k.logical_id, k.resource_type, k.policy] for k in kept],
+            )
 
     def review(self, fields: dict[str, str]) -> None:
         """Where to review a change set and how to execute it."""
@@ -144,7 +168,9 @@ class HumanReporter:
         )
         for message in ecs_events:
             self.line(f"  ECS: {message}")
-        self.line("  Look at the alarms in ALARM on the dashboard (DashboardUrl) and the service's log group before releasing again.")
+        self.line(
+            "  Look at the alarms in ALARM on the dashboard (DashboardUrl) and the service's log group before releasing again."
+        )
 
     def outputs(self, outputs: dict[str, str]) -> None:
         self.line()
@@ -175,15 +201,39 @@ class HumanReporter:
         self.line(self._c(BOLD, f"{view.stack}") + f"  {view.stack_status}  (last update {view.last_update})")
         self.line(f"  site {view.site_url or '-'}   api {view.api_url or '-'}")
         self.line()
-        self.table(["Service", "Desired", "Running", "Pending", "Task definition", "Image tag", "Rollout"],
-                   [[s.name, str(s.desired), str(s.running), str(s.pending), s.task_definition, view.image_tags.get(s.name, ""), s.rollout or "-"]
-                    for s in view.services], [not s.healthy for s in view.services])
+        self.table(
+            ["Service", "Desired", "Running", "Pending", "Task definition", "Image tag", "Rollout"],
+            [
+                [
+                    s.name,
+                    str(s.desired),
+                    str(s.running),
+                    str(s.pending),
+                    s.task_definition,
+                    view.image_tags.get(s.name, ""),
+                    s.rollout or "-",
+                ]
+                for s in view.services
+            ],
+            [not s.healthy for s in view.services],
+        )
         self.line()
-        rows = [[tg.logical_id, t.id, str(t.port or ""), t.state, t.reason or t.description] for tg in view.target_groups for t in tg.targets]
+        rows = [
+            [tg.logical_id, t.id, str(t.port or ""), t.state, t.reason or t.description]
+            for tg in view.target_groups
+            for t in tg.targets
+        ]
         rows += [[tg.logical_id, "(no targets)", "", "", ""] for tg in view.target_groups if not tg.targets]
-        self.table(["Target group", "Target", "Port", "Health", "Reason"], rows, [r[3] not in ("healthy", "initial", "draining") for r in rows])
+        self.table(
+            ["Target group", "Target", "Port", "Health", "Reason"],
+            rows,
+            [r[3] not in ("healthy", "initial", "draining") for r in rows],
+        )
         for redis in view.redis:
-            self.line(f"  Redis {redis.id}: {redis.status}; " + ", ".join(f"{node} {role or '?'}" for node, role in redis.nodes))
+            self.line(
+                f"  Redis {redis.id}: {redis.status}; "
+                + ", ".join(f"{node} {role or '?'}" for node, role in redis.nodes)
+            )
         for alarm in view.alarms:
             self.line(self._c(RED, f"  ALARM {alarm['name']}: {alarm['reason']}"))
         if view.stopped:
@@ -208,17 +258,31 @@ class HumanReporter:
             return
         body = []
         for d in report.drifted:
-            diffs = [f"{p.path}: {p.expected or '(none)'} -> {p.actual or '(none)'}" for p in d.differences] or ["(resource deleted)" if d.status == "DELETED" else ""]
-            body += [[d.stack, d.logical_id, d.resource_type, d.status, diffs[0]]] + [["", "", "", "", more] for more in diffs[1:]]
+            diffs = [f"{p.path}: {p.expected or '(none)'} -> {p.actual or '(none)'}" for p in d.differences] or [
+                "(resource deleted)" if d.status == "DELETED" else ""
+            ]
+            body += [[d.stack, d.logical_id, d.resource_type, d.status, diffs[0]]] + [
+                ["", "", "", "", more] for more in diffs[1:]
+            ]
         self.table(["Stack", "Logical ID", "Type", "Drift", "Expected -> actual"], body)
 
 
 class JsonReporter(HumanReporter):
     """``--json``: progress for humans on stderr, and the result as one JSON document on stdout."""
 
-    def __init__(self, out: IO[str] | None = None, answers: IO[str] | None = None, assume_yes: bool = False, document_out: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        out: IO[str] | None = None,
+        answers: IO[str] | None = None,
+        assume_yes: bool = False,
+        document_out: IO[str] | None = None,
+    ) -> None:
         super().__init__(out or sys.stderr, answers, assume_yes)
         self.document_out = document_out
 
     def result(self, document: dict[str, Any]) -> None:
-        print(json.dumps(document, indent=2, sort_keys=True, default=str), file=self.document_out or sys.stdout, flush=True)
+        print(
+            json.dumps(document, indent=2, sort_keys=True, default=str),
+            file=self.document_out or sys.stdout,
+            flush=True,
+        )

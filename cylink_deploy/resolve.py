@@ -20,6 +20,7 @@ without ``Conditions``. In a child's parameter map such a value is an :class:`Un
 A condition that depends on an unknown value is an error (:class:`ResolveError`) only where it matters:
 when it decides whether a resource exists or which ``Fn::If`` branch applies.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,6 @@ class Unknown:
 
     def __str__(self) -> str:
         return f"<{self.source}>"
-
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,9 @@ def _describe(value: Any) -> str:
 class _Resolver:
     """Evaluates one template's intrinsic functions against known parameter values."""
 
-    def __init__(self, template: Mapping[str, Any], parameters: Mapping[str, Any], pseudo: Mapping[str, str], where: str) -> None:
+    def __init__(
+        self, template: Mapping[str, Any], parameters: Mapping[str, Any], pseudo: Mapping[str, str], where: str
+    ) -> None:
         self.template = template
         self.where = where
         self.pseudo = dict(pseudo)
@@ -158,7 +160,9 @@ class _Resolver:
     def require(self, name: str, what: str) -> bool:
         value = self.condition(name)
         if value is None:
-            raise ResolveError(f"{self.where}: condition {name} (deciding {what}) depends on values unknown before deployment")
+            raise ResolveError(
+                f"{self.where}: condition {name} (deciding {what}) depends on values unknown before deployment"
+            )
         return value
 
     def _truth(self, expr: Any) -> bool | None:
@@ -290,7 +294,9 @@ class _Resolver:
             out["Resources"][name] = self.value(res)
         outputs = {n: o for n, o in self.template.get("Outputs", {}).items() if self._exists("output", n, o)}
         if "Outputs" in self.template:
-            out["Outputs"] = {n: self.value({k: v for k, v in o.items() if k != "Condition"}) for n, o in sorted(outputs.items())}
+            out["Outputs"] = {
+                n: self.value({k: v for k, v in o.items() if k != "Condition"}) for n, o in sorted(outputs.items())
+            }
         return out
 
     def conditions(self) -> dict[str, bool]:
@@ -356,7 +362,10 @@ def _known_outputs(template: Mapping[str, Any]) -> dict[str, Any]:
 def _sibling_order(resources: Mapping[str, Any]) -> list[str]:
     """Nested stacks so that a stack comes after the siblings whose outputs it reads (cycles: as listed)."""
     stacks = {k: v for k, v in resources.items() if v.get("Type") == STACK_TYPE}
-    needs = {k: {s for s in stacks if s != k and f'"{s}"' in json.dumps(v.get("Properties", {}).get("Parameters", {}))} for k, v in stacks.items()}
+    needs = {
+        k: {s for s in stacks if s != k and f'"{s}"' in json.dumps(v.get("Properties", {}).get("Parameters", {}))}
+        for k, v in stacks.items()
+    }
     order: list[str] = []
     while len(order) < len(stacks):
         ready = [k for k in stacks if k not in order and needs[k] <= set(order)]

@@ -3,6 +3,7 @@ stopped, and the rollout view that runs beside the stack events while a release 
 
 Steps take the ECS client and return data; nothing here prints (the watch reports through a Reporter).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,11 +38,19 @@ class ServiceState:
     @property
     def healthy(self) -> bool:
         """Steady: everything desired is running, one deployment, and it did not fail."""
-        return self.status == "ACTIVE" and self.running >= self.desired and self.pending == 0 and self.rollout != "FAILED" and self.deployments <= 1
+        return (
+            self.status == "ACTIVE"
+            and self.running >= self.desired
+            and self.pending == 0
+            and self.rollout != "FAILED"
+            and self.deployments <= 1
+        )
 
     def line(self) -> str:
-        text = (f"{self.name}: {self.rollout or 'no deployment'}  desired {self.desired} running {self.running} "
-                f"pending {self.pending} failed {self.failed}  {self.task_definition}")
+        text = (
+            f"{self.name}: {self.rollout or 'no deployment'}  desired {self.desired} running {self.running} "
+            f"pending {self.pending} failed {self.failed}  {self.task_definition}"
+        )
         return text + (f" ({self.rollout_reason})" if self.rollout == "FAILED" and self.rollout_reason else "")
 
 
@@ -79,13 +88,21 @@ def describe_services(ecs: Any, cluster: str, names: dict[str, str]) -> list[Ser
     for svc in found:
         deployments = svc.get("deployments", [])
         primary: dict[str, Any] = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
-        states.append(ServiceState(
-            by_service.get(svc["serviceName"], svc["serviceName"]), svc["serviceName"], svc.get("status", ""),
-            svc.get("desiredCount", 0), primary.get("runningCount", svc.get("runningCount", 0)), primary.get("pendingCount", svc.get("pendingCount", 0)),
-            primary.get("failedTasks", 0),
-            primary.get("rolloutState", ""), primary.get("rolloutStateReason", ""),
-            short_task_definition(primary.get("taskDefinition") or svc.get("taskDefinition", "")), len(deployments),
-        ))
+        states.append(
+            ServiceState(
+                by_service.get(svc["serviceName"], svc["serviceName"]),
+                svc["serviceName"],
+                svc.get("status", ""),
+                svc.get("desiredCount", 0),
+                primary.get("runningCount", svc.get("runningCount", 0)),
+                primary.get("pendingCount", svc.get("pendingCount", 0)),
+                primary.get("failedTasks", 0),
+                primary.get("rolloutState", ""),
+                primary.get("rolloutStateReason", ""),
+                short_task_definition(primary.get("taskDefinition") or svc.get("taskDefinition", "")),
+                len(deployments),
+            )
+        )
     return sorted(states, key=lambda s: s.name)
 
 
@@ -95,7 +112,9 @@ def stop_reason(task: dict[str, Any]) -> str:
     needs the exit code to mean anything)."""
     reason = task.get("stoppedReason") or task.get("stopCode") or "no reason given"
     for container in task.get("containers", []):
-        extra = container.get("reason") or (f"exit code {container['exitCode']}" if container.get("exitCode") not in (None, 0) else "")
+        extra = container.get("reason") or (
+            f"exit code {container['exitCode']}" if container.get("exitCode") not in (None, 0) else ""
+        )
         if extra and extra not in reason:
             return f"{reason}: {container.get('name', '')} {extra}".replace("  ", " ")
     return str(reason)
@@ -108,8 +127,16 @@ def stopped_tasks(ecs: Any, cluster: str, name: str, service: str, limit: int = 
         return []
     tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", [])
     tasks.sort(key=lambda t: t.get("stoppedAt") or t.get("createdAt") or datetime.min, reverse=True)
-    return [StoppedTask(name, t["taskArn"].rsplit("/", 1)[-1], t.get("stoppedAt"), stop_reason(t), short_task_definition(t.get("taskDefinitionArn", "")))
-            for t in tasks[:limit]]
+    return [
+        StoppedTask(
+            name,
+            t["taskArn"].rsplit("/", 1)[-1],
+            t.get("stoppedAt"),
+            stop_reason(t),
+            short_task_definition(t.get("taskDefinitionArn", "")),
+        )
+        for t in tasks[:limit]
+    ]
 
 
 def image_tags(ecs: Any, task_definitions: Sequence[str]) -> dict[str, str]:
@@ -117,14 +144,19 @@ def image_tags(ecs: Any, task_definitions: Sequence[str]) -> dict[str, str]:
     tags = {}
     for td in task_definitions:
         if td:
-            image = ecs.describe_task_definition(taskDefinition=td)["taskDefinition"]["containerDefinitions"][0]["image"]
+            image = ecs.describe_task_definition(taskDefinition=td)["taskDefinition"]["containerDefinitions"][0][
+                "image"
+            ]
             tags[td] = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else "latest"
     return tags
 
 
 def services_stack_updating(events: list[dict[str, Any]]) -> bool:
     """Has this operation started updating (or rolling back) the nested services stack?"""
-    return any(e.get("LogicalResourceId") == SERVICES_STACK and e.get("ResourceStatus", "").endswith("IN_PROGRESS") for e in events)
+    return any(
+        e.get("LogicalResourceId") == SERVICES_STACK and e.get("ResourceStatus", "").endswith("IN_PROGRESS")
+        for e in events
+    )
 
 
 @dataclass

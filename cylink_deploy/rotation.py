@@ -15,6 +15,7 @@ AWSPENDING marks an unfinished rotation: a rerun reuses its token (never a third
 steps already done (once AWSCURRENT holds it, ROTATE and the promotion are done). The template's
 reference is unversioned (AWSCURRENT), so the next deploy keeps the rotated token: ``templates_src.cache.AUTH_TOKEN_REFERENCE``.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -81,8 +82,16 @@ class Result:
     steps: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
-        return {"status": "ROTATED", "stack": self.stack, "replicationGroupId": self.group_id, "secretArn": self.secret_arn,
-                "versionId": self.version_id, "redeployed": self.services, "resumed": self.resumed, "steps": self.steps}
+        return {
+            "status": "ROTATED",
+            "stack": self.stack,
+            "replicationGroupId": self.group_id,
+            "secretArn": self.secret_arn,
+            "versionId": self.version_id,
+            "redeployed": self.services,
+            "resumed": self.resumed,
+            "steps": self.steps,
+        }
 
 
 def new_token() -> str:
@@ -98,8 +107,12 @@ def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
     if described is None:
         raise StackStateError(f"stack {stack} does not exist: deploy it first (python deploy.py --env {request.env})")
     if described["StackStatus"] not in STEADY:
-        raise StackStateError(f"stack {stack} is {described['StackStatus']}: rotate only when it is settled (python deploy.py status --env {request.env})")
-    found = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources_of(cfn, stack, {SECRET_TYPE, GROUP_TYPE})}
+        raise StackStateError(
+            f"stack {stack} is {described['StackStatus']}: rotate only when it is settled (python deploy.py status --env {request.env})"
+        )
+    found = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources_of(cfn, stack, {SECRET_TYPE, GROUP_TYPE})
+    }
     for logical_id in (GROUP_ID, SECRET_ID):
         if logical_id not in found:
             raise StackStateError(f"stack {stack} has no {logical_id}: deploy the current templates first")
@@ -113,7 +126,9 @@ def group_state(elasticache: Any, group_id: str) -> dict[str, Any]:
     try:
         return dict(elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0])
     except elasticache.exceptions.ReplicationGroupNotFoundFault:
-        raise StackStateError(f"Redis replication group {group_id} does not exist (deleted by hand?): redeploy the stack") from None
+        raise StackStateError(
+            f"Redis replication group {group_id} does not exist (deleted by hand?): redeploy the stack"
+        ) from None
 
 
 def stages(secretsmanager: Any, secret_arn: str) -> dict[str, str]:
@@ -123,7 +138,9 @@ def stages(secretsmanager: Any, secret_arn: str) -> dict[str, str]:
     except secretsmanager.exceptions.ResourceNotFoundException:
         raise StackStateError(f"secret {secret_arn} does not exist (deleted by hand?): redeploy the stack") from None
     if described.get("DeletedDate"):
-        raise StackStateError(f"secret {secret_arn} is scheduled for deletion: restore it (aws secretsmanager restore-secret) first")
+        raise StackStateError(
+            f"secret {secret_arn} is scheduled for deletion: restore it (aws secretsmanager restore-secret) first"
+        )
     return {stage: version for version, names in described.get("VersionIdsToStages", {}).items() for stage in names}
 
 
@@ -133,7 +150,9 @@ def preflight(clients: aws.Clients, target: Target) -> dict[str, str]:
     if group.get("Status") != "available":
         raise StackStateError(f"Redis {target.group_id} is {group.get('Status')}: wait until it is available and retry")
     if not group.get("AuthTokenEnabled") or not group.get("TransitEncryptionEnabled"):
-        raise StackStateError(f"Redis {target.group_id} has no AUTH token with in-transit encryption: there is nothing to rotate")
+        raise StackStateError(
+            f"Redis {target.group_id} has no AUTH token with in-transit encryption: there is nothing to rotate"
+        )
     found = stages(clients.secretsmanager, target.secret_arn)
     if "AWSCURRENT" not in found:
         raise StackStateError(f"secret {target.secret_arn} has no AWSCURRENT version: restore it before rotating")
@@ -141,9 +160,13 @@ def preflight(clients: aws.Clients, target: Target) -> dict[str, str]:
         states = rollout.describe_services(clients.ecs, target.cluster, target.services)
         busy = [s for s in states if not s.healthy]
         if len(states) < len(target.services):
-            raise StackStateError(f"services {', '.join(sorted(target.services.values()))} not all found in {target.cluster}: redeploy the stack")
+            raise StackStateError(
+                f"services {', '.join(sorted(target.services.values()))} not all found in {target.cluster}: redeploy the stack"
+            )
         if busy:
-            raise StackStateError(f"{busy[0].name} is not steady ({busy[0].line()}): wait for its deployment to finish and retry")
+            raise StackStateError(
+                f"{busy[0].name} is not steady ({busy[0].line()}): wait for its deployment to finish and retry"
+            )
     return found
 
 
@@ -161,7 +184,9 @@ def wait_available(elasticache: Any, group_id: str, sleep: Sleep, timeout: float
     return False  # pragma: no cover  (backoff never ends)
 
 
-def wait_services(ecs: Any, cluster: str, names: dict[str, str], reporter: Reporter, sleep: Sleep, timeout: float | None = None) -> str | None:
+def wait_services(
+    ecs: Any, cluster: str, names: dict[str, str], reporter: Reporter, sleep: Sleep, timeout: float | None = None
+) -> str | None:
     """None once every service's new deployment has completed; else why not (failed, timed out)."""
     timeout = ROLLOUT_TIMEOUT if timeout is None else timeout
     waited, last = 0.0, dict[str, str]()
@@ -183,7 +208,9 @@ def wait_services(ecs: Any, cluster: str, names: dict[str, str], reporter: Repor
     return None  # pragma: no cover
 
 
-def rotate_redis_auth(request: RotateRequest, clients: aws.Clients, reporter: Reporter, sleep: Sleep = time.sleep) -> Result:
+def rotate_redis_auth(
+    request: RotateRequest, clients: aws.Clients, reporter: Reporter, sleep: Sleep = time.sleep
+) -> Result:
     """Rotate the AUTH token as the module docstring describes; refuses before any change unless confirmed."""
     aws.account_id(clients.sts)
     target = find_target(clients, request)
@@ -192,54 +219,84 @@ def rotate_redis_auth(request: RotateRequest, clients: aws.Clients, reporter: Re
     pending = found.get("AWSPENDING")
     resumed = pending is not None
     promoted = resumed and pending == found["AWSCURRENT"]
-    again = f"python deploy.py rotate-redis-auth --env {env}" + (f" --stack-name {request.stack_name}" if request.stack_name else "")
+    again = f"python deploy.py rotate-redis-auth --env {env}" + (
+        f" --stack-name {request.stack_name}" if request.stack_name else ""
+    )
     services = sorted(target.services.values())
-    reporter.step(f"Rotating the AUTH token of Redis {target.group_id} (stack {target.stack}); then redeploying: {', '.join(services) or 'no service'}")
+    reporter.step(
+        f"Rotating the AUTH token of Redis {target.group_id} (stack {target.stack}); then redeploying: {', '.join(services) or 'no service'}"
+    )
     if resumed:
-        reporter.warn(f"an earlier rotation did not finish (version {pending} is AWSPENDING): finishing it with that token")
+        reporter.warn(
+            f"an earlier rotation did not finish (version {pending} is AWSPENDING): finishing it with that token"
+        )
     if not reporter.confirm("Rotate the Redis AUTH token now?"):
         raise Aborted("declined: nothing was changed")
     result = Result(target.stack, target.group_id, target.secret_arn, pending or "", services, resumed)
 
     if pending is None:
         token = new_token()
-        pending = sm.put_secret_value(SecretId=target.secret_arn, ClientRequestToken=str(uuid.uuid4()), SecretString=token,
-                                      VersionStages=["AWSPENDING"])["VersionId"]
+        pending = sm.put_secret_value(
+            SecretId=target.secret_arn,
+            ClientRequestToken=str(uuid.uuid4()),
+            SecretString=token,
+            VersionStages=["AWSPENDING"],
+        )["VersionId"]
         result.version_id = pending
         result.steps.append("stored the new token as AWSPENDING")
-        reporter.step(f"Stored the new token in the secret as AWSPENDING (version {pending}); tasks still read the old one")
+        reporter.step(
+            f"Stored the new token in the secret as AWSPENDING (version {pending}); tasks still read the old one"
+        )
     else:
         token = sm.get_secret_value(SecretId=target.secret_arn, VersionStage="AWSPENDING")["SecretString"]
 
     if not promoted:
-        cache.modify_replication_group(ReplicationGroupId=target.group_id, AuthToken=token, AuthTokenUpdateStrategy="ROTATE", ApplyImmediately=True)
+        cache.modify_replication_group(
+            ReplicationGroupId=target.group_id, AuthToken=token, AuthTokenUpdateStrategy="ROTATE", ApplyImmediately=True
+        )
         reporter.step(f"Redis {target.group_id}: ROTATE (old and new token both accepted); waiting until available")
         if not wait_available(cache, target.group_id, sleep):
-            raise RotationIncomplete(f"Redis {target.group_id} did not become available after ROTATE: the old token still works (the new one "
-                                     f"may too), the secret still gives tasks the old token (the new one is AWSPENDING); once the group is "
-                                     f"available, run '{again}' to finish with the same token")
+            raise RotationIncomplete(
+                f"Redis {target.group_id} did not become available after ROTATE: the old token still works (the new one "
+                f"may too), the secret still gives tasks the old token (the new one is AWSPENDING); once the group is "
+                f"available, run '{again}' to finish with the same token"
+            )
         result.steps.append("ROTATE: old and new token accepted")
-        sm.update_secret_version_stage(SecretId=target.secret_arn, VersionStage="AWSCURRENT", MoveToVersionId=pending,
-                                       RemoveFromVersionId=found["AWSCURRENT"])
+        sm.update_secret_version_stage(
+            SecretId=target.secret_arn,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=pending,
+            RemoveFromVersionId=found["AWSCURRENT"],
+        )
         result.steps.append("AWSCURRENT is the new token")
-        reporter.step("The secret's AWSCURRENT is now the new token (the old one is AWSPREVIOUS): tasks started from now on read it")
+        reporter.step(
+            "The secret's AWSCURRENT is now the new token (the old one is AWSPREVIOUS): tasks started from now on read it"
+        )
 
     if target.services:
         for name in services:
             clients.ecs.update_service(cluster=target.cluster, service=name, forceNewDeployment=True)
-        reporter.step(f"New deployment of {', '.join(services)} (tasks start with the new token); waiting until it has completed")
+        reporter.step(
+            f"New deployment of {', '.join(services)} (tasks start with the new token); waiting until it has completed"
+        )
         problem = wait_services(clients.ecs, target.cluster, target.services, reporter, sleep)
         if problem:
-            raise RotationIncomplete(f"{problem}: Redis still accepts the old and the new token, and the secret gives the new one, so "
-                                     f"nothing is disconnected; fix the service (python deploy.py status/logs --env {env}), then run "
-                                     f"'{again}' to redeploy and finish (SET)")
+            raise RotationIncomplete(
+                f"{problem}: Redis still accepts the old and the new token, and the secret gives the new one, so "
+                f"nothing is disconnected; fix the service (python deploy.py status/logs --env {env}), then run "
+                f"'{again}' to redeploy and finish (SET)"
+            )
         result.steps.append("services redeployed with the new token")
 
-    cache.modify_replication_group(ReplicationGroupId=target.group_id, AuthToken=token, AuthTokenUpdateStrategy="SET", ApplyImmediately=True)
+    cache.modify_replication_group(
+        ReplicationGroupId=target.group_id, AuthToken=token, AuthTokenUpdateStrategy="SET", ApplyImmediately=True
+    )
     reporter.step(f"Redis {target.group_id}: SET (only the new token is accepted); waiting until available")
     if not wait_available(cache, target.group_id, sleep):
-        raise RotationIncomplete(f"Redis {target.group_id} did not become available after SET: every task already uses the new token; "
-                                 f"once the group is available, run '{again}' to confirm the SET and finish")
+        raise RotationIncomplete(
+            f"Redis {target.group_id} did not become available after SET: every task already uses the new token; "
+            f"once the group is available, run '{again}' to confirm the SET and finish"
+        )
     sm.update_secret_version_stage(SecretId=target.secret_arn, VersionStage="AWSPENDING", RemoveFromVersionId=pending)
     result.steps.append("SET: only the new token accepted; AWSPENDING removed")
     reporter.step(f"Done: Redis {target.group_id} accepts only the new token (secret version {pending})")

@@ -1,6 +1,7 @@
 """CloudFormation steps: stack state, change sets (nested included), execution, events, outputs,
 deletion. Each step takes the CloudFormation client and returns data or raises a named error;
 nothing here prints (progress goes through callbacks). Pages are read with boto3's paginators."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,13 @@ from .errors import DeploymentFailed, NoChanges, StackStateError
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")
 CLEAN_UP_FIRST = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"}  # a failed first create: nothing to keep
-UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
+UPDATABLE = {
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_COMPLETE",
+}
 SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
 RETAINED_POLICIES = ("Retain", "Snapshot", "RetainExceptOnCreate")
 RECOVERY = {
@@ -107,7 +114,13 @@ def plan(status: str | None, stack: str) -> Plan:
     raise StackStateError(f"stack {stack} is {status}: {step.format(s=stack)}")
 
 
-def wait_settled(cfn: Any, stack: str, sleep: Sleep = time.sleep, on_wait: Callable[[str], None] | None = None, timeout: float = 3 * 3600) -> str | None:
+def wait_settled(
+    cfn: Any,
+    stack: str,
+    sleep: Sleep = time.sleep,
+    on_wait: Callable[[str], None] | None = None,
+    timeout: float = 3 * 3600,
+) -> str | None:
     """Wait while another operation is in progress (never start a second one); return the final status."""
     start = time.monotonic()
     for delay in backoff(cap=10.0):
@@ -117,7 +130,9 @@ def wait_settled(cfn: Any, stack: str, sleep: Sleep = time.sleep, on_wait: Calla
         if on_wait:
             on_wait(status)
         if time.monotonic() - start > timeout:
-            raise StackStateError(f"stack {stack} has been {status} for over {timeout / 3600:.0f} h: check it in the console")
+            raise StackStateError(
+                f"stack {stack} has been {status} for over {timeout / 3600:.0f} h: check it in the console"
+            )
         sleep(delay)
     return None  # unreachable
 
@@ -183,7 +198,9 @@ def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, tim
                 raise NoChanges(reason)
             raise DeploymentFailed(f"change set {cs['ChangeSetName']} failed: {reason}")
         if waited >= timeout:
-            raise DeploymentFailed(f"change set {cs['ChangeSetName']} is still {status} after {waited:.0f} s: check it in the console")
+            raise DeploymentFailed(
+                f"change set {cs['ChangeSetName']} is still {status} after {waited:.0f} s: check it in the console"
+            )
         sleep(delay)
         waited += delay
     return {}  # unreachable
@@ -224,8 +241,14 @@ def delete_change_set(cfn: Any, change_set_id: str) -> None:
 
 def pending_change_sets(cfn: Any, stack: str) -> list[str]:
     """Names of the stack's change sets that someone could still execute (or that are being computed)."""
-    summaries = [c for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack) for c in page.get("Summaries", [])]
-    return [c["ChangeSetName"] for c in summaries if c.get("ExecutionStatus") in ("AVAILABLE", "UNAVAILABLE") and c.get("Status") != "FAILED"]
+    summaries = [
+        c for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack) for c in page.get("Summaries", [])
+    ]
+    return [
+        c["ChangeSetName"]
+        for c in summaries
+        if c.get("ExecutionStatus") in ("AVAILABLE", "UNAVAILABLE") and c.get("Status") != "FAILED"
+    ]
 
 
 def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
@@ -234,10 +257,14 @@ def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
         cs = dict(cfn.describe_change_set(StackName=stack, ChangeSetName=name))
     except ClientError as exc:
         if error_code(exc) in ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"):
-            raise StackStateError(f"no change set {name} on stack {stack}: list them with aws cloudformation list-change-sets --stack-name {stack}") from None
+            raise StackStateError(
+                f"no change set {name} on stack {stack}: list them with aws cloudformation list-change-sets --stack-name {stack}"
+            ) from None
         raise
     if cs.get("StackName") and cs["StackName"] != stack:
-        raise StackStateError(f"change set {name} belongs to stack {cs.get('StackName')}, not {stack}: pass --stack-name {cs.get('StackName')}")
+        raise StackStateError(
+            f"change set {name} belongs to stack {cs.get('StackName')}, not {stack}: pass --stack-name {cs.get('StackName')}"
+        )
     if cs.get("ExecutionStatus") != "AVAILABLE":
         raise StackStateError(
             f"change set {name} is {cs.get('ExecutionStatus')} ({cs.get('StatusReason') or cs.get('Status')}), not AVAILABLE: create a new one with --no-execute"
@@ -264,7 +291,11 @@ def nested_stacks(cfn: Any, stack: str, path: str = "") -> Iterator[NestedStack]
 
 def resource_summaries(cfn: Any, stack: str) -> list[dict[str, Any]]:
     """Every resource of one stack (all pages)."""
-    return [s for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack) for s in page.get("StackResourceSummaries", [])]
+    return [
+        s
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
+        for s in page.get("StackResourceSummaries", [])
+    ]
 
 
 def _new_events(cfn: Any, stack_id: str, since: datetime, seen: set[str]) -> list[dict[str, Any]]:
@@ -346,7 +377,12 @@ def follow(
             for event in fresh:
                 seen.add(event["EventId"])
                 child = event.get("PhysicalResourceId")
-                if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and event.get("StackId") != child and child not in stacks:
+                if (
+                    event.get("ResourceType") == "AWS::CloudFormation::Stack"
+                    and child
+                    and event.get("StackId") != child
+                    and child not in stacks
+                ):
                     stacks.append(child)
                 on_event(event)
         if on_poll:
@@ -401,7 +437,9 @@ def release_rollback(cause: dict[str, Any] | None, final_status: str) -> Release
     reason = cause.get("ResourceStatusReason") or ""
     if ECS_DEPLOYMENT_FAILED.lower() not in reason.lower():
         return None
-    return ReleaseRollback(cause.get("StackName", ""), cause.get("LogicalResourceId", ""), cause.get("PhysicalResourceId", ""), reason)
+    return ReleaseRollback(
+        cause.get("StackName", ""), cause.get("LogicalResourceId", ""), cause.get("PhysicalResourceId", ""), reason
+    )
 
 
 def ecs_failure_events(ecs: Any, service_arn: str, limit: int = 5) -> list[str]:
@@ -439,7 +477,11 @@ def retained_resources(cfn: Any, stack: str) -> list[Retained]:
         template = body if isinstance(body, dict) else _parse_template(body)
         existing = {s["LogicalResourceId"] for s in resource_summaries(cfn, stack_name) if s.get("PhysicalResourceId")}
         for logical_id, res in sorted(template.get("Resources", {}).items()):
-            if res.get("DeletionPolicy") in RETAINED_POLICIES and logical_id in existing and res["Type"] != "AWS::CloudFormation::Stack":
+            if (
+                res.get("DeletionPolicy") in RETAINED_POLICIES
+                and logical_id in existing
+                and res["Type"] != "AWS::CloudFormation::Stack"
+            ):
                 found.append(Retained(path, logical_id, res["Type"], res["DeletionPolicy"]))
     return found
 
@@ -457,7 +499,11 @@ def stateful_inside_removed(cfn: Any, nodes: list[ChangeSetNode]) -> list[Row]:
     found: list[Row] = []
     for node, row in removed_nested_stacks(nodes):
         parent = str(node.description.get("StackId") or "")
-        physical = {s["LogicalResourceId"]: str(s.get("PhysicalResourceId") or "") for s in resource_summaries(cfn, parent)} if parent else {}
+        physical = (
+            {s["LogicalResourceId"]: str(s.get("PhysicalResourceId") or "") for s in resource_summaries(cfn, parent)}
+            if parent
+            else {}
+        )
         removed = physical.get(row.logical_id)
         if not removed:
             continue
@@ -465,8 +511,12 @@ def stateful_inside_removed(cfn: Any, nodes: list[ChangeSetNode]) -> list[Row]:
         for path, stack_id in stacks:
             body = cfn.get_template(StackName=stack_id, TemplateStage="Processed")["TemplateBody"]
             template = body if isinstance(body, dict) else _parse_template(body)
-            existing = {s["LogicalResourceId"] for s in resource_summaries(cfn, stack_id) if s.get("PhysicalResourceId")}
+            existing = {
+                s["LogicalResourceId"] for s in resource_summaries(cfn, stack_id) if s.get("PhysicalResourceId")
+            }
             for logical_id, res in sorted(template.get("Resources", {}).items()):
                 if res["Type"] in STATEFUL_TYPES and logical_id in existing:
-                    found.append(Row(path, "Remove", logical_id, res["Type"], "", f"removed with nested stack {row.path}"))
+                    found.append(
+                        Row(path, "Remove", logical_id, res["Type"], "", f"removed with nested stack {row.path}")
+                    )
     return found

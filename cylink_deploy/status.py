@@ -5,6 +5,7 @@ names written here: the stack, URLs, ECS services (counts, task definition, imag
 target health per target group, the Redis replication group and its nodes, alarms in ALARM, and the
 last stopped tasks' reasons.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -88,27 +89,45 @@ class StatusView:
 def resources_of(cfn: Any, stack: str, types: set[str]) -> list[dict[str, Any]]:
     """Resources of these types anywhere under ``stack`` (one walk of the nested stacks)."""
     stacks = [stack, *(n.physical_id for n in st.nested_stacks(cfn, stack))]
-    return [r for s in stacks for r in st.resource_summaries(cfn, s) if r["ResourceType"] in types and r.get("PhysicalResourceId")]
+    return [
+        r
+        for s in stacks
+        for r in st.resource_summaries(cfn, s)
+        if r["ResourceType"] in types and r.get("PhysicalResourceId")
+    ]
 
 
 def target_health(elbv2: Any, logical_id: str, arn: str) -> TargetGroup:
     described = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-    targets = [Target(d["Target"]["Id"], d["Target"].get("Port"), d["TargetHealth"].get("State", ""), d["TargetHealth"].get("Reason", ""),
-                      d["TargetHealth"].get("Description", "")) for d in described]
+    targets = [
+        Target(
+            d["Target"]["Id"],
+            d["Target"].get("Port"),
+            d["TargetHealth"].get("State", ""),
+            d["TargetHealth"].get("Reason", ""),
+            d["TargetHealth"].get("Description", ""),
+        )
+        for d in described
+    ]
     return TargetGroup(logical_id, arn, targets)
 
 
 def replication_group(elasticache: Any, group_id: str) -> Redis:
     group = elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
-    nodes = [(m.get("CacheClusterId", ""), m.get("CurrentRole", "")) for ng in group.get("NodeGroups", []) for m in ng.get("NodeGroupMembers", [])]
+    nodes = [
+        (m.get("CacheClusterId", ""), m.get("CurrentRole", ""))
+        for ng in group.get("NodeGroups", [])
+        for m in ng.get("NodeGroupMembers", [])
+    ]
     return Redis(group_id, group.get("Status", ""), nodes)
 
 
 def alarms_in_alarm(cloudwatch: Any, prefix: str) -> list[dict[str, str]]:
     """Alarms named ``<NamePrefix>-...`` in ALARM (the monitoring stack names its alarms so)."""
     found = []
-    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=f"{prefix}-", StateValue="ALARM",
-                                                                    AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=f"{prefix}-", StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    ):
         for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
             found.append({"name": alarm["AlarmName"], "reason": alarm.get("StateReason", "")})
     return found
@@ -121,7 +140,9 @@ def problems(view: StatusView) -> list[str]:
         found.append(f"stack {view.stack_status}")
     for svc in view.services:
         if not svc.healthy:
-            found.append(f"{svc.name} {svc.rollout or svc.status} ({svc.running}/{svc.desired} running, {svc.pending} pending)")
+            found.append(
+                f"{svc.name} {svc.rollout or svc.status} ({svc.running}/{svc.desired} running, {svc.pending} pending)"
+            )
     desired = {s.name: s.desired for s in view.services}
     for tg in view.target_groups:
         bad = [t for t in tg.targets if t.state not in ("healthy", "initial", "draining")]
@@ -144,7 +165,9 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     updated = described.get("LastUpdatedTime") or described.get("CreationTime")
-    view = StatusView(stack, described["StackStatus"], str(updated or ""), outputs.get("SiteUrl", ""), outputs.get("ApiUrl", ""))
+    view = StatusView(
+        stack, described["StackStatus"], str(updated or ""), outputs.get("SiteUrl", ""), outputs.get("ApiUrl", "")
+    )
     names = rollout.service_names(outputs)
     if names and outputs.get("ClusterName"):
         view.services = rollout.describe_services(clients.ecs, outputs["ClusterName"], names)

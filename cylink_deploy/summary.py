@@ -9,6 +9,7 @@ shows: every stack's changes, replacements and removals marked, parameter change
 masked as deploy.py masked them), and the stateful resources deploy.py refuses to replace. Written as a
 module, not as jq in the workflow, so it is tested (tests/test_summary.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,21 @@ def markdown(doc: dict[str, Any]) -> str:
             parameters.append(f"`{node.get('stack')}` {p['key']}: `{p['old']}` → `{p['new']}`")
         for c in node.get("changes", []):
             mark = "⚠️" if c.get("destructive") else ""
-            rows.append([mark, c.get("stack"), c.get("action"), c.get("logical_id"), c.get("resource_type"), c.get("replacement"), c.get("details")])
+            rows.append(
+                [
+                    mark,
+                    c.get("stack"),
+                    c.get("action"),
+                    c.get("logical_id"),
+                    c.get("resource_type"),
+                    c.get("replacement"),
+                    c.get("details"),
+                ]
+            )
     destructive = sum(1 for r in rows if r[0])
-    lines.append(f"{len(rows)} change(s) in {len(doc.get('changeSets', []))} change set(s); {destructive} replacement(s)/removal(s) (⚠️).")
+    lines.append(
+        f"{len(rows)} change(s) in {len(doc.get('changeSets', []))} change set(s); {destructive} replacement(s)/removal(s) (⚠️)."
+    )
     lines.append("")
     if rows:
         lines.append("| " + " | ".join(HEADERS) + " |")
@@ -56,9 +69,12 @@ def markdown(doc: dict[str, Any]) -> str:
         lines += ["Parameters changed:", "", *[f"- {p}" for p in parameters], ""]
     refused = doc.get("refused") or []
     if refused:
-        lines.append(f"**Refused**: {', '.join(f'`{r}`' for r in refused)} would be replaced or removed and lose data; "
-                     "deploy.py will not execute this change set. To let exactly one go, rerun with "
-                     + " ".join(f"`--allow-replacement {r}`" for r in refused) + ".")
+        lines.append(
+            f"**Refused**: {', '.join(f'`{r}`' for r in refused)} would be replaced or removed and lose data; "
+            "deploy.py will not execute this change set. To let exactly one go, rerun with "
+            + " ".join(f"`--allow-replacement {r}`" for r in refused)
+            + "."
+        )
         lines.append("")
     return "\n".join(lines)
 
@@ -76,10 +92,18 @@ def outputs(doc: dict[str, Any]) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cylink_deploy.summary", description="Job summary of a deploy.py --json document.")
+    p = argparse.ArgumentParser(
+        prog="python -m cylink_deploy.summary", description="Job summary of a deploy.py --json document."
+    )
     p.add_argument("document", type=Path, help="the JSON written by 'deploy.py deploy --no-execute --json'")
-    p.add_argument("--outputs", action="store_true", help="print key=value lines for $GITHUB_OUTPUT instead of Markdown")
-    p.add_argument("--fail-on-refused", action="store_true", help="exit 6 when deploy.py refuses the change set (a stateful replacement)")
+    p.add_argument(
+        "--outputs", action="store_true", help="print key=value lines for $GITHUB_OUTPUT instead of Markdown"
+    )
+    p.add_argument(
+        "--fail-on-refused",
+        action="store_true",
+        help="exit 6 when deploy.py refuses the change set (a stateful replacement)",
+    )
     return p
 
 
@@ -90,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(doc, dict) or "status" not in doc:
             raise ValueError("no 'status' key")
     except (OSError, ValueError) as exc:
-        print(f"error: {args.document}: not a deploy.py --json document ({exc}); run 'deploy.py deploy --no-execute --json > FILE' first", file=sys.stderr)
+        print(
+            f"error: {args.document}: not a deploy.py --json document ({exc}); run 'deploy.py deploy --no-execute --json > FILE' first",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     sys.stdout.write(outputs(doc) if args.outputs else markdown(doc))
     if args.fail_on_refused and doc.get("refused"):

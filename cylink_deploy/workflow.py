@@ -7,6 +7,7 @@ Nothing here parses flags or prints: progress and the one question a job may ask
 Order of a deploy: validate parameters -> build + cfn-lint (background) -> (first AWS call)
 credentials -> stack state -> upload -> change set -> show -> ask -> execute -> follow -> outputs.
 """
+
 from __future__ import annotations
 
 import enum
@@ -132,20 +133,28 @@ def _build(project: Project) -> build_step.Build:
     try:
         return build_step.build(project.build_dir)
     except OSError as exc:
-        raise BadInput(f"cannot write the build directory {project.build_dir} ({exc.strerror}): "
-                       "make it writable, or run from (or pass --project-dir) a writable checkout") from None
+        raise BadInput(
+            f"cannot write the build directory {project.build_dir} ({exc.strerror}): "
+            "make it writable, or run from (or pass --project-dir) a writable checkout"
+        ) from None
 
 
 def build(project: Project, reporter: Reporter, env: str | None = None) -> Result:
     """Render and lint (templates, and the parameter files: ENV's or all); any lint match is an error."""
     result = _build(project)
-    reporter.step(f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}")
+    reporter.step(
+        f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}"
+    )
     param_files = [params.env_file(project.params_dir, env)] if env else sorted(project.params_dir.glob("*.yaml"))
     lint = build_step.Lint(result.paths, param_files, project.lint_cache)
     problems = lint.result()
     for warning in lint.warnings:
         reporter.warn(warning)
-    how = "all cached clean" if lint.cached else f"{len(lint.pending)} of {len(lint.units)} linted, {time.perf_counter() - lint.started:.1f} s"
+    how = (
+        "all cached clean"
+        if lint.cached
+        else f"{len(lint.pending)} of {len(lint.units)} linted, {time.perf_counter() - lint.started:.1f} s"
+    )
     reporter.step(f"cfn-lint: {len(result.paths)} templates, {len(param_files)} parameter files ({how})")
     for line in problems:
         reporter.detail(line)
@@ -175,8 +184,9 @@ def prepare(request: DeployRequest, project: Project) -> Prepared:
     param_file = params.env_file(project.params_dir, request.env)
     result = _build(project)
     root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
-    deployment = params.resolve(request.env, param_file, root_parameters, request.overrides, request.image_tag,
-                                request.remove_services)
+    deployment = params.resolve(
+        request.env, param_file, root_parameters, request.overrides, request.image_tag, request.remove_services
+    )
     lint = build_step.Lint(result.paths, [param_file], project.lint_cache)
     return Prepared(deployment, result, param_file, lint)
 
@@ -189,14 +199,27 @@ def _require_lint_clean(reporter: Reporter, prepared: Prepared) -> None:
     for line in problems:
         reporter.detail(line)
     if problems:
-        raise DeploymentFailed(f"cfn-lint found {len(problems)} problem(s) in the templates or {prepared.param_file}: fix them before deploying")
-    how = "cached result for identical input" if prepared.lint.cached else f"{time.perf_counter() - prepared.lint.started:.1f} s"
-    reporter.step(f"Built {len(prepared.build.files)} templates ({prepared.build.synth_seconds * 1000:.0f} ms), cfn-lint clean ({how})")
+        raise DeploymentFailed(
+            f"cfn-lint found {len(problems)} problem(s) in the templates or {prepared.param_file}: fix them before deploying"
+        )
+    how = (
+        "cached result for identical input"
+        if prepared.lint.cached
+        else f"{time.perf_counter() - prepared.lint.started:.1f} s"
+    )
+    reporter.step(
+        f"Built {len(prepared.build.files)} templates ({prepared.build.synth_seconds * 1000:.0f} ms), cfn-lint clean ({how})"
+    )
 
 
 def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
     """Wait out other operations, clean up a failed first create (with consent), and plan."""
-    status = st.wait_settled(cfn, stack, sleep, lambda s: reporter.detail(f"  {stack} is {s}: waiting for it to finish (not starting a second operation)"))
+    status = st.wait_settled(
+        cfn,
+        stack,
+        sleep,
+        lambda s: reporter.detail(f"  {stack} is {s}: waiting for it to finish (not starting a second operation)"),
+    )
     decision = st.plan(status, stack)
     if status == "REVIEW_IN_PROGRESS":
         pending = st.pending_change_sets(cfn, stack)
@@ -206,7 +229,9 @@ def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
                 f"or delete it (aws cloudformation delete-change-set --stack-name {stack} --change-set-name {pending[0]}), then deploy again"
             )
     if decision.clean_up_first:
-        reporter.warn(f"stack {stack} is {status}: {decision.why_clean_up}; it holds no resources and must be deleted before creating again")
+        reporter.warn(
+            f"stack {stack} is {status}: {decision.why_clean_up}; it holds no resources and must be deleted before creating again"
+        )
         if not reporter.confirm(f"Delete the empty stack {stack}?"):
             raise Aborted("nothing was changed (answered no)")
         final = st.delete_and_wait(cfn, stack, sleep)
@@ -215,7 +240,9 @@ def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
     return decision
 
 
-def _show(cfn: Any, change_set_id: str, allowed: frozenset[str], reporter: Reporter) -> tuple[list[ChangeSetNode], list[ch.Row]]:
+def _show(
+    cfn: Any, change_set_id: str, allowed: frozenset[str], reporter: Reporter
+) -> tuple[list[ChangeSetNode], list[ch.Row]]:
     """Show the change set tree and which stateful replacements/removals it would be refused for
     (including what a removed nested stack would take with it)."""
     nodes = st.describe_tree(cfn, change_set_id)
@@ -224,7 +251,9 @@ def _show(cfn: Any, change_set_id: str, allowed: frozenset[str], reporter: Repor
     refused = ch.unsafe(nodes, allowed, inside)
     reporter.refused(refused)
     for name in ch.unused_allowances(nodes, allowed, inside):
-        reporter.warn(f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name")
+        reporter.warn(
+            f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name"
+        )
     return nodes, refused
 
 
@@ -238,8 +267,18 @@ def _protect(cfn: Any, project: Project, env: str, stack: str, reporter: Reporte
 Watch = Callable[[list[dict[str, Any]]], None]  # called after every poll with the operation's events so far
 
 
-def execute_and_follow(cfn: Any, stack: str, change_set_id: str, stack_id: str, total: int, reporter: Reporter, sleep: Sleep,
-                       clock: Callable[[], datetime] = st.now, watch: Watch | None = None, ecs: Any = None) -> None:
+def execute_and_follow(
+    cfn: Any,
+    stack: str,
+    change_set_id: str,
+    stack_id: str,
+    total: int,
+    reporter: Reporter,
+    sleep: Sleep,
+    clock: Callable[[], datetime] = st.now,
+    watch: Watch | None = None,
+    ecs: Any = None,
+) -> None:
     """Execute and stream events of every stack; a failure names its root cause (and, for a release ECS
     rolled back, what ECS saw). ``watch`` sees the events after every poll (a release shows the ECS
     rollout beside them: ``rollout.RolloutWatch``)."""
@@ -261,8 +300,12 @@ def execute_and_follow(cfn: Any, stack: str, change_set_id: str, stack_id: str, 
             reporter.root_cause(cause)
         rollback = st.release_rollback(cause, status)
         if rollback:  # ECS itself refused the release (deployment alarm or circuit breaker): say what ECS saw
-            reporter.release_rolled_back(rollback, st.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else ())
-        raise DeploymentFailed(f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else ""))
+            reporter.release_rolled_back(
+                rollback, st.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else ()
+            )
+        raise DeploymentFailed(
+            f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else "")
+        )
 
 
 def _ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, update: bool = False) -> tuple[str, str]:
@@ -311,8 +354,15 @@ def deploy(
         prepared.close()
 
 
-def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, project: Project, prepared: Prepared, sleep: Sleep,
-            watch: Watch | None = None) -> Result:
+def _deploy(
+    request: DeployRequest,
+    clients: aws.Clients,
+    reporter: Reporter,
+    project: Project,
+    prepared: Prepared,
+    sleep: Sleep,
+    watch: Watch | None = None,
+) -> Result:
     cfn, stack = clients.cloudformation, request.stack
     account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
     _require_lint_clean(reporter, prepared)  # before anything in AWS can change
@@ -328,7 +378,9 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
     bucket, role_arn = _ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
     up = artifacts.upload(clients.s3, bucket, files)
-    reporter.step(f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, {len(files) - len(up.uploaded)} already there")
+    reporter.step(
+        f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, {len(files) - len(up.uploaded)} already there"
+    )
     name = st.change_set_name(stack)
     placement = {"TemplatesBucket": bucket, "TemplatesKeyPrefix": artifacts.KEY_PREFIX}
     created = st.create_change_set(
@@ -356,24 +408,38 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
     result.nodes, result.refused = _show(cfn, created["Id"], request.allow_replacement, reporter)
     if ch.removes_services(result.nodes) and not request.remove_services:
         st.delete_change_set(cfn, created["Id"])
-        raise UnsafeChange(f"change set {name} would remove the services ({ch.SERVICES_STACK}): nothing was changed; "
-                           "give --image-tag TAG, or --remove-services if the site really should stop")
+        raise UnsafeChange(
+            f"change set {name} would remove the services ({ch.SERVICES_STACK}): nothing was changed; "
+            "give --image-tag TAG, or --remove-services if the site really should stop"
+        )
     if result.refused and request.execute:
         st.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
         raise ch.refusal(result.refused)
     if not request.execute:
-        reporter.review({
-            "Change set name": name,
-            "Change set ARN": created["Id"],
-            "Review it": st.console_url(clients.region, created["StackId"], created["Id"]),
-            "Execute it": execute_command(request.env, name, request.stack_name, clients.region, clients.profile),
-        })
+        reporter.review(
+            {
+                "Change set name": name,
+                "Change set ARN": created["Id"],
+                "Review it": st.console_url(clients.region, created["StackId"], created["Id"]),
+                "Execute it": execute_command(request.env, name, request.stack_name, clients.region, clients.profile),
+            }
+        )
         reporter.result(result.document())
         return result
     if not reporter.confirm(f"Execute change set {name} on {stack}?"):
         st.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
         raise Aborted(f"nothing was changed (answered no); change set {name} deleted")
-    execute_and_follow(cfn, stack, created["Id"], created["StackId"], len(ch.rows(result.nodes[0])), reporter, sleep, watch=watch, ecs=clients.ecs)
+    execute_and_follow(
+        cfn,
+        stack,
+        created["Id"],
+        created["StackId"],
+        len(ch.rows(result.nodes[0])),
+        reporter,
+        sleep,
+        watch=watch,
+        ecs=clients.ecs,
+    )
     reporter.step(f"{stack} deployed")
     result.status = Status.DEPLOYED
     _protect(cfn, project, request.env, stack, reporter)
@@ -383,7 +449,9 @@ def _deploy(request: DeployRequest, clients: aws.Clients, reporter: Reporter, pr
 # --- execute, delete, bootstrap ------------------------------------------------------------------
 
 
-def execute(request: ExecuteRequest, clients: aws.Clients, reporter: Reporter, project: Project, sleep: Sleep = time.sleep) -> Result:
+def execute(
+    request: ExecuteRequest, clients: aws.Clients, reporter: Reporter, project: Project, sleep: Sleep = time.sleep
+) -> Result:
     """Execute a reviewed change set of this stack, after checking it is still executable and safe."""
     cfn, stack = clients.cloudformation, request.stack
     aws.account_id(clients.sts)
@@ -393,8 +461,12 @@ def execute(request: ExecuteRequest, clients: aws.Clients, reporter: Reporter, p
     if refused:
         raise ch.refusal(refused)
     if not reporter.confirm(f"Execute change set {cs['ChangeSetName']} on {stack}?"):
-        raise Aborted(f"nothing was changed (answered no); change set {cs['ChangeSetName']} is still there to execute later")
-    execute_and_follow(cfn, stack, cs["ChangeSetId"], cs["StackId"], len(ch.rows(nodes[0])), reporter, sleep, ecs=clients.ecs)
+        raise Aborted(
+            f"nothing was changed (answered no); change set {cs['ChangeSetName']} is still there to execute later"
+        )
+    execute_and_follow(
+        cfn, stack, cs["ChangeSetId"], cs["StackId"], len(ch.rows(nodes[0])), reporter, sleep, ecs=clients.ecs
+    )
     reporter.step(f"{stack} deployed")
     _protect(cfn, project, request.env, stack, reporter)
     return _finish(cfn, Result(Status.DEPLOYED, stack, change_set_id=cs["ChangeSetId"], nodes=nodes), reporter)
@@ -443,7 +515,9 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
     request = request or BootstrapRequest()
     account = aws.account_id(clients.sts)
     bucket, role_arn = _ensure_bootstrap(clients, account, reporter, update=True)
-    reporter.step(f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policy updated)")
+    reporter.step(
+        f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policy updated)"
+    )
     reporter.detail("Deployers now need only this policy (see README 'Deployer permissions'):")
     reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
     extra: dict[str, Any] = {"bucket": bucket, "serviceRoleArn": role_arn}
@@ -454,7 +528,9 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
     return result
 
 
-def _bootstrap_github(clients: aws.Clients, account: str, bucket: str, trust: github_oidc.GitHubTrust, reporter: Reporter) -> dict[str, Any]:
+def _bootstrap_github(
+    clients: aws.Clients, account: str, bucket: str, trust: github_oidc.GitHubTrust, reporter: Reporter
+) -> dict[str, Any]:
     """The OIDC provider and the deployer role that trusts exactly ``trust``."""
     provider, created = github_oidc.ensure_provider(clients.iam, account)
     reporter.step(f"{'Created' if created else 'Reusing'} the GitHub OIDC provider {provider}")

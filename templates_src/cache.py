@@ -7,6 +7,7 @@ automatic failover whenever it has two or more nodes. Deleting or replacing it t
 Outputs: RedisEndpointAddress, RedisEndpointPort, RedisAuthSecretArn, RedisReplicationGroupId (its nodes'
 metrics are per <id>-001, -002, ...).
 """
+
 from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
@@ -24,11 +25,20 @@ def build() -> Template:
     """Secret for the AUTH token, subnet group, and the replication group."""
     t = Template(Description="Cylink Redis: encrypted ElastiCache replication group with AUTH (guide section 5)")
     name_prefix_param(t)
-    add_param(t, "PrivateSubnetIds", "Comma-separated private subnets for the cache.", AllowedPattern=SUBNET_LIST_PATTERN)
+    add_param(
+        t, "PrivateSubnetIds", "Comma-separated private subnets for the cache.", AllowedPattern=SUBNET_LIST_PATTERN
+    )
     add_param(t, "RedisSecurityGroupId", "Security group of Redis.", "AWS::EC2::SecurityGroup::Id")
     add_param(t, "RedisNodeType", "ElastiCache node type.", AllowedPattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
     add_param(t, "RedisEngineVersion", "Redis engine version.", AllowedPattern=r"^[0-9]+\.[0-9x]+$")
-    add_param(t, "RedisNodeCount", "Nodes in the replication group: 1, or 2+ for Multi-AZ failover.", "Number", MinValue=1, MaxValue=6)
+    add_param(
+        t,
+        "RedisNodeCount",
+        "Nodes in the replication group: 1, or 2+ for Multi-AZ failover.",
+        "Number",
+        MinValue=1,
+        MaxValue=6,
+    )
     add_param(t, "RedisSnapshotRetentionDays", "Days automatic snapshots are kept.", "Number", MinValue=1, MaxValue=35)
     data_key_param(t)
     t.add_condition("MultiNode", Not(Equals(Ref("RedisNodeCount"), "1")))
@@ -78,8 +88,18 @@ def build() -> Template:
             AutoMinorVersionUpgrade=True,
         )
     )
-    add_output(t, "RedisEndpointAddress", GetAtt("RedisReplicationGroup", "PrimaryEndPoint.Address"), "Primary endpoint of Redis.")
+    add_output(
+        t,
+        "RedisEndpointAddress",
+        GetAtt("RedisReplicationGroup", "PrimaryEndPoint.Address"),
+        "Primary endpoint of Redis.",
+    )
     add_output(t, "RedisEndpointPort", GetAtt("RedisReplicationGroup", "PrimaryEndPoint.Port"), "Port of Redis.")
-    add_output(t, "RedisReplicationGroupId", Ref("RedisReplicationGroup"), "ID of the Redis replication group (nodes are <id>-001, -002, ...).")
+    add_output(
+        t,
+        "RedisReplicationGroupId",
+        Ref("RedisReplicationGroup"),
+        "ID of the Redis replication group (nodes are <id>-001, -002, ...).",
+    )
     add_output(t, "RedisAuthSecretArn", Ref("RedisAuthSecret"), "Secrets Manager ARN of the Redis AUTH token.")
     return t

@@ -8,6 +8,7 @@ retained when the stack goes.
 
 Outputs: ClusterName, ClusterArn, <Service>ExecutionRoleArn, <Service>TaskRoleArn, <Service>LogGroupName.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -64,12 +65,16 @@ def _execution_role(t: Template, svc: AppService) -> None:
                 PolicyDocument=PolicyDocument(
                     Version="2012-10-17",
                     Statement=[
-                        Statement(Effect=Allow, Action=[sm.GetSecretValue], Resource=[Ref(param) for _, param in svc.secrets]),
+                        Statement(
+                            Effect=Allow, Action=[sm.GetSecretValue], Resource=[Ref(param) for _, param in svc.secrets]
+                        ),
                         Statement(
                             Effect=Allow,
                             Action=[kms.Decrypt],
                             Resource=[Ref("DataKeyArn")],
-                            Condition=Condition(StringEquals("kms:ViaService", Sub("secretsmanager.${AWS::Region}.amazonaws.com"))),
+                            Condition=Condition(
+                                StringEquals("kms:ViaService", Sub("secretsmanager.${AWS::Region}.amazonaws.com"))
+                            ),
                         ),
                     ],
                 ),
@@ -83,17 +88,34 @@ def _execution_role(t: Template, svc: AppService) -> None:
             **({"Policies": policies} if policies else {}),
         )
     )
-    add_output(t, f"{svc.title}ExecutionRoleArn", GetAtt(f"{svc.title}ExecutionRole", "Arn"), f"Role ECS uses to start the {svc.name}'s tasks.")
+    add_output(
+        t,
+        f"{svc.title}ExecutionRoleArn",
+        GetAtt(f"{svc.title}ExecutionRole", "Arn"),
+        f"Role ECS uses to start the {svc.name}'s tasks.",
+    )
 
 
 def build() -> Template:
     """Cluster, capacity providers, IAM roles and log groups."""
     t = Template(Description="Cylink ECS cluster, IAM roles and log groups (guide section 7)")
     name_prefix_param(t)
-    add_param(t, "RedisAuthSecretArn", "ARN of the Redis AUTH secret the tasks receive.", AllowedPattern=r"^arn:aws[a-z-]*:secretsmanager:.+$")
+    add_param(
+        t,
+        "RedisAuthSecretArn",
+        "ARN of the Redis AUTH secret the tasks receive.",
+        AllowedPattern=r"^arn:aws[a-z-]*:secretsmanager:.+$",
+    )
     log_retention_param(t)
     data_key_param(t)
-    add_param(t, "FargateSpotWeight", "Weight of FARGATE_SPOT against FARGATE's 1 (0 disables Spot).", "Number", MinValue=0, MaxValue=10)
+    add_param(
+        t,
+        "FargateSpotWeight",
+        "Weight of FARGATE_SPOT against FARGATE's 1 (0 disables Spot).",
+        "Number",
+        MinValue=0,
+        MaxValue=10,
+    )
 
     t.add_resource(
         ecs.Cluster(

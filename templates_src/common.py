@@ -1,5 +1,6 @@
 """Shared vocabulary of the templates: the services Cylink runs, and small helpers that keep
 parameters and outputs uniformly documented and constrained."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,9 @@ class AppService:
         return self.name.capitalize()
 
 
-BACKEND = AppService("backend", 3001, 512, 1024, "/health", ("/tmp",), secrets=(("REDIS_AUTH_TOKEN", "RedisAuthSecretArn"),))
+BACKEND = AppService(
+    "backend", 3001, 512, 1024, "/health", ("/tmp",), secrets=(("REDIS_AUTH_TOKEN", "RedisAuthSecretArn"),)
+)
 # Next.js writes its image/fetch cache under .next/cache (the standalone image's WORKDIR is /app).
 FRONTEND = AppService("frontend", 3000, 256, 512, "/", ("/tmp", "/app/.next/cache"))
 # Containers run as this uid:gid (the "node" user of the official Node.js images), never as root.
@@ -94,7 +97,9 @@ def name_prefix_param(t: Template) -> Parameter:
 
 def log_retention_param(t: Template) -> Parameter:
     """Retention of every log group (container, flow and WAF logs)."""
-    return add_param(t, "LogRetentionDays", "Days the logs are kept.", "Number", AllowedValues=[str(d) for d in LOG_RETENTION_DAYS])
+    return add_param(
+        t, "LogRetentionDays", "Days the logs are kept.", "Number", AllowedValues=[str(d) for d in LOG_RETENTION_DAYS]
+    )
 
 
 def data_key_param(t: Template) -> Parameter:

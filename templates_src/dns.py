@@ -4,6 +4,7 @@ stack instead of by hand in the console.
 
 Only deployed when a domain is set. Outputs: HostedZoneId, CertificateArn, NameServers (new zone only).
 """
+
 from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Join, Output, Ref, Template
@@ -19,7 +20,12 @@ def build() -> Template:
     """Hosted zone (unless given) and the DNS-validated certificate."""
     t = Template(Description="Cylink DNS: hosted zone and ACM certificate (guide sections 10, 11)")
     add_param(t, "DomainName", "Site domain (apex).", AllowedPattern=APEX_DOMAIN_PATTERN)
-    add_param(t, "HostedZoneId", "Existing hosted zone of the domain; empty creates one.", AllowedPattern="^$|" + HOSTED_ZONE_PATTERN)
+    add_param(
+        t,
+        "HostedZoneId",
+        "Existing hosted zone of the domain; empty creates one.",
+        AllowedPattern="^$|" + HOSTED_ZONE_PATTERN,
+    )
     t.add_condition("CreateZone", Equals(Ref("HostedZoneId"), ""))
 
     t.add_resource(

@@ -7,6 +7,7 @@ own log groups of this account, CloudWatch alarms of this account publish to the
 and principals of this account use the key for data only *through* Secrets Manager, ElastiCache, ECR
 and SNS. Outputs: DataKeyArn.
 """
+
 from __future__ import annotations
 
 from awacs import kms
@@ -21,8 +22,20 @@ from .common import RETAINED, add_output, name_prefix_param
 ADMIN_ACTIONS = [
     kms.Action(a)
     for a in (
-        "CreateAlias", "Describe*", "Enable*", "List*", "Put*", "Update*", "Revoke*", "Disable*", "Get*", "Delete*",
-        "TagResource", "UntagResource", "ScheduleKeyDeletion", "CancelKeyDeletion",
+        "CreateAlias",
+        "Describe*",
+        "Enable*",
+        "List*",
+        "Put*",
+        "Update*",
+        "Revoke*",
+        "Disable*",
+        "Get*",
+        "Delete*",
+        "TagResource",
+        "UntagResource",
+        "ScheduleKeyDeletion",
+        "CancelKeyDeletion",
     )
 ]
 DATA_ACTIONS = [kms.Encrypt, kms.Decrypt, kms.Action("ReEncrypt*"), kms.Action("GenerateDataKey*"), kms.DescribeKey]
@@ -37,7 +50,13 @@ def key_policy() -> PolicyDocument:
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
-            Statement(Sid="AccountAdministersTheKey", Effect=Allow, Principal=account_root, Action=ADMIN_ACTIONS, Resource=["*"]),
+            Statement(
+                Sid="AccountAdministersTheKey",
+                Effect=Allow,
+                Principal=account_root,
+                Action=ADMIN_ACTIONS,
+                Resource=["*"],
+            ),
             Statement(
                 Sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
                 Effect=Allow,
@@ -45,7 +64,10 @@ def key_policy() -> PolicyDocument:
                 Action=DATA_ACTIONS,
                 Resource=["*"],
                 Condition=Condition(
-                    ArnLike("kms:EncryptionContext:aws:logs:arn", Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"))
+                    ArnLike(
+                        "kms:EncryptionContext:aws:logs:arn",
+                        Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+                    )
                 ),
             ),
             Statement(
@@ -65,7 +87,9 @@ def key_policy() -> PolicyDocument:
                 Condition=Condition(
                     [
                         StringEquals("kms:CallerAccount", Sub("${AWS::AccountId}")),
-                        StringEquals("kms:ViaService", [Sub(f"{svc}.${{AWS::Region}}.amazonaws.com") for svc in VIA_SERVICES]),
+                        StringEquals(
+                            "kms:ViaService", [Sub(f"{svc}.${{AWS::Region}}.amazonaws.com") for svc in VIA_SERVICES]
+                        ),
                     ]
                 ),
             ),
@@ -77,7 +101,9 @@ def key_policy() -> PolicyDocument:
                 Principal=Principal("*"),
                 Action=[kms.CreateGrant],
                 Resource=["*"],
-                Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})),
+                Condition=Condition(
+                    BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})
+                ),
             ),
         ],
     )
@@ -96,6 +122,8 @@ def build() -> Template:
             KeyPolicy=key_policy(),
         )
     )
-    t.add_resource(tkms.Alias("DataKeyAlias", AliasName=Sub("alias/${NamePrefix}-data"), TargetKeyId=GetAtt("DataKey", "Arn")))
+    t.add_resource(
+        tkms.Alias("DataKeyAlias", AliasName=Sub("alias/${NamePrefix}-data"), TargetKeyId=GetAtt("DataKey", "Arn"))
+    )
     add_output(t, "DataKeyArn", GetAtt("DataKey", "Arn"), "ARN of the data key.")
     return t

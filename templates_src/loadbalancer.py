@@ -11,6 +11,7 @@ deletion protection when AlbDeletionProtection is true (prod).
 Outputs: AlbArn, AlbDnsName, AlbCanonicalHostedZoneId, <Service>TargetGroupArn, SiteUrl, ApiUrl,
 SiteOrigins, and AlbFullName / <Service>TargetGroupFullName (the CloudWatch metric dimensions).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -94,8 +95,12 @@ def _forward(svc_title: str, action: type = elb.Action) -> Any:
 
 def _access_log_bucket(t: Template) -> None:
     """Bucket for ALB access logs with exactly the delivery permission ALB needs, TLS-only."""
-    t.add_mapping("ElbLogAccount", {region: {"Account": account} for region, account in sorted(ELB_LOG_ACCOUNTS.items())})
-    t.add_condition("ElbAccountDelivers", Not(Equals(FindInMap("ElbLogAccount", Ref("AWS::Region"), "Account"), "none")))
+    t.add_mapping(
+        "ElbLogAccount", {region: {"Account": account} for region, account in sorted(ELB_LOG_ACCOUNTS.items())}
+    )
+    t.add_condition(
+        "ElbAccountDelivers", Not(Equals(FindInMap("ElbLogAccount", Ref("AWS::Region"), "Account"), "none"))
+    )
     t.add_resource(
         s3.Bucket(
             "AlbLogBucket",
@@ -106,13 +111,17 @@ def _access_log_bucket(t: Template) -> None:
             **RETAINED,
             BucketEncryption=s3.BucketEncryption(
                 ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
+                    s3.ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                    )
                 ]
             ),
             PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
                 BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
             ),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
@@ -140,7 +149,10 @@ def _access_log_bucket(t: Template) -> None:
                     "AWS",
                     If(
                         "ElbAccountDelivers",
-                        Sub("arn:${AWS::Partition}:iam::${Account}:root", Account=FindInMap("ElbLogAccount", Ref("AWS::Region"), "Account")),
+                        Sub(
+                            "arn:${AWS::Partition}:iam::${Account}:root",
+                            Account=FindInMap("ElbLogAccount", Ref("AWS::Region"), "Account"),
+                        ),
                         Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"),
                     ),
                 ),
@@ -175,8 +187,15 @@ def build() -> Template:
     add_param(t, "PublicSubnetIds", "Comma-separated public subnets of the ALB.", AllowedPattern=SUBNET_LIST_PATTERN)
     add_param(t, "AlbSecurityGroupId", "Security group of the ALB.", "AWS::EC2::SecurityGroup::Id")
     add_param(t, "DomainName", "Site domain (apex); empty for HTTP only.", AllowedPattern=DOMAIN_PATTERN)
-    add_param(t, "CertificateArn", "ACM certificate of the domain; empty without a domain.", AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:.+$")
-    add_param(t, "AlbDeletionProtection", "Whether the ALB refuses deletion (true in prod).", AllowedValues=["true", "false"])
+    add_param(
+        t,
+        "CertificateArn",
+        "ACM certificate of the domain; empty without a domain.",
+        AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:.+$",
+    )
+    add_param(
+        t, "AlbDeletionProtection", "Whether the ALB refuses deletion (true in prod).", AllowedValues=["true", "false"]
+    )
     log_retention_param(t)
     data_key_param(t)
     t.add_condition("HasDomain", Not(Equals(Ref("DomainName"), "")))
@@ -236,7 +255,9 @@ def build() -> Template:
             Condition="NoDomain",
             ListenerArn=Ref("HttpListener"),
             Priority=10,
-            Conditions=[elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=BACKEND_PATHS))],
+            Conditions=[
+                elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=BACKEND_PATHS))
+            ],
             Actions=[_forward(BACKEND.title, elb.ListenerRuleAction)],
         )
     )
@@ -258,7 +279,11 @@ def build() -> Template:
             Condition="HasDomain",
             ListenerArn=Ref("HttpsListener"),
             Priority=10,
-            Conditions=[elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[Sub("api.${DomainName}")]))],
+            Conditions=[
+                elb.Condition(
+                    Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[Sub("api.${DomainName}")])
+                )
+            ],
             Actions=[_forward(BACKEND.title, elb.ListenerRuleAction)],
         )
     )
@@ -268,8 +293,18 @@ def build() -> Template:
     alb_url = Sub("http://${LoadBalancer.DNSName}")
     add_output(t, "AlbArn", Ref("LoadBalancer"), "ARN of the ALB.")
     add_output(t, "AlbDnsName", GetAtt("LoadBalancer", "DNSName"), "DNS name of the ALB.")
-    add_output(t, "AlbCanonicalHostedZoneId", GetAtt("LoadBalancer", "CanonicalHostedZoneID"), "Hosted zone of the ALB, for alias records.")
-    add_output(t, "AlbFullName", GetAtt("LoadBalancer", "LoadBalancerFullName"), "app/<name>/<id> of the ALB: its CloudWatch dimension.")
+    add_output(
+        t,
+        "AlbCanonicalHostedZoneId",
+        GetAtt("LoadBalancer", "CanonicalHostedZoneID"),
+        "Hosted zone of the ALB, for alias records.",
+    )
+    add_output(
+        t,
+        "AlbFullName",
+        GetAtt("LoadBalancer", "LoadBalancerFullName"),
+        "app/<name>/<id> of the ALB: its CloudWatch dimension.",
+    )
     for svc in SERVICES:
         add_output(t, f"{svc.title}TargetGroupArn", Ref(f"{svc.title}TargetGroup"), f"Target group of the {svc.name}.")
         add_output(
@@ -279,7 +314,12 @@ def build() -> Template:
             f"targetgroup/<name>/<id> of the {svc.name} target group: its CloudWatch dimension.",
         )
     add_output(t, "SiteUrl", If("HasDomain", Sub("https://${DomainName}"), alb_url), "URL of the site.")
-    add_output(t, "ApiUrl", If("HasDomain", Sub("https://api.${DomainName}"), alb_url), "Base URL of the backend API and WebSockets.")
+    add_output(
+        t,
+        "ApiUrl",
+        If("HasDomain", Sub("https://api.${DomainName}"), alb_url),
+        "Base URL of the backend API and WebSockets.",
+    )
     add_output(
         t,
         "SiteOrigins",

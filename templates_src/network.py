@@ -6,6 +6,7 @@ All traffic is recorded by VPC flow logs into a KMS-encrypted, retained log grou
 Outputs: VpcId, PublicSubnetIds, PrivateSubnetIds, TaskSubnetIds, TaskAssignPublicIp, NatGateway<N>Id
 ('none' where that NAT gateway does not exist, so the monitoring stack alarms only on real ones).
 """
+
 from __future__ import annotations
 
 from awacs import logs as alogs
@@ -85,7 +86,9 @@ def build(azs: int = AZ_COUNT) -> Template:
     )
     t.add_resource(ec2.InternetGateway("InternetGateway", Tags=name_tags("igw")))
     t.add_resource(
-        ec2.VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref("Vpc"), InternetGatewayId=Ref("InternetGateway"))
+        ec2.VPCGatewayAttachment(
+            "InternetGatewayAttachment", VpcId=Ref("Vpc"), InternetGatewayId=Ref("InternetGateway")
+        )
     )
     t.add_resource(ec2.RouteTable("PublicRouteTable", VpcId=Ref("Vpc"), Tags=name_tags("public-rt")))
     t.add_resource(
@@ -114,12 +117,20 @@ def build(azs: int = AZ_COUNT) -> Template:
             )
         t.add_resource(
             ec2.SubnetRouteTableAssociation(
-                f"PublicSubnet{i}RouteTableAssociation", SubnetId=Ref(f"PublicSubnet{i}"), RouteTableId=Ref("PublicRouteTable")
+                f"PublicSubnet{i}RouteTableAssociation",
+                SubnetId=Ref(f"PublicSubnet{i}"),
+                RouteTableId=Ref("PublicRouteTable"),
             )
         )
         nat_condition = nat_condition_of(i)
         t.add_resource(
-            ec2.EIP(f"NatEip{i}", Condition=nat_condition, Domain="vpc", DependsOn="InternetGatewayAttachment", Tags=name_tags(f"nat-{i}"))
+            ec2.EIP(
+                f"NatEip{i}",
+                Condition=nat_condition,
+                Domain="vpc",
+                DependsOn="InternetGatewayAttachment",
+                Tags=name_tags(f"nat-{i}"),
+            )
         )
         t.add_resource(
             ec2.NatGateway(
@@ -137,7 +148,9 @@ def build(azs: int = AZ_COUNT) -> Template:
                 Condition="HasNat",
                 RouteTableId=Ref(f"PrivateRouteTable{i}"),
                 DestinationCidrBlock="0.0.0.0/0",
-                NatGatewayId=Ref("NatGateway1") if i == 1 else If("NatPerAz", Ref(f"NatGateway{i}"), Ref("NatGateway1")),
+                NatGatewayId=Ref("NatGateway1")
+                if i == 1
+                else If("NatPerAz", Ref(f"NatGateway{i}"), Ref("NatGateway1")),
             )
         )
         t.add_resource(
@@ -168,10 +181,17 @@ def build(azs: int = AZ_COUNT) -> Template:
     add_output(t, "PublicSubnetIds", public, "Comma-separated public subnet IDs (load balancer).")
     add_output(t, "PrivateSubnetIds", private, "Comma-separated private subnet IDs (Redis, tasks).")
     add_output(t, "TaskSubnetIds", If("NoNat", public, private), "Subnets the tasks run in (public only without NAT).")
-    add_output(t, "TaskAssignPublicIp", If("NoNat", "ENABLED", "DISABLED"), "Whether tasks need a public IP to reach ECR.")
+    add_output(
+        t, "TaskAssignPublicIp", If("NoNat", "ENABLED", "DISABLED"), "Whether tasks need a public IP to reach ECR."
+    )
     for i in range(1, azs + 1):
         # 'none' rather than empty: an output value must not be empty.
-        add_output(t, f"NatGateway{i}Id", If(nat_condition_of(i), Ref(f"NatGateway{i}"), NO_NAT), f"NAT gateway of AZ {i}, or {NO_NAT}.")
+        add_output(
+            t,
+            f"NatGateway{i}Id",
+            If(nat_condition_of(i), Ref(f"NatGateway{i}"), NO_NAT),
+            f"NAT gateway of AZ {i}, or {NO_NAT}.",
+        )
     return t
 
 
@@ -210,7 +230,11 @@ def _flow_logs(t: Template) -> None:
         ],
     )
     t.add_resource(
-        iam.Role("FlowLogRole", AssumeRolePolicyDocument=trust, Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=write)])
+        iam.Role(
+            "FlowLogRole",
+            AssumeRolePolicyDocument=trust,
+            Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=write)],
+        )
     )
     t.add_resource(
         ec2.FlowLog(

@@ -3,6 +3,7 @@
 Kept apart from the DNS stack because the ALB needs the certificate and the records need the ALB:
 zone+certificate -> load balancer -> records. Only deployed when a domain is set. No outputs.
 """
+
 from __future__ import annotations
 
 from troposphere import Ref, Sub, Template

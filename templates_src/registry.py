@@ -5,6 +5,7 @@ lifecycle policy bounds storage. Repositories survive stack deletion and replace
 
 Outputs: <Service>RepositoryUri, <Service>RepositoryName for each service.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,12 @@ def lifecycle_policy_text() -> str:
         {
             "rulePriority": 1,
             "description": "Expire untagged images after one day",
-            "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1},
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 1,
+            },
             "action": {"type": "expire"},
         },
         {

@@ -3,6 +3,7 @@
 Children are written as ``<name>-<sha256[:12]>.json`` so an unchanged child keeps its file name (and
 S3 key, and TemplateURL) from one build to the next; the root is always ``root.json``.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -13,6 +13,7 @@ release changes the services stack only.
 Outputs: SiteUrl, ApiUrl, AlbDnsName, <Service>RepositoryUri, ClusterName, <Service>ServiceName,
 RedisEndpointAddress, <Service>LogGroupName, DashboardUrl, AlarmTopicArn, NameServers (new hosted zone only).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,7 +89,10 @@ DERIVED: dict[str, Any] = {"ServicesDeployed": If("HasImageTag", "true", "false"
 # Root parameters whose contract differs from the child's: empty means "not yet".
 ROOT_OVERRIDES: dict[str, dict[str, Any]] = {
     "LogRetentionDays": {"Description": "Days every log is kept: container, VPC flow, WAF and ALB access logs."},
-    "DomainName": {"AllowedPattern": DOMAIN_PATTERN, "Description": "Site domain (apex), e.g. example.com; empty: HTTP only on the ALB's name."},
+    "DomainName": {
+        "AllowedPattern": DOMAIN_PATTERN,
+        "Description": "Site domain (apex), e.g. example.com; empty: HTTP only on the ALB's name.",
+    },
     "ImageTag": {
         "AllowedPattern": r"^$|" + services.IMAGE_TAG_PATTERN,
         "Description": "Image tag both services run; empty deploys everything but the services (push images first).",
@@ -133,7 +137,13 @@ def _root_parameters(t: Template, templates: dict[str, Template]) -> None:
             ]
         },
     )
-    add_param(t, "TemplatesKeyPrefix", "Key prefix of the child templates, ending in '/' (or empty).", AllowedPattern=r"^$|^[0-9A-Za-z._/-]*/$", Default="")
+    add_param(
+        t,
+        "TemplatesKeyPrefix",
+        "Key prefix of the child templates, ending in '/' (or empty).",
+        AllowedPattern=r"^$|^[0-9A-Za-z._/-]*/$",
+        Default="",
+    )
     for name, default in DEFAULTS.items():
         source = next(tpl.parameters[name] for tpl in templates.values() if name in tpl.parameters)
         props = {k: v for k, v in source.to_dict().items() if k != "Default"}
@@ -195,7 +205,14 @@ def build(templates: dict[str, Template], file_names: dict[str, str]) -> Templat
     for logical_id, name in ROOT_OUTPUTS:
         cond = by_id[logical_id].condition
         desc = templates[by_id[logical_id].name].outputs[name].Description
-        t.add_output(Output(name, Value=GetAtt(logical_id, f"Outputs.{name}"), Description=desc, **({"Condition": cond} if cond else {})))
+        t.add_output(
+            Output(
+                name,
+                Value=GetAtt(logical_id, f"Outputs.{name}"),
+                Description=desc,
+                **({"Condition": cond} if cond else {}),
+            )
+        )
     t.add_output(
         Output(
             "NameServers",

@@ -3,6 +3,7 @@ their container ports, and Redis accepts only the tasks on 6379. Every rule carr
 
 Outputs: AlbSecurityGroupId, TaskSecurityGroupId, RedisSecurityGroupId.
 """
+
 from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Template
@@ -23,7 +24,9 @@ PORT_80_SKIP = checkov_skips(
 # resources do not, so a group that relied on them alone kept allow-all. Groups with this rule get their
 # real egress (if any) only from the standalone rules below, never inline (mixing the two on one rule
 # would let an update of one revoke the other).
-NO_EGRESS = ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress beyond the group's explicit rules")
+NO_EGRESS = ec2.SecurityGroupRule(
+    IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress beyond the group's explicit rules"
+)
 # Groups whose egress is declared explicitly: the ALB (only to the task ports, rules below) and Redis (none).
 EXPLICIT_EGRESS = ("AlbSecurityGroup", "RedisSecurityGroup")
 
@@ -42,7 +45,15 @@ def _group(t: Template, title: str, suffix: str, description: str) -> None:
 
 
 def _rule(t: Template, cls: type, title: str, group: str, port: int, description: str, **peer: object) -> None:
-    rule = cls(title, GroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=port, ToPort=port, Description=description, **peer)
+    rule = cls(
+        title,
+        GroupId=GetAtt(group, "GroupId"),
+        IpProtocol="tcp",
+        FromPort=port,
+        ToPort=port,
+        Description=description,
+        **peer,
+    )
     if title == "AlbIngress80":
         rule.Metadata = PORT_80_SKIP
     t.add_resource(rule)
@@ -59,12 +70,36 @@ def build() -> Template:
     _group(t, "RedisSecurityGroup", "redis-sg", "Cylink Redis: 6379 from the ECS tasks only")
 
     for port, what in PUBLIC_PORTS.items():
-        _rule(t, ec2.SecurityGroupIngress, f"AlbIngress{port}", "AlbSecurityGroup", port, f"{what} from anywhere", CidrIp="0.0.0.0/0")
+        _rule(
+            t,
+            ec2.SecurityGroupIngress,
+            f"AlbIngress{port}",
+            "AlbSecurityGroup",
+            port,
+            f"{what} from anywhere",
+            CidrIp="0.0.0.0/0",
+        )
     for svc in SERVICES:
         src = {"SourceSecurityGroupId": GetAtt("AlbSecurityGroup", "GroupId")}
         dst = {"DestinationSecurityGroupId": GetAtt("TaskSecurityGroup", "GroupId")}
-        _rule(t, ec2.SecurityGroupIngress, f"TaskIngress{svc.title}", "TaskSecurityGroup", svc.port, f"{svc.name} port from the ALB", **src)
-        _rule(t, ec2.SecurityGroupEgress, f"AlbEgress{svc.title}", "AlbSecurityGroup", svc.port, f"ALB to {svc.name} tasks", **dst)
+        _rule(
+            t,
+            ec2.SecurityGroupIngress,
+            f"TaskIngress{svc.title}",
+            "TaskSecurityGroup",
+            svc.port,
+            f"{svc.name} port from the ALB",
+            **src,
+        )
+        _rule(
+            t,
+            ec2.SecurityGroupEgress,
+            f"AlbEgress{svc.title}",
+            "AlbSecurityGroup",
+            svc.port,
+            f"ALB to {svc.name} tasks",
+            **dst,
+        )
     _rule(
         t,
         ec2.SecurityGroupIngress,
@@ -75,5 +110,7 @@ def build() -> Template:
         SourceSecurityGroupId=GetAtt("TaskSecurityGroup", "GroupId"),
     )
     for title, what in (("Alb", "ALB"), ("Task", "ECS tasks"), ("Redis", "Redis")):
-        add_output(t, f"{title}SecurityGroupId", GetAtt(f"{title}SecurityGroup", "GroupId"), f"Security group of the {what}.")
+        add_output(
+            t, f"{title}SecurityGroupId", GetAtt(f"{title}SecurityGroup", "GroupId"), f"Security group of the {what}."
+        )
     return t

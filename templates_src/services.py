@@ -11,6 +11,7 @@ exist before the services register targets.
 
 Outputs: <Service>ServiceName, <Service>TaskDefinitionArn for each service.
 """
+
 from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Split, Sub, Template
@@ -45,7 +46,11 @@ WIRED_PER_SERVICE = (
     ("TaskRoleArn", "task role", arn_pattern("iam")),
     ("ExecutionRoleArn", "task execution role (its own: reads only its secrets)", arn_pattern("iam")),
     ("LogGroupName", "log group", r"^[.\-_/#A-Za-z0-9]{1,512}$"),
-    ("RepositoryUri", "image repository URI", r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+$"),
+    (
+        "RepositoryUri",
+        "image repository URI",
+        r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+$",
+    ),
     ("TargetGroupArn", "target group", arn_pattern("elasticloadbalancing")),
     ("DeploymentAlarmNames", "alarms that roll a release back (comma-separated)", r"^[^,]+(,[^,]+)*$"),
 )
@@ -55,9 +60,21 @@ def scaling_params() -> dict[str, tuple[str, str, dict[str, int]]]:
     """Per-service scaling parameters: name -> (description, type, constraints); the root forwards them."""
     out: dict[str, tuple[str, str, dict[str, int]]] = {}
     for svc in SERVICES:
-        out[f"{svc.title}MinCapacity"] = (f"Minimum (and initial desired) {svc.name} tasks.", "Number", {"MinValue": 1, "MaxValue": 100})
-        out[f"{svc.title}MaxCapacity"] = (f"Maximum {svc.name} tasks under load.", "Number", {"MinValue": 1, "MaxValue": 100})
-        out[f"{svc.title}CpuTarget"] = (f"Average CPU % the {svc.name} scaling keeps.", "Number", {"MinValue": 10, "MaxValue": 90})
+        out[f"{svc.title}MinCapacity"] = (
+            f"Minimum (and initial desired) {svc.name} tasks.",
+            "Number",
+            {"MinValue": 1, "MaxValue": 100},
+        )
+        out[f"{svc.title}MaxCapacity"] = (
+            f"Maximum {svc.name} tasks under load.",
+            "Number",
+            {"MinValue": 1, "MaxValue": 100},
+        )
+        out[f"{svc.title}CpuTarget"] = (
+            f"Average CPU % the {svc.name} scaling keeps.",
+            "Number",
+            {"MinValue": 10, "MaxValue": 90},
+        )
     return out
 
 
@@ -99,7 +116,10 @@ def _task_definition(t: Template, svc: AppService) -> None:
                     Essential=True,
                     User=APP_USER,
                     ReadonlyRootFilesystem=True,
-                    MountPoints=[ecs.MountPoint(SourceVolume=_volume_name(p), ContainerPath=p, ReadOnly=False) for p in svc.writable_paths],
+                    MountPoints=[
+                        ecs.MountPoint(SourceVolume=_volume_name(p), ContainerPath=p, ReadOnly=False)
+                        for p in svc.writable_paths
+                    ],
                     LinuxParameters=ecs.LinuxParameters(
                         Capabilities=ecs.KernelCapabilities(Drop=["ALL"]),
                         InitProcessEnabled=True,
@@ -134,13 +154,17 @@ def _service(t: Template, svc: AppService) -> None:
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
                 # A release that passes health checks but serves errors: the circuit breaker misses it, these do not.
-                Alarms=ecs.DeploymentAlarms(AlarmNames=Split(",", Ref(f"{svc.title}DeploymentAlarmNames")), Enable=True, Rollback=True),
+                Alarms=ecs.DeploymentAlarms(
+                    AlarmNames=Split(",", Ref(f"{svc.title}DeploymentAlarmNames")), Enable=True, Rollback=True
+                ),
                 MaximumPercent=200,
                 MinimumHealthyPercent=100,
             ),
             HealthCheckGracePeriodSeconds=HEALTH_CHECK_GRACE_SECONDS,
             LoadBalancers=[
-                ecs.LoadBalancer(ContainerName=svc.name, ContainerPort=svc.port, TargetGroupArn=Ref(f"{svc.title}TargetGroupArn"))
+                ecs.LoadBalancer(
+                    ContainerName=svc.name, ContainerPort=svc.port, TargetGroupArn=Ref(f"{svc.title}TargetGroupArn")
+                )
             ],
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
@@ -192,10 +216,17 @@ def build() -> Template:
     add_param(t, "ClusterName", "ECS cluster of the services.", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$")
     add_param(t, "TaskSubnetIds", "Comma-separated subnets of the tasks.", AllowedPattern=SUBNET_LIST_PATTERN)
     add_param(t, "TaskSecurityGroupId", "Security group of the tasks.", "AWS::EC2::SecurityGroup::Id")
-    add_param(t, "TaskAssignPublicIp", "ENABLED only when tasks run in public subnets.", AllowedValues=["ENABLED", "DISABLED"])
+    add_param(
+        t, "TaskAssignPublicIp", "ENABLED only when tasks run in public subnets.", AllowedValues=["ENABLED", "DISABLED"]
+    )
     add_param(t, "RedisEndpointAddress", "Primary endpoint of Redis.", AllowedPattern=HOSTNAME_PATTERN)
     add_param(t, "RedisEndpointPort", "Port of Redis.", AllowedPattern=PORT_PATTERN)
-    add_param(t, "RedisAuthSecretArn", "Secrets Manager ARN of the Redis AUTH token.", AllowedPattern=arn_pattern("secretsmanager"))
+    add_param(
+        t,
+        "RedisAuthSecretArn",
+        "Secrets Manager ARN of the Redis AUTH token.",
+        AllowedPattern=arn_pattern("secretsmanager"),
+    )
     add_param(t, "ApiUrl", "Base URL of the backend, for the frontend.", AllowedPattern=URL_PATTERN)
     add_param(t, "SiteOrigins", "Comma-separated origins the backend accepts.", AllowedPattern=ORIGINS_PATTERN)
     add_param(t, "FargateSpotWeight", "Weight of FARGATE_SPOT against FARGATE's 1.", "Number", MinValue=0, MaxValue=10)
@@ -207,6 +238,13 @@ def build() -> Template:
         _task_definition(t, svc)
         _service(t, svc)
         _scaling(t, svc)
-        add_output(t, f"{svc.title}ServiceName", GetAtt(f"{svc.title}Service", "Name"), f"Name of the {svc.name} ECS service.")
-        add_output(t, f"{svc.title}TaskDefinitionArn", Ref(f"{svc.title}TaskDefinition"), f"Task definition the {svc.name} runs.")
+        add_output(
+            t, f"{svc.title}ServiceName", GetAtt(f"{svc.title}Service", "Name"), f"Name of the {svc.name} ECS service."
+        )
+        add_output(
+            t,
+            f"{svc.title}TaskDefinitionArn",
+            Ref(f"{svc.title}TaskDefinition"),
+            f"Task definition the {svc.name} runs.",
+        )
     return t

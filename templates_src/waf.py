@@ -5,6 +5,7 @@ reputation, common rules, known bad inputs) and a per-IP rate limit, with metric
 The rate limit is per client IP per 5 minutes. Attendees of one event often share a venue's NAT
 address, so the default (WafRateLimit) is sized for hundreds of users behind one IP, not for one user.
 """
+
 from __future__ import annotations
 
 from troposphere import Equals, GetAtt, Output, Ref, Sub, Template
@@ -13,7 +14,11 @@ from troposphere import wafv2 as waf
 
 from .common import RETAINED_NAMED, add_param
 
-MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
 
 
 def _visibility(metric: str) -> waf.VisibilityConfig:
@@ -24,7 +29,14 @@ def add(t: Template, alb: str) -> None:
     """WebACL, its association with the ``alb`` resource, and its (encrypted, retained) log group, all
     under the HasWaf condition. Needs the NamePrefix, DataKeyArn and LogRetentionDays parameters."""
     add_param(t, "WafEnabled", "Whether a WAF WebACL protects the ALB (true in prod).", AllowedValues=["true", "false"])
-    add_param(t, "WafRateLimit", "Requests per client IP per 5 minutes before WAF blocks it.", "Number", MinValue=100, MaxValue=2000000000)
+    add_param(
+        t,
+        "WafRateLimit",
+        "Requests per client IP per 5 minutes before WAF blocks it.",
+        "Number",
+        MinValue=100,
+        MaxValue=2000000000,
+    )
     t.add_condition("HasWaf", Equals(Ref("WafEnabled"), "true"))
 
     rules = [
@@ -32,7 +44,9 @@ def add(t: Template, alb: str) -> None:
             Name=group,
             Priority=priority,
             OverrideAction=waf.OverrideAction(**{"None": {}}),  # use the group's own block/count actions
-            Statement=waf.Statement(ManagedRuleGroupStatement=waf.ManagedRuleGroupStatement(VendorName="AWS", Name=group)),
+            Statement=waf.Statement(
+                ManagedRuleGroupStatement=waf.ManagedRuleGroupStatement(VendorName="AWS", Name=group)
+            ),
             VisibilityConfig=_visibility(group),
         )
         for priority, group in enumerate(MANAGED_RULE_GROUPS)
@@ -42,7 +56,9 @@ def add(t: Template, alb: str) -> None:
             Name="per-ip-rate-limit",
             Priority=len(MANAGED_RULE_GROUPS),
             Action=waf.RuleAction(Block=waf.BlockAction()),
-            Statement=waf.Statement(RateBasedStatement=waf.RateBasedStatement(AggregateKeyType="IP", Limit=Ref("WafRateLimit"))),
+            Statement=waf.Statement(
+                RateBasedStatement=waf.RateBasedStatement(AggregateKeyType="IP", Limit=Ref("WafRateLimit"))
+            ),
             VisibilityConfig=_visibility("per-ip-rate-limit"),
         )
     )
@@ -57,7 +73,11 @@ def add(t: Template, alb: str) -> None:
             VisibilityConfig=_visibility("cylink-alb"),
         )
     )
-    t.add_resource(waf.WebACLAssociation("WebAclAssociation", Condition="HasWaf", ResourceArn=Ref(alb), WebACLArn=GetAtt("WebAcl", "Arn")))
+    t.add_resource(
+        waf.WebACLAssociation(
+            "WebAclAssociation", Condition="HasWaf", ResourceArn=Ref(alb), WebACLArn=GetAtt("WebAcl", "Arn")
+        )
+    )
     t.add_resource(
         logs.LogGroup(
             "WafLogGroup",
@@ -76,4 +96,8 @@ def add(t: Template, alb: str) -> None:
             LogDestinationConfigs=[GetAtt("WafLogGroup", "Arn")],
         )
     )
-    t.add_output(Output("WebAclArn", Condition="HasWaf", Value=GetAtt("WebAcl", "Arn"), Description="ARN of the WebACL on the ALB."))
+    t.add_output(
+        Output(
+            "WebAclArn", Condition="HasWaf", Value=GetAtt("WebAcl", "Arn"), Description="ARN of the WebACL on the ALB."
+        )
+    )

@@ -10,6 +10,7 @@ behalf (``IMPLIED``: a change set passes its role; Secrets Manager uses the KMS 
 covered by running it under ``record`` and adding its operations here when their resource is not a plain
 name: an unmapped operation is an error, never a silent ``*``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,13 +22,26 @@ from cylink_deploy import aws, iameval
 
 PREFIX = {"elbv2": "elasticloadbalancing"}  # botocore service name -> IAM action prefix where they differ
 # operation -> IAM action where the name differs (S3's list/head operations are authorised as these)
-RENAMED = {"s3:ListObjectsV2": "s3:ListBucket", "s3:HeadObject": "s3:GetObject", "s3:HeadBucket": "s3:ListBucket",
-           "s3:ListObjectVersions": "s3:ListBucketVersions"}
+RENAMED = {
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjectVersions": "s3:ListBucketVersions",
+}
 # IAM actions without resource-level permissions (the Service Authorization Reference lists no resource type)
 NO_RESOURCE = {
-    "sts:GetCallerIdentity", "cloudformation:ListStacks", "cloudformation:DescribeStackDriftDetectionStatus", "cloudformation:ValidateTemplate", "ecr:GetAuthorizationToken",
-    "ecs:DescribeTaskDefinition", "ecs:ListTasks", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeLoadBalancers", "cloudwatch:DescribeAlarms", "logs:DescribeLogGroups",
+    "sts:GetCallerIdentity",
+    "cloudformation:ListStacks",
+    "cloudformation:DescribeStackDriftDetectionStatus",
+    "cloudformation:ValidateTemplate",
+    "ecr:GetAuthorizationToken",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListTasks",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "cloudwatch:DescribeAlarms",
+    "logs:DescribeLogGroups",
 }
 
 
@@ -66,6 +80,7 @@ class Recorder:
     def _hook(self, region: str) -> Callable[..., None]:
         def record(params: dict[str, Any], model: Any, **_: Any) -> None:
             self.calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), region))
+
         return record
 
     def operations(self) -> list[str]:
@@ -84,7 +99,11 @@ def record(monkeypatch: Any) -> Recorder:
 
 
 def _stack_arn(region: str, account: str, stack: str) -> str:
-    return stack if stack.startswith("arn:") else f"arn:aws:cloudformation:{region}:{account}:stack/{stack}/00000000-0000-0000-0000-000000000000"
+    return (
+        stack
+        if stack.startswith("arn:")
+        else f"arn:aws:cloudformation:{region}:{account}:stack/{stack}/00000000-0000-0000-0000-000000000000"
+    )
 
 
 def _resources(action: str, p: dict[str, Any], region: str, account: str) -> list[str]:
@@ -96,7 +115,9 @@ def _resources(action: str, p: dict[str, Any], region: str, account: str) -> lis
         if change_set.startswith("arn:"):
             return [change_set]
         if change_set:  # a change set named within its stack
-            return [f"arn:aws:cloudformation:{region}:{account}:changeSet/{change_set}/00000000-0000-0000-0000-000000000000"]
+            return [
+                f"arn:aws:cloudformation:{region}:{account}:changeSet/{change_set}/00000000-0000-0000-0000-000000000000"
+            ]
         return [_stack_arn(region, account, p["StackName"])]
     if service == "s3":
         return [f"arn:aws:s3:::{p['Bucket']}" + (f"/{p['Key']}" if "Key" in p else "")]
@@ -110,7 +131,9 @@ def _resources(action: str, p: dict[str, Any], region: str, account: str) -> lis
         return [f"arn:aws:elasticache:{region}:{account}:replicationgroup:{p['ReplicationGroupId']}"]
     if service == "secretsmanager":
         secret = p["SecretId"]
-        return [secret if secret.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}-AbCdEf"]
+        return [
+            secret if secret.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}-AbCdEf"
+        ]
     if service == "ecs":
         cluster = p["cluster"].rsplit("/", 1)[-1]
         if action == "ecs:DescribeServices":
@@ -118,7 +141,9 @@ def _resources(action: str, p: dict[str, Any], region: str, account: str) -> lis
         if action == "ecs:UpdateService":
             return [f"arn:aws:ecs:{region}:{account}:service/{cluster}/{p['service'].rsplit('/', 1)[-1]}"]
         if action == "ecs:DescribeTasks":
-            return [t if t.startswith("arn:") else f"arn:aws:ecs:{region}:{account}:task/{cluster}/{t}" for t in p["tasks"]]
+            return [
+                t if t.startswith("arn:") else f"arn:aws:ecs:{region}:{account}:task/{cluster}/{t}" for t in p["tasks"]
+            ]
     raise KeyError(f"{action}: no resource mapping (add one to tests/awscalls.py)")
 
 
@@ -145,7 +170,10 @@ def requests(call: Call, account: str) -> list[Request]:
     prefix = PREFIX.get(call.service, call.service)
     action = f"{prefix}:{call.operation}"
     action = RENAMED.get(action, action)
-    out = [Request(action, r, _context(action, call.params, call.region, account), call) for r in _resources(action, call.params, call.region, account)]
+    out = [
+        Request(action, r, _context(action, call.params, call.region, account), call)
+        for r in _resources(action, call.params, call.region, account)
+    ]
     out += [Request(a, r, c, call) for a, r, c in _implied(call, account)]
     return out
 

@@ -3,6 +3,7 @@
 Each runs over HTTP with boto3 against a fresh emulator: in-process with every fix (by
 tests/test_emulator_fixes.py), and in a subprocess with every fix but its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ def c(service: str) -> Any:
     return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT, **FAKE_CREDENTIALS)
 
 
-def create(name: str, resources: dict[str, Any], outputs: dict[str, Any] | None = None, **template: Any) -> dict[str, str]:
+def create(
+    name: str, resources: dict[str, Any], outputs: dict[str, Any] | None = None, **template: Any
+) -> dict[str, str]:
     body = {"Resources": resources, "Outputs": outputs or {}, **template}
     c("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_IAM"])
     stack = c("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
@@ -39,7 +42,15 @@ def vpc_resources() -> dict[str, Any]:
     return {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
         **{
-            f"Subnet{i}": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": f"10.9.{i}.0/24", "AvailabilityZone": {"Fn::Select": [i - 1, {"Fn::GetAZs": ""}]}, "MapPublicIpOnLaunch": public}}
+            f"Subnet{i}": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {
+                    "VpcId": {"Ref": "Vpc"},
+                    "CidrBlock": f"10.9.{i}.0/24",
+                    "AvailabilityZone": {"Fn::Select": [i - 1, {"Fn::GetAZs": ""}]},
+                    "MapPublicIpOnLaunch": public,
+                },
+            }
             for i, public in ((1, False), (2, True))
         },
         "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "t", "VpcId": {"Ref": "Vpc"}}},
@@ -52,16 +63,29 @@ def nested_stack_outputs() -> None:
     child = {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"X": {"Value": "hello"}}}
     c("s3").put_object(Bucket="tpl-bucket", Key="child.json", Body=json.dumps(child))
     url = f"https://tpl-bucket.s3.{REGION}.amazonaws.com/child.json"
-    outputs = create("nested", {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}}, {"Y": {"Value": {"Fn::GetAtt": ["Child", "Outputs.X"]}}})
+    outputs = create(
+        "nested",
+        {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}},
+        {"Y": {"Value": {"Fn::GetAtt": ["Child", "Outputs.X"]}}},
+    )
     assert outputs == {"Y": "hello"}, outputs
 
 
 @scenario
 def change_set_refreshes_stack() -> None:
     cfn = c("cloudformation")
-    body = {"Parameters": {"P": {"Type": "String"}}, "Resources": {"R": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::Sub": "/cs/${P}"}}}},
-            "Outputs": {"O": {"Value": {"Ref": "P"}}}}
-    cs = cfn.create_change_set(StackName="viacs", ChangeSetName="c1", ChangeSetType="CREATE", TemplateBody=json.dumps(body), Parameters=[{"ParameterKey": "P", "ParameterValue": "one"}])
+    body = {
+        "Parameters": {"P": {"Type": "String"}},
+        "Resources": {"R": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::Sub": "/cs/${P}"}}}},
+        "Outputs": {"O": {"Value": {"Ref": "P"}}},
+    }
+    cs = cfn.create_change_set(
+        StackName="viacs",
+        ChangeSetName="c1",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(body),
+        Parameters=[{"ParameterKey": "P", "ParameterValue": "one"}],
+    )
     cfn.execute_change_set(ChangeSetName=cs["Id"])
     stack = cfn.describe_stacks(StackName="viacs")["Stacks"][0]
     assert stack.get("Outputs") and stack["Outputs"][0]["OutputValue"] == "one", stack.get("Outputs")
@@ -78,12 +102,29 @@ def change_set_lists_parameter_changes() -> None:
             "Off": {"Type": "AWS::SNS::Topic", "Condition": "Never"},
         },
     }
-    cs = cfn.create_change_set(StackName="params", ChangeSetName="c1", ChangeSetType="CREATE", TemplateBody=json.dumps(body), Parameters=[{"ParameterKey": "P", "ParameterValue": "one"}])
-    listed = [ch["ResourceChange"]["LogicalResourceId"] for ch in cfn.describe_change_set(ChangeSetName=cs["Id"])["Changes"]]
+    cs = cfn.create_change_set(
+        StackName="params",
+        ChangeSetName="c1",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(body),
+        Parameters=[{"ParameterKey": "P", "ParameterValue": "one"}],
+    )
+    listed = [
+        ch["ResourceChange"]["LogicalResourceId"] for ch in cfn.describe_change_set(ChangeSetName=cs["Id"])["Changes"]
+    ]
     assert listed == ["R"], listed
     cfn.execute_change_set(ChangeSetName=cs["Id"])
-    cs = cfn.create_change_set(StackName="params", ChangeSetName="c2", ChangeSetType="UPDATE", TemplateBody=json.dumps(body), Parameters=[{"ParameterKey": "P", "ParameterValue": "two"}])
-    changes = [(ch["ResourceChange"]["Action"], ch["ResourceChange"]["LogicalResourceId"]) for ch in cfn.describe_change_set(ChangeSetName=cs["Id"])["Changes"]]
+    cs = cfn.create_change_set(
+        StackName="params",
+        ChangeSetName="c2",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(body),
+        Parameters=[{"ParameterKey": "P", "ParameterValue": "two"}],
+    )
+    changes = [
+        (ch["ResourceChange"]["Action"], ch["ResourceChange"]["LogicalResourceId"])
+        for ch in cfn.describe_change_set(ChangeSetName=cs["Id"])["Changes"]
+    ]
     assert changes == [("Modify", "R")], changes
 
 
@@ -95,36 +136,61 @@ def resource_events() -> None:
     url = f"https://tpl-events.s3.{REGION}.amazonaws.com/child.json"
     create("events", {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}})
     cfn = c("cloudformation")
-    root = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in cfn.describe_stack_events(StackName="events")["StackEvents"]]
+    root = [
+        (e["LogicalResourceId"], e["ResourceStatus"])
+        for e in cfn.describe_stack_events(StackName="events")["StackEvents"]
+    ]
     assert ("Child", "CREATE_COMPLETE") in root, root
-    nested = next(e["PhysicalResourceId"] for e in cfn.describe_stack_events(StackName="events")["StackEvents"] if e["LogicalResourceId"] == "Child" and e.get("PhysicalResourceId"))
-    inner = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in cfn.describe_stack_events(StackName=nested)["StackEvents"]]
+    nested = next(
+        e["PhysicalResourceId"]
+        for e in cfn.describe_stack_events(StackName="events")["StackEvents"]
+        if e["LogicalResourceId"] == "Child" and e.get("PhysicalResourceId")
+    )
+    inner = [
+        (e["LogicalResourceId"], e["ResourceStatus"])
+        for e in cfn.describe_stack_events(StackName=nested)["StackEvents"]
+    ]
     assert ("Topic", "CREATE_IN_PROGRESS") in inner and ("Topic", "CREATE_COMPLETE") in inner, inner
 
 
 @scenario
 def hosted_zone_name_servers() -> None:
-    outputs = create("zone", {"Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": "example.org"}}}, {"Ns": {"Value": {"Fn::Join": [",", {"Fn::GetAtt": ["Zone", "NameServers"]}]}}})
+    outputs = create(
+        "zone",
+        {"Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": "example.org"}}},
+        {"Ns": {"Value": {"Fn::Join": [",", {"Fn::GetAtt": ["Zone", "NameServers"]}]}}},
+    )
     assert "awsdns" in outputs.get("Ns", ""), outputs
 
 
 @scenario
 def subnet_public_ip_on_launch() -> None:
     create("subnets", vpc_resources())
-    subnets = {s["CidrBlock"]: s["MapPublicIpOnLaunch"] for s in c("ec2").describe_subnets()["Subnets"] if s["CidrBlock"].startswith("10.9.")}
+    subnets = {
+        s["CidrBlock"]: s["MapPublicIpOnLaunch"]
+        for s in c("ec2").describe_subnets()["Subnets"]
+        if s["CidrBlock"].startswith("10.9.")
+    }
     assert subnets == {"10.9.1.0/24": False, "10.9.2.0/24": True}, subnets
 
 
 @scenario
 def get_azs_lists_the_regions_zones() -> None:
-    outputs = create("azs", {"T": {"Type": "AWS::SNS::Topic"}}, {"Azs": {"Value": {"Fn::Join": [",", {"Fn::GetAZs": ""}]}}})
+    outputs = create(
+        "azs", {"T": {"Type": "AWS::SNS::Topic"}}, {"Azs": {"Value": {"Fn::Join": [",", {"Fn::GetAZs": ""}]}}}
+    )
     assert outputs["Azs"] == f"{REGION}a,{REGION}c,{REGION}d", outputs
 
 
 @scenario
 def alb_canonical_hosted_zone() -> None:
-    resources = {**vpc_resources(), "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
-        "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}}}
+    resources = {
+        **vpc_resources(),
+        "Alb": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]},
+        },
+    }
     outputs = create("alb", resources, {"Zone": {"Value": {"Fn::GetAtt": ["Alb", "CanonicalHostedZoneID"]}}})
     (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
     assert outputs.get("Zone") == alb["CanonicalHostedZoneId"], outputs
@@ -134,27 +200,65 @@ def alb_canonical_hosted_zone() -> None:
 def elbv2_attributes() -> None:
     resources = {
         **vpc_resources(),
-        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
-            "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}],
-            "LoadBalancerAttributes": [{"Key": "idle_timeout.timeout_seconds", "Value": "3600"}, {"Key": "deletion_protection.enabled", "Value": "true"}]}},
-        "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
-            "VpcId": {"Ref": "Vpc"}, "Port": 3001, "Protocol": "HTTP", "TargetType": "ip",
-            "TargetGroupAttributes": [{"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "lb_cookie"}]}},
+        "Alb": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {
+                "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}],
+                "SecurityGroups": [{"Ref": "Sg"}],
+                "LoadBalancerAttributes": [
+                    {"Key": "idle_timeout.timeout_seconds", "Value": "3600"},
+                    {"Key": "deletion_protection.enabled", "Value": "true"},
+                ],
+            },
+        },
+        "Tg": {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "Port": 3001,
+                "Protocol": "HTTP",
+                "TargetType": "ip",
+                "TargetGroupAttributes": [
+                    {"Key": "stickiness.enabled", "Value": "true"},
+                    {"Key": "stickiness.type", "Value": "lb_cookie"},
+                ],
+            },
+        },
     }
     create("attrs", resources)
     elb = c("elbv2")
     (alb,) = elb.describe_load_balancers()["LoadBalancers"]
-    attrs = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]}
+    attrs = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    }
     assert attrs["idle_timeout.timeout_seconds"] == "3600" and attrs["deletion_protection.enabled"] == "true", attrs
     (tg,) = elb.describe_target_groups()["TargetGroups"]
-    tg_attrs = {a["Key"]: a["Value"] for a in elb.describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])["Attributes"]}
+    tg_attrs = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])["Attributes"]
+    }
     assert tg_attrs["stickiness.enabled"] == "true", tg_attrs
 
 
 @scenario
 def kms_key_policy_object() -> None:
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}
-    outputs = create("key", {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy, "EnableKeyRotation": True}}}, {"Id": {"Value": {"Ref": "Key"}}})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    outputs = create(
+        "key",
+        {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy, "EnableKeyRotation": True}}},
+        {"Id": {"Value": {"Ref": "Key"}}},
+    )
     kms = c("kms")
     assert kms.describe_key(KeyId=outputs["Id"])["KeyMetadata"]["KeyId"] == outputs["Id"]
     assert json.loads(kms.get_key_policy(KeyId=outputs["Id"], PolicyName="default")["Policy"]) == policy
@@ -164,7 +268,9 @@ def kms_key_policy_object() -> None:
 def update_termination_protection() -> None:
     create("protected", {"T": {"Type": "AWS::SNS::Topic"}})
     c("cloudformation").update_termination_protection(StackName="protected", EnableTerminationProtection=True)
-    assert c("cloudformation").describe_stacks(StackName="protected")["Stacks"][0]["EnableTerminationProtection"] is True
+    assert (
+        c("cloudformation").describe_stacks(StackName="protected")["Stacks"][0]["EnableTerminationProtection"] is True
+    )
 
 
 @scenario
@@ -178,22 +284,49 @@ def bucket_policy_conditions() -> None:
 
 def subnet_group_and_alb() -> dict[str, Any]:
     """A VPC with an ALB: what the ElastiCache, WAF and bucket-policy scenarios hang off."""
-    return {**vpc_resources(), "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
-        "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}}}
+    return {
+        **vpc_resources(),
+        "Alb": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]},
+        },
+    }
 
 
 @scenario
 def security_group_egress() -> None:
-    create("egress", {**vpc_resources(), "Egress": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
-        "GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}}})
+    create(
+        "egress",
+        {
+            **vpc_resources(),
+            "Egress": {
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                "Properties": {
+                    "GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]},
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "CidrIp": "10.1.0.0/16",
+                },
+            },
+        },
+    )
     sg = [g for g in c("ec2").describe_security_groups()["SecurityGroups"] if g["Description"] == "t"][0]
     assert any(p.get("FromPort") == 443 for p in sg["IpPermissionsEgress"]), sg["IpPermissionsEgress"]
 
 
 @scenario
 def secretsmanager_secret() -> None:
-    outputs = create("secret", {"Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}}},
-                     {"Secret": {"Value": {"Ref": "Secret"}}})
+    outputs = create(
+        "secret",
+        {
+            "Secret": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}},
+            }
+        },
+        {"Secret": {"Value": {"Ref": "Secret"}}},
+    )
     assert len(c("secretsmanager").get_secret_value(SecretId=outputs["Secret"])["SecretString"]) == 40
 
 
@@ -201,10 +334,14 @@ def secretsmanager_secret() -> None:
 def secretsmanager_current_stage() -> None:
     sm = c("secretsmanager")
     arn = sm.create_secret(Name="rotated", SecretString="old")["ARN"]
-    old = next(v for v, stages in sm.describe_secret(SecretId=arn)["VersionIdsToStages"].items() if "AWSCURRENT" in stages)
+    old = next(
+        v for v, stages in sm.describe_secret(SecretId=arn)["VersionIdsToStages"].items() if "AWSCURRENT" in stages
+    )
     new = sm.put_secret_value(SecretId=arn, SecretString="new", VersionStages=["AWSPENDING"])["VersionId"]
     assert sm.get_secret_value(SecretId=arn)["SecretString"] == "old"
-    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=new, RemoveFromVersionId=old)
+    sm.update_secret_version_stage(
+        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=new, RemoveFromVersionId=old
+    )
     assert sm.get_secret_value(SecretId=arn)["SecretString"] == "new"
     assert sm.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"] == "old"
 
@@ -213,75 +350,203 @@ def secretsmanager_current_stage() -> None:
 def elasticache_redis() -> None:
     resources = {
         **vpc_resources(),
-        "CacheSubnets": {"Type": "AWS::ElastiCache::SubnetGroup", "Properties": {"Description": "d", "SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]}},
-        "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "DeletionPolicy": "Snapshot", "Properties": {"ReplicationGroupDescription": "r", "Engine": "redis", "CacheNodeType": "cache.t3.medium",
-                  "NumCacheClusters": 2, "CacheSubnetGroupName": {"Ref": "CacheSubnets"}, "TransitEncryptionEnabled": True, "AtRestEncryptionEnabled": True}},
+        "CacheSubnets": {
+            "Type": "AWS::ElastiCache::SubnetGroup",
+            "Properties": {"Description": "d", "SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]},
+        },
+        "Redis": {
+            "Type": "AWS::ElastiCache::ReplicationGroup",
+            "DeletionPolicy": "Snapshot",
+            "Properties": {
+                "ReplicationGroupDescription": "r",
+                "Engine": "redis",
+                "CacheNodeType": "cache.t3.medium",
+                "NumCacheClusters": 2,
+                "CacheSubnetGroupName": {"Ref": "CacheSubnets"},
+                "TransitEncryptionEnabled": True,
+                "AtRestEncryptionEnabled": True,
+            },
+        },
     }
     outputs = create("redis", resources, {"Redis": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}}})
     (group,) = c("elasticache").describe_replication_groups()["ReplicationGroups"]
-    assert outputs["Redis"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] and group["TransitEncryptionEnabled"]
+    assert (
+        outputs["Redis"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] and group["TransitEncryptionEnabled"]
+    )
     c("cloudformation").delete_stack(StackName="redis")  # deletion goes through the same models
-    assert [g["Status"] for g in c("elasticache").describe_replication_groups()["ReplicationGroups"]] == ["deleting"]  # as AWS: asynchronous
-    assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [f"{group['ReplicationGroupId']}-final"]
+    assert [g["Status"] for g in c("elasticache").describe_replication_groups()["ReplicationGroups"]] == [
+        "deleting"
+    ]  # as AWS: asynchronous
+    assert [s["SnapshotName"] for s in c("elasticache").describe_snapshots()["Snapshots"]] == [
+        f"{group['ReplicationGroupId']}-final"
+    ]
 
 
 @scenario
 def acm_certificate() -> None:
-    outputs = create("cert", {"Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "example.net", "SubjectAlternativeNames": ["www.example.net"], "ValidationMethod": "DNS"}}},
-                     {"Cert": {"Value": {"Ref": "Cert"}}})
+    outputs = create(
+        "cert",
+        {
+            "Cert": {
+                "Type": "AWS::CertificateManager::Certificate",
+                "Properties": {
+                    "DomainName": "example.net",
+                    "SubjectAlternativeNames": ["www.example.net"],
+                    "ValidationMethod": "DNS",
+                },
+            }
+        },
+        {"Cert": {"Value": {"Ref": "Cert"}}},
+    )
     assert c("acm").describe_certificate(CertificateArn=outputs["Cert"])["Certificate"]["DomainName"] == "example.net"
 
 
 def ecs_service() -> dict[str, Any]:
     return {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "compat"}},
-        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [{"Name": "app", "Image": "nginx", "Memory": 128}]}},
-        "Service": {"Type": "AWS::ECS::Service", "Properties": {"ServiceName": "svc", "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2}},
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "compat",
+                "ContainerDefinitions": [{"Name": "app", "Image": "nginx", "Memory": 128}],
+            },
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "ServiceName": "svc",
+                "Cluster": {"Ref": "Cluster"},
+                "TaskDefinition": {"Ref": "Task"},
+                "DesiredCount": 2,
+            },
+        },
     }
 
 
 @scenario
 def ecs_capacity_providers() -> None:
-    create("providers", {**ecs_service(), "Providers": {"Type": "AWS::ECS::ClusterCapacityProviderAssociations", "Properties": {
-        "Cluster": {"Ref": "Cluster"}, "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
-        "DefaultCapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}]}}})
-    assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    create(
+        "providers",
+        {
+            **ecs_service(),
+            "Providers": {
+                "Type": "AWS::ECS::ClusterCapacityProviderAssociations",
+                "Properties": {
+                    "Cluster": {"Ref": "Cluster"},
+                    "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                    "DefaultCapacityProviderStrategy": [
+                        {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                        {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
+                    ],
+                },
+            },
+        },
+    )
+    assert c("ecs").describe_clusters(clusters=["compat"])["clusters"][0]["capacityProviders"] == [
+        "FARGATE",
+        "FARGATE_SPOT",
+    ]
 
 
 @scenario
 def application_autoscaling() -> None:
-    create("scaling", {
-        **ecs_service(),
-        "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount",
-                   "ResourceId": {"Fn::Sub": "service/compat/${Service.Name}"}, "MinCapacity": 2, "MaxCapacity": 10}},
-        "Policy": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {"PolicyName": "cpu", "PolicyType": "TargetTrackingScaling", "ScalingTargetId": {"Ref": "Target"},
-                   "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
-    })
+    create(
+        "scaling",
+        {
+            **ecs_service(),
+            "Target": {
+                "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+                "Properties": {
+                    "ServiceNamespace": "ecs",
+                    "ScalableDimension": "ecs:service:DesiredCount",
+                    "ResourceId": {"Fn::Sub": "service/compat/${Service.Name}"},
+                    "MinCapacity": 2,
+                    "MaxCapacity": 10,
+                },
+            },
+            "Policy": {
+                "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+                "Properties": {
+                    "PolicyName": "cpu",
+                    "PolicyType": "TargetTrackingScaling",
+                    "ScalingTargetId": {"Ref": "Target"},
+                    "TargetTrackingScalingPolicyConfiguration": {
+                        "TargetValue": 70,
+                        "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                    },
+                },
+            },
+        },
+    )
     scaling = c("application-autoscaling")
-    assert [t["MaxCapacity"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]] == [10]
+    assert [t["MaxCapacity"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]] == [
+        10
+    ]
     assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
 
 
 @scenario
 def s3_bucket_policy() -> None:
-    create("policy", {
-        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "compat-logs"}},
-        "BucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::compat-logs/*"}]}}},
-    })
+    create(
+        "policy",
+        {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "compat-logs"}},
+            "BucketPolicy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": {"Ref": "Bucket"},
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                                "Action": "s3:PutObject",
+                                "Resource": "arn:aws:s3:::compat-logs/*",
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+    )
     assert "logdelivery" in c("s3").get_bucket_policy(Bucket="compat-logs")["Policy"]
 
 
 @scenario
 def wafv2_web_acl() -> None:
-    create("waf", {
-        **subnet_group_and_alb(),
-        "Acl": {"Type": "AWS::WAFv2::WebACL", "Properties": {"Name": "compat", "Scope": "REGIONAL", "DefaultAction": {"Allow": {}},
-                "VisibilityConfig": {"CloudWatchMetricsEnabled": True, "MetricName": "m", "SampledRequestsEnabled": True}, "Rules": []}},
-        "AclAssociation": {"Type": "AWS::WAFv2::WebACLAssociation", "Properties": {"ResourceArn": {"Ref": "Alb"}, "WebACLArn": {"Fn::GetAtt": ["Acl", "Arn"]}}},
-        "AclLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "aws-waf-logs-compat"}},
-        "AclLogging": {"Type": "AWS::WAFv2::LoggingConfiguration", "Properties": {"ResourceArn": {"Fn::GetAtt": ["Acl", "Arn"]}, "LogDestinationConfigs": [{"Fn::GetAtt": ["AclLogs", "Arn"]}]}},
-    })
+    create(
+        "waf",
+        {
+            **subnet_group_and_alb(),
+            "Acl": {
+                "Type": "AWS::WAFv2::WebACL",
+                "Properties": {
+                    "Name": "compat",
+                    "Scope": "REGIONAL",
+                    "DefaultAction": {"Allow": {}},
+                    "VisibilityConfig": {
+                        "CloudWatchMetricsEnabled": True,
+                        "MetricName": "m",
+                        "SampledRequestsEnabled": True,
+                    },
+                    "Rules": [],
+                },
+            },
+            "AclAssociation": {
+                "Type": "AWS::WAFv2::WebACLAssociation",
+                "Properties": {"ResourceArn": {"Ref": "Alb"}, "WebACLArn": {"Fn::GetAtt": ["Acl", "Arn"]}},
+            },
+            "AclLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "aws-waf-logs-compat"}},
+            "AclLogging": {
+                "Type": "AWS::WAFv2::LoggingConfiguration",
+                "Properties": {
+                    "ResourceArn": {"Fn::GetAtt": ["Acl", "Arn"]},
+                    "LogDestinationConfigs": [{"Fn::GetAtt": ["AclLogs", "Arn"]}],
+                },
+            },
+        },
+    )
     (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
     acl = c("wafv2").get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert c("wafv2").get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
@@ -293,44 +558,127 @@ def wafv2_web_acl() -> None:
 def elbv2_full_names() -> None:
     resources = {
         **vpc_resources(),
-        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]}},
-        "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"VpcId": {"Ref": "Vpc"}, "Port": 3001, "Protocol": "HTTP", "TargetType": "ip"}},
+        "Alb": {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroups": [{"Ref": "Sg"}]},
+        },
+        "Tg": {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {"VpcId": {"Ref": "Vpc"}, "Port": 3001, "Protocol": "HTTP", "TargetType": "ip"},
+        },
     }
-    outputs = create("fullnames", resources, {"Lb": {"Value": {"Fn::GetAtt": ["Alb", "LoadBalancerFullName"]}},
-                                              "Tg": {"Value": {"Fn::GetAtt": ["Tg", "TargetGroupFullName"]}}})
+    outputs = create(
+        "fullnames",
+        resources,
+        {
+            "Lb": {"Value": {"Fn::GetAtt": ["Alb", "LoadBalancerFullName"]}},
+            "Tg": {"Value": {"Fn::GetAtt": ["Tg", "TargetGroupFullName"]}},
+        },
+    )
     (alb,) = c("elbv2").describe_load_balancers()["LoadBalancers"]
     (tg,) = c("elbv2").describe_target_groups()["TargetGroups"]
-    assert outputs.get("Lb") == alb["LoadBalancerArn"].split(":loadbalancer/")[1] and outputs["Lb"].startswith("app/"), outputs
-    assert outputs.get("Tg") == tg["TargetGroupArn"].rsplit(":", 1)[1] and outputs["Tg"].startswith("targetgroup/"), outputs
+    assert outputs.get("Lb") == alb["LoadBalancerArn"].split(":loadbalancer/")[1] and outputs["Lb"].startswith(
+        "app/"
+    ), outputs
+    assert outputs.get("Tg") == tg["TargetGroupArn"].rsplit(":", 1)[1] and outputs["Tg"].startswith("targetgroup/"), (
+        outputs
+    )
 
 
 @scenario
 def monitoring_resource_types() -> None:
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": {"Ref": "Topic"}}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": {"Ref": "Topic"},
+            }
+        ],
+    }
     math = [
-        {"Id": "errors", "ReturnData": False, "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count",
-                                                                        "Dimensions": [{"Name": "LoadBalancer", "Value": "app/x/1"}]}, "Stat": "Sum", "Period": 60}},
+        {
+            "Id": "errors",
+            "ReturnData": False,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/ApplicationELB",
+                    "MetricName": "HTTPCode_Target_5XX_Count",
+                    "Dimensions": [{"Name": "LoadBalancer", "Value": "app/x/1"}],
+                },
+                "Stat": "Sum",
+                "Period": 60,
+            },
+        },
         {"Id": "rate", "Expression": "100 * errors", "ReturnData": True},
     ]
     resources = {
         "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "compat-alarms"}},
-        "Policy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": policy}},
-        "Mail": {"Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "oncall@example.com"}},
-        "Plain": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "compat-plain", "AlarmDescription": "d", "Namespace": "AWS/ECS", "MetricName": "CPUUtilization",
-                  "Statistic": "Average", "Period": 300, "EvaluationPeriods": "3", "Threshold": "85", "ComparisonOperator": "GreaterThanThreshold",
-                  "TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "Topic"}], "OKActions": [{"Ref": "Topic"}]}},
-        "Math": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "compat-math", "Metrics": math, "EvaluationPeriods": 3, "Threshold": 5,
-                 "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "breaching", "AlarmActions": [{"Ref": "Topic"}]}},
+        "Policy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": policy},
+        },
+        "Mail": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "oncall@example.com"},
+        },
+        "Plain": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "compat-plain",
+                "AlarmDescription": "d",
+                "Namespace": "AWS/ECS",
+                "MetricName": "CPUUtilization",
+                "Statistic": "Average",
+                "Period": 300,
+                "EvaluationPeriods": "3",
+                "Threshold": "85",
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": "Topic"}],
+                "OKActions": [{"Ref": "Topic"}],
+            },
+        },
+        "Math": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "compat-math",
+                "Metrics": math,
+                "EvaluationPeriods": 3,
+                "Threshold": 5,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "breaching",
+                "AlarmActions": [{"Ref": "Topic"}],
+            },
+        },
     }
-    outputs = create("monitoring", resources, {"Names": {"Value": {"Fn::Join": [",", [{"Ref": "Plain"}, {"Ref": "Math"}]]}}, "Arn": {"Value": {"Fn::GetAtt": ["Math", "Arn"]}}})
+    outputs = create(
+        "monitoring",
+        resources,
+        {
+            "Names": {"Value": {"Fn::Join": [",", [{"Ref": "Plain"}, {"Ref": "Math"}]]}},
+            "Arn": {"Value": {"Fn::GetAtt": ["Math", "Arn"]}},
+        },
+    )
     assert outputs.get("Names") == "compat-plain,compat-math", outputs
     alarms = {a["AlarmName"]: a for a in c("cloudwatch").describe_alarms()["MetricAlarms"]}
     (topic,) = [t["TopicArn"] for t in c("sns").list_topics()["Topics"] if t["TopicArn"].endswith(":compat-alarms")]
     assert alarms["compat-plain"]["Threshold"] == 85.0 and alarms["compat-plain"]["EvaluationPeriods"] == 3
-    assert alarms["compat-plain"]["AlarmActions"] == [topic] and alarms["compat-plain"]["TreatMissingData"] == "notBreaching"
-    assert alarms["compat-math"]["AlarmArn"] == outputs["Arn"] and [m["Id"] for m in alarms["compat-math"]["Metrics"]] == ["errors", "rate"]
-    assert json.loads(c("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])["Statement"][0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert [s["Endpoint"] for s in c("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == ["oncall@example.com"]
+    assert (
+        alarms["compat-plain"]["AlarmActions"] == [topic]
+        and alarms["compat-plain"]["TreatMissingData"] == "notBreaching"
+    )
+    assert alarms["compat-math"]["AlarmArn"] == outputs["Arn"] and [
+        m["Id"] for m in alarms["compat-math"]["Metrics"]
+    ] == ["errors", "rate"]
+    assert json.loads(c("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])["Statement"][0][
+        "Principal"
+    ] == {"Service": "cloudwatch.amazonaws.com"}
+    assert [s["Endpoint"] for s in c("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == [
+        "oncall@example.com"
+    ]
     c("cloudformation").delete_stack(StackName="monitoring")
     assert c("cloudwatch").describe_alarms()["MetricAlarms"] == []
 
@@ -338,8 +686,16 @@ def monitoring_resource_types() -> None:
 @scenario
 def alarms_start_insufficient_data() -> None:
     cw = c("cloudwatch")
-    cw.put_metric_alarm(AlarmName="fresh", MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average", Period=60,
-                        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cw.put_metric_alarm(
+        AlarmName="fresh",
+        MetricName="CPUUtilization",
+        Namespace="AWS/ECS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     (alarm,) = cw.describe_alarms(AlarmNames=["fresh"])["MetricAlarms"]
     assert alarm["StateValue"] == "INSUFFICIENT_DATA", alarm["StateValue"]
 
@@ -348,8 +704,16 @@ def alarms_start_insufficient_data() -> None:
 def describe_alarms_combines_filters() -> None:
     cw = c("cloudwatch")
     for name in ("app-a", "app-b", "other-a"):
-        cw.put_metric_alarm(AlarmName=name, MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average", Period=60,
-                            EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+        cw.put_metric_alarm(
+            AlarmName=name,
+            MetricName="CPUUtilization",
+            Namespace="AWS/ECS",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
     cw.set_alarm_state(AlarmName="app-b", StateValue="ALARM", StateReason="test")
     cw.set_alarm_state(AlarmName="other-a", StateValue="ALARM", StateReason="test")
     found = [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="app-", StateValue="ALARM")["MetricAlarms"]]
@@ -358,7 +722,16 @@ def describe_alarms_combines_filters() -> None:
 
 @scenario
 def retain_except_on_create() -> None:
-    create("keepme", {"Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "RetainExceptOnCreate", "Properties": {"LogGroupName": "/keep/me"}}})
+    create(
+        "keepme",
+        {
+            "Logs": {
+                "Type": "AWS::Logs::LogGroup",
+                "DeletionPolicy": "RetainExceptOnCreate",
+                "Properties": {"LogGroupName": "/keep/me"},
+            }
+        },
+    )
     c("cloudformation").delete_stack(StackName="keepme")
     groups = [g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/keep/")["logGroups"]]
     assert groups == ["/keep/me"], groups
@@ -373,44 +746,88 @@ def upload(bucket: str, key: str, template: dict[str, Any]) -> str:
     return f"https://{bucket}.s3.{REGION}.amazonaws.com/{key}"
 
 
-def change_set(stack: str, name: str, kind: str, body: dict[str, Any], parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def change_set(
+    stack: str, name: str, kind: str, body: dict[str, Any], parameters: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Create a change set and return its description."""
     cfn = c("cloudformation")
-    created = cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(body), Parameters=parameters)
+    created = cfn.create_change_set(
+        StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(body), Parameters=parameters
+    )
     return cfn.describe_change_set(ChangeSetName=created["Id"])
 
 
 def p(key: str, value: str | None = None) -> dict[str, Any]:
     """A Parameters entry: a value, or UsePreviousValue when ``value`` is None."""
-    return {"ParameterKey": key, "ParameterValue": value} if value is not None else {"ParameterKey": key, "UsePreviousValue": True}
+    return (
+        {"ParameterKey": key, "ParameterValue": value}
+        if value is not None
+        else {"ParameterKey": key, "UsePreviousValue": True}
+    )
 
 
 @scenario
 def nested_stack_updates_in_place() -> None:
-    child = {"Parameters": {"Days": {"Type": "Number"}}, "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
-             "Properties": {"LogGroupName": "/nested/named", "RetentionInDays": {"Ref": "Days"}}}}, "Outputs": {"Days": {"Value": {"Ref": "Days"}}}}
+    child = {
+        "Parameters": {"Days": {"Type": "Number"}},
+        "Resources": {
+            "Logs": {
+                "Type": "AWS::Logs::LogGroup",
+                "DeletionPolicy": "Retain",
+                "Properties": {"LogGroupName": "/nested/named", "RetentionInDays": {"Ref": "Days"}},
+            }
+        },
+        "Outputs": {"Days": {"Value": {"Ref": "Days"}}},
+    }
     url = upload("tpl-update", "child.json", child)
-    root = {"Parameters": {"Days": {"Type": "Number"}}, "Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-            "TemplateURL": url, "Parameters": {"Days": {"Ref": "Days"}}}}}, "Outputs": {"Days": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Days"]}}}}
+    root = {
+        "Parameters": {"Days": {"Type": "Number"}},
+        "Resources": {
+            "Child": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": url, "Parameters": {"Days": {"Ref": "Days"}}},
+            }
+        },
+        "Outputs": {"Days": {"Value": {"Fn::GetAtt": ["Child", "Outputs.Days"]}}},
+    }
     cfn = c("cloudformation")
     cfn.execute_change_set(ChangeSetName=change_set("upd", "c1", "CREATE", root, [p("Days", "7")])["ChangeSetId"])
-    child_id = cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"]["PhysicalResourceId"]
+    child_id = cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"][
+        "PhysicalResourceId"
+    ]
     cfn.execute_change_set(ChangeSetName=change_set("upd", "c2", "UPDATE", root, [p("Days", "14")])["ChangeSetId"])
-    assert cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"]["PhysicalResourceId"] == child_id
-    statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}  # every stack describable, no orphan
+    assert (
+        cfn.describe_stack_resource(StackName="upd", LogicalResourceId="Child")["StackResourceDetail"][
+            "PhysicalResourceId"
+        ]
+        == child_id
+    )
+    statuses = {
+        s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]
+    }  # every stack describable, no orphan
     assert statuses == {"upd": "UPDATE_COMPLETE", child_id: "UPDATE_COMPLETE"}, statuses
     assert cfn.describe_stacks(StackName="upd")["Stacks"][0]["Outputs"][0]["OutputValue"] == "14"
-    assert [g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/nested/")["logGroups"]] == ["/nested/named"]
+    assert [g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/nested/")["logGroups"]] == [
+        "/nested/named"
+    ]
 
 
 @scenario
 def parameters_listed_with_defaults() -> None:
-    body = {"Parameters": {"Given": {"Type": "String"}, "Defaulted": {"Type": "String", "Default": "d"}, "Days": {"Type": "Number", "Default": "7"},
-                           "Secret": {"Type": "String", "NoEcho": True, "Default": "hidden"}},
-            "Resources": {"T": {"Type": "AWS::SNS::Topic"}}}
+    body = {
+        "Parameters": {
+            "Given": {"Type": "String"},
+            "Defaulted": {"Type": "String", "Default": "d"},
+            "Days": {"Type": "Number", "Default": "7"},
+            "Secret": {"Type": "String", "NoEcho": True, "Default": "hidden"},
+        },
+        "Resources": {"T": {"Type": "AWS::SNS::Topic"}},
+    }
     described = change_set("params", "c1", "CREATE", body, [p("Given", "g")])
     expected = {"Given": "g", "Defaulted": "d", "Days": "7", "Secret": "****"}
-    assert {x["ParameterKey"]: x["ParameterValue"] for x in described["Parameters"]} == expected, described["Parameters"]
+    assert {x["ParameterKey"]: x["ParameterValue"] for x in described["Parameters"]} == expected, described[
+        "Parameters"
+    ]
     c("cloudformation").execute_change_set(ChangeSetName=described["ChangeSetId"])
     stack = c("cloudformation").describe_stacks(StackName="params")["Stacks"][0]
     assert {x["ParameterKey"]: x["ParameterValue"] for x in stack["Parameters"]} == expected, stack["Parameters"]
@@ -422,17 +839,32 @@ def conditional_body() -> dict[str, Any]:
         "Parameters": {"Tag": {"Type": "String", "Default": ""}, "Days": {"Type": "Number", "Default": "7"}},
         "Conditions": {"HasTag": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Tag"}, ""]}]}},
         "Resources": {
-            "Always": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/cond/always", "RetentionInDays": {"Ref": "Days"}}},
-            "Tagged": {"Type": "AWS::Logs::LogGroup", "Condition": "HasTag", "Properties": {"LogGroupName": "/cond/tagged", "RetentionInDays": {"Ref": "Days"}}},
+            "Always": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": "/cond/always", "RetentionInDays": {"Ref": "Days"}},
+            },
+            "Tagged": {
+                "Type": "AWS::Logs::LogGroup",
+                "Condition": "HasTag",
+                "Properties": {"LogGroupName": "/cond/tagged", "RetentionInDays": {"Ref": "Days"}},
+            },
         },
     }
 
 
 @scenario
 def unchanged_update_is_empty() -> None:
-    c("cloudformation").execute_change_set(ChangeSetName=change_set("same", "c1", "CREATE", conditional_body(), [p("Days", "7")])["ChangeSetId"])
-    described = change_set("same", "c2", "UPDATE", conditional_body(), [p("Days", "7"), p("Tag")])  # Tag kept: its default
-    assert (described["Status"], described["ExecutionStatus"], described.get("Changes")) == ("FAILED", "UNAVAILABLE", []), described
+    c("cloudformation").execute_change_set(
+        ChangeSetName=change_set("same", "c1", "CREATE", conditional_body(), [p("Days", "7")])["ChangeSetId"]
+    )
+    described = change_set(
+        "same", "c2", "UPDATE", conditional_body(), [p("Days", "7"), p("Tag")]
+    )  # Tag kept: its default
+    assert (described["Status"], described["ExecutionStatus"], described.get("Changes")) == (
+        "FAILED",
+        "UNAVAILABLE",
+        [],
+    ), described
     assert "didn't contain changes" in described["StatusReason"]
 
 
@@ -441,23 +873,44 @@ def updates_respect_conditions() -> None:
     cfn = c("cloudformation")
 
     def deploy(name: str, kind: str, parameters: list[dict[str, Any]]) -> set[str]:
-        cfn.execute_change_set(ChangeSetName=change_set("cond", name, kind, conditional_body(), parameters)["ChangeSetId"])
+        cfn.execute_change_set(
+            ChangeSetName=change_set("cond", name, kind, conditional_body(), parameters)["ChangeSetId"]
+        )
         assert cfn.describe_stacks(StackName="cond")["Stacks"][0]["StackStatus"].endswith("_COMPLETE")
         listed = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName="cond")["StackResourceSummaries"]}
         groups = {g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/cond/")["logGroups"]}
         return listed | groups
 
     assert deploy("c1", "CREATE", []) == {"Always", "/cond/always"}
-    assert deploy("c2", "UPDATE", [p("Days", "14"), p("Tag")]) == {"Always", "/cond/always"}  # Tagged: false before and after
-    assert deploy("c3", "UPDATE", [p("Days", "14"), p("Tag", "1.0.0")]) == {"Always", "Tagged", "/cond/always", "/cond/tagged"}
+    assert deploy("c2", "UPDATE", [p("Days", "14"), p("Tag")]) == {
+        "Always",
+        "/cond/always",
+    }  # Tagged: false before and after
+    assert deploy("c3", "UPDATE", [p("Days", "14"), p("Tag", "1.0.0")]) == {
+        "Always",
+        "Tagged",
+        "/cond/always",
+        "/cond/tagged",
+    }
     assert deploy("c4", "UPDATE", [p("Days", "14"), p("Tag", "")]) == {"Always", "/cond/always"}
 
 
 @scenario
 def ecs_task_definition_update() -> None:
     def body(image: str) -> dict[str, Any]:
-        return {"Resources": {**ecs_service(), "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [
-            {"Name": "app", "Image": image, "Memory": 128}]}}}, "Outputs": {"Task": {"Value": {"Ref": "Task"}}}}
+        return {
+            "Resources": {
+                **ecs_service(),
+                "Task": {
+                    "Type": "AWS::ECS::TaskDefinition",
+                    "Properties": {
+                        "Family": "compat",
+                        "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 128}],
+                    },
+                },
+            },
+            "Outputs": {"Task": {"Value": {"Ref": "Task"}}},
+        }
 
     cfn = c("cloudformation")
     cfn.execute_change_set(ChangeSetName=change_set("taskdef", "c1", "CREATE", body("nginx:1"), [])["ChangeSetId"])
@@ -473,18 +926,29 @@ def changes_reach_dependents() -> None:
         "Parameters": {"Tag": {"Type": "String"}},
         "Resources": {
             **ecs_service(),
-            "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "compat", "ContainerDefinitions": [
-                {"Name": "app", "Image": {"Fn::Sub": "registry.example/app:${Tag}"}, "Memory": 128}]}},
+            "Task": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "compat",
+                    "ContainerDefinitions": [
+                        {"Name": "app", "Image": {"Fn::Sub": "registry.example/app:${Tag}"}, "Memory": 128}
+                    ],
+                },
+            },
         },
     }
     cfn = c("cloudformation")
     cfn.execute_change_set(ChangeSetName=change_set("roll", "c1", "CREATE", body, [p("Tag", "1.0.0")])["ChangeSetId"])
     update = change_set("roll", "c2", "UPDATE", body, [p("Tag", "1.1.0")])
-    assert sorted(ch["ResourceChange"]["LogicalResourceId"] for ch in update["Changes"]) == ["Service", "Task"], update["Changes"]
+    assert sorted(ch["ResourceChange"]["LogicalResourceId"] for ch in update["Changes"]) == ["Service", "Task"], update[
+        "Changes"
+    ]
     cfn.execute_change_set(ChangeSetName=update["ChangeSetId"])
     ecs = c("ecs")
     (service,) = ecs.describe_services(cluster="compat", services=["svc"])["services"]
-    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
+        "containerDefinitions"
+    ][0]["image"]
     assert image == "registry.example/app:1.1.0", image
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the rendered templates (in memory, as parsed JSON) and small lookup helpers."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,10 @@ class Built:
 
     def __init__(self, files: dict[str, str]) -> None:
         self.files = files
-        self.by_stem = {name.rsplit("-", 1)[0] if name != render.ROOT_FILE else "root": json.loads(text) for name, text in files.items()}
+        self.by_stem = {
+            name.rsplit("-", 1)[0] if name != render.ROOT_FILE else "root": json.loads(text)
+            for name, text in files.items()
+        }
 
     def __getitem__(self, stem: str) -> dict[str, Any]:
         return self.by_stem[stem]

@@ -1,4 +1,5 @@
 """A reporter that records what a workflow job reported, and answers its questions from a script."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,4 +1,5 @@
 """Load balancer (guide §8, §11), services and scaling (§7, §9), DNS (§10, §11)."""
+
 from __future__ import annotations
 
 
@@ -10,7 +11,12 @@ def _container(built, svc):
 def test_target_groups_health_check_the_guide_paths_every_30_seconds(built):
     for svc, port, path in (("Backend", 3001, "/health"), ("Frontend", 3000, "/")):
         tg = built.props("loadbalancer", f"{svc}TargetGroup")
-        assert (tg["TargetType"], tg["Port"], tg["HealthCheckPath"], tg["HealthCheckIntervalSeconds"]) == ("ip", port, path, 30)
+        assert (tg["TargetType"], tg["Port"], tg["HealthCheckPath"], tg["HealthCheckIntervalSeconds"]) == (
+            "ip",
+            port,
+            path,
+            30,
+        )
 
 
 def test_backend_target_group_is_sticky_and_drains_within_spot_notice(built):
@@ -53,7 +59,12 @@ def test_https_uses_tls13_the_certificate_and_routes_api_host_to_the_backend(bui
 def test_task_definitions_match_the_guide_sizes_ports_and_logging(built):
     for svc, cpu, mem, port in (("Backend", "512", "1024", 3001), ("Frontend", "256", "512", 3000)):
         td = built.props("services", f"{svc}TaskDefinition")
-        assert (td["Cpu"], td["Memory"], td["NetworkMode"], td["RequiresCompatibilities"]) == (cpu, mem, "awsvpc", ["FARGATE"])
+        assert (td["Cpu"], td["Memory"], td["NetworkMode"], td["RequiresCompatibilities"]) == (
+            cpu,
+            mem,
+            "awsvpc",
+            ["FARGATE"],
+        )
         c = _container(built, svc)
         assert c["PortMappings"] == [{"ContainerPort": port, "Protocol": "tcp"}]
         assert c["Image"] == {"Fn::Sub": "${" + svc + "RepositoryUri}:${ImageTag}"}
@@ -95,9 +106,16 @@ def test_services_start_only_after_their_listener_rules_exist(built):
 
 def test_backend_scales_on_cpu_exactly_as_the_guide(built):
     target = built.props("services", "BackendScalableTarget")
-    assert (target["MinCapacity"], target["MaxCapacity"]) == ({"Ref": "BackendMinCapacity"}, {"Ref": "BackendMaxCapacity"})
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (
+        {"Ref": "BackendMinCapacity"},
+        {"Ref": "BackendMaxCapacity"},
+    )
     params = built["root"]["Parameters"]
-    assert (params["BackendMinCapacity"]["Default"], params["BackendMaxCapacity"]["Default"], params["BackendCpuTarget"]["Default"]) == ("2", "10", "70")
+    assert (
+        params["BackendMinCapacity"]["Default"],
+        params["BackendMaxCapacity"]["Default"],
+        params["BackendCpuTarget"]["Default"],
+    ) == ("2", "10", "70")
     cfg = built.props("services", "BackendCpuScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
     assert cfg["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
     assert (cfg["ScaleInCooldown"], cfg["ScaleOutCooldown"]) == (300, 60)
@@ -118,7 +136,18 @@ def test_dns_creates_a_retained_zone_only_without_a_zone_id_and_validates_the_ce
 
 def test_root_outputs_everything_engineers_need(built):
     outputs = built["root"]["Outputs"]
-    for name in ("SiteUrl", "ApiUrl", "AlbDnsName", "BackendRepositoryUri", "FrontendRepositoryUri", "ClusterName",
-                 "BackendServiceName", "FrontendServiceName", "RedisEndpointAddress", "BackendLogGroupName", "FrontendLogGroupName"):
+    for name in (
+        "SiteUrl",
+        "ApiUrl",
+        "AlbDnsName",
+        "BackendRepositoryUri",
+        "FrontendRepositoryUri",
+        "ClusterName",
+        "BackendServiceName",
+        "FrontendServiceName",
+        "RedisEndpointAddress",
+        "BackendLogGroupName",
+        "FrontendLogGroupName",
+    ):
         assert name in outputs, name
     assert outputs["BackendServiceName"]["Condition"] == "HasImageTag"

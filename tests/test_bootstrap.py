@@ -1,4 +1,5 @@
 """The CloudFormation service role and the deployer's least privilege (documented in the README)."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,23 @@ def _statements(document):
 
 def test_the_deployer_needs_only_cloudformation_the_bucket_passrole_on_the_service_role_and_the_day2_reads_and_writes():
     statements = _statements(bootstrap.deployer_policy("111122223333", "ap-northeast-1", "bucket"))
-    actions = {a for s in statements.values() for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
-    assert {a.split(":")[0] for a in actions} == {"sts", "cloudformation", "s3", "iam",  # deploy, execute, delete
-                                                  "ecr", "ecs", "logs", "elasticloadbalancing", "elasticache", "cloudwatch",  # day-2
-                                                  "secretsmanager", "kms"}  # rotate-redis-auth
+    actions = {
+        a for s in statements.values() for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert {a.split(":")[0] for a in actions} == {
+        "sts",
+        "cloudformation",
+        "s3",
+        "iam",  # deploy, execute, delete
+        "ecr",
+        "ecs",
+        "logs",
+        "elasticloadbalancing",
+        "elasticache",
+        "cloudwatch",  # day-2
+        "secretsmanager",
+        "kms",
+    }  # rotate-redis-auth
     unscoped = {sid for sid, s in statements.items() if "*" in s["Resource"] and "Condition" not in s}
     assert unscoped == {"WhoAmI", "Day2Reads"}  # actions without resource-level permissions only
     assert not any(a.endswith("*") for a in actions)
@@ -30,14 +44,19 @@ def test_the_deployer_needs_only_cloudformation_the_bucket_passrole_on_the_servi
 def test_the_service_role_is_confined_to_cylink_roles_and_passes_them_only_to_their_services():
     statements = _statements(bootstrap.role_policy("111122223333", "bucket"))
     assert statements["StackRoles"]["Resource"] == ["arn:aws:iam::111122223333:role/cylink-*"]
-    assert statements["PassStackRolesToTheirServices"]["Condition"]["StringEquals"]["iam:PassedToService"] == ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+    assert statements["PassStackRolesToTheirServices"]["Condition"]["StringEquals"]["iam:PassedToService"] == [
+        "ecs-tasks.amazonaws.com",
+        "vpc-flow-logs.amazonaws.com",
+    ]
     assert "iam:*" not in json.dumps(statements)
     trust = json.loads(bootstrap.trust_policy("111122223333").to_json())["Statement"][0]
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
 
 
 def test_the_readme_shows_exactly_the_deployer_policy():
-    expected = bootstrap.as_json(bootstrap.deployer_policy("ACCOUNT_ID", "REGION", "cylink-cfn-artifacts-ACCOUNT_ID-REGION"))
+    expected = bootstrap.as_json(
+        bootstrap.deployer_policy("ACCOUNT_ID", "REGION", "cylink-cfn-artifacts-ACCOUNT_ID-REGION")
+    )
     assert expected in (REPO / "README.md").read_text()
 
 

@@ -3,6 +3,7 @@ commands in others, the AWS CLI beside them. Create without a tag -> redeploy (n
 number that reaches one child, one that reaches several, a toggle that adds resources -> release a tag ->
 redeploy without a tag (no changes) -> review, then execute -> delete -> recreate (refused while the
 retained log groups and repositories are there, with the commands that clear them) -> recreate."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,11 @@ def endpoint():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -47,9 +52,15 @@ def user(endpoint, tmp_path_factory):
     """Runs deploy.py and the AWS CLI as a user in another shell would (own build dir, fake credentials)."""
     project = project_copy(tmp_path_factory.mktemp("loop"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"], "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    env |= {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }
     prefix = f"lp{uuid.uuid4().hex[:6]}"
     stack = f"cylink-{prefix}"
     params_file = project / "params" / "dev.yaml"
@@ -58,8 +69,26 @@ def user(endpoint, tmp_path_factory):
     class User:
         def deploy_py(self, *argv: str, expect: int = 0) -> dict:
             cmd, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("deploy", argv)
-            proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), cmd, "--env", "dev", "--stack-name", stack, "--json", "--yes", *rest,
-                                   "--project-dir", str(project)], env=env, capture_output=True, text=True, timeout=300)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO / "deploy.py"),
+                    cmd,
+                    "--env",
+                    "dev",
+                    "--stack-name",
+                    stack,
+                    "--json",
+                    "--yes",
+                    *rest,
+                    "--project-dir",
+                    str(project),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert proc.returncode == expect, f"{argv}: {proc.stderr[-3000:]}"
             assert "Traceback" not in proc.stderr
             self.stderr = proc.stderr
@@ -71,11 +100,13 @@ def user(endpoint, tmp_path_factory):
             for key, value in values.items():
                 lines = [line for line in text.splitlines() if not line.strip().startswith(f"{key}:")]
                 at = lines.index("parameters:") + 1
-                text = "\n".join(lines[:at] + [f"  {key}: \"{value}\""] + lines[at:]) + "\n"
+                text = "\n".join(lines[:at] + [f'  {key}: "{value}"'] + lines[at:]) + "\n"
             params_file.write_text(text)
 
         def aws(self, *argv: str) -> dict:
-            proc = subprocess.run([str(AWS_CLI), *argv, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(
+                [str(AWS_CLI), *argv, "--output", "json"], env=env, capture_output=True, text=True, timeout=60
+            )
             assert proc.returncode == 0, proc.stderr[-2000:]
             return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
@@ -96,17 +127,35 @@ def parameter_diffs(doc: dict) -> list[tuple[str, str, str, str]]:
 
 
 def put_image(user, service: str, tag: str) -> None:
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:" + "c" * 64},
-                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": "sha256:" + service[0] * 64}]}
-    user.client("ecr").put_image(repositoryName=f"{user.prefix}/{service}", imageManifest=json.dumps(manifest), imageTag=tag)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + "c" * 64,
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 1,
+                "digest": "sha256:" + service[0] * 64,
+            }
+        ],
+    }
+    user.client("ecr").put_image(
+        repositoryName=f"{user.prefix}/{service}", imageManifest=json.dumps(manifest), imageTag=tag
+    )
 
 
 def test_the_everyday_loop_works_every_time(user):
     # create without an image tag: everything but the services
     doc = user.deploy_py()
     assert doc["status"] == "DEPLOYED" and "ServicesStack" not in {c[1] for c in changes_in(doc)["(root)"]}
-    assert user.aws("cloudformation", "describe-stacks", "--stack-name", user.stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert (
+        user.aws("cloudformation", "describe-stacks", "--stack-name", user.stack)["Stacks"][0]["StackStatus"]
+        == "CREATE_COMPLETE"
+    )
 
     # the same again: nothing to do, nothing uploaded
     doc = user.deploy_py()
@@ -122,15 +171,21 @@ def test_the_everyday_loop_works_every_time(user):
     # a number that reaches several children, given on the command line for once
     doc = user.deploy_py("--parameter", "LogRetentionDays=14")
     touched = {c[1] for c in changes_in(doc)["(root)"]}
-    assert doc["status"] == "DEPLOYED" and {"NetworkStack", "ClusterStack"} <= touched and "RegistryStack" not in touched, touched
+    assert (
+        doc["status"] == "DEPLOYED" and {"NetworkStack", "ClusterStack"} <= touched and "RegistryStack" not in touched
+    ), touched
     assert ("(root)", "LogRetentionDays", "7", "14") in parameter_diffs(doc)
     assert not [d for d in parameter_diffs(doc) if "(removed)" in d], parameter_diffs(doc)
 
     # a toggle that adds resources
     user.edit(WafEnabled="true")
     doc = user.deploy_py()
-    assert {"LoadBalancerStack", "MonitoringStack"} <= {c[1] for c in changes_in(doc)["(root)"]}  # the ACL and its alarm
-    assert ("(root)", "LogRetentionDays", "14", "7") in parameter_diffs(doc)  # the file says 7: the one-off override is undone, visibly
+    assert {"LoadBalancerStack", "MonitoringStack"} <= {
+        c[1] for c in changes_in(doc)["(root)"]
+    }  # the ACL and its alarm
+    assert ("(root)", "LogRetentionDays", "14", "7") in parameter_diffs(
+        doc
+    )  # the file says 7: the one-off override is undone, visibly
     acls = user.aws("wafv2", "list-web-acls", "--scope", "REGIONAL")["WebACLs"]
     assert f"{user.prefix}-alb" in [a["Name"] for a in acls], acls
 
@@ -141,7 +196,9 @@ def test_the_everyday_loop_works_every_time(user):
     put_image(user, "frontend", "1.0.0")
     doc = user.deploy_py("release", "--image-tag", "1.0.0")
     assert doc.get("status") == "DEPLOYED", doc
-    assert changes_in(doc)["(root)"] == [("Add", "ServicesStack")] or ("Add", "ServicesStack") in changes_in(doc)["(root)"]
+    assert (
+        changes_in(doc)["(root)"] == [("Add", "ServicesStack")] or ("Add", "ServicesStack") in changes_in(doc)["(root)"]
+    )
     assert len(user.aws("ecs", "list-services", "--cluster", f"{user.prefix}-cluster")["serviceArns"]) == 2
 
     # redeploy without a tag keeps the release: no changes
@@ -168,11 +225,17 @@ def test_the_everyday_loop_works_every_time(user):
 
     # recreate: refused before anything is created, naming what is in the way and how to clear it
     user.deploy_py(expect=4)
-    assert f"/ecs/{user.prefix}-backend" in user.stderr and f"aws ecr delete-repository --repository-name {user.prefix}/backend --force" in user.stderr
+    assert (
+        f"/ecs/{user.prefix}-backend" in user.stderr
+        and f"aws ecr delete-repository --repository-name {user.prefix}/backend --force" in user.stderr
+    )
     assert len([line for line in user.stderr.splitlines() if line.startswith("error:")]) == 1
     commands = user.stderr.split("remove them (their logs/images go): ", 1)[1].strip().split("; ")
     for command in commands:  # the user runs exactly what was printed
         user.aws(*command.split()[1:])
     doc = user.deploy_py()
     assert doc["status"] == "DEPLOYED"
-    assert user.aws("cloudformation", "describe-stacks", "--stack-name", user.stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert (
+        user.aws("cloudformation", "describe-stacks", "--stack-name", user.stack)["Stacks"][0]["StackStatus"]
+        == "CREATE_COMPLETE"
+    )

@@ -1,6 +1,7 @@
 """The cost estimate: hand-computed figures, the environments' order, what each toggle adds, every
 resource type priced or declared free, prices read from the dated file, and the Price List refresh
 (botocore Stubber, responses shaped like the GetProducts reference)."""
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,15 @@ SMALL = {
                 ],
             },
         },
-        "Redis": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"NumCacheClusters": "1", "CacheNodeType": "cache.t3.micro", "SnapshotRetentionLimit": 1}},
+        "Redis": {
+            "Type": "AWS::ElastiCache::ReplicationGroup",
+            "Properties": {"NumCacheClusters": "1", "CacheNodeType": "cache.t3.micro", "SnapshotRetentionLimit": 1},
+        },
         "Eip": {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}},
-        "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {"AllocationId": {"Fn::GetAtt": ["Eip", "AllocationId"]}}},
+        "Nat": {
+            "Type": "AWS::EC2::NatGateway",
+            "Properties": {"AllocationId": {"Fn::GetAtt": ["Eip", "AllocationId"]}},
+        },
     }
 }
 
@@ -89,12 +96,54 @@ def test_two_tasks_one_node_one_nat_match_the_hand_computation_to_the_cent() -> 
 @pytest.mark.parametrize(
     ("count", "strategy", "expected"),
     [
-        (1, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (1, 0)),
-        (2, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (1, 1)),
-        (3, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (1, 2)),
-        (10, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 4}], (3, 7)),
-        (2, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}], (2, 0)),
-        (10, [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1}, {"CapacityProvider": "FARGATE_SPOT", "Weight": 0}], (10, 0)),
+        (
+            1,
+            [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
+            ],
+            (1, 0),
+        ),
+        (
+            2,
+            [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
+            ],
+            (1, 1),
+        ),
+        (
+            3,
+            [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
+            ],
+            (1, 2),
+        ),
+        (
+            10,
+            [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 4},
+            ],
+            (3, 7),
+        ),
+        (
+            2,
+            [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 1},
+            ],
+            (2, 0),
+        ),
+        (
+            10,
+            [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 0},
+            ],
+            (10, 0),
+        ),
         (3, [{"CapacityProvider": "FARGATE", "Weight": 1}], (3, 0)),
     ],
 )
@@ -121,36 +170,71 @@ def test_waf_toggle_changes_exactly_the_waf_lines() -> None:
     on, off = estimate("prod"), estimate("prod", WafEnabled="false")
     removed, added = changed(on, off)
     assert added == set()
-    assert removed == {"waf_acl_month", "waf_rule_month", "waf_million_requests", "logs_vended_gb", "logs_storage_gb_month", "cw_alarm_month"}
+    assert removed == {
+        "waf_acl_month",
+        "waf_rule_month",
+        "waf_million_requests",
+        "logs_vended_gb",
+        "logs_storage_gb_month",
+        "cw_alarm_month",
+    }
     gone = bag(on) - bag(off)
-    assert all("WAF" in item or resource == "MonitoringStack/WafBlockedRequestsAlarm" for item, resource, *_ in gone), gone
+    assert all("WAF" in item or resource == "MonitoringStack/WafBlockedRequestsAlarm" for item, resource, *_ in gone), (
+        gone
+    )
     waf_logs = sum(i.usd for i in on.items if i.item.startswith("WAF logs: storage"))
-    assert round(on.total - off.total, 2) == round(5 + 4 + 3 * 0.60 + 4.5 * 0.76 + waf_logs + 0.10, 2)  # + the blocked-requests alarm
+    assert round(on.total - off.total, 2) == round(
+        5 + 4 + 3 * 0.60 + 4.5 * 0.76 + waf_logs + 0.10, 2
+    )  # + the blocked-requests alarm
 
 
 def test_egress_mode_toggle_changes_exactly_the_nat_lines() -> None:
     per_az, single = estimate("prod"), estimate("prod", EgressMode="single-nat")
     removed, added = changed(per_az, single)
     assert removed == {"nat_hour", "nat_gb", "public_ipv4_hour", "cw_alarm_month"} and added == {"nat_gb"}
-    assert {k[1] for k in bag(per_az) - bag(single)} == {"NetworkStack/NatGateway1", "NetworkStack/NatGateway2", "NetworkStack/NatEip2",
-                                                         "MonitoringStack/NatGateway2PortAllocationAlarm", "MonitoringStack/NatGateway2PacketsDroppedAlarm"}
+    assert {k[1] for k in bag(per_az) - bag(single)} == {
+        "NetworkStack/NatGateway1",
+        "NetworkStack/NatGateway2",
+        "NetworkStack/NatEip2",
+        "MonitoringStack/NatGateway2PortAllocationAlarm",
+        "MonitoringStack/NatGateway2PacketsDroppedAlarm",
+    }
     nat_ids = lambda e: sorted(i.resource for i in e.items if i.price_key == "nat_hour")  # noqa: E731
     assert nat_ids(per_az) == ["NetworkStack/NatGateway1", "NetworkStack/NatGateway2"]
     assert nat_ids(single) == ["NetworkStack/NatGateway1"]
-    assert round(per_az.total - single.total, 2) == round(730 * 0.062 + 730 * 0.005 + 2 * 0.10, 2)  # + the second NAT's two alarms; NAT data is the same
+    assert round(per_az.total - single.total, 2) == round(
+        730 * 0.062 + 730 * 0.005 + 2 * 0.10, 2
+    )  # + the second NAT's two alarms; NAT data is the same
 
 
 def test_no_nat_in_dev_swaps_nat_for_task_public_ips() -> None:
     none, nat = estimate("dev"), estimate("dev", EgressMode="single-nat")
     removed, added = changed(none, nat)
-    assert removed == {"public_ipv4_hour"} and added == {"nat_hour", "nat_gb", "public_ipv4_hour", "cw_alarm_month"}  # + the NAT alarms
-    assert {i.item for i in none.items if "task public IPv4" in i.item} == {"Backend task public IPv4 x1", "Frontend task public IPv4 x1"}
+    assert removed == {"public_ipv4_hour"} and added == {
+        "nat_hour",
+        "nat_gb",
+        "public_ipv4_hour",
+        "cw_alarm_month",
+    }  # + the NAT alarms
+    assert {i.item for i in none.items if "task public IPv4" in i.item} == {
+        "Backend task public IPv4 x1",
+        "Frontend task public IPv4 x1",
+    }
     assert not [i for i in nat.items if "task public IPv4" in i.item]
 
 
 def test_redis_node_count_toggle_changes_exactly_the_replica_line() -> None:
     two, one = estimate("staging"), estimate("staging", RedisNodeCount="1")
-    assert bag(two) - bag(one) == Counter({("Redis replica (cache.t3.medium) x1", "CacheStack/RedisReplicationGroup", 730.0, "elasticache_node_hour:cache.t3.medium"): 1})
+    assert bag(two) - bag(one) == Counter(
+        {
+            (
+                "Redis replica (cache.t3.medium) x1",
+                "CacheStack/RedisReplicationGroup",
+                730.0,
+                "elasticache_node_hour:cache.t3.medium",
+            ): 1
+        }
+    )
     assert not bag(one) - bag(two)
 
 
@@ -250,10 +334,20 @@ def test_cost_prints_every_environment_and_the_event_offline(run_cli: Any) -> No
     assert [e["env"] for e in doc["events"]] == ["dev", "staging", "prod"]
     assert doc["assumptions"]["alb_lcu"] == 2.0
     prod = doc["estimates"][2]
-    assert round(prod["total_usd"], 2) == round(cost.estimate("prod", stacks_for("prod"), TOKYO, cost.assumptions_with({"alb_lcu": 2})).total, 2)
+    assert round(prod["total_usd"], 2) == round(
+        cost.estimate("prod", stacks_for("prod"), TOKYO, cost.assumptions_with({"alb_lcu": 2})).total, 2
+    )
 
 
-@pytest.mark.parametrize(("argv", "message"), [(("--env", "nope"), "no parameter file"), (("--alb-lcu", "-1"), "must be zero or more"), (("--region", "eu-west-1"), "no price file"), (("--event-hours", "nan"), "must be a number of hours more than 0")])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--env", "nope"), "no parameter file"),
+        (("--alb-lcu", "-1"), "must be zero or more"),
+        (("--region", "eu-west-1"), "no price file"),
+        (("--event-hours", "nan"), "must be a number of hours more than 0"),
+    ],
+)
 def test_bad_flags_are_one_line_errors(run_cli: Any, argv: tuple[str, ...], message: str) -> None:
     code, out, err = run_cli(*argv)
     assert code == EXIT_BAD_INPUT and message in err and err.count("\n") == 1 and not out
@@ -264,12 +358,36 @@ def test_bad_flags_are_one_line_errors(run_cli: Any, argv: tuple[str, ...], mess
 
 def price_doc(usagetype: str, *tiers: tuple[str, str]) -> str:
     """A PriceList entry as GetProducts returns it (a JSON string)."""
-    dims = {f"SKU.OT.RC{n}": {"rateCode": f"SKU.OT.RC{n}", "unit": "Hrs", "beginRange": begin, "endRange": "Inf", "pricePerUnit": {"USD": usd}, "description": ""} for n, (begin, usd) in enumerate(tiers)}
+    dims = {
+        f"SKU.OT.RC{n}": {
+            "rateCode": f"SKU.OT.RC{n}",
+            "unit": "Hrs",
+            "beginRange": begin,
+            "endRange": "Inf",
+            "pricePerUnit": {"USD": usd},
+            "description": "",
+        }
+        for n, (begin, usd) in enumerate(tiers)
+    }
     return json.dumps(
         {
-            "product": {"sku": "SKU", "productFamily": "x", "attributes": {"usagetype": usagetype, "regionCode": "ap-northeast-1"}},
+            "product": {
+                "sku": "SKU",
+                "productFamily": "x",
+                "attributes": {"usagetype": usagetype, "regionCode": "ap-northeast-1"},
+            },
             "serviceCode": "x",
-            "terms": {"OnDemand": {"SKU.OT": {"offerTermCode": "OT", "sku": "SKU", "effectiveDate": "2026-11-01T00:00:00Z", "priceDimensions": dims, "termAttributes": {}}}},
+            "terms": {
+                "OnDemand": {
+                    "SKU.OT": {
+                        "offerTermCode": "OT",
+                        "sku": "SKU",
+                        "effectiveDate": "2026-11-01T00:00:00Z",
+                        "priceDimensions": dims,
+                        "termAttributes": {},
+                    }
+                }
+            },
             "version": "20261101",
             "publicationDate": "2026-11-01T00:00:00Z",
         }
@@ -278,7 +396,9 @@ def price_doc(usagetype: str, *tiers: tuple[str, str]) -> str:
 
 def test_refresh_rewrites_queried_prices_and_keeps_the_rest(tmp_path: Path) -> None:
     shutil.copy(pricing.price_file("ap-northeast-1"), tmp_path / "ap-northeast-1.json")
-    client = botocore.session.get_session().create_client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = botocore.session.get_session().create_client(
+        "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     stub = Stubber(client)
     for key in sorted(pricing.CATALOG):
         spec = pricing.CATALOG[key]
@@ -298,7 +418,11 @@ def test_refresh_rewrites_queried_prices_and_keeps_the_rest(tmp_path: Path) -> N
             items = [price_doc(usagetype, ("0", "0.062")), price_doc(usagetype, ("0", "0.07"))]
         else:
             items = [price_doc(usagetype, ("0", str(TOKYO[key].usd / spec.per)))]
-        stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": items}, {"ServiceCode": spec.service, "Filters": filters, "FormatVersion": "aws_v1"})
+        stub.add_response(
+            "get_products",
+            {"FormatVersion": "aws_v1", "PriceList": items},
+            {"ServiceCode": spec.service, "Filters": filters, "FormatVersion": "aws_v1"},
+        )
     args = argparse.Namespace(region="ap-northeast-1")
     with stub:
         summary = costcmd.refresh(args, client, "2026-12-01", tmp_path)
@@ -314,7 +438,9 @@ def test_refresh_rewrites_queried_prices_and_keeps_the_rest(tmp_path: Path) -> N
     assert "kept fargate_spot_gb_hour: not in the Price List API" in summary
 
 
-def test_refresh_without_credentials_is_an_access_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refresh_without_credentials_is_an_access_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import botocore.exceptions as bex
 
     def no_credentials(args: argparse.Namespace) -> Any:

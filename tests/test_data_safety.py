@@ -1,6 +1,7 @@
 """No accidental data loss: stateful resources carry retain/snapshot policies, deploy.py refuses change
 sets that replace or remove them (nested and Conditional included), and prod gets termination protection
 and a stack policy from policies/."""
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,22 @@ def test_every_stateful_resource_is_retained_or_snapshotted_on_delete_and_replac
         for logical_id, res in tpl["Resources"].items():
             if res["Type"] in changes.STATEFUL_TYPES:
                 found += 1
-                assert res.get("DeletionPolicy") in ("Retain", "Snapshot", "RetainExceptOnCreate"), f"{stem}.{logical_id}"
+                assert res.get("DeletionPolicy") in ("Retain", "Snapshot", "RetainExceptOnCreate"), (
+                    f"{stem}.{logical_id}"
+                )
                 assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), f"{stem}.{logical_id}"
     assert found >= 6
 
 
 def test_resources_with_fixed_names_are_deleted_only_when_the_create_that_made_them_fails(built):
     """A failed first create must not leave named log groups or repositories that block the retry."""
-    named = {(stem, lid): res["DeletionPolicy"] for stem, tpl in built.by_stem.items() for lid, res in tpl["Resources"].items()
-             if res["Type"] in ("AWS::Logs::LogGroup", "AWS::ECR::Repository") and any(k in res.get("Properties", {}) for k in ("LogGroupName", "RepositoryName"))}
+    named = {
+        (stem, lid): res["DeletionPolicy"]
+        for stem, tpl in built.by_stem.items()
+        for lid, res in tpl["Resources"].items()
+        if res["Type"] in ("AWS::Logs::LogGroup", "AWS::ECR::Repository")
+        and any(k in res.get("Properties", {}) for k in ("LogGroupName", "RepositoryName"))
+    }
     assert len(named) >= 5 and set(named.values()) == {"RetainExceptOnCreate"}, named
 
 
@@ -69,17 +77,38 @@ def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(pr
     sts = boto3.client("sts", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
     reporter = RecordingReporter()
     with Stubber(cfn) as stub, Stubber(sts) as sts_stub:
-        sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
-        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "StackId": ROOT_ID, "StackName": "cylink-prod",
-                                                  "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"},
-                          {"StackName": "cylink-prod", "ChangeSetName": "cs-root"})
+        sts_stub.add_response(
+            "get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"}
+        )
+        stub.add_response(
+            "describe_change_set",
+            {
+                "ChangeSetId": ROOT_CS,
+                "ChangeSetName": "cs-root",
+                "StackId": ROOT_ID,
+                "StackName": "cylink-prod",
+                "ExecutionStatus": "AVAILABLE",
+                "Status": "CREATE_COMPLETE",
+            },
+            {"StackName": "cylink-prod", "ChangeSetName": "cs-root"},
+        )
         stub_tree(stub)
-        stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID})  # RecordsStack: already gone
+        stub.add_response(
+            "list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID}
+        )  # RecordsStack: already gone
         with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup"):
-            workflow.execute(workflow.ExecuteRequest("prod", "cs-root"), aws.Clients(cfn, None, sts, "ap-northeast-1"), reporter, project, lambda s: None)
+            workflow.execute(
+                workflow.ExecuteRequest("prod", "cs-root"),
+                aws.Clients(cfn, None, sts, "ap-northeast-1"),
+                reporter,
+                project,
+                lambda s: None,
+            )
         stub.assert_no_pending_responses()  # no execute_change_set was stubbed, none was called
     (refused,) = reporter.of("refused")
-    assert [(r.path, r.resource_type, r.replacement) for r in refused] == [("CacheStack/RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True")]
+    assert [(r.path, r.resource_type, r.replacement) for r in refused] == [
+        ("CacheStack/RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True")
+    ]
     assert reporter.of("confirm") == []  # refused before anybody is asked
 
 
@@ -87,7 +116,9 @@ def test_the_stack_policy_protects_every_stateful_type_and_nested_stacks():
     policy = json.loads((REPO / "policies" / "stateful-stack-policy.json").read_text())
     (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
     assert sorted(deny["Action"]) == ["Update:Delete", "Update:Replace"]
-    assert set(deny["Condition"]["StringEquals"]["ResourceType"]) == changes.STATEFUL_TYPES | {"AWS::CloudFormation::Stack"}
+    assert set(deny["Condition"]["StringEquals"]["ResourceType"]) == changes.STATEFUL_TYPES | {
+        "AWS::CloudFormation::Stack"
+    }
 
 
 def test_protection_config_is_checked(tmp_path):
@@ -104,14 +135,28 @@ def test_apply_sets_termination_protection_and_the_policy_on_root_and_nested_sta
     cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
     prot = protection.for_env("prod", REPO / "policies" / protection.CONFIG_FILE)
     with Stubber(cfn) as stub:
-        stub.add_response("update_termination_protection", {"StackId": ROOT_ID}, {"StackName": "cylink-prod", "EnableTerminationProtection": True})
-        stub.add_response("list_stack_resources", {"StackResourceSummaries": [
-            {"LogicalResourceId": "CacheStack", "PhysicalResourceId": NESTED_ID, "ResourceType": "AWS::CloudFormation::Stack", "LastUpdatedTimestamp": st.now(), "ResourceStatus": "CREATE_COMPLETE"}]},
-            {"StackName": "cylink-prod"})
+        stub.add_response(
+            "update_termination_protection",
+            {"StackId": ROOT_ID},
+            {"StackName": "cylink-prod", "EnableTerminationProtection": True},
+        )
+        stub.add_response(
+            "list_stack_resources",
+            {
+                "StackResourceSummaries": [
+                    {
+                        "LogicalResourceId": "CacheStack",
+                        "PhysicalResourceId": NESTED_ID,
+                        "ResourceType": "AWS::CloudFormation::Stack",
+                        "LastUpdatedTimestamp": st.now(),
+                        "ResourceStatus": "CREATE_COMPLETE",
+                    }
+                ]
+            },
+            {"StackName": "cylink-prod"},
+        )
         stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": NESTED_ID})
         for target in ("cylink-prod", NESTED_ID):
             stub.add_response("set_stack_policy", {}, {"StackName": target, "StackPolicyBody": prot.stack_policy})
         assert protection.apply(cfn, "cylink-prod", prot) == ["termination protection on", "stack policy on 2 stack(s)"]
         stub.assert_no_pending_responses()
-
-

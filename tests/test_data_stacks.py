@@ -1,4 +1,5 @@
 """Redis (guide §5), ECR (§6), cluster and log groups (§7)."""
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,18 @@ def test_redis_fails_over_across_azs_exactly_when_it_has_two_or_more_nodes(built
 
 def test_ecr_repositories_are_scanned_immutable_bounded_and_retained(built):
     repos = built.resources("registry", "AWS::ECR::Repository")
-    assert sorted(r["Properties"]["RepositoryName"]["Fn::Sub"] for r in repos.values()) == ["${NamePrefix}/backend", "${NamePrefix}/frontend"]
+    assert sorted(r["Properties"]["RepositoryName"]["Fn::Sub"] for r in repos.values()) == [
+        "${NamePrefix}/backend",
+        "${NamePrefix}/frontend",
+    ]
     for repo in repos.values():
         p = repo["Properties"]
         assert (repo["DeletionPolicy"], repo["UpdateReplacePolicy"]) == ("Retain", "Retain")
         assert p["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert p["ImageTagMutability"] == "IMMUTABLE"
-        rules = json.loads(p["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"].replace("${EcrKeepImages}", "30"))["rules"]
+        rules = json.loads(p["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"].replace("${EcrKeepImages}", "30"))[
+            "rules"
+        ]
         assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "any"]
         assert rules[1]["selection"]["countNumber"] == 30
 
@@ -51,13 +57,21 @@ def test_cluster_uses_fargate_and_spot_with_the_guide_strategy_and_insights(buil
 
 def test_backend_execution_role_reads_exactly_the_redis_secret(built):
     role = built.props("cluster", "BackendExecutionRole")
-    assert role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}]
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}
+    ]
     (policy,) = role["Policies"]
     secret, key = policy["PolicyDocument"]["Statement"]
-    assert secret == {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": [{"Ref": "RedisAuthSecretArn"}]}
+    assert secret == {
+        "Action": ["secretsmanager:GetSecretValue"],
+        "Effect": "Allow",
+        "Resource": [{"Ref": "RedisAuthSecretArn"}],
+    }
     # the secret is encrypted with the data key: decrypt it only through Secrets Manager
     assert key["Action"] == ["kms:Decrypt"] and key["Resource"] == [{"Ref": "DataKeyArn"}]
-    assert key["Condition"] == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}
+    assert key["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    }
 
 
 def test_each_service_starts_with_its_own_execution_role_reading_only_its_own_secrets(built):
@@ -68,8 +82,13 @@ def test_each_service_starts_with_its_own_execution_role_reading_only_its_own_se
         task = services[f"{svc}TaskDefinition"]["Properties"]
         assert task["ExecutionRoleArn"] == {"Ref": f"{svc}ExecutionRoleArn"}
         role = built.props("cluster", f"{svc}ExecutionRole")
-        readable = [r for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]
-                    if "secretsmanager:GetSecretValue" in s["Action"] for r in s["Resource"]]
+        readable = [
+            r
+            for p in role.get("Policies", [])
+            for s in p["PolicyDocument"]["Statement"]
+            if "secretsmanager:GetSecretValue" in s["Action"]
+            for r in s["Resource"]
+        ]
         received = [s["ValueFrom"] for c in task["ContainerDefinitions"] for s in c.get("Secrets", [])]
         assert readable == received
     assert built.props("cluster", "FrontendExecutionRole").get("Policies", []) == []
@@ -87,7 +106,10 @@ def test_each_service_has_its_own_task_role_trusting_only_this_account(built):
 
 def test_log_groups_have_the_guide_names_retention_and_are_retained(built):
     groups = built.resources("cluster", "AWS::Logs::LogGroup")
-    assert sorted(g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()) == ["/ecs/${NamePrefix}-backend", "/ecs/${NamePrefix}-frontend"]
+    assert sorted(g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()) == [
+        "/ecs/${NamePrefix}-backend",
+        "/ecs/${NamePrefix}-frontend",
+    ]
     for group in groups.values():
         assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}

@@ -1,5 +1,6 @@
 """Day-2 operations end to end against the emulator over HTTP: release (ECR checks, --build with a
 stand-in docker), status, logs. One stack per module (deployed once); each test uses its own tags."""
+
 from __future__ import annotations
 
 import io
@@ -49,8 +50,16 @@ def stack(emulator, project, prefix):
     name = f"cylink-d{uuid.uuid4().hex[:6]}"
     clients = aws.make_clients(aws.make_session(REGION, None, FAKE_CREDENTIALS, env={}), emulator.endpoint)
     before = os.environ.get("MOTO_ECS_SERVICE_RUNNING")
-    os.environ["MOTO_ECS_SERVICE_RUNNING"] = "1"  # dev: 1 desired task per service (moto recreates a service on update: keep it set)
-    result = workflow.deploy(workflow.DeployRequest("dev", name, image_tag="1.0.0"), clients, RecordingReporter([True]), project, sleep=lambda s: None)
+    os.environ["MOTO_ECS_SERVICE_RUNNING"] = (
+        "1"  # dev: 1 desired task per service (moto recreates a service on update: keep it set)
+    )
+    result = workflow.deploy(
+        workflow.DeployRequest("dev", name, image_tag="1.0.0"),
+        clients,
+        RecordingReporter([True]),
+        project,
+        sleep=lambda s: None,
+    )
     stack = {"name": name, "prefix": prefix, "outputs": result.outputs}
     for svc, layer in (("backend", "0"), ("frontend", "9")):
         put_image(emulator, repo(stack, svc), "1.0.0", layer)
@@ -85,10 +94,25 @@ def run(project, *argv, json_out=True):
 
 
 def put_image(emulator, repository, tag, layer="a"):
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:" + "c" * 64},
-                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": "sha256:" + layer * 64}]}
-    return client(emulator, "ecr").put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)["image"]["imageId"]["imageDigest"]
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + "c" * 64,
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 1,
+                "digest": "sha256:" + layer * 64,
+            }
+        ],
+    }
+    return client(emulator, "ecr").put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )["image"]["imageId"]["imageDigest"]
 
 
 def repo(stack, service):
@@ -121,26 +145,44 @@ def test_release_refuses_a_tag_missing_in_one_repository_before_any_change_set(a
     assert code == 2 and out == ""
     (line,) = [x for x in err.splitlines() if x.startswith("error:")]
     frontend_uri = stack["outputs"]["FrontendRepositoryUri"]
-    assert line == (f"error: image tag {tag} is not in repository {repo(stack, 'frontend')}: push it first (docker push {frontend_uri}:{tag}), "
-                    "or build and push both with release --build")
+    assert line == (
+        f"error: image tag {tag} is not in repository {repo(stack, 'frontend')}: push it first (docker push {frontend_uri}:{tag}), "
+        "or build and push both with release --build"
+    )
     cfn = client(aws_env, "cloudformation")
     assert image_tag_parameter(aws_env, stack) == before
-    assert not [s for s in cfn.list_change_sets(StackName=stack["name"])["Summaries"] if s["ExecutionStatus"] == "AVAILABLE"]
+    assert not [
+        s for s in cfn.list_change_sets(StackName=stack["name"])["Summaries"] if s["ExecutionStatus"] == "AVAILABLE"
+    ]
 
 
 def test_release_of_a_tag_in_both_repositories_rolls_both_task_definitions(aws_env, stack, project):
     tag = f"r{uuid.uuid4().hex[:6]}"
-    digests = {svc: put_image(aws_env, repo(stack, svc), tag, layer) for svc, layer in (("backend", "1"), ("frontend", "2"))}
+    digests = {
+        svc: put_image(aws_env, repo(stack, svc), tag, layer) for svc, layer in (("backend", "1"), ("frontend", "2"))
+    }
     code, out, err = run(project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--image-tag", tag)
     assert code == 0, err
     doc = json.loads(out)
     assert doc["status"] == "DEPLOYED" and doc["imageTag"] == tag and doc["imageDigests"] == digests
     assert doc["previousImageTag"] != tag
     images = running_images(aws_env, stack)
-    assert sorted(images.values()) == sorted(f"{stack['outputs'][f'{s}RepositoryUri']}:{tag}" for s in ("Backend", "Frontend"))
+    assert sorted(images.values()) == sorted(
+        f"{stack['outputs'][f'{s}RepositoryUri']}:{tag}" for s in ("Backend", "Frontend")
+    )
     assert "ECS backend:" in err and "ECS frontend:" in err  # the rollout view ran beside the events
     # and the way back is the same command with the earlier tag
-    code, out, err = run(project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--rollback-to", doc["previousImageTag"])
+    code, out, err = run(
+        project,
+        "release",
+        "--env",
+        "dev",
+        "--stack-name",
+        stack["name"],
+        "--yes",
+        "--rollback-to",
+        doc["previousImageTag"],
+    )
     assert code == 0, err
     assert all(image.endswith(":" + doc["previousImageTag"]) for image in running_images(aws_env, stack).values())
 
@@ -206,31 +248,58 @@ def fake_docker(tmp_path, monkeypatch):
 def test_build_builds_logs_in_through_a_pipe_pushes_verifies_and_releases(aws_env, stack, project, fake_docker):
     where, state = fake_docker
     tag = f"b{uuid.uuid4().hex[:6]}"
-    code, out, err = run(project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--image-tag", tag, "--build",
-                         "--backend-dir", str(where / "backend"), "--frontend-dir", str(where / "frontend"))
+    code, out, err = run(
+        project,
+        "release",
+        "--env",
+        "dev",
+        "--stack-name",
+        stack["name"],
+        "--yes",
+        "--image-tag",
+        tag,
+        "--build",
+        "--backend-dir",
+        str(where / "backend"),
+        "--frontend-dir",
+        str(where / "frontend"),
+    )
     assert code == 0, err
     calls = state()["calls"]
     uris = {s: stack["outputs"][f"{s.capitalize()}RepositoryUri"] for s in ("backend", "frontend")}
     builds = [c["argv"] for c in calls if c["argv"][0] == "build"]
     assert builds == [
         ["build", "--platform", "linux/amd64", "--tag", f"{uris['backend']}:{tag}", str(where / "backend")],
-        ["build", "--platform", "linux/amd64", "--build-arg", f"NEXT_PUBLIC_API_URL={stack['outputs']['ApiUrl']}",
-         "--tag", f"{uris['frontend']}:{tag}", str(where / "frontend")],
+        [
+            "build",
+            "--platform",
+            "linux/amd64",
+            "--build-arg",
+            f"NEXT_PUBLIC_API_URL={stack['outputs']['ApiUrl']}",
+            "--tag",
+            f"{uris['frontend']}:{tag}",
+            str(where / "frontend"),
+        ],
     ]
     (login,) = [c for c in calls if c["argv"][0] == "login"]
     token = client(aws_env, "ecr").get_authorization_token()["authorizationData"][0]
     import base64
+
     password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)[1]
     assert login["argv"] == ["login", "--username", "AWS", "--password-stdin", token["proxyEndpoint"]]
     assert login["stdin"] == password and not any(password in " ".join(c["argv"]) for c in calls)
-    assert login["docker_config"] and not os.path.exists(login["docker_config"])  # the credentials file did not outlive the run
+    assert login["docker_config"] and not os.path.exists(
+        login["docker_config"]
+    )  # the credentials file did not outlive the run
     pushes = [c for c in calls if c["argv"][0] == "push"]
     assert [c["argv"] for c in pushes] == [["push", f"{uris['backend']}:{tag}"], ["push", f"{uris['frontend']}:{tag}"]]
     assert all(c["docker_config"] == login["docker_config"] for c in pushes)
     doc = json.loads(out)
     ecr = client(aws_env, "ecr")
     for svc in ("backend", "frontend"):
-        stored = ecr.describe_images(repositoryName=repo(stack, svc), imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"]
+        stored = ecr.describe_images(repositoryName=repo(stack, svc), imageIds=[{"imageTag": tag}])["imageDetails"][0][
+            "imageDigest"
+        ]
         assert doc["imageDigests"][svc] == stored
     assert sorted(running_images(aws_env, stack).values()) == sorted(f"{u}:{tag}" for u in uris.values())
 
@@ -239,10 +308,27 @@ def test_build_refuses_a_tag_that_names_another_image_and_pushes_nothing(aws_env
     where, state = fake_docker
     tag = f"b{uuid.uuid4().hex[:6]}"
     other = put_image(aws_env, repo(stack, "frontend"), tag, "f")
-    code, out, err = run(project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--image-tag", tag, "--build",
-                         "--backend-dir", str(where / "backend"), "--frontend-dir", str(where / "frontend"))
+    code, out, err = run(
+        project,
+        "release",
+        "--env",
+        "dev",
+        "--stack-name",
+        stack["name"],
+        "--yes",
+        "--image-tag",
+        tag,
+        "--build",
+        "--backend-dir",
+        str(where / "backend"),
+        "--frontend-dir",
+        str(where / "frontend"),
+    )
     assert code == 2
-    assert f"error: tag {tag} already names another image in {repo(stack, 'frontend')} ({other}); tags are immutable: release a new tag" in err
+    assert (
+        f"error: tag {tag} already names another image in {repo(stack, 'frontend')} ({other}); tags are immutable: release a new tag"
+        in err
+    )
     assert [c for c in state()["calls"] if c["argv"][0] in ("push", "login")] == []
     with pytest.raises(client(aws_env, "ecr").exceptions.ImageNotFoundException):
         client(aws_env, "ecr").describe_images(repositoryName=repo(stack, "backend"), imageIds=[{"imageTag": tag}])
@@ -253,8 +339,22 @@ def test_build_is_a_clear_error_without_docker(aws_env, stack, project, tmp_path
         (tmp_path / name).mkdir()
         (tmp_path / name / "Dockerfile").write_text("FROM scratch\n")
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker here
-    code, out, err = run(project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--image-tag", "x1", "--build",
-                         "--backend-dir", str(tmp_path / "backend"), "--frontend-dir", str(tmp_path / "frontend"))
+    code, out, err = run(
+        project,
+        "release",
+        "--env",
+        "dev",
+        "--stack-name",
+        stack["name"],
+        "--yes",
+        "--image-tag",
+        "x1",
+        "--build",
+        "--backend-dir",
+        str(tmp_path / "backend"),
+        "--frontend-dir",
+        str(tmp_path / "frontend"),
+    )
     assert code == 7 and "error: docker is not installed (not on PATH)" in err
 
 
@@ -265,19 +365,58 @@ def test_logs_prints_the_tasks_events_interleaved_in_time_order_since_the_given_
     logs = client(aws_env, "logs")
     group = stack["outputs"]["BackendLogGroupName"]
     now = int(time.time() * 1000)
-    streams = {"ecs/backend/task1aaaa": [(now - 20 * 60_000, "old: before --since"), (now - 4 * 60_000, "b first"), (now - 2 * 60_000, "b third")],
-               "ecs/backend/task2bbbb": [(now - 3 * 60_000, "b second"), (now - 60_000, "b fourth")]}
+    streams = {
+        "ecs/backend/task1aaaa": [
+            (now - 20 * 60_000, "old: before --since"),
+            (now - 4 * 60_000, "b first"),
+            (now - 2 * 60_000, "b third"),
+        ],
+        "ecs/backend/task2bbbb": [(now - 3 * 60_000, "b second"), (now - 60_000, "b fourth")],
+    }
     for stream, events in streams.items():
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": t, "message": m} for t, m in events])
-    code, out, err = run(project, "logs", "--env", "dev", "--stack-name", stack["name"], "backend", "--since", "10m", json_out=False)
+        logs.put_log_events(
+            logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": t, "message": m} for t, m in events]
+        )
+    code, out, err = run(
+        project, "logs", "--env", "dev", "--stack-name", stack["name"], "backend", "--since", "10m", json_out=False
+    )
     assert code == 0, err
     lines = [line for line in out.splitlines() if "] b " in line or "old" in line]
     assert [line.split("] ", 1)[1] for line in lines] == ["b first", "b second", "b third", "b fourth"]
-    assert [line.split("[", 1)[1].split("]")[0] for line in lines] == ["task1aaaa", "task2bbbb", "task1aaaa", "task2bbbb"]
-    code, out, _ = run(project, "logs", "--env", "dev", "--stack-name", stack["name"], "backend", "--since", "30m", "--filter", "third", json_out=False)
+    assert [line.split("[", 1)[1].split("]")[0] for line in lines] == [
+        "task1aaaa",
+        "task2bbbb",
+        "task1aaaa",
+        "task2bbbb",
+    ]
+    code, out, _ = run(
+        project,
+        "logs",
+        "--env",
+        "dev",
+        "--stack-name",
+        stack["name"],
+        "backend",
+        "--since",
+        "30m",
+        "--filter",
+        "third",
+        json_out=False,
+    )
     assert code == 0 and [line.split("] ", 1)[1] for line in out.splitlines() if "] " in line] == ["b third"]
-    code, _, err = run(project, "logs", "--env", "dev", "--stack-name", stack["name"], "backend", "--since", "10 minutes", json_out=False)
+    code, _, err = run(
+        project,
+        "logs",
+        "--env",
+        "dev",
+        "--stack-name",
+        stack["name"],
+        "backend",
+        "--since",
+        "10 minutes",
+        json_out=False,
+    )
     assert code == 2 and "error: --since '10 minutes': use a number and a unit" in err
 
 
@@ -287,8 +426,13 @@ def test_logs_prints_the_tasks_events_interleaved_in_time_order_since_the_given_
 def test_status_shows_both_services_and_exits_by_health(aws_env, stack, project):
     elbv2 = client(aws_env, "elbv2")
     cfn = client(aws_env, "cloudformation")
-    groups = [r["PhysicalResourceId"] for s in cfn.describe_stacks()["Stacks"] if s["StackName"].startswith(stack["name"] + "-LoadBalancerStack")
-              for r in cfn.list_stack_resources(StackName=s["StackId"])["StackResourceSummaries"] if r["ResourceType"].endswith("TargetGroup")]
+    groups = [
+        r["PhysicalResourceId"]
+        for s in cfn.describe_stacks()["Stacks"]
+        if s["StackName"].startswith(stack["name"] + "-LoadBalancerStack")
+        for r in cfn.list_stack_resources(StackName=s["StackId"])["StackResourceSummaries"]
+        if r["ResourceType"].endswith("TargetGroup")
+    ]
     assert len(groups) == 2
     for i, arn in enumerate(groups):
         elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": f"10.0.1.{10 + i}", "Port": 3000}])

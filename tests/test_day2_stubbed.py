@@ -1,6 +1,7 @@
 """Day-2 operations against responses shaped like the AWS API reference (botocore Stubber), for what the
 emulator cannot show: tasks that keep stopping during a rollout, a circuit-breaker rollback, drift with
 property differences in a nested stack, target health with reasons, alarms in ALARM."""
+
 from __future__ import annotations
 
 import io
@@ -29,8 +30,10 @@ TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/cyl-backend:"
 TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/cyl-backend/0123456789abcdef"
 NOW = st.now()
 CLUSTER, SERVICE = "cyl-cluster", "cyl-backend-service"
-CANNOT_PULL = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
-               f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/cyl/backend:v2: not found")
+CANNOT_PULL = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+    f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/cyl/backend:v2: not found"
+)
 HEALTH = f"Task failed ELB health checks in (target-group {TG})"
 BREAKER = "ECS deployment circuit breaker: tasks failed to start."
 
@@ -40,19 +43,47 @@ def make(service):
 
 
 def deployment(status, revision, running, pending, failed, state, reason=""):
-    return {"id": f"ecs-svc/{revision}", "status": status, "taskDefinition": f"{TD}{revision}", "desiredCount": 2, "pendingCount": pending,
-            "runningCount": running, "failedTasks": failed, "rolloutState": state, "rolloutStateReason": reason or f"ECS deployment ecs-svc/{revision} {state}."}
+    return {
+        "id": f"ecs-svc/{revision}",
+        "status": status,
+        "taskDefinition": f"{TD}{revision}",
+        "desiredCount": 2,
+        "pendingCount": pending,
+        "runningCount": running,
+        "failedTasks": failed,
+        "rolloutState": state,
+        "rolloutStateReason": reason or f"ECS deployment ecs-svc/{revision} {state}.",
+    }
 
 
 def services(*deployments, running=2, pending=0):
-    return {"services": [{"serviceName": SERVICE, "status": "ACTIVE", "desiredCount": 2, "runningCount": running, "pendingCount": pending,
-                          "taskDefinition": deployments[0]["taskDefinition"], "deployments": list(deployments)}], "failures": []}
+    return {
+        "services": [
+            {
+                "serviceName": SERVICE,
+                "status": "ACTIVE",
+                "desiredCount": 2,
+                "runningCount": running,
+                "pendingCount": pending,
+                "taskDefinition": deployments[0]["taskDefinition"],
+                "deployments": list(deployments),
+            }
+        ],
+        "failures": [],
+    }
 
 
 def task(task_id, seconds, reason, stop_code, container):
-    return {"taskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/{task_id}", "taskDefinitionArn": f"{TD}8", "lastStatus": "STOPPED",
-            "desiredStatus": "STOPPED", "stoppedAt": NOW + timedelta(seconds=seconds), "stopCode": stop_code, "stoppedReason": reason,
-            "containers": [{"name": "backend", "lastStatus": "STOPPED", **container}]}
+    return {
+        "taskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/{task_id}",
+        "taskDefinitionArn": f"{TD}8",
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "stoppedAt": NOW + timedelta(seconds=seconds),
+        "stopCode": stop_code,
+        "stoppedReason": reason,
+        "containers": [{"name": "backend", "lastStatus": "STOPPED", **container}],
+    }
 
 
 PULL = task("a1", 10, CANNOT_PULL, "TaskFailedToStart", {"reason": CANNOT_PULL})
@@ -61,39 +92,86 @@ UNHEALTHY = task("b2", 70, HEALTH, "ServiceSchedulerInitiated", {"exitCode": 137
 
 def stub_ecs_poll(stub, described, stopped):
     stub.add_response("describe_services", described, {"cluster": CLUSTER, "services": [SERVICE]})
-    stub.add_response("list_tasks", {"taskArns": [t["taskArn"] for t in stopped]}, {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED"})
+    stub.add_response(
+        "list_tasks",
+        {"taskArns": [t["taskArn"] for t in stopped]},
+        {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED"},
+    )
     if stopped:
-        stub.add_response("describe_tasks", {"tasks": stopped, "failures": []}, {"cluster": CLUSTER, "tasks": [t["taskArn"] for t in stopped]})
+        stub.add_response(
+            "describe_tasks",
+            {"tasks": stopped, "failures": []},
+            {"cluster": CLUSTER, "tasks": [t["taskArn"] for t in stopped]},
+        )
 
 
 def event(logical_id, status, seconds, reason=None, type_="AWS::CloudFormation::Stack"):
-    e = {"StackId": ROOT_ID, "StackName": "cylink-prod", "EventId": f"{logical_id}-{status}-{seconds}", "LogicalResourceId": logical_id,
-         "ResourceType": type_, "ResourceStatus": status, "Timestamp": NOW + timedelta(seconds=seconds)}
+    e = {
+        "StackId": ROOT_ID,
+        "StackName": "cylink-prod",
+        "EventId": f"{logical_id}-{status}-{seconds}",
+        "LogicalResourceId": logical_id,
+        "ResourceType": type_,
+        "ResourceStatus": status,
+        "Timestamp": NOW + timedelta(seconds=seconds),
+    }
     if reason:
         e["ResourceStatusReason"] = reason
     return e
 
 
 def stack_desc(status, **extra):
-    return {"Stacks": [{"StackName": "cylink-prod", "StackId": ROOT_ID, "StackStatus": status, "CreationTime": NOW, **extra}]}
+    return {
+        "Stacks": [
+            {"StackName": "cylink-prod", "StackId": ROOT_ID, "StackStatus": status, "CreationTime": NOW, **extra}
+        ]
+    }
 
 
 def stub_circuit_breaker_release(cfn_stub, ecs_stub):
     """ServicesStack updates; the new tasks cannot pull their image, then fail health checks; the circuit
     breaker fails the deployment and CloudFormation rolls back to the previous task definition."""
     started = [event("ServicesStack", "UPDATE_IN_PROGRESS", 1)]
-    failed = [event("ServicesStack", "UPDATE_FAILED", 300, "Embedded stack was not successfully updated: [BackendService] "
-                    "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'."), *started]
-    rolled = [event("cylink-prod", "UPDATE_ROLLBACK_COMPLETE", 400), event("ServicesStack", "UPDATE_COMPLETE", 399), *failed]
+    failed = [
+        event(
+            "ServicesStack",
+            "UPDATE_FAILED",
+            300,
+            "Embedded stack was not successfully updated: [BackendService] "
+            "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.",
+        ),
+        *started,
+    ]
+    rolled = [
+        event("cylink-prod", "UPDATE_ROLLBACK_COMPLETE", 400),
+        event("ServicesStack", "UPDATE_COMPLETE", 399),
+        *failed,
+    ]
     cfn_stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
     cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID})
     cfn_stub.add_response("execute_change_set", {}, {"ChangeSetName": CS})
     old = deployment("ACTIVE", 7, 2, 0, 0, "COMPLETED")
     for status, events, ecs in (
-        ("UPDATE_IN_PROGRESS", started, (services(deployment("PRIMARY", 8, 0, 2, 1, "IN_PROGRESS"), old, pending=2), [PULL])),
-        ("UPDATE_IN_PROGRESS", started, (services(deployment("PRIMARY", 8, 0, 2, 2, "IN_PROGRESS"), old, pending=2), [UNHEALTHY, PULL])),
-        ("UPDATE_ROLLBACK_IN_PROGRESS", failed, (services(deployment("PRIMARY", 8, 0, 0, 3, "FAILED", BREAKER), old), [UNHEALTHY, PULL])),
-        ("UPDATE_ROLLBACK_COMPLETE", rolled, (services(deployment("PRIMARY", 7, 2, 0, 0, "COMPLETED")), [UNHEALTHY, PULL])),
+        (
+            "UPDATE_IN_PROGRESS",
+            started,
+            (services(deployment("PRIMARY", 8, 0, 2, 1, "IN_PROGRESS"), old, pending=2), [PULL]),
+        ),
+        (
+            "UPDATE_IN_PROGRESS",
+            started,
+            (services(deployment("PRIMARY", 8, 0, 2, 2, "IN_PROGRESS"), old, pending=2), [UNHEALTHY, PULL]),
+        ),
+        (
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            failed,
+            (services(deployment("PRIMARY", 8, 0, 0, 3, "FAILED", BREAKER), old), [UNHEALTHY, PULL]),
+        ),
+        (
+            "UPDATE_ROLLBACK_COMPLETE",
+            rolled,
+            (services(deployment("PRIMARY", 7, 2, 0, 0, "COMPLETED")), [UNHEALTHY, PULL]),
+        ),
     ):
         cfn_stub.add_response("describe_stacks", stack_desc(status), {"StackName": ROOT_ID})
         cfn_stub.add_response("describe_stack_events", {"StackEvents": list(events)}, {"StackName": ROOT_ID})
@@ -108,19 +186,31 @@ def test_a_rollout_whose_tasks_keep_stopping_is_shown_as_it_happens_beside_the_e
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub:
         stub_circuit_breaker_release(cfn_stub, ecs_stub)
         with pytest.raises(DeploymentFailed, match="ended UPDATE_ROLLBACK_COMPLETE"):
-            workflow.execute_and_follow(cfn, "cylink-prod", CS, ROOT_ID, 1, reporter, lambda s: None, clock=lambda: NOW, watch=watch)
+            workflow.execute_and_follow(
+                cfn, "cylink-prod", CS, ROOT_ID, 1, reporter, lambda s: None, clock=lambda: NOW, watch=watch
+            )
         cfn_stub.assert_no_pending_responses()
         ecs_stub.assert_no_pending_responses()
     lines = out.getvalue().splitlines()
-    at = {name: next(i for i, line in enumerate(lines) if needle in line) for name, needle in (
-        ("services updating", "ServicesStack UPDATE_IN_PROGRESS"), ("pull", "task a1 stopped"), ("health", "task b2 stopped"),
-        ("failed", "ServicesStack UPDATE_FAILED"), ("breaker", "FAILED  desired 2 running 0"), ("rolled back", "UPDATE_ROLLBACK_COMPLETE"))}
+    at = {
+        name: next(i for i, line in enumerate(lines) if needle in line)
+        for name, needle in (
+            ("services updating", "ServicesStack UPDATE_IN_PROGRESS"),
+            ("pull", "task a1 stopped"),
+            ("health", "task b2 stopped"),
+            ("failed", "ServicesStack UPDATE_FAILED"),
+            ("breaker", "FAILED  desired 2 running 0"),
+            ("rolled back", "UPDATE_ROLLBACK_COMPLETE"),
+        )
+    }
     # each stopped task appears on the poll that first sees it, long before CloudFormation gives up
     assert at["services updating"] < at["pull"] < at["health"] < at["failed"] < at["breaker"] < at["rolled back"]
     assert "CannotPullContainerError" in lines[at["pull"]] and "Task failed ELB health checks" in lines[at["health"]]
     assert "exit code 137" in lines[at["health"]] and BREAKER in lines[at["breaker"]]
     assert sum("task a1 stopped" in line for line in lines) == 1  # each stopped task once, however many polls see it
-    assert any("ECS backend: IN_PROGRESS  desired 2 running 0 pending 2 failed 1  cyl-backend:8" in line for line in lines)
+    assert any(
+        "ECS backend: IN_PROGRESS  desired 2 running 0 pending 2 failed 1  cyl-backend:8" in line for line in lines
+    )
 
 
 def test_the_watch_stays_quiet_until_the_services_stack_is_being_updated():
@@ -135,33 +225,69 @@ def test_the_watch_stays_quiet_until_the_services_stack_is_being_updated():
 def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(monkeypatch, project):
     cfn, ecs, ecr, sts = make("cloudformation"), make("ecs"), make("ecr"), make("sts")
     clients = aws.Clients(cfn, None, sts, REGION, ecr=ecr, ecs=ecs)
-    outputs = {"ClusterName": CLUSTER, "BackendServiceName": SERVICE, "ApiUrl": "https://api.example.com",
-               "BackendRepositoryUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/cyl/backend",
-               "FrontendRepositoryUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/cyl/frontend"}
+    outputs = {
+        "ClusterName": CLUSTER,
+        "BackendServiceName": SERVICE,
+        "ApiUrl": "https://api.example.com",
+        "BackendRepositoryUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/cyl/backend",
+        "FrontendRepositoryUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/cyl/frontend",
+    }
 
     def follow_only(request, clients, reporter, project, prepared, sleep, watch):
         """deploy up to the executed change set is covered elsewhere; here: the real following + watch."""
-        workflow.execute_and_follow(clients.cloudformation, request.stack, CS, ROOT_ID, 1, reporter, sleep, clock=lambda: NOW, watch=watch)
+        workflow.execute_and_follow(
+            clients.cloudformation, request.stack, CS, ROOT_ID, 1, reporter, sleep, clock=lambda: NOW, watch=watch
+        )
 
     monkeypatch.setattr(release.workflow, "deploy", follow_only)
     monkeypatch.setattr(release.st, "now", lambda: NOW)
     reporter = RecordingReporter()
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub, Stubber(ecr) as ecr_stub, Stubber(sts) as sts_stub:
-        sts_stub.add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/x", "UserId": "x"})
-        cfn_stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE", Outputs=[{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                                                            Parameters=[{"ParameterKey": "ImageTag", "ParameterValue": "v1"}]), {"StackName": "cylink-prod"})
+        sts_stub.add_response(
+            "get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/x", "UserId": "x"}
+        )
+        cfn_stub.add_response(
+            "describe_stacks",
+            stack_desc(
+                "UPDATE_COMPLETE",
+                Outputs=[{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                Parameters=[{"ParameterKey": "ImageTag", "ParameterValue": "v1"}],
+            ),
+            {"StackName": "cylink-prod"},
+        )
         for name in ("backend", "frontend"):
-            ecr_stub.add_response("describe_images", {"imageDetails": [{"repositoryName": f"cyl/{name}", "imageDigest": "sha256:" + "d" * 64, "imageTags": ["v2"]}]},
-                                  {"repositoryName": f"cyl/{name}", "imageIds": [{"imageTag": "v2"}]})
+            ecr_stub.add_response(
+                "describe_images",
+                {
+                    "imageDetails": [
+                        {"repositoryName": f"cyl/{name}", "imageDigest": "sha256:" + "d" * 64, "imageTags": ["v2"]}
+                    ]
+                },
+                {"repositoryName": f"cyl/{name}", "imageIds": [{"imageTag": "v2"}]},
+            )
         stub_circuit_breaker_release(cfn_stub, ecs_stub)
-        ecs_stub.add_response("describe_services", services(deployment("PRIMARY", 7, 2, 0, 0, "COMPLETED")), {"cluster": CLUSTER, "services": [SERVICE]})
-        ecs_stub.add_response("describe_task_definition", {"taskDefinition": {"taskDefinitionArn": f"{TD}7", "containerDefinitions": [
-            {"name": "backend", "image": f"{outputs['BackendRepositoryUri']}:v1"}]}}, {"taskDefinition": "cyl-backend:7"})
+        ecs_stub.add_response(
+            "describe_services",
+            services(deployment("PRIMARY", 7, 2, 0, 0, "COMPLETED")),
+            {"cluster": CLUSTER, "services": [SERVICE]},
+        )
+        ecs_stub.add_response(
+            "describe_task_definition",
+            {
+                "taskDefinition": {
+                    "taskDefinitionArn": f"{TD}7",
+                    "containerDefinitions": [{"name": "backend", "image": f"{outputs['BackendRepositoryUri']}:v1"}],
+                }
+            },
+            {"taskDefinition": "cyl-backend:7"},
+        )
         with pytest.raises(DeploymentFailed) as failure:
             release.release(release.ReleaseRequest("prod", "v2"), clients, reporter, project, None, lambda s: None)
         ecs_stub.assert_no_pending_responses()
-    assert str(failure.value) == (f"release v2 rolled back: backend: {BREAKER}; last stopped task backend: {HEALTH}: backend exit code 137; "
-                                  "running: backend v1 (previous tag v1)")
+    assert str(failure.value) == (
+        f"release v2 rolled back: backend: {BREAKER}; last stopped task backend: {HEALTH}: backend exit code 137; "
+        "running: backend v1 (previous tag v1)"
+    )
     assert [t.task_id for t in reporter.of("stopped_task")] == ["a1", "b2"]
 
 
@@ -171,8 +297,13 @@ def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(
 def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1():
     cfn = make("cloudformation")
     clients = aws.Clients(cfn, None, None, REGION)
-    nested = {"LogicalResourceId": "CacheStack", "PhysicalResourceId": NESTED_ID, "ResourceType": "AWS::CloudFormation::Stack",
-              "LastUpdatedTimestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}
+    nested = {
+        "LogicalResourceId": "CacheStack",
+        "PhysicalResourceId": NESTED_ID,
+        "ResourceType": "AWS::CloudFormation::Stack",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "UPDATE_COMPLETE",
+    }
     out = io.StringIO()
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE"), {"StackName": "cylink-prod"})
@@ -182,34 +313,83 @@ def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1
         stub.add_response("detect_stack_drift", {"StackDriftDetectionId": "d-cache"}, {"StackName": NESTED_ID})
 
         def status(detection, stack_id, state, drift="IN_SYNC", drifted=0):
-            return {"StackId": stack_id, "StackDriftDetectionId": detection, "DetectionStatus": state, "StackDriftStatus": drift,
-                    "DriftedStackResourceCount": drifted, "Timestamp": NOW}
+            return {
+                "StackId": stack_id,
+                "StackDriftDetectionId": detection,
+                "DetectionStatus": state,
+                "StackDriftStatus": drift,
+                "DriftedStackResourceCount": drifted,
+                "Timestamp": NOW,
+            }
 
-        stub.add_response("describe_stack_drift_detection_status", status("d-root", ROOT_ID, "DETECTION_IN_PROGRESS"), {"StackDriftDetectionId": "d-root"})
-        stub.add_response("describe_stack_drift_detection_status", status("d-cache", NESTED_ID, "DETECTION_COMPLETE", "DRIFTED", 1),
-                          {"StackDriftDetectionId": "d-cache"})
-        stub.add_response("describe_stack_drift_detection_status", status("d-root", ROOT_ID, "DETECTION_COMPLETE"), {"StackDriftDetectionId": "d-root"})
-        stub.add_response("describe_stack_resource_drifts", {"StackResourceDrifts": [{
-            "StackId": NESTED_ID, "LogicalResourceId": "RedisReplicationGroup", "PhysicalResourceId": "cyl-redis",
-            "ResourceType": "AWS::ElastiCache::ReplicationGroup", "StackResourceDriftStatus": "MODIFIED", "Timestamp": NOW,
-            "ExpectedProperties": "{}", "ActualProperties": "{}",
-            "PropertyDifferences": [
-                {"PropertyPath": "/SnapshotRetentionLimit", "ExpectedValue": "7", "ActualValue": "0", "DifferenceType": "NOT_EQUAL"},
-                {"PropertyPath": "/CacheNodeType", "ExpectedValue": "cache.t3.medium", "ActualValue": "cache.r6g.large", "DifferenceType": "NOT_EQUAL"},
-            ]}]}, {"StackName": NESTED_ID, "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"]})
+        stub.add_response(
+            "describe_stack_drift_detection_status",
+            status("d-root", ROOT_ID, "DETECTION_IN_PROGRESS"),
+            {"StackDriftDetectionId": "d-root"},
+        )
+        stub.add_response(
+            "describe_stack_drift_detection_status",
+            status("d-cache", NESTED_ID, "DETECTION_COMPLETE", "DRIFTED", 1),
+            {"StackDriftDetectionId": "d-cache"},
+        )
+        stub.add_response(
+            "describe_stack_drift_detection_status",
+            status("d-root", ROOT_ID, "DETECTION_COMPLETE"),
+            {"StackDriftDetectionId": "d-root"},
+        )
+        stub.add_response(
+            "describe_stack_resource_drifts",
+            {
+                "StackResourceDrifts": [
+                    {
+                        "StackId": NESTED_ID,
+                        "LogicalResourceId": "RedisReplicationGroup",
+                        "PhysicalResourceId": "cyl-redis",
+                        "ResourceType": "AWS::ElastiCache::ReplicationGroup",
+                        "StackResourceDriftStatus": "MODIFIED",
+                        "Timestamp": NOW,
+                        "ExpectedProperties": "{}",
+                        "ActualProperties": "{}",
+                        "PropertyDifferences": [
+                            {
+                                "PropertyPath": "/SnapshotRetentionLimit",
+                                "ExpectedValue": "7",
+                                "ActualValue": "0",
+                                "DifferenceType": "NOT_EQUAL",
+                            },
+                            {
+                                "PropertyPath": "/CacheNodeType",
+                                "ExpectedValue": "cache.t3.medium",
+                                "ActualValue": "cache.r6g.large",
+                                "DifferenceType": "NOT_EQUAL",
+                            },
+                        ],
+                    }
+                ]
+            },
+            {"StackName": NESTED_ID, "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"]},
+        )
         args = opscmd_args("drift")
-        with pytest.raises(Drifted, match=r"^1 resource\(s\) drifted: CacheStack/RedisReplicationGroup \(see README 'Troubleshooting' to resolve\)$"):
+        with pytest.raises(
+            Drifted,
+            match=r"^1 resource\(s\) drifted: CacheStack/RedisReplicationGroup \(see README 'Troubleshooting' to resolve\)$",
+        ):
             opscmd.run(args, io.StringIO(), None, HumanReporter(out=out), lambda s: None, clients)  # type: ignore[arg-type]
         stub.assert_no_pending_responses()
     text = out.getvalue()
-    assert "CacheStack  RedisReplicationGroup  AWS::ElastiCache::ReplicationGroup  MODIFIED  /SnapshotRetentionLimit: 7 -> 0" in text
+    assert (
+        "CacheStack  RedisReplicationGroup  AWS::ElastiCache::ReplicationGroup  MODIFIED  /SnapshotRetentionLimit: 7 -> 0"
+        in text
+    )
     assert "/CacheNodeType: cache.t3.medium -> cache.r6g.large" in text
 
 
 def opscmd_args(command, **extra):
     import argparse
 
-    return argparse.Namespace(command=command, env="prod", stack_name=None, region=REGION, profile=None, json=False, **extra)
+    return argparse.Namespace(
+        command=command, env="prod", stack_name=None, region=REGION, profile=None, json=False, **extra
+    )
 
 
 # --- status -----------------------------------------------------------------------------------
@@ -218,46 +398,111 @@ def opscmd_args(command, **extra):
 def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1():
     cfn, ecs, elbv2, cw = make("cloudformation"), make("ecs"), make("elbv2"), make("cloudwatch")
     clients = aws.Clients(cfn, None, None, REGION, ecs=ecs, elbv2=elbv2, cloudwatch=cw)
-    outputs = {"ClusterName": CLUSTER, "BackendServiceName": SERVICE, "SiteUrl": "https://example.com", "ApiUrl": "https://api.example.com"}
-    lb = {"LogicalResourceId": "LoadBalancerStack", "PhysicalResourceId": LB_ID, "ResourceType": "AWS::CloudFormation::Stack",
-          "LastUpdatedTimestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}
-    tg = {"LogicalResourceId": "BackendTargetGroup", "PhysicalResourceId": TG, "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
-          "LastUpdatedTimestamp": NOW, "ResourceStatus": "CREATE_COMPLETE"}
+    outputs = {
+        "ClusterName": CLUSTER,
+        "BackendServiceName": SERVICE,
+        "SiteUrl": "https://example.com",
+        "ApiUrl": "https://api.example.com",
+    }
+    lb = {
+        "LogicalResourceId": "LoadBalancerStack",
+        "PhysicalResourceId": LB_ID,
+        "ResourceType": "AWS::CloudFormation::Stack",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "UPDATE_COMPLETE",
+    }
+    tg = {
+        "LogicalResourceId": "BackendTargetGroup",
+        "PhysicalResourceId": TG,
+        "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
     out = io.StringIO()
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub, Stubber(elbv2) as elb_stub, Stubber(cw) as cw_stub:
-        cfn_stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE", LastUpdatedTime=NOW, Outputs=[{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                                                            Parameters=[{"ParameterKey": "NamePrefix", "ParameterValue": "cyl"}]), {"StackName": "cylink-prod"})
-        ecs_stub.add_response("describe_services", services(deployment("PRIMARY", 7, 2, 0, 0, "COMPLETED")), {"cluster": CLUSTER, "services": [SERVICE]})
-        ecs_stub.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [{"name": "backend", "image": "x/cyl/backend:v1"}]}},
-                              {"taskDefinition": "cyl-backend:7"})
+        cfn_stub.add_response(
+            "describe_stacks",
+            stack_desc(
+                "UPDATE_COMPLETE",
+                LastUpdatedTime=NOW,
+                Outputs=[{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                Parameters=[{"ParameterKey": "NamePrefix", "ParameterValue": "cyl"}],
+            ),
+            {"StackName": "cylink-prod"},
+        )
+        ecs_stub.add_response(
+            "describe_services",
+            services(deployment("PRIMARY", 7, 2, 0, 0, "COMPLETED")),
+            {"cluster": CLUSTER, "services": [SERVICE]},
+        )
+        ecs_stub.add_response(
+            "describe_task_definition",
+            {"taskDefinition": {"containerDefinitions": [{"name": "backend", "image": "x/cyl/backend:v1"}]}},
+            {"taskDefinition": "cyl-backend:7"},
+        )
         stub_ecs_poll_stopped_only(ecs_stub, [UNHEALTHY])
         cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [lb]}, {"StackName": "cylink-prod"})
         cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [tg]}, {"StackName": LB_ID})
         cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [lb]}, {"StackName": "cylink-prod"})
         cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [tg]}, {"StackName": LB_ID})
-        elb_stub.add_response("describe_target_health", {"TargetHealthDescriptions": [
-            {"Target": {"Id": "10.0.10.5", "Port": 3001}, "HealthCheckPort": "3001", "TargetHealth": {"State": "healthy"}},
-            {"Target": {"Id": "10.0.11.9", "Port": 3001}, "HealthCheckPort": "3001", "TargetHealth": {
-                "State": "unhealthy", "Reason": "Target.ResponseCodeMismatch", "Description": "Health checks failed with these codes: [502]"}},
-        ]}, {"TargetGroupArn": TG})
-        cw_stub.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": "cyl-backend-5xx", "StateValue": "ALARM",
-                                                                   "StateReason": "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0)."}],
-                                                 "CompositeAlarms": []},
-                             {"AlarmNamePrefix": "cyl-", "StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
+        elb_stub.add_response(
+            "describe_target_health",
+            {
+                "TargetHealthDescriptions": [
+                    {
+                        "Target": {"Id": "10.0.10.5", "Port": 3001},
+                        "HealthCheckPort": "3001",
+                        "TargetHealth": {"State": "healthy"},
+                    },
+                    {
+                        "Target": {"Id": "10.0.11.9", "Port": 3001},
+                        "HealthCheckPort": "3001",
+                        "TargetHealth": {
+                            "State": "unhealthy",
+                            "Reason": "Target.ResponseCodeMismatch",
+                            "Description": "Health checks failed with these codes: [502]",
+                        },
+                    },
+                ]
+            },
+            {"TargetGroupArn": TG},
+        )
+        cw_stub.add_response(
+            "describe_alarms",
+            {
+                "MetricAlarms": [
+                    {
+                        "AlarmName": "cyl-backend-5xx",
+                        "StateValue": "ALARM",
+                        "StateReason": "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).",
+                    }
+                ],
+                "CompositeAlarms": [],
+            },
+            {"AlarmNamePrefix": "cyl-", "StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
+        )
         with pytest.raises(Unhealthy) as unhealthy:
             opscmd.run(opscmd_args("status"), io.StringIO(), None, HumanReporter(out=out), lambda s: None, clients)  # type: ignore[arg-type]
         for stub in (cfn_stub, ecs_stub, elb_stub, cw_stub):
             stub.assert_no_pending_responses()
-    assert str(unhealthy.value) == ("cylink-prod is not healthy: BackendTargetGroup: 1 unhealthy target(s) (Target.ResponseCodeMismatch); "
-                                    "alarm cyl-backend-5xx")
+    assert str(unhealthy.value) == (
+        "cylink-prod is not healthy: BackendTargetGroup: 1 unhealthy target(s) (Target.ResponseCodeMismatch); "
+        "alarm cyl-backend-5xx"
+    )
     text = out.getvalue()
     assert "10.0.11.9  3001  unhealthy  Target.ResponseCodeMismatch" in text
     assert "ALARM cyl-backend-5xx: Threshold Crossed" in text
     assert "backend task b2 stopped" in text and "Task failed ELB health checks" in text
-    (row,) = [line.split() for line in text.splitlines() if line.strip().startswith("backend ") and "cyl-backend:7" in line]
+    (row,) = [
+        line.split() for line in text.splitlines() if line.strip().startswith("backend ") and "cyl-backend:7" in line
+    ]
     assert row == ["backend", "2", "2", "0", "cyl-backend:7", "v1", "COMPLETED"]
 
 
 def stub_ecs_poll_stopped_only(stub, stopped):
-    stub.add_response("list_tasks", {"taskArns": [t["taskArn"] for t in stopped]}, {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED"})
+    stub.add_response(
+        "list_tasks",
+        {"taskArns": [t["taskArn"] for t in stopped]},
+        {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED"},
+    )
     stub.add_response("describe_tasks", {"tasks": stopped, "failures": []}, {"cluster": CLUSTER, "tasks": ANY})

@@ -1,5 +1,6 @@
 """End to end against the embedded emulator over real HTTP: the same code path as real AWS, with only
 AWS_ENDPOINT_URL (and fake credentials) differing. Each test deploys its own stack and name prefix."""
+
 from __future__ import annotations
 
 import io
@@ -44,7 +45,9 @@ def run(*argv, answer: str = ""):
     argv = list(argv)
     at = 1 if argv and not argv[0].startswith("-") else 0
     out = io.StringIO()
-    code = main([*argv[:at], "--json", *argv[at:]], stdin=io.StringIO(answer), sleep=lambda s: None, project=PROJECT, out=out)
+    code = main(
+        [*argv[:at], "--json", *argv[at:]], stdin=io.StringIO(answer), sleep=lambda s: None, project=PROJECT, out=out
+    )
     text = out.getvalue().strip()
     return code, json.loads(text) if text else None
 
@@ -68,9 +71,9 @@ def test_create_from_nothing_builds_everything_the_templates_declare(aws_env):
     (alb,) = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
     assert outputs["AlbDnsName"] == alb["DNSName"] and outputs["SiteUrl"] == f"http://{alb['DNSName']}"
     assert alb["Scheme"] == "internet-facing"
-    tgs = {tg["Port"]: tg for tg in elb.describe_target_groups(LoadBalancerArn=alb["LoadBalancerArn"])["TargetGroups"]} or {
-        tg["Port"]: tg for tg in elb.describe_target_groups()["TargetGroups"] if tg["VpcId"] == alb["VpcId"]
-    }
+    tgs = {
+        tg["Port"]: tg for tg in elb.describe_target_groups(LoadBalancerArn=alb["LoadBalancerArn"])["TargetGroups"]
+    } or {tg["Port"]: tg for tg in elb.describe_target_groups()["TargetGroups"] if tg["VpcId"] == alb["VpcId"]}
     assert tgs[3001]["HealthCheckPath"] == "/health" and tgs[3000]["HealthCheckPath"] == "/"
     (listener,) = elb.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
     assert listener["Port"] == 80 and listener["DefaultActions"][0]["TargetGroupArn"] == tgs[3000]["TargetGroupArn"]
@@ -83,42 +86,73 @@ def test_create_from_nothing_builds_everything_the_templates_declare(aws_env):
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
     assert sorted(s["CidrBlock"] for s in subnets) == ["10.0.1.0/24", "10.0.11.0/24", "10.0.12.0/24", "10.0.2.0/24"]
     assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
-    groups = {g["GroupId"]: g for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"]}
+    groups = {
+        g["GroupId"]: g
+        for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"]
+    }
     alb_sg = groups[alb["SecurityGroups"][0]]
-    assert sorted((p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in alb_sg["IpPermissions"]) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
-    task_sg = next(g for g in groups.values() if any(pair["GroupId"] == alb_sg["GroupId"] for p in g["IpPermissions"] for pair in p["UserIdGroupPairs"]))
+    assert sorted((p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in alb_sg["IpPermissions"]) == [
+        (80, "0.0.0.0/0"),
+        (443, "0.0.0.0/0"),
+    ]
+    task_sg = next(
+        g
+        for g in groups.values()
+        if any(pair["GroupId"] == alb_sg["GroupId"] for p in g["IpPermissions"] for pair in p["UserIdGroupPairs"])
+    )
     assert sorted(p["FromPort"] for p in task_sg["IpPermissions"]) == [3000, 3001]
-    redis_sg = next(g for g in groups.values() if any(pair["GroupId"] == task_sg["GroupId"] for p in g["IpPermissions"] for pair in p["UserIdGroupPairs"]))
+    redis_sg = next(
+        g
+        for g in groups.values()
+        if any(pair["GroupId"] == task_sg["GroupId"] for p in g["IpPermissions"] for pair in p["UserIdGroupPairs"])
+    )
     assert [p["FromPort"] for p in redis_sg["IpPermissions"]] == [6379]
 
     ecs = client(aws_env, "ecs")
     (cluster,) = ecs.describe_clusters(clusters=[outputs["ClusterName"]])["clusters"]
     assert cluster["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
-    services = ecs.describe_services(cluster=cluster["clusterName"], services=[outputs["BackendServiceName"], outputs["FrontendServiceName"]])["services"]
+    services = ecs.describe_services(
+        cluster=cluster["clusterName"], services=[outputs["BackendServiceName"], outputs["FrontendServiceName"]]
+    )["services"]
     assert {s["serviceName"] for s in services} == {f"{prefix}-backend-service", f"{prefix}-frontend-service"}
     backend_td = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
     assert backend_td["containerDefinitions"][0]["image"].endswith(":1.0.0")
 
-    flow_logs = client(aws_env, "ec2").describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"]
+    flow_logs = client(aws_env, "ec2").describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])[
+        "FlowLogs"
+    ]
     assert [f["TrafficType"] for f in flow_logs] == ["ALL"]
     kms = client(aws_env, "kms")
     (key_alias,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == f"alias/{prefix}-data"]
     assert kms.get_key_rotation_status(KeyId=key_alias["TargetKeyId"])["KeyRotationEnabled"] is True
     assert "kms:ViaService" in kms.get_key_policy(KeyId=key_alias["TargetKeyId"], PolicyName="default")["Policy"]
-    (rg,) = [g for g in client(aws_env, "elasticache").describe_replication_groups()["ReplicationGroups"] if g["NodeGroups"][0]["PrimaryEndpoint"]["Address"] == outputs["RedisEndpointAddress"]]
+    (rg,) = [
+        g
+        for g in client(aws_env, "elasticache").describe_replication_groups()["ReplicationGroups"]
+        if g["NodeGroups"][0]["PrimaryEndpoint"]["Address"] == outputs["RedisEndpointAddress"]
+    ]
     assert rg["TransitEncryptionEnabled"] is True and rg["AtRestEncryptionEnabled"] is True
-    repos = client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend", f"{prefix}/frontend"])["repositories"]
+    repos = client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend", f"{prefix}/frontend"])[
+        "repositories"
+    ]
     assert {r["repositoryUri"] for r in repos} == {outputs["BackendRepositoryUri"], outputs["FrontendRepositoryUri"]}
     s3 = client(aws_env, "s3")
     bucket = "cylink-cfn-artifacts-123456789012-ap-northeast-1"
-    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert (
+        s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0][
+            "ApplyServerSideEncryptionByDefault"
+        ]["SSEAlgorithm"]
+        == "AES256"
+    )
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
     assert '"aws:SecureTransport": "false"' in s3.get_bucket_policy(Bucket=bucket)["Policy"]
     assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"]["Days"] == 90
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="templates/")["Contents"]]
     assert any(k.startswith("templates/root-") for k in keys) and any(k.startswith("templates/network-") for k in keys)
-    targets = client(aws_env, "application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    targets = client(aws_env, "application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
+        "ScalableTargets"
+    ]
     assert f"service/{cluster['clusterName']}/{prefix}-backend-service" in {t["ResourceId"] for t in targets}
 
 
@@ -145,7 +179,9 @@ def test_a_new_image_tag_updates_and_rolls_the_services(aws_env):
     assert {"key": "ImageTag", "old": "1.0.0", "new": "1.1.0"} in root["parameters"]
     ecs = client(aws_env, "ecs")
     service = ecs.describe_services(cluster=f"{prefix}-cluster", services=[f"{prefix}-backend-service"])["services"][0]
-    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
+        "containerDefinitions"
+    ][0]["image"]
     assert image.endswith(f"{prefix}/backend:1.1.0")
 
 
@@ -160,23 +196,53 @@ def test_the_monitoring_stack_pages_through_the_encrypted_topic_and_the_services
     attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
     assert json.loads(attributes["Policy"])["Statement"][0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert attributes["KmsMasterKeyId"].startswith("arn:aws:kms:")
-    assert [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == ["oncall@example.com"]
+    assert [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == [
+        "oncall@example.com"
+    ]
 
-    alarms = {a["AlarmName"].removeprefix(f"{prefix}-"): a for a in client(aws_env, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")["MetricAlarms"]}
-    assert {"backend-target-5xx-rate", "frontend-unhealthy-hosts", "backend-tasks-below-minimum", "redis-evictions", "alb-5xx"} <= set(alarms)
+    alarms = {
+        a["AlarmName"].removeprefix(f"{prefix}-"): a
+        for a in client(aws_env, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")["MetricAlarms"]
+    }
+    assert {
+        "backend-target-5xx-rate",
+        "frontend-unhealthy-hosts",
+        "backend-tasks-below-minimum",
+        "redis-evictions",
+        "alb-5xx",
+    } <= set(alarms)
     assert not [n for n in alarms if n.startswith(("nat-", "waf-"))]  # dev: no NAT gateway, no WAF
-    assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] and a["AlarmDescription"] for a in alarms.values())
-    (alb,) = [lb for lb in client(aws_env, "elbv2").describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
+    assert all(
+        a["AlarmActions"] == [topic] and a["OKActions"] == [topic] and a["AlarmDescription"] for a in alarms.values()
+    )
+    (alb,) = [
+        lb
+        for lb in client(aws_env, "elbv2").describe_load_balancers()["LoadBalancers"]
+        if lb["LoadBalancerName"] == f"{prefix}-alb"
+    ]
     full_name = alb["LoadBalancerArn"].split(":loadbalancer/")[1]
-    dims = {d["Name"]: d["Value"] for d in alarms["backend-target-5xx-rate"]["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]}
+    dims = {
+        d["Name"]: d["Value"]
+        for d in alarms["backend-target-5xx-rate"]["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]
+    }
     assert dims["LoadBalancer"] == full_name and dims["TargetGroup"].startswith("targetgroup/")
     body = json.loads(client(aws_env, "cloudwatch").get_dashboard(DashboardName=f"{prefix}-dev")["DashboardBody"])
     assert full_name in json.dumps(body) and "${" not in json.dumps(body)
 
     cfn = client(aws_env, "cloudformation")
-    services = next(r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["LogicalResourceId"] == "ServicesStack")
-    params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=services)["Stacks"][0]["Parameters"]}
-    assert params["BackendDeploymentAlarmNames"].split(",") == [f"{prefix}-backend-target-5xx-rate", f"{prefix}-backend-unhealthy-hosts"]
+    services = next(
+        r["PhysicalResourceId"]
+        for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+        if r["LogicalResourceId"] == "ServicesStack"
+    )
+    params = {
+        p["ParameterKey"]: p["ParameterValue"]
+        for p in cfn.describe_stacks(StackName=services)["Stacks"][0]["Parameters"]
+    }
+    assert params["BackendDeploymentAlarmNames"].split(",") == [
+        f"{prefix}-backend-target-5xx-rate",
+        f"{prefix}-backend-unhealthy-hosts",
+    ]
 
 
 def test_no_execute_then_execute_change_set(aws_env):
@@ -198,11 +264,22 @@ def test_a_domain_adds_certificate_https_and_alias_records(aws_env):
     prefix, stack = unique()
     code, doc = deploy(prefix, stack, "--parameter", f"DomainName={prefix}.example.com")
     assert code == 0
-    assert doc["outputs"]["SiteUrl"] == f"https://{prefix}.example.com" and doc["outputs"]["ApiUrl"] == f"https://api.{prefix}.example.com"
+    assert (
+        doc["outputs"]["SiteUrl"] == f"https://{prefix}.example.com"
+        and doc["outputs"]["ApiUrl"] == f"https://api.{prefix}.example.com"
+    )
     route53 = client(aws_env, "route53")
-    (zone,) = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == f"{prefix}.example.com"]
-    records = [r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"] if r["Type"] == "A"]
-    assert {r["Name"].rstrip(".") for r in records} == {f"{prefix}.example.com", f"www.{prefix}.example.com", f"api.{prefix}.example.com"}
+    (zone,) = [
+        z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == f"{prefix}.example.com"
+    ]
+    records = [
+        r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"] if r["Type"] == "A"
+    ]
+    assert {r["Name"].rstrip(".") for r in records} == {
+        f"{prefix}.example.com",
+        f"www.{prefix}.example.com",
+        f"api.{prefix}.example.com",
+    }
     elb = client(aws_env, "elbv2")
     (alb,) = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
     for record in records:
@@ -244,7 +321,9 @@ def test_delete_shows_what_is_retained_and_keeps_it(aws_env):
     assert stack not in [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
     assert client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend"])["repositories"]
     snapshots = [s["SnapshotName"] for s in client(aws_env, "elasticache").describe_snapshots()["Snapshots"]]
-    assert any(name.startswith(stack.lower()) and name.endswith("-final") for name in snapshots), snapshots  # DeletionPolicy: Snapshot
+    assert any(name.startswith(stack.lower()) and name.endswith("-final") for name in snapshots), (
+        snapshots
+    )  # DeletionPolicy: Snapshot
 
 
 def test_delete_refuses_while_termination_protection_is_on(aws_env, capsys):
@@ -257,38 +336,90 @@ def test_delete_refuses_while_termination_protection_is_on(aws_env, capsys):
 
 def test_the_readme_main_job_runs_end_to_end_with_local(tmp_path):
     where = project_copy(tmp_path)
-    proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--env", "dev", "--local", "--yes", "--image-tag", "1.0.0", "--project-dir", str(where)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "deploy.py"),
+            "--env",
+            "dev",
+            "--local",
+            "--yes",
+            "--image-tag",
+            "1.0.0",
+            "--project-dir",
+            str(where),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
-    for expected in ("Local AWS emulator on http://127.0.0.1:", "cfn-lint clean", "uploaded", "Change set", "deployed", "SiteUrl", "BackendRepositoryUri",
-                     "/Vpc CREATE_COMPLETE", "9/9 |"):  # live events of nested stacks, root progress
+    for expected in (
+        "Local AWS emulator on http://127.0.0.1:",
+        "cfn-lint clean",
+        "uploaded",
+        "Change set",
+        "deployed",
+        "SiteUrl",
+        "BackendRepositoryUri",
+        "/Vpc CREATE_COMPLETE",
+        "9/9 |",
+    ):  # live events of nested stacks, root progress
         assert expected in proc.stdout
 
 
 def test_prod_gets_termination_protection_and_the_stack_policy_on_every_stack(aws_env):
     prefix, stack = unique()
-    code, doc = run("--env", "prod", "--stack-name", stack, "--yes", "--parameter", f"NamePrefix={prefix}", "--image-tag", "1.0.0",
-                    "--parameter", f"DomainName={prefix}.example.jp")
+    code, doc = run(
+        "--env",
+        "prod",
+        "--stack-name",
+        stack,
+        "--yes",
+        "--parameter",
+        f"NamePrefix={prefix}",
+        "--image-tag",
+        "1.0.0",
+        "--parameter",
+        f"DomainName={prefix}.example.jp",
+    )
     assert code == 0
     cfn = client(aws_env, "cloudformation")
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["EnableTerminationProtection"] is True
     policy = (REPO / "policies" / "stateful-stack-policy.json").read_text()
-    nested = [r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::CloudFormation::Stack"]
-    assert len(nested) == 11  # keys, network, security, cache, registry, cluster, load balancer, monitoring, services, dns, records
+    nested = [
+        r["PhysicalResourceId"]
+        for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::CloudFormation::Stack"
+    ]
+    assert (
+        len(nested) == 11
+    )  # keys, network, security, cache, registry, cluster, load balancer, monitoring, services, dns, records
     for target in [stack, *nested]:
         assert json.loads(cfn.get_stack_policy(StackName=target)["StackPolicyBody"]) == json.loads(policy)
     # prod hardening: WAF on the ALB, with logging; ALB deletion protection and access logs
     elb = client(aws_env, "elbv2")
     (alb,) = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == f"{prefix}-alb"]
-    attrs = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]}
+    attrs = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    }
     assert attrs["deletion_protection.enabled"] == "true" and attrs["access_logs.s3.enabled"] == "true"
     wafv2 = client(aws_env, "wafv2")
     acl = wafv2.get_web_acl_for_resource(ResourceArn=alb["LoadBalancerArn"])["WebACL"]
     assert [r["Name"] for r in acl["Rules"]][-1] == "per-ip-rate-limit"
     assert wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]["LogDestinationConfigs"]
     # prod monitoring: a NAT gateway per AZ and WAF, so their alarms exist too (dev has neither)
-    alarms = {a["AlarmName"] for a in client(aws_env, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")["MetricAlarms"]}
-    assert {f"{prefix}-nat-1-port-allocation", f"{prefix}-nat-2-packets-dropped", f"{prefix}-waf-blocked-requests"} <= alarms
+    alarms = {
+        a["AlarmName"]
+        for a in client(aws_env, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")["MetricAlarms"]
+    }
+    assert {
+        f"{prefix}-nat-1-port-allocation",
+        f"{prefix}-nat-2-packets-dropped",
+        f"{prefix}-waf-blocked-requests",
+    } <= alarms
 
 
 def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env):
@@ -308,11 +439,21 @@ def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env
 
 def _with_redis_replacement(real_describe_tree):
     """The emulator gives no Replacement field: graft an AWS-shaped nested change set replacing Redis."""
+
     def describe_tree(cfn, change_set_id, path=""):
         nodes = real_describe_tree(cfn, change_set_id, path)
-        nested = {"ResourceChange": {"Action": "Modify", "LogicalResourceId": "RedisReplicationGroup", "ResourceType": "AWS::ElastiCache::ReplicationGroup",
-                                     "Replacement": "Conditional", "Details": []}, "Type": "Resource"}
+        nested = {
+            "ResourceChange": {
+                "Action": "Modify",
+                "LogicalResourceId": "RedisReplicationGroup",
+                "ResourceType": "AWS::ElastiCache::ReplicationGroup",
+                "Replacement": "Conditional",
+                "Details": [],
+            },
+            "Type": "Resource",
+        }
         return nodes + [type(nodes[0])("CacheStack", {"ChangeSetId": "nested"}, [nested], None)]
+
     return describe_tree
 
 
@@ -322,14 +463,38 @@ def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypa
     prefix, stack = unique()
     assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
     monkeypatch.setattr(st, "describe_tree", _with_redis_replacement(st.describe_tree))
-    code, doc = run("--env", "dev", "--stack-name", stack, "--parameter", f"NamePrefix={prefix}", "--image-tag", "1.0.1", "--no-execute")
+    code, doc = run(
+        "--env",
+        "dev",
+        "--stack-name",
+        stack,
+        "--parameter",
+        f"NamePrefix={prefix}",
+        "--image-tag",
+        "1.0.1",
+        "--no-execute",
+    )
     assert code == 0 and doc["refused"] == ["CacheStack/RedisReplicationGroup"]
     assert "REFUSED  CacheStack/RedisReplicationGroup" in capsys.readouterr().err
     code, _ = deploy(prefix, stack, "--image-tag", "1.0.2")
     assert code == 6
     assert "--allow-replacement CacheStack/RedisReplicationGroup" in capsys.readouterr().err
     cfn = client(aws_env, "cloudformation")
-    assert {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}["ImageTag"] == "1.0.0"  # untouched
-    code, doc = deploy(prefix, stack, "--image-tag", "1.0.2", "--allow-replacement", "RedisReplicationGroup", "--allow-replacement", "RedisReplicatonGroup")
+    assert {
+        p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]
+    }["ImageTag"] == "1.0.0"  # untouched
+    code, doc = deploy(
+        prefix,
+        stack,
+        "--image-tag",
+        "1.0.2",
+        "--allow-replacement",
+        "RedisReplicationGroup",
+        "--allow-replacement",
+        "RedisReplicatonGroup",
+    )
     assert code == 0 and doc["status"] == "DEPLOYED"
-    assert "--allow-replacement RedisReplicatonGroup: this change set replaces or removes no stateful resource" in capsys.readouterr().err
+    assert (
+        "--allow-replacement RedisReplicatonGroup: this change set replaces or removes no stateful resource"
+        in capsys.readouterr().err
+    )

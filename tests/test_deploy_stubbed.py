@@ -1,6 +1,7 @@
 """Deploy logic against responses shaped like the AWS API reference (botocore Stubber), for what the
 emulator cannot show: nested change sets with Replacement, nested failures, stuck states, throttling,
 expired credentials."""
+
 from __future__ import annotations
 
 import io
@@ -40,35 +41,74 @@ def change(action, logical_id, type_, replacement=None, change_set_id=None, deta
 
 
 def stack_desc(stack_id, status, params=None, **extra):
-    return {"Stacks": [{"StackName": stack_id.split("/")[1], "StackId": stack_id, "StackStatus": status, "CreationTime": T0,
-                        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in (params or {}).items()], **extra}]}
+    return {
+        "Stacks": [
+            {
+                "StackName": stack_id.split("/")[1],
+                "StackId": stack_id,
+                "StackStatus": status,
+                "CreationTime": T0,
+                "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in (params or {}).items()],
+                **extra,
+            }
+        ]
+    }
 
 
 def stub_tree(stub: Stubber) -> None:
     """Root change set (two pages) whose CacheStack has a nested change set replacing Redis."""
     root_page1 = {
-        "ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "StackId": ROOT_ID, "StackName": "cylink-prod", "Status": "CREATE_COMPLETE",
-        "Parameters": [{"ParameterKey": "RedisNodeType", "ParameterValue": "cache.r7g.large"}, {"ParameterKey": "DbPassword", "ParameterValue": "****"}],
+        "ChangeSetId": ROOT_CS,
+        "ChangeSetName": "cs-root",
+        "StackId": ROOT_ID,
+        "StackName": "cylink-prod",
+        "Status": "CREATE_COMPLETE",
+        "Parameters": [
+            {"ParameterKey": "RedisNodeType", "ParameterValue": "cache.r7g.large"},
+            {"ParameterKey": "DbPassword", "ParameterValue": "****"},
+        ],
         "Changes": [change("Modify", "CacheStack", "AWS::CloudFormation::Stack", "False", NESTED_CS)],
         "NextToken": "page2",
     }
-    root_page2 = {"ChangeSetId": ROOT_CS, "StackId": ROOT_ID, "Status": "CREATE_COMPLETE",
-                  "Changes": [change("Remove", "RecordsStack", "AWS::CloudFormation::Stack")]}
+    root_page2 = {
+        "ChangeSetId": ROOT_CS,
+        "StackId": ROOT_ID,
+        "Status": "CREATE_COMPLETE",
+        "Changes": [change("Remove", "RecordsStack", "AWS::CloudFormation::Stack")],
+    }
     nested = {
-        "ChangeSetId": NESTED_CS, "ChangeSetName": "cs-nested", "StackId": NESTED_ID, "Status": "CREATE_COMPLETE",
+        "ChangeSetId": NESTED_CS,
+        "ChangeSetName": "cs-nested",
+        "StackId": NESTED_ID,
+        "Status": "CREATE_COMPLETE",
         "Parameters": [{"ParameterKey": "RedisNodeType", "ParameterValue": "cache.r7g.large"}],
         "Changes": [
-            change("Modify", "RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True",
-                   details=[{"Target": {"Attribute": "Properties", "Name": "CacheNodeType", "RequiresRecreation": "Always"}}]),
+            change(
+                "Modify",
+                "RedisReplicationGroup",
+                "AWS::ElastiCache::ReplicationGroup",
+                "True",
+                details=[
+                    {"Target": {"Attribute": "Properties", "Name": "CacheNodeType", "RequiresRecreation": "Always"}}
+                ],
+            ),
             change("Modify", "RedisSubnetGroup", "AWS::ElastiCache::SubnetGroup", "Conditional"),
             change("Modify", "RedisAuthSecret", "AWS::SecretsManager::Secret", "False"),
         ],
     }
     stub.add_response("describe_change_set", root_page1, {"ChangeSetName": ROOT_CS})
     stub.add_response("describe_change_set", root_page2, {"ChangeSetName": ROOT_CS, "NextToken": "page2"})
-    stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_COMPLETE", {"RedisNodeType": "cache.t3.medium", "DbPassword": "****"}), {"StackName": ROOT_ID})
+    stub.add_response(
+        "describe_stacks",
+        stack_desc(ROOT_ID, "UPDATE_COMPLETE", {"RedisNodeType": "cache.t3.medium", "DbPassword": "****"}),
+        {"StackName": ROOT_ID},
+    )
     stub.add_response("describe_change_set", nested, {"ChangeSetName": NESTED_CS})
-    stub.add_response("describe_stacks", stack_desc(NESTED_ID, "UPDATE_COMPLETE", {"RedisNodeType": "cache.t3.medium"}), {"StackName": NESTED_ID})
+    stub.add_response(
+        "describe_stacks",
+        stack_desc(NESTED_ID, "UPDATE_COMPLETE", {"RedisNodeType": "cache.t3.medium"}),
+        {"StackName": NESTED_ID},
+    )
 
 
 def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out():
@@ -87,23 +127,39 @@ def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out()
         ("CacheStack", "RedisAuthSecret", "False", False),
     ]
     assert rows[2].details == "CacheNodeType"
-    assert changes.parameter_changes(nodes[0]) == [("RedisNodeType", "cache.t3.medium", "cache.r7g.large")]  # NoEcho unchanged: hidden
+    assert changes.parameter_changes(nodes[0]) == [
+        ("RedisNodeType", "cache.t3.medium", "cache.r7g.large")
+    ]  # NoEcho unchanged: hidden
     out = io.StringIO()
     HumanReporter(out=out).change_sets(nodes)
     text = out.getvalue()
     assert "CacheStack: 3 change(s)" in text and "RedisNodeType: cache.t3.medium -> cache.r7g.large" in text
-    assert "3 replacement(s)/removal(s): (root)/RecordsStack, CacheStack/RedisReplicationGroup, CacheStack/RedisSubnetGroup" in text
+    assert (
+        "3 replacement(s)/removal(s): (root)/RecordsStack, CacheStack/RedisReplicationGroup, CacheStack/RedisSubnetGroup"
+        in text
+    )
     assert "****" not in text
 
 
 def test_noecho_parameter_changes_are_masked():
-    node = changes.ChangeSetNode("", {"Parameters": [{"ParameterKey": "Token", "ParameterValue": "****"}]}, [], {"Token": "old-secret"})
+    node = changes.ChangeSetNode(
+        "", {"Parameters": [{"ParameterKey": "Token", "ParameterValue": "****"}]}, [], {"Token": "old-secret"}
+    )
     assert changes.parameter_changes(node) == [("Token", "****", "****")]
 
 
-def event(stack_id, logical_id, status, seconds, reason=None, type_="AWS::ElastiCache::ReplicationGroup", physical=None):
-    e = {"StackId": stack_id, "StackName": stack_id.split("/")[1], "EventId": f"{logical_id}-{status}-{seconds}", "LogicalResourceId": logical_id,
-         "ResourceType": type_, "ResourceStatus": status, "Timestamp": T0 + timedelta(seconds=seconds)}
+def event(
+    stack_id, logical_id, status, seconds, reason=None, type_="AWS::ElastiCache::ReplicationGroup", physical=None
+):
+    e = {
+        "StackId": stack_id,
+        "StackName": stack_id.split("/")[1],
+        "EventId": f"{logical_id}-{status}-{seconds}",
+        "LogicalResourceId": logical_id,
+        "ResourceType": type_,
+        "ResourceStatus": status,
+        "Timestamp": T0 + timedelta(seconds=seconds),
+    }
     if reason:
         e["ResourceStatusReason"] = reason
     if physical:
@@ -114,29 +170,79 @@ def event(stack_id, logical_id, status, seconds, reason=None, type_="AWS::Elasti
 def test_a_failure_deep_in_a_nested_stack_is_reported_first_as_the_root_cause(capsys):
     cfn = cfn_client()
     root_events = [
-        event(ROOT_ID, "cylink-prod", "UPDATE_ROLLBACK_IN_PROGRESS", 40, "The following resource(s) failed to update: [CacheStack].", "AWS::CloudFormation::Stack", ROOT_ID),
-        event(ROOT_ID, "CacheStack", "UPDATE_FAILED", 39, "Embedded stack arn:...CacheStack was not successfully updated.", "AWS::CloudFormation::Stack", NESTED_ID),
+        event(
+            ROOT_ID,
+            "cylink-prod",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            40,
+            "The following resource(s) failed to update: [CacheStack].",
+            "AWS::CloudFormation::Stack",
+            ROOT_ID,
+        ),
+        event(
+            ROOT_ID,
+            "CacheStack",
+            "UPDATE_FAILED",
+            39,
+            "Embedded stack arn:...CacheStack was not successfully updated.",
+            "AWS::CloudFormation::Stack",
+            NESTED_ID,
+        ),
         event(ROOT_ID, "CacheStack", "UPDATE_IN_PROGRESS", 1, None, "AWS::CloudFormation::Stack", NESTED_ID),
     ]
     nested_events = [
         event(NESTED_ID, "RedisSubnetGroup", "UPDATE_FAILED", 38, "Resource update cancelled"),
-        event(NESTED_ID, "RedisReplicationGroup", "UPDATE_FAILED", 30, "Cache node type cache.x9.huge is not supported in ap-northeast-1"),
+        event(
+            NESTED_ID,
+            "RedisReplicationGroup",
+            "UPDATE_FAILED",
+            30,
+            "Cache node type cache.x9.huge is not supported in ap-northeast-1",
+        ),
         event(NESTED_ID, "RedisReplicationGroup", "UPDATE_IN_PROGRESS", 2),
     ]
     with Stubber(cfn) as stub:
-        stub.add_response("describe_stack_events", {"StackEvents": [event(ROOT_ID, "cylink-prod", "UPDATE_COMPLETE", -60, None, "AWS::CloudFormation::Stack", ROOT_ID)]},
-                          {"StackName": ROOT_ID})
+        stub.add_response(
+            "describe_stack_events",
+            {
+                "StackEvents": [
+                    event(ROOT_ID, "cylink-prod", "UPDATE_COMPLETE", -60, None, "AWS::CloudFormation::Stack", ROOT_ID)
+                ]
+            },
+            {"StackName": ROOT_ID},
+        )
         stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID})
         stub.add_response("execute_change_set", {}, {"ChangeSetName": ROOT_CS})
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_ROLLBACK_IN_PROGRESS"), {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": root_events}, {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": nested_events}, {"StackName": NESTED_ID})
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_ROLLBACK_COMPLETE"), {"StackName": ROOT_ID})
-        stub.add_response("describe_stack_events", {"StackEvents": [event(ROOT_ID, "cylink-prod", "UPDATE_ROLLBACK_COMPLETE", 90, None, "AWS::CloudFormation::Stack", ROOT_ID), *root_events]}, {"StackName": ROOT_ID})
+        stub.add_response(
+            "describe_stack_events",
+            {
+                "StackEvents": [
+                    event(
+                        ROOT_ID,
+                        "cylink-prod",
+                        "UPDATE_ROLLBACK_COMPLETE",
+                        90,
+                        None,
+                        "AWS::CloudFormation::Stack",
+                        ROOT_ID,
+                    ),
+                    *root_events,
+                ]
+            },
+            {"StackName": ROOT_ID},
+        )
         stub.add_response("describe_stack_events", {"StackEvents": nested_events}, {"StackName": NESTED_ID})
         out = io.StringIO()
-        with pytest.raises(st.DeploymentFailed, match=r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: RedisReplicationGroup\)"):
-            workflow.execute_and_follow(cfn, "cylink-prod", ROOT_CS, ROOT_ID, 3, HumanReporter(out=out), lambda s: None, clock=lambda: T0)
+        with pytest.raises(
+            st.DeploymentFailed, match=r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: RedisReplicationGroup\)"
+        ):
+            workflow.execute_and_follow(
+                cfn, "cylink-prod", ROOT_CS, ROOT_ID, 3, HumanReporter(out=out), lambda s: None, clock=lambda: T0
+            )
         stub.assert_no_pending_responses()
     text = out.getvalue()
     cause = text.index("Root cause:")
@@ -186,9 +292,22 @@ def test_a_stack_with_a_change_set_under_review_is_never_deleted_by_another_depl
     cfn = cfn_client()
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "REVIEW_IN_PROGRESS"), {"StackName": "cylink-dev"})
-        stub.add_response("list_change_sets", {"Summaries": [{"ChangeSetName": "cylink-dev-20261128-101500-3f9a1c", "ExecutionStatus": "AVAILABLE",
-                                                              "Status": "CREATE_COMPLETE"}]}, {"StackName": "cylink-dev"})
-        with pytest.raises(StackStateError, match="has change set cylink-dev-20261128-101500-3f9a1c under review: execute it"):
+        stub.add_response(
+            "list_change_sets",
+            {
+                "Summaries": [
+                    {
+                        "ChangeSetName": "cylink-dev-20261128-101500-3f9a1c",
+                        "ExecutionStatus": "AVAILABLE",
+                        "Status": "CREATE_COMPLETE",
+                    }
+                ]
+            },
+            {"StackName": "cylink-dev"},
+        )
+        with pytest.raises(
+            StackStateError, match="has change set cylink-dev-20261128-101500-3f9a1c under review: execute it"
+        ):
             workflow.settle(cfn, "cylink-dev", RecordingReporter(), lambda s: None)
         stub.assert_no_pending_responses()  # no delete_stack, nobody asked
 
@@ -204,11 +323,14 @@ def test_an_in_progress_stack_is_waited_for_with_backoff_never_a_second_operatio
     assert sleeps == [1.0, 1.5]
 
 
-@pytest.mark.parametrize("status, step", [
-    ("UPDATE_ROLLBACK_FAILED", "aws cloudformation continue-update-rollback --stack-name cylink-prod"),
-    ("DELETE_FAILED", "aws cloudformation delete-stack --stack-name cylink-prod"),
-    ("UPDATE_FAILED", "aws cloudformation rollback-stack --stack-name cylink-prod"),
-])
+@pytest.mark.parametrize(
+    "status, step",
+    [
+        ("UPDATE_ROLLBACK_FAILED", "aws cloudformation continue-update-rollback --stack-name cylink-prod"),
+        ("DELETE_FAILED", "aws cloudformation delete-stack --stack-name cylink-prod"),
+        ("UPDATE_FAILED", "aws cloudformation rollback-stack --stack-name cylink-prod"),
+    ],
+)
 def test_stuck_states_stop_with_the_exact_recovery_step(status, step):
     with pytest.raises(StackStateError) as err:
         st.plan(status, "cylink-prod")
@@ -222,7 +344,9 @@ def test_change_set_polling_backs_off_from_one_second():
 
 def test_throttling_is_retried_by_botocore_adaptive_retries():
     """Real retry machinery: the first two HTTP attempts get AWS's Throttling error, the third succeeds."""
-    client = aws.make_clients(aws.make_session(REGION, None, {"aws_access_key_id": "x", "aws_secret_access_key": "x"})).cloudformation
+    client = aws.make_clients(
+        aws.make_session(REGION, None, {"aws_access_key_id": "x", "aws_secret_access_key": "x"})
+    ).cloudformation
     attempts = []
 
     def respond(request, **kwargs):
@@ -250,17 +374,22 @@ class _Raw:
         return self.body
 
 
-@pytest.mark.parametrize("code, expected", [
-    ("ExpiredToken", "your AWS credentials have expired"),
-    ("InvalidClientTokenId", "AWS rejected the credentials"),
-    ("AccessDenied", "access denied on GetCallerIdentity"),
-])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("ExpiredToken", "your AWS credentials have expired"),
+        ("InvalidClientTokenId", "AWS rejected the credentials"),
+        ("AccessDenied", "access denied on GetCallerIdentity"),
+    ],
+)
 def test_credential_failures_give_one_actionable_line_and_exit_3(monkeypatch, capsys, code, expected):
     sts = boto3.client("sts", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     stub = Stubber(sts)
     stub.add_client_error("get_caller_identity", service_error_code=code, service_message="...", http_status_code=403)
     stub.activate()
-    monkeypatch.setattr(aws, "make_clients", lambda session, endpoint_url=None: aws.Clients(cfn_client(), None, sts, REGION))
+    monkeypatch.setattr(
+        aws, "make_clients", lambda session, endpoint_url=None: aws.Clients(cfn_client(), None, sts, REGION)
+    )
     assert cli.main(["--env", "dev", "--yes"]) == 3
     err = capsys.readouterr().err.strip()
     assert expected in err and "\n" not in err
@@ -282,15 +411,18 @@ def test_an_unknown_profile_is_bad_input(capsys):
     assert "--profile no-such-profile-xyz: no such profile" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--no-execute", "--delete"], "unrecognized arguments: --no-execute"),
-    (["--delete", "--image-tag", "x"], "unrecognized arguments: --image-tag x"),
-    (["--local", "--delete"], "unrecognized arguments: --local"),
-    (["--delete", "--bootstrap"], "--delete and --bootstrap cannot be combined"),
-    (["--port", "1"], "unrecognized arguments: --port 1"),
-    (["--stack-name", "Prod Stack"], "--stack-name: 'Prod Stack': use cylink-"),
-    (["--stack-name", "cylink-dev\n"], "use cylink-"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--no-execute", "--delete"], "unrecognized arguments: --no-execute"),
+        (["--delete", "--image-tag", "x"], "unrecognized arguments: --image-tag x"),
+        (["--local", "--delete"], "unrecognized arguments: --local"),
+        (["--delete", "--bootstrap"], "--delete and --bootstrap cannot be combined"),
+        (["--port", "1"], "unrecognized arguments: --port 1"),
+        (["--stack-name", "Prod Stack"], "--stack-name: 'Prod Stack': use cylink-"),
+        (["--stack-name", "cylink-dev\n"], "use cylink-"),
+    ],
+)
 def test_bad_flag_combinations_are_rejected_in_one_line(capsys, argv, message):
     assert cli.main(["--env", "dev", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -301,15 +433,34 @@ def test_bad_flag_combinations_are_rejected_in_one_line(capsys, argv, message):
 def test_create_change_set_keeps_the_running_image_tag_on_update():
     cfn = cfn_client()
     expected = {
-        "StackName": "cylink-prod", "ChangeSetName": "cs", "ChangeSetType": "UPDATE", "TemplateURL": "https://b.s3.amazonaws.com/k",
-        "Parameters": [{"ParameterKey": "EgressMode", "ParameterValue": "nat-per-az"}, {"ParameterKey": "ImageTag", "UsePreviousValue": True}],
-        "Tags": [{"Key": "Project", "Value": "Cylink"}], "Capabilities": st.CAPABILITIES, "IncludeNestedStacks": True, "Description": ANY,
+        "StackName": "cylink-prod",
+        "ChangeSetName": "cs",
+        "ChangeSetType": "UPDATE",
+        "TemplateURL": "https://b.s3.amazonaws.com/k",
+        "Parameters": [
+            {"ParameterKey": "EgressMode", "ParameterValue": "nat-per-az"},
+            {"ParameterKey": "ImageTag", "UsePreviousValue": True},
+        ],
+        "Tags": [{"Key": "Project", "Value": "Cylink"}],
+        "Capabilities": st.CAPABILITIES,
+        "IncludeNestedStacks": True,
+        "Description": ANY,
         "RoleARN": "arn:aws:iam::123456789012:role/cylink-cloudformation",
     }
     with Stubber(cfn) as stub:
         stub.add_response("create_change_set", {"Id": ROOT_CS, "StackId": ROOT_ID}, expected)
-        st.create_change_set(cfn, "cylink-prod", "cs", "UPDATE", "https://b.s3.amazonaws.com/k", {"EgressMode": "nat-per-az"}, {"Project": "Cylink"}, "d", ("ImageTag",),
-                               "arn:aws:iam::123456789012:role/cylink-cloudformation")
+        st.create_change_set(
+            cfn,
+            "cylink-prod",
+            "cs",
+            "UPDATE",
+            "https://b.s3.amazonaws.com/k",
+            {"EgressMode": "nat-per-az"},
+            {"Project": "Cylink"},
+            "d",
+            ("ImageTag",),
+            "arn:aws:iam::123456789012:role/cylink-cloudformation",
+        )
         stub.assert_no_pending_responses()
 
 
@@ -322,7 +473,11 @@ def test_a_change_set_that_never_finishes_computing_is_reported_not_waited_on_fo
     cfn = cfn_client()
     with Stubber(cfn) as stub:
         for _ in range(4):
-            stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "CREATE_IN_PROGRESS"}, {"ChangeSetName": ROOT_CS})
+            stub.add_response(
+                "describe_change_set",
+                {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "CREATE_IN_PROGRESS"},
+                {"ChangeSetName": ROOT_CS},
+            )
         with pytest.raises(st.DeploymentFailed, match="still CREATE_IN_PROGRESS after 5 s"):
             st.wait_change_set(cfn, ROOT_CS, lambda s: None, timeout=4)
         stub.assert_no_pending_responses()
@@ -331,12 +486,26 @@ def test_a_change_set_that_never_finishes_computing_is_reported_not_waited_on_fo
 def test_a_failed_change_set_reports_its_reason_and_an_empty_one_is_no_changes():
     cfn = cfn_client()
     with Stubber(cfn) as stub:
-        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "FAILED",
-                                                  "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set."},
-                          {"ChangeSetName": ROOT_CS})
-        stub.add_response("describe_change_set", {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "FAILED",
-                                                  "StatusReason": "Template error: instance of Fn::GetAtt references undefined resource Foo"},
-                          {"ChangeSetName": ROOT_CS})
+        stub.add_response(
+            "describe_change_set",
+            {
+                "ChangeSetId": ROOT_CS,
+                "ChangeSetName": "cs-root",
+                "Status": "FAILED",
+                "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set.",
+            },
+            {"ChangeSetName": ROOT_CS},
+        )
+        stub.add_response(
+            "describe_change_set",
+            {
+                "ChangeSetId": ROOT_CS,
+                "ChangeSetName": "cs-root",
+                "Status": "FAILED",
+                "StatusReason": "Template error: instance of Fn::GetAtt references undefined resource Foo",
+            },
+            {"ChangeSetName": ROOT_CS},
+        )
         with pytest.raises(st.NoChanges):
             st.wait_change_set(cfn, ROOT_CS, lambda s: None)
         with pytest.raises(st.DeploymentFailed, match="undefined resource Foo"):
@@ -346,13 +515,20 @@ def test_a_failed_change_set_reports_its_reason_and_an_empty_one_is_no_changes()
 def test_following_survives_a_nested_stack_that_was_replaced_and_deleted():
     cfn = cfn_client()
     old_nested = NESTED_ID.replace("bbbb", "old")
-    events = [event(ROOT_ID, "CacheStack", "UPDATE_COMPLETE", 5, None, "AWS::CloudFormation::Stack", NESTED_ID),
-              event(ROOT_ID, "CacheStack", "DELETE_COMPLETE", 4, None, "AWS::CloudFormation::Stack", old_nested)]
+    events = [
+        event(ROOT_ID, "CacheStack", "UPDATE_COMPLETE", 5, None, "AWS::CloudFormation::Stack", NESTED_ID),
+        event(ROOT_ID, "CacheStack", "DELETE_COMPLETE", 4, None, "AWS::CloudFormation::Stack", old_nested),
+    ]
     seen = []
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_COMPLETE"), {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": events}, {"StackName": ROOT_ID})
-        stub.add_client_error("describe_stack_events", "ValidationError", f"Stack with id {old_nested} does not exist", expected_params={"StackName": old_nested})
+        stub.add_client_error(
+            "describe_stack_events",
+            "ValidationError",
+            f"Stack with id {old_nested} does not exist",
+            expected_params={"StackName": old_nested},
+        )
         stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": NESTED_ID})
         assert st.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None) == "UPDATE_COMPLETE"
         stub.assert_no_pending_responses()

@@ -2,6 +2,7 @@
 with a recorder on every client ``aws.make_clients`` builds (tests/awscalls.py), and each recorded call,
 mapped to its IAM action and resource, must be allowed by ``bootstrap.deployer_policy``. The account is
 bootstrapped first (the administrator's job, not recorded)."""
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,13 @@ def recorded(emulator, tmp_path_factory):
     rotated: dict = {}
     out["rotated"] = rotated  # type: ignore[assignment]
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in (("AWS_ENDPOINT_URL", emulator.endpoint), ("AWS_REGION", REGION), ("MOTO_ECS_SERVICE_RUNNING", "1"),
-                           ("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"]),
-                           ("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])):
+        for key, value in (
+            ("AWS_ENDPOINT_URL", emulator.endpoint),
+            ("AWS_REGION", REGION),
+            ("MOTO_ECS_SERVICE_RUNNING", "1"),
+            ("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"]),
+            ("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"]),
+        ):
             mp.setenv(key, value)
         mp.delenv("AWS_PROFILE", raising=False)
 
@@ -53,7 +58,13 @@ def recorded(emulator, tmp_path_factory):
             text = io.StringIO()
             old, sys.stderr = sys.stderr, io.StringIO()
             try:
-                code = main([argv[0], "--json", *argv[1:]], stdin=io.StringIO(""), sleep=lambda s: None, project=project, out=text)
+                code = main(
+                    [argv[0], "--json", *argv[1:]],
+                    stdin=io.StringIO(""),
+                    sleep=lambda s: None,
+                    project=project,
+                    out=text,
+                )
             finally:
                 err, sys.stderr = sys.stderr.getvalue(), old
             out[name] = (code, list(recorder.calls))
@@ -61,15 +72,18 @@ def recorded(emulator, tmp_path_factory):
             assert code in codes, f"{name}: {err}"
             return json.loads(text.getvalue()) if text.getvalue().strip() else {}
 
-        assert main(["bootstrap"], stdin=io.StringIO(""), project=project, out=io.StringIO()) == 0  # the administrator, once
+        assert (
+            main(["bootstrap"], stdin=io.StringIO(""), project=project, out=io.StringIO()) == 0
+        )  # the administrator, once
         recorder = awscalls.record(mp)
         target = ("--env", "dev", "--stack-name", stack)
         run("create", "deploy", *target, "--yes", "--image-tag", "1.0.0")
         run("no-op", "deploy", *target, "--yes", "--image-tag", "1.0.0")
         review = run("review", "deploy", *target, "--no-execute", "--image-tag", "1.1.0")
         run("execute", "execute", *target, "--yes", review["changeSetName"])
-        outputs = boto3.client("cloudformation", region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS).describe_stacks(
-            StackName=stack)["Stacks"][0]["Outputs"]
+        outputs = boto3.client(
+            "cloudformation", region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS
+        ).describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
         for svc, layer in (("backend", "0"), ("frontend", "9")):
             uri = next(o["OutputValue"] for o in outputs if o["OutputKey"] == f"{svc.capitalize()}RepositoryUri")
             put_image(emulator, uri.split("/", 1)[1], "2.0.0", layer)
@@ -101,20 +115,34 @@ def test_the_deployer_policy_allows_every_call_the_command_makes(recorded, comma
 def test_the_recording_saw_the_calls_that_matter(recorded):
     """The recorder is really on: the writes each command exists for are among its calls."""
     ops = {name: {f"{c.service}.{c.operation}" for c in recorded[name][1]} for name in COMMANDS}
-    assert {"cloudformation.CreateChangeSet", "cloudformation.ExecuteChangeSet", "s3.PutObject", "iam.GetRole"} <= ops["create"]
-    assert "cloudformation.ExecuteChangeSet" not in ops["review"] and "cloudformation.ExecuteChangeSet" in ops["execute"]
+    assert {"cloudformation.CreateChangeSet", "cloudformation.ExecuteChangeSet", "s3.PutObject", "iam.GetRole"} <= ops[
+        "create"
+    ]
+    assert (
+        "cloudformation.ExecuteChangeSet" not in ops["review"] and "cloudformation.ExecuteChangeSet" in ops["execute"]
+    )
     assert {"ecr.DescribeImages", "cloudformation.ExecuteChangeSet"} <= ops["release"]
-    assert {"ecs.DescribeServices", "elbv2.DescribeTargetHealth", "elasticache.DescribeReplicationGroups", "cloudwatch.DescribeAlarms"} <= ops["status"]
+    assert {
+        "ecs.DescribeServices",
+        "elbv2.DescribeTargetHealth",
+        "elasticache.DescribeReplicationGroups",
+        "cloudwatch.DescribeAlarms",
+    } <= ops["status"]
     assert "logs.FilterLogEvents" in ops["logs"]
-    assert {"secretsmanager.PutSecretValue", "elasticache.ModifyReplicationGroup", "ecs.UpdateService"} <= ops["rotate-redis-auth"]
+    assert {"secretsmanager.PutSecretValue", "elasticache.ModifyReplicationGroup", "ecs.UpdateService"} <= ops[
+        "rotate-redis-auth"
+    ]
     assert "cloudformation.DeleteStack" in ops["delete"]
 
 
-@pytest.mark.parametrize(("sid", "action", "command"), [
-    ("CylinkStacks", "cloudformation:ExecuteChangeSet", "execute"),
-    ("ArtifactsBucket", "s3:PutObject", "create"),
-    ("PassTheServiceRoleToCloudFormation", "iam:PassRole", "create"),
-])
+@pytest.mark.parametrize(
+    ("sid", "action", "command"),
+    [
+        ("CylinkStacks", "cloudformation:ExecuteChangeSet", "execute"),
+        ("ArtifactsBucket", "s3:PutObject", "create"),
+        ("PassTheServiceRoleToCloudFormation", "iam:PassRole", "create"),
+    ],
+)
 def test_removing_one_needed_permission_fails_the_check_naming_the_call(recorded, sid, action, command):
     policy = _policy()
     statement = next(s for s in policy["Statement"] if s["Sid"] == sid)
@@ -168,20 +196,51 @@ def test_drift_calls_are_allowed_too():
     clients = recorder.attach(aws.Clients(cfn, None, None, REGION))
     root = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/cylink-prod/aaaa"
     with Stubber(cfn) as stub:
-        stub.add_response("describe_stacks", {"Stacks": [{"StackName": "cylink-prod", "StackId": root, "StackStatus": "UPDATE_COMPLETE",
-                                                          "CreationTime": now}]}, {"StackName": "cylink-prod"})
+        stub.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {"StackName": "cylink-prod", "StackId": root, "StackStatus": "UPDATE_COMPLETE", "CreationTime": now}
+                ]
+            },
+            {"StackName": "cylink-prod"},
+        )
         stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": "cylink-prod"})
         stub.add_response("detect_stack_drift", {"StackDriftDetectionId": "d-root"}, {"StackName": "cylink-prod"})
-        stub.add_response("describe_stack_drift_detection_status", {
-            "StackId": root, "StackDriftDetectionId": "d-root", "DetectionStatus": "DETECTION_COMPLETE", "StackDriftStatus": "DRIFTED",
-            "DriftedStackResourceCount": 1, "Timestamp": now}, {"StackDriftDetectionId": "d-root"})
-        stub.add_response("describe_stack_resource_drifts", {"StackResourceDrifts": [{
-            "StackId": root, "LogicalResourceId": "CacheStack", "ResourceType": "AWS::CloudFormation::Stack", "StackResourceDriftStatus": "MODIFIED",
-            "Timestamp": now, "PropertyDifferences": []}]}, {"StackName": "cylink-prod", "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"]})
+        stub.add_response(
+            "describe_stack_drift_detection_status",
+            {
+                "StackId": root,
+                "StackDriftDetectionId": "d-root",
+                "DetectionStatus": "DETECTION_COMPLETE",
+                "StackDriftStatus": "DRIFTED",
+                "DriftedStackResourceCount": 1,
+                "Timestamp": now,
+            },
+            {"StackDriftDetectionId": "d-root"},
+        )
+        stub.add_response(
+            "describe_stack_resource_drifts",
+            {
+                "StackResourceDrifts": [
+                    {
+                        "StackId": root,
+                        "LogicalResourceId": "CacheStack",
+                        "ResourceType": "AWS::CloudFormation::Stack",
+                        "StackResourceDriftStatus": "MODIFIED",
+                        "Timestamp": now,
+                        "PropertyDifferences": [],
+                    }
+                ]
+            },
+            {"StackName": "cylink-prod", "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"]},
+        )
         args = argparse.Namespace(command="drift", env="prod", stack_name=None, region=REGION, profile=None, json=False)
         with pytest.raises(Drifted):
             opscmd.run(args, io.StringIO(), None, HumanReporter(out=io.StringIO()), lambda s: None, clients)  # type: ignore[arg-type]
-    assert {"cloudformation.DetectStackDrift", "cloudformation.DescribeStackResourceDrifts"} <= set(recorder.operations())
+    assert {"cloudformation.DetectStackDrift", "cloudformation.DescribeStackResourceDrifts"} <= set(
+        recorder.operations()
+    )
     assert awscalls.denied(_policy(), recorder.calls, ACCOUNT) == []
 
 
@@ -195,4 +254,7 @@ def test_rotation_on_the_emulator_leaves_the_new_token_current_and_the_old_one_p
     assert rotated["doc"]["status"] == "ROTATED" and rotated["doc"]["steps"][-1].startswith("SET")
     assert rotated["current"] != rotated["before"] and len(rotated["current"]) == 64
     assert rotated["previous"] == rotated["before"]
-    assert sorted(s for stages in rotated["stages"].values() for s in stages) == ["AWSCURRENT", "AWSPREVIOUS"]  # AWSPENDING removed
+    assert sorted(s for stages in rotated["stages"].values() for s in stages) == [
+        "AWSCURRENT",
+        "AWSPREVIOUS",
+    ]  # AWSPENDING removed

@@ -1,4 +1,5 @@
 """The README tells the truth: every root parameter, every flag, and the two set-up commands."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,9 @@ def test_every_subcommand_and_flag_is_documented():
 def test_ci_runs_exactly_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in README and "make local" in README
-    assert [line for line in ci.splitlines() if line and not line.startswith("#") and not line.startswith(("set ", "cd "))] == ["make test"]
+    assert [
+        line for line in ci.splitlines() if line and not line.startswith("#") and not line.startswith(("set ", "cd "))
+    ] == ["make test"]
 
 
 def test_every_emulator_compatibility_fix_is_documented():

@@ -1,5 +1,6 @@
 """Each compatibility fix is needed: its scenario passes with every fix and fails without that one;
 and the fixes can be taken back, so moto used in-process afterwards is moto as shipped."""
+
 from __future__ import annotations
 
 import subprocess
@@ -27,7 +28,13 @@ def test_the_scenario_passes_with_all_fixes(name):
 @pytest.mark.parametrize("name", sorted(emulator.FIXES))
 def test_the_scenario_fails_without_its_fix(name):
     others = [f for f in emulator.FIXES if f != name]
-    proc = subprocess.run([sys.executable, "-m", "tests.compat_scenarios", name, *others], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.compat_scenarios", name, *others],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0, f"{name} passes without its fix:\n{proc.stdout}{proc.stderr}"
     assert "Traceback" in proc.stderr  # it failed by raising, not by a crash elsewhere
 
@@ -55,11 +62,21 @@ def test_moto_in_process_after_the_context_is_moto_as_shipped():
     from moto.cloudformation import parsing
     from moto.cloudformation.models import Stack
 
-    before = (parsing.resource_class_from_type, parsing.clean_json, vars(Stack).get("get_cfn_attribute"), vars(moto.kms.models.Key)["create_from_cloudformation_json"])
+    before = (
+        parsing.resource_class_from_type,
+        parsing.clean_json,
+        vars(Stack).get("get_cfn_attribute"),
+        vars(moto.kms.models.Key)["create_from_cloudformation_json"],
+    )
     with emulator.apply():
         assert parsing.resource_class_from_type("AWS::ElastiCache::ReplicationGroup") is not None
         assert hasattr(Stack, "get_cfn_attribute")
-    after = (parsing.resource_class_from_type, parsing.clean_json, vars(Stack).get("get_cfn_attribute"), vars(moto.kms.models.Key)["create_from_cloudformation_json"])
+    after = (
+        parsing.resource_class_from_type,
+        parsing.clean_json,
+        vars(Stack).get("get_cfn_attribute"),
+        vars(moto.kms.models.Key)["create_from_cloudformation_json"],
+    )
     assert after == before and before[2] is None
     assert parsing.resource_class_from_type("AWS::ElastiCache::ReplicationGroup") is None
 
@@ -73,6 +90,10 @@ def test_nested_holds_share_one_application_and_the_last_one_restores():
     assert "get_cfn_attribute" in vars(Stack)  # the outer hold still needs it
     outer.close()
     assert "get_cfn_attribute" not in vars(Stack)
-    with pytest.raises(RuntimeError, match="other emulator fixes"), emulator.apply(), emulator.apply(only=["nested_stack_outputs"]):
+    with (
+        pytest.raises(RuntimeError, match="other emulator fixes"),
+        emulator.apply(),
+        emulator.apply(only=["nested_stack_outputs"]),
+    ):
         pass
     assert "get_cfn_attribute" not in vars(Stack)

@@ -1,4 +1,5 @@
 """The emulator's server: a busy port is a one-line error at once, not a hang."""
+
 from __future__ import annotations
 
 import socket
@@ -34,9 +35,17 @@ def test_a_busy_port_fails_at_once_with_bad_input(busy_port):
 
 
 def test_serve_local_on_a_busy_port_exits_2_with_one_line(busy_port):
-    proc = subprocess.run([sys.executable, "deploy.py", "serve-local", "--port", str(busy_port)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "deploy.py", "serve-local", "--port", str(busy_port)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == EXIT_BAD_INPUT
-    assert proc.stderr.strip().splitlines() == [f"error: port {busy_port} is in use: stop what listens there, or choose another with --port"]
+    assert proc.stderr.strip().splitlines() == [
+        f"error: port {busy_port} is in use: stop what listens there, or choose another with --port"
+    ]
 
 
 def test_a_free_port_serves():

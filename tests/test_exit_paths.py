@@ -1,6 +1,7 @@
 """Every way a run can end, as a user sees it: deploy.py as a subprocess, one line on stderr, and the
 exit code of the README's table. Nothing here reaches AWS (failures happen before any call, or against
 a closed port on 127.0.0.1)."""
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,25 @@ from cylink_deploy import cli, workflow
 
 from .conftest import REPO, project_copy
 
-CLEAN_AWS = {"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"}
+CLEAN_AWS = {
+    "AWS_CONFIG_FILE": "/nonexistent",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
-def deploy_py(project: Path, *argv: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def deploy_py(
+    project: Path, *argv: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | CLEAN_AWS
-    return subprocess.run([sys.executable, str(REPO / "deploy.py"), *argv, "--project-dir", str(project)], env=base | (env or {}),
-                          input=stdin, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(REPO / "deploy.py"), *argv, "--project-dir", str(project)],
+        env=base | (env or {}),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +97,9 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypat
     monkeypatch.setattr(workflow, "build", broken)
     assert cli.main(["build", "--project-dir", str(project)]) == 1
     err = capsys.readouterr().err
-    assert err == "error: unexpected RuntimeError: something nobody planned for (rerun with --debug for the traceback)\n"
+    assert (
+        err == "error: unexpected RuntimeError: something nobody planned for (rerun with --debug for the traceback)\n"
+    )
     assert cli.main(["build", "--debug", "--project-dir", str(project)]) == 1
     assert "Traceback (most recent call last)" in capsys.readouterr().err
 

@@ -1,6 +1,7 @@
 """`deploy.py bootstrap --github-repo`: the GitHub OIDC provider and the deployer role that trusts only the
 chosen refs and environments of one repository — against the emulator (moto's IAM), with botocore's
 Stubber for what the emulator lacks (adding an audience to an existing provider), and through the CLI."""
+
 from __future__ import annotations
 
 import io
@@ -59,14 +60,19 @@ def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_r
     assert statement["Condition"] == {
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": ["repo:cylink/infra:ref:refs/heads/main", "repo:cylink/infra:environment:prod"],
+            "token.actions.githubusercontent.com:sub": [
+                "repo:cylink/infra:ref:refs/heads/main",
+                "repo:cylink/infra:environment:prod",
+            ],
         }
     }
     # exactly the deployer policy, and nothing else
     bucket = result.extra["bucket"]
     assert iam.list_role_policies(RoleName=github_oidc.ROLE_NAME)["PolicyNames"] == [f"cylink-deployer-{REGION}"]
     assert iam.list_attached_role_policies(RoleName=github_oidc.ROLE_NAME)["AttachedPolicies"] == []
-    attached = iam.get_role_policy(RoleName=github_oidc.ROLE_NAME, PolicyName=f"cylink-deployer-{REGION}")["PolicyDocument"]
+    attached = iam.get_role_policy(RoleName=github_oidc.ROLE_NAME, PolicyName=f"cylink-deployer-{REGION}")[
+        "PolicyDocument"
+    ]
     attached = json.loads(attached) if isinstance(attached, str) else attached
     assert attached == json.loads(bootstrap.deployer_policy(ACCOUNT, REGION, bucket).to_json())
 
@@ -82,15 +88,21 @@ def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_r
     assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
     assert any(s.startswith("Reusing the GitHub OIDC provider") for s in reporter.of("step"))
     (statement,) = _trust_of(iam)["Statement"]
-    assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == ["repo:cylink/infra:environment:staging"]
+    assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+        "repo:cylink/infra:environment:staging"
+    ]
 
 
 def test_a_tag_pattern_uses_string_like_and_keeps_the_other_subjects_exact():
-    doc = json.loads(github_oidc.trust_policy(ACCOUNT, GitHubTrust("o/r", ("refs/tags/v*", "refs/heads/main"))).to_json())
+    doc = json.loads(
+        github_oidc.trust_policy(ACCOUNT, GitHubTrust("o/r", ("refs/tags/v*", "refs/heads/main"))).to_json()
+    )
     condition = doc["Statement"][0]["Condition"]
     assert condition == {
         "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {"token.actions.githubusercontent.com:sub": ["repo:o/r:ref:refs/heads/main", "repo:o/r:ref:refs/tags/v*"]},
+        "StringLike": {
+            "token.actions.githubusercontent.com:sub": ["repo:o/r:ref:refs/heads/main", "repo:o/r:ref:refs/tags/v*"]
+        },
     }
 
 
@@ -98,9 +110,16 @@ def test_an_existing_provider_without_the_sts_audience_gets_it_added():
     iam = boto3.client("iam", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(iam) as stub:
         stub.add_response("list_open_id_connect_providers", {"OpenIDConnectProviderList": [{"Arn": PROVIDER}]})
-        stub.add_response("get_open_id_connect_provider", {"ClientIDList": ["some-other-audience"], "Url": "token.actions.githubusercontent.com"},
-                          {"OpenIDConnectProviderArn": PROVIDER})
-        stub.add_response("add_client_id_to_open_id_connect_provider", {}, {"OpenIDConnectProviderArn": PROVIDER, "ClientID": "sts.amazonaws.com"})
+        stub.add_response(
+            "get_open_id_connect_provider",
+            {"ClientIDList": ["some-other-audience"], "Url": "token.actions.githubusercontent.com"},
+            {"OpenIDConnectProviderArn": PROVIDER},
+        )
+        stub.add_response(
+            "add_client_id_to_open_id_connect_provider",
+            {},
+            {"OpenIDConnectProviderArn": PROVIDER, "ClientID": "sts.amazonaws.com"},
+        )
         assert github_oidc.ensure_provider(iam, ACCOUNT) == (PROVIDER, False)
         stub.assert_no_pending_responses()
 
@@ -130,9 +149,24 @@ def test_the_cli_passes_the_github_flags_and_refuses_them_without_a_repository(o
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_REGION", REGION)
     out = io.StringIO()
-    code = main(["bootstrap", "--json", "--github-repo", "cylink/infra", "--github-ref", "refs/tags/v*", "--github-environment", "prod"], out=out)
+    code = main(
+        [
+            "bootstrap",
+            "--json",
+            "--github-repo",
+            "cylink/infra",
+            "--github-ref",
+            "refs/tags/v*",
+            "--github-environment",
+            "prod",
+        ],
+        out=out,
+    )
     assert code == 0
-    assert json.loads(out.getvalue())["githubSubjects"] == ["repo:cylink/infra:ref:refs/tags/v*", "repo:cylink/infra:environment:prod"]
+    assert json.loads(out.getvalue())["githubSubjects"] == [
+        "repo:cylink/infra:ref:refs/tags/v*",
+        "repo:cylink/infra:environment:prod",
+    ]
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: bad input must stop before any call
     assert main(["bootstrap", "--github-environment", "prod"], out=io.StringIO()) == 2
     assert main(["bootstrap", "--github-repo", "cylink/infra"], out=io.StringIO()) == 2

@@ -1,6 +1,7 @@
 """The GitHub Actions workflows (.github/workflows): actionlint clean, third-party actions pinned to commit
 SHAs, OIDC permissions only where a job assumes the role, the deploy steps calling only documented deploy.py
 commands — and the deploy workflow's own scripts run, plan -> summary -> execute, against the emulator."""
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ def steps(document: dict[str, Any]):
 
 def actionlint(*paths: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     assert ACTIONLINT.exists(), "actionlint comes with the dev extras (setup.cfg): pip install -e '.[dev]'"
-    return subprocess.run([str(ACTIONLINT), "-no-color", *map(str, paths)], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [str(ACTIONLINT), "-no-color", *map(str, paths)], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
 
 
 def test_both_workflows_exist_and_actionlint_is_clean():
@@ -55,7 +58,11 @@ def test_both_workflows_exist_and_actionlint_is_clean():
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path):
-    broken = (WORKFLOWS / "deploy.yml").read_text().replace("needs.plan.outputs.change-set-id", "needs.plan.outputs.change-set-arn")
+    broken = (
+        (WORKFLOWS / "deploy.yml")
+        .read_text()
+        .replace("needs.plan.outputs.change-set-id", "needs.plan.outputs.change-set-arn")
+    )
     (tmp_path / "broken.yml").write_text(broken)
     proc = actionlint(tmp_path / "broken.yml", cwd=tmp_path)
     assert proc.returncode == 1 and "change-set-arn" in proc.stdout
@@ -69,7 +76,9 @@ def test_every_third_party_action_is_pinned_to_a_full_commit_sha_with_its_tag_in
             if uses is None or uses.startswith("./"):
                 continue
             assert PINNED.match(uses), f"{path.name}: {uses} is not pinned to a 40-hex commit SHA"
-            assert re.search(re.escape(uses) + r" # v\d+\.\d+\.\d+$", text, re.M), f"{path.name}: {uses} needs its release tag in a comment"
+            assert re.search(re.escape(uses) + r" # v\d+\.\d+\.\d+$", text, re.M), (
+                f"{path.name}: {uses} needs its release tag in a comment"
+            )
 
 
 def test_the_oidc_token_is_granted_only_to_jobs_that_assume_the_role():
@@ -77,12 +86,19 @@ def test_the_oidc_token_is_granted_only_to_jobs_that_assume_the_role():
         document = load(path.name)
         assert document["permissions"] == {"contents": "read"}, path.name
         for job_id, job in document["jobs"].items():
-            assumes = any(str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@") for s in job.get("steps", []))
+            assumes = any(
+                str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+                for s in job.get("steps", [])
+            )
             granted = job.get("permissions", {}).get("id-token") == "write"
-            assert assumes == granted, f"{path.name}:{job_id}: id-token: write exactly where configure-aws-credentials runs"
+            assert assumes == granted, (
+                f"{path.name}:{job_id}: id-token: write exactly where configure-aws-credentials runs"
+            )
             for step in job.get("steps", []):
                 with_ = step.get("with", {})
-                assert not {"aws-access-key-id", "aws-secret-access-key"} & set(with_), f"{path.name}:{job_id}: no long-lived keys"
+                assert not {"aws-access-key-id", "aws-secret-access-key"} & set(with_), (
+                    f"{path.name}:{job_id}: no long-lived keys"
+                )
 
 
 def test_the_deploy_workflow_plans_then_waits_for_the_environment_then_executes_that_change_set():
@@ -119,7 +135,11 @@ def test_ci_runs_the_readme_test_command_with_venvs_cached_by_their_requirement_
     for stamp in stamps.values():
         assert stamp.split("/")[0] in cache["with"]["path"].split(), f"the cache must hold {stamp.split('/')[0]}"
         assert stamp in touch.split(), f"a restored {stamp.split('/')[0]} must be marked current"
-    uploads = {s["with"]["name"]: s["with"]["path"] for _, _, s in steps(document) if str(s.get("uses", "")).startswith("actions/upload-artifact@")}
+    uploads = {
+        s["with"]["name"]: s["with"]["path"]
+        for _, _, s in steps(document)
+        if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    }
     assert uploads == {"templates": "build/*.json", "policy-gate-report": "reports/"}
 
 
@@ -134,8 +154,12 @@ def _dry_run(script: str, env: dict[str, str], where: Path) -> list[list[str]]:
     """Run a step's script with `python` replaced by a recorder: bash expands the arguments exactly as on GitHub."""
     log = where / "argv.jsonl"
     log.unlink(missing_ok=True)
-    recorder = f'python() {{ "{sys.executable}" -c "import json, sys; print(json.dumps(sys.argv[1:]))" "$@" >> "{log}"; }}\n'
-    proc = subprocess.run(["bash", "-e", "-c", recorder + script], cwd=where, env=env, capture_output=True, text=True, timeout=60)
+    recorder = (
+        f'python() {{ "{sys.executable}" -c "import json, sys; print(json.dumps(sys.argv[1:]))" "$@" >> "{log}"; }}\n'
+    )
+    proc = subprocess.run(
+        ["bash", "-e", "-c", recorder + script], cwd=where, env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
@@ -156,13 +180,22 @@ def _check_call(argv: list[str]) -> None:
 
 @pytest.mark.parametrize("image_tag", ["v1.2.0", ""])
 def test_every_python_call_in_the_workflows_is_a_documented_command(tmp_path, image_tag):
-    env = {"PATH": os.environ["PATH"], "DEPLOY_ENV": "prod", "IMAGE_TAG": image_tag, "CHANGE_SET_ID": "arn:aws:cloudformation:cs/x",
-           "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GITHUB_PATH": str(tmp_path / "path")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "DEPLOY_ENV": "prod",
+        "IMAGE_TAG": image_tag,
+        "CHANGE_SET_ID": "arn:aws:cloudformation:cs/x",
+        "GITHUB_OUTPUT": str(tmp_path / "out"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "GITHUB_PATH": str(tmp_path / "path"),
+    }
     calls = []
     for path in workflow_files():
         for job_id, _, step in steps(load(path.name)):
             if "run" in step and ("deploy.py" in step["run"] or "cylink_deploy" in step["run"]):
-                assert set(step.get("env", {})) <= set(env), f"{path.name}:{job_id}: the dry run does not set {set(step['env']) - set(env)}"
+                assert set(step.get("env", {})) <= set(env), (
+                    f"{path.name}:{job_id}: the dry run does not set {set(step['env']) - set(env)}"
+                )
                 calls += _dry_run(_script(step), env, tmp_path)
     for argv in calls:
         _check_call(argv)
@@ -182,7 +215,9 @@ def own_emulator():
 class Job:
     """One job of a workflow, its `run:` steps executed by bash as the runner would, outputs collected."""
 
-    def __init__(self, job: dict[str, Any], where: Path, env: dict[str, str], needs: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(
+        self, job: dict[str, Any], where: Path, env: dict[str, str], needs: dict[str, dict[str, str]] | None = None
+    ) -> None:
         self.job, self.where, self.env, self.needs = job, where, env, needs or {}
         self.step_outputs: dict[str, dict[str, str]] = {}
 
@@ -194,13 +229,20 @@ class Job:
             if parts[0] == "needs" and parts[2] == "outputs":
                 return self.needs[parts[1]].get(parts[3], "")
             raise AssertionError(f"this harness does not evaluate ${{{{ {match.group(1)} }}}}: extend it")
+
         return EXPRESSION.sub(value, str(text))
 
     def run(self, step_id: str) -> subprocess.CompletedProcess[str]:
         (step,) = [s for s in self.job["steps"] if s.get("id") == step_id]
         output = self.where / f"output-{step_id}"
-        env = {**self.env, **{k: self.evaluate(v) for k, v in step.get("env", {}).items()}, "GITHUB_OUTPUT": str(output)}
-        proc = subprocess.run(["bash", "-e", "-c", _script(step)], cwd=self.where, env=env, capture_output=True, text=True, timeout=900)
+        env = {
+            **self.env,
+            **{k: self.evaluate(v) for k, v in step.get("env", {}).items()},
+            "GITHUB_OUTPUT": str(output),
+        }
+        proc = subprocess.run(
+            ["bash", "-e", "-c", _script(step)], cwd=self.where, env=env, capture_output=True, text=True, timeout=900
+        )
         if output.exists():
             self.step_outputs[step_id] = dict(line.split("=", 1) for line in output.read_text().splitlines() if line)
         return proc
@@ -209,16 +251,25 @@ class Job:
         return {k: self.evaluate(v) for k, v in self.job.get("outputs", {}).items()}
 
 
-def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_change_set_on_the_emulator(tmp_path, own_emulator):
+def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_change_set_on_the_emulator(
+    tmp_path, own_emulator
+):
     where = project_copy(tmp_path / "checkout")
-    (where / "templates_src").symlink_to(REPO / "templates_src")  # a checkout: deploy.py finds the project from the working directory
+    (where / "templates_src").symlink_to(
+        REPO / "templates_src"
+    )  # a checkout: deploy.py finds the project from the working directory
     (where / "deploy.py").symlink_to(REPO / "deploy.py")
     job_summary = tmp_path / "summary.md"
     env = {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path),
-        "DEPLOY_ENV": "dev", "IMAGE_TAG": "1.0.0", "AWS_REGION": "ap-northeast-1", "GITHUB_STEP_SUMMARY": str(job_summary),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "DEPLOY_ENV": "dev",
+        "IMAGE_TAG": "1.0.0",
+        "AWS_REGION": "ap-northeast-1",
+        "GITHUB_STEP_SUMMARY": str(job_summary),
         # what configure-aws-credentials provides on GitHub; here the emulator's endpoint and fake keys
-        "AWS_ENDPOINT_URL": own_emulator.endpoint, "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+        "AWS_ENDPOINT_URL": own_emulator.endpoint,
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
         "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
     }
     document = load("deploy.yml")
@@ -229,7 +280,9 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
         assert proc.returncode == 0, proc.stderr[-3000:]
     outputs = plan.outputs()
     assert outputs["environment"] == "dev" and outputs["status"] == "REVIEW"
-    assert outputs["change-set-id"].startswith("arn:aws:cloudformation:") and outputs["change-set-name"].startswith("cylink-dev-")
+    assert outputs["change-set-id"].startswith("arn:aws:cloudformation:") and outputs["change-set-name"].startswith(
+        "cylink-dev-"
+    )
     table = job_summary.read_text()
     assert f"### Change set `{outputs['change-set-name']}` for `cylink-dev` (REVIEW)" in table
     assert "| Add | ServicesStack | AWS::CloudFormation::Stack |" in table and "| Add | NetworkStack |" in table
@@ -239,7 +292,9 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((where / "result.json").read_text())
     assert result["status"] == "DEPLOYED" and result["changeSetId"] == outputs["change-set-id"]
-    cfn = boto3.client("cloudformation", region_name="ap-northeast-1", endpoint_url=own_emulator.endpoint, **FAKE_CREDENTIALS)
+    cfn = boto3.client(
+        "cloudformation", region_name="ap-northeast-1", endpoint_url=own_emulator.endpoint, **FAKE_CREDENTIALS
+    )
     assert cfn.describe_stacks(StackName="cylink-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert f"Executed `{outputs['change-set-id']}` on `cylink-dev`." in job_summary.read_text()
 
@@ -255,11 +310,21 @@ def test_the_execute_step_fails_the_job_when_the_change_set_is_gone(tmp_path, ow
     where = project_copy(tmp_path / "checkout")
     (where / "templates_src").symlink_to(REPO / "templates_src")
     (where / "deploy.py").symlink_to(REPO / "deploy.py")
-    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), "AWS_REGION": "ap-northeast-1",
-           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "AWS_ENDPOINT_URL": own_emulator.endpoint,
-           "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"]}
-    execute = Job(load("deploy.yml")["jobs"]["execute"], where, env,
-                  needs={"plan": {"environment": "staging", "change-set-id": "cylink-staging-20260101-000000-000000"}})
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "AWS_REGION": "ap-northeast-1",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "AWS_ENDPOINT_URL": own_emulator.endpoint,
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+    }
+    execute = Job(
+        load("deploy.yml")["jobs"]["execute"],
+        where,
+        env,
+        needs={"plan": {"environment": "staging", "change-set-id": "cylink-staging-20260101-000000-000000"}},
+    )
     proc = execute.run("execute")
     assert proc.returncode == 4 and "no change set" in proc.stderr
     assert not (tmp_path / "summary.md").exists()  # nothing claims it executed

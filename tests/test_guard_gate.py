@@ -2,6 +2,7 @@
 cdklabs-cdk-validator-cfnguard) over every stack of every environment, resolved with that environment's
 parameters and a domain set, at zero failures; every exemption in policies/guard/exemptions.yaml is still
 needed, carries its reason and is listed in the README."""
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,9 @@ def test_every_exemption_has_its_reason_and_is_listed_in_the_readme(exemptions):
         assert len(exemption.reason) > 60, exemption.control
         assert set(exemption.environments) <= set(ENVIRONMENTS)
         for resource in exemption.resources:
-            assert re.search(rf"`{re.escape(exemption.control)}`.*`{re.escape(resource)}`", readme), f"README must list {exemption.control} on {resource}"
+            assert re.search(rf"`{re.escape(exemption.control)}`.*`{re.escape(resource)}`", readme), (
+                f"README must list {exemption.control} on {resource}"
+            )
 
 
 def test_the_rules_ran_on_every_stack_of_every_environment(tmp_path, built):
@@ -87,7 +90,9 @@ def test_guard_sees_the_kms_key_and_certificate_a_sibling_stack_creates(built):
     listener = guard.for_guard(stacks, "LoadBalancerStack", REGION)["Resources"]["HttpsListener"]["Properties"]
     assert listener["Certificates"][0]["CertificateArn"].startswith(f"arn:aws:acm:{REGION}:")
     services = guard.for_guard(stacks, "ServicesStack", REGION)
-    assert services["Resources"]["BackendService"]["Properties"]["Cluster"] == {"Fn::GetAtt": ["ClusterStack", "Outputs.ClusterName"]}
+    assert services["Resources"]["BackendService"]["Properties"]["Cluster"] == {
+        "Fn::GetAtt": ["ClusterStack", "Outputs.ClusterName"]
+    }
 
 
 def _fails(control: str, stack: str, template: dict, tmp_path: Path) -> bool:

@@ -1,4 +1,5 @@
 """Hardening controls (AWS Security Hub foundational best practices) in the built templates."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,14 +20,20 @@ def test_the_data_key_rotates_is_retained_and_serves_exactly_logs_secrets_redis_
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}}
     assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
-    assert statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
+    assert statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]["Principal"] == {
+        "Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}
+    }
 
 
 def test_every_log_group_secret_repository_and_cache_uses_the_data_key(built):
     for stem in built.by_stem:
         for logical_id, res in built[stem]["Resources"].items():
             props = res.get("Properties", {})
-            if res["Type"] in ("AWS::Logs::LogGroup", "AWS::SecretsManager::Secret", "AWS::ElastiCache::ReplicationGroup"):
+            if res["Type"] in (
+                "AWS::Logs::LogGroup",
+                "AWS::SecretsManager::Secret",
+                "AWS::ElastiCache::ReplicationGroup",
+            ):
                 assert props.get("KmsKeyId") == {"Ref": "DataKeyArn"}, f"{stem}.{logical_id}"
             if res["Type"] == "AWS::SNS::Topic":
                 assert props.get("KmsMasterKeyId") == {"Ref": "DataKeyArn"}, f"{stem}.{logical_id}"
@@ -48,7 +55,9 @@ def test_alb_logs_to_a_private_tls_only_bucket_and_has_deletion_protection_by_pa
     assert attrs["deletion_protection.enabled"] == {"Ref": "AlbDeletionProtection"}
     assert attrs["routing.http.desync_mitigation_mode"] in ("defensive", "strictest")
     bucket = built.props("loadbalancer", "AlbLogBucket")
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     statements = {s["Sid"]: s for s in built.props("loadbalancer", "AlbLogBucketPolicy")["PolicyDocument"]["Statement"]}
     assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -62,13 +71,26 @@ def test_waf_has_managed_rules_a_rate_limit_metrics_and_logging_and_is_on_in_pro
     acl = built.props("loadbalancer", "WebAcl")
     assert acl["Scope"] == "REGIONAL"
     names = [r["Name"] for r in acl["Rules"]]
-    assert names == ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "per-ip-rate-limit"]
+    assert names == [
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "per-ip-rate-limit",
+    ]
     assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in acl["Rules"])
-    assert acl["Rules"][-1]["Statement"]["RateBasedStatement"] == {"AggregateKeyType": "IP", "Limit": {"Ref": "WafRateLimit"}}
-    assert built.props("loadbalancer", "WafLogging")["LogDestinationConfigs"] == [{"Fn::GetAtt": ["WafLogGroup", "Arn"]}]
+    assert acl["Rules"][-1]["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": {"Ref": "WafRateLimit"},
+    }
+    assert built.props("loadbalancer", "WafLogging")["LogDestinationConfigs"] == [
+        {"Fn::GetAtt": ["WafLogGroup", "Arn"]}
+    ]
     assert built.props("loadbalancer", "WafLogGroup")["LogGroupName"]["Fn::Sub"].startswith("aws-waf-logs-")
     assert built.props("loadbalancer", "WebAclAssociation")["ResourceArn"] == {"Ref": "LoadBalancer"}
-    assert {built.resource("loadbalancer", r)["Condition"] for r in ("WebAcl", "WebAclAssociation", "WafLogGroup", "WafLogging")} == {"HasWaf"}
+    assert {
+        built.resource("loadbalancer", r)["Condition"]
+        for r in ("WebAcl", "WebAclAssociation", "WafLogGroup", "WafLogging")
+    } == {"HasWaf"}
     assert built["root"]["Parameters"]["WafEnabled"]["Default"] == "true"
 
 

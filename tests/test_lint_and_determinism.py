@@ -1,4 +1,5 @@
 """cfn-lint (as a library) on every built template and parameter file, and byte-identical builds."""
+
 from __future__ import annotations
 
 import json
@@ -88,13 +89,28 @@ def test_two_builds_are_byte_identical(tmp_path):
 def test_rendering_is_deterministic_across_processes():
     """Hash seeds differ per process: any set/dict-order leak would show here."""
     code = "from templates_src import render; import hashlib; print(hashlib.sha256(repr(render.render()).encode()).hexdigest())"
-    outs = {subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": s}).stdout for s in ("1", "2")}
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": s},
+        ).stdout
+        for s in ("1", "2")
+    }
     assert len(outs) == 1
 
 
 def test_build_writes_root_and_children_into_the_project_and_exits_zero(tmp_path):
     where = project_copy(tmp_path)
-    proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), "build", "--env", "dev", "--project-dir", str(where)], cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "deploy.py"), "build", "--env", "dev", "--project-dir", str(where)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"Synthesised {len(CHILDREN) + 1} templates" in proc.stdout
     assert (where / "build" / "root.json").is_file()
@@ -102,6 +118,13 @@ def test_build_writes_root_and_children_into_the_project_and_exits_zero(tmp_path
 
 def test_the_old_build_only_flag_still_works_and_names_the_new_form(tmp_path):
     where = project_copy(tmp_path)
-    proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--build-only", "--project-dir", str(where)], cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "deploy.py"), "--build-only", "--project-dir", str(where)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.strip() == f"note: --build-only is now the subcommand: python deploy.py build --project-dir {where}"
+    assert (
+        proc.stderr.strip() == f"note: --build-only is now the subcommand: python deploy.py build --project-dir {where}"
+    )

@@ -1,6 +1,7 @@
 """The monitoring stack, checked as properties of the built JSON: every alarm is described, notifies the
 topic, chooses how missing data counts, and takes its threshold from a parameter; the services roll back
 on alarms that exist; the dashboard is valid JSON naming only resources the templates create."""
+
 from __future__ import annotations
 
 import json
@@ -28,13 +29,22 @@ def test_there_are_alarms_for_every_layer_the_issue_names(built):
             if "MetricStat" in q:
                 metrics.add((q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"], None))
     expected = {
-        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", None), ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", None),
-        ("AWS/ApplicationELB", "UnHealthyHostCount", None), ("AWS/ApplicationELB", "TargetResponseTime", "p95"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", None),
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", None),
+        ("AWS/ApplicationELB", "UnHealthyHostCount", None),
+        ("AWS/ApplicationELB", "TargetResponseTime", "p95"),
         ("AWS/ApplicationELB", "RejectedConnectionCount", None),
-        ("AWS/ECS", "CPUUtilization", None), ("AWS/ECS", "MemoryUtilization", None), ("ECS/ContainerInsights", "RunningTaskCount", None),
-        ("AWS/ElastiCache", "EngineCPUUtilization", None), ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", None),
-        ("AWS/ElastiCache", "Evictions", None), ("AWS/ElastiCache", "CurrConnections", None), ("AWS/ElastiCache", "ReplicationLag", None),
-        ("AWS/NATGateway", "ErrorPortAllocation", None), ("AWS/NATGateway", "PacketsDropCount", None), ("AWS/WAFV2", "BlockedRequests", None),
+        ("AWS/ECS", "CPUUtilization", None),
+        ("AWS/ECS", "MemoryUtilization", None),
+        ("ECS/ContainerInsights", "RunningTaskCount", None),
+        ("AWS/ElastiCache", "EngineCPUUtilization", None),
+        ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", None),
+        ("AWS/ElastiCache", "Evictions", None),
+        ("AWS/ElastiCache", "CurrConnections", None),
+        ("AWS/ElastiCache", "ReplicationLag", None),
+        ("AWS/NATGateway", "ErrorPortAllocation", None),
+        ("AWS/NATGateway", "PacketsDropCount", None),
+        ("AWS/WAFV2", "BlockedRequests", None),
     }
     assert expected <= metrics, expected - metrics
 
@@ -89,7 +99,9 @@ def test_only_cloudwatch_of_this_account_may_publish_to_the_encrypted_topic(buil
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert "alarm:*" in statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
     subscription = built.resource("monitoring", "AlarmEmailSubscription")
-    assert subscription["Condition"] == "HasAlarmEmail" and subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert subscription["Condition"] == "HasAlarmEmail" and subscription["Properties"]["Endpoint"] == {
+        "Ref": "AlarmEmail"
+    }
     pattern = re.compile(built["monitoring"]["Parameters"]["AlarmEmail"]["AllowedPattern"])
     assert pattern.match("") and pattern.match("on-call+cylink@example.co.jp")
     assert not pattern.match("not an address") and not pattern.match("a@b")
@@ -102,9 +114,13 @@ def test_conditional_alarms_exist_only_with_what_they_watch(built):
     assert by_condition["HasWaf"] == {"WafBlockedRequestsAlarm"}
     assert by_condition["HasNat"] == {"NatGateway1PortAllocationAlarm", "NatGateway1PacketsDroppedAlarm"}
     assert by_condition["NatPerAz"] == {"NatGateway2PortAllocationAlarm", "NatGateway2PacketsDroppedAlarm"}
-    assert {a for a in by_condition["HasServices"]} == {f"{s.title}{k}" for s in SERVICES for k in ("CpuHighAlarm", "MemoryHighAlarm", "TasksBelowMinimumAlarm")}
+    assert {a for a in by_condition["HasServices"]} == {
+        f"{s.title}{k}" for s in SERVICES for k in ("CpuHighAlarm", "MemoryHighAlarm", "TasksBelowMinimumAlarm")
+    }
     # The root derives ServicesDeployed from ImageTag, so a new tag does not touch the monitoring stack.
-    assert built.props("root", "MonitoringStack")["Parameters"]["ServicesDeployed"] == {"Fn::If": ["HasImageTag", "true", "false"]}
+    assert built.props("root", "MonitoringStack")["Parameters"]["ServicesDeployed"] == {
+        "Fn::If": ["HasImageTag", "true", "false"]
+    }
     assert "ImageTag" not in built["monitoring"]["Parameters"]
 
 
@@ -153,8 +169,12 @@ def test_the_dashboard_is_valid_json_and_names_only_resources_the_templates_crea
         assert name.startswith("AWS::") or base in params or (base in resources and name.endswith(".Arn")), name
     # Every parameter the dashboard names is fed by the sibling output of the resource it measures.
     root = built.props("root", "MonitoringStack")["Parameters"]
-    producers = {"AlbFullName": "LoadBalancerStack", "RedisReplicationGroupId": "CacheStack", "ClusterName": "ClusterStack",
-                 **{f"{s.title}TargetGroupFullName": "LoadBalancerStack" for s in SERVICES}}
+    producers = {
+        "AlbFullName": "LoadBalancerStack",
+        "RedisReplicationGroupId": "CacheStack",
+        "ClusterName": "ClusterStack",
+        **{f"{s.title}TargetGroupFullName": "LoadBalancerStack" for s in SERVICES},
+    }
     for name, stack in producers.items():
         assert name in placeholders, name
         assert root[name] == {"Fn::GetAtt": [stack, f"Outputs.{name}"]}, name
@@ -165,20 +185,40 @@ def test_the_dashboard_is_valid_json_and_names_only_resources_the_templates_crea
     nodes = {row[row.index("CacheClusterId") + 1] for row in metric_rows if "CacheClusterId" in row}
     assert nodes == {"${RedisReplicationGroupId}-" + f"{i:03d}" for i in range(1, MAX_REDIS_NODES + 1)}
     assert int(built["cache"]["Parameters"]["RedisNodeCount"]["MaxValue"]) == MAX_REDIS_NODES
-    alarm_arns = {a.removesuffix(".Arn") for w in body["widgets"] if w["type"] == "alarm" for a in re.findall(r"\$\{([^}]+)\}", json.dumps(w))}
+    alarm_arns = {
+        a.removesuffix(".Arn")
+        for w in body["widgets"]
+        if w["type"] == "alarm"
+        for a in re.findall(r"\$\{([^}]+)\}", json.dumps(w))
+    }
     assert alarm_arns and all(resources[a]["Type"] == ALARM and "Condition" not in resources[a] for a in alarm_arns)
 
 
 def test_the_dashboard_shows_what_the_issue_asks_for(built):
     body, _ = _substituted_body(built)
     metric_names = {row[1] for w in body["widgets"] if w["type"] == "metric" for row in w["properties"]["metrics"]}
-    assert {"RequestCount", "TargetResponseTime", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "HealthyHostCount",
-            "RunningTaskCount", "CPUUtilization", "MemoryUtilization", "EngineCPUUtilization", "DatabaseMemoryUsagePercentage",
-            "CurrConnections", "Evictions", "ActiveConnectionCount", "NewConnectionCount"} <= metric_names
+    assert {
+        "RequestCount",
+        "TargetResponseTime",
+        "HTTPCode_Target_5XX_Count",
+        "HTTPCode_ELB_5XX_Count",
+        "HealthyHostCount",
+        "RunningTaskCount",
+        "CPUUtilization",
+        "MemoryUtilization",
+        "EngineCPUUtilization",
+        "DatabaseMemoryUsagePercentage",
+        "CurrConnections",
+        "Evictions",
+        "ActiveConnectionCount",
+        "NewConnectionCount",
+    } <= metric_names
 
 
 def test_the_root_outputs_the_dashboard_url(built):
-    assert built["root"]["Outputs"]["DashboardUrl"]["Value"] == {"Fn::GetAtt": ["MonitoringStack", "Outputs.DashboardUrl"]}
+    assert built["root"]["Outputs"]["DashboardUrl"]["Value"] == {
+        "Fn::GetAtt": ["MonitoringStack", "Outputs.DashboardUrl"]
+    }
     url = built["monitoring"]["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
     assert url.endswith("#dashboards:name=${Dashboard}")
 

@@ -1,4 +1,5 @@
 """Network stack (guide §4) and the egress fix."""
+
 from __future__ import annotations
 
 
@@ -18,7 +19,11 @@ def test_vpc_and_subnets_use_the_guide_cidrs_in_two_azs(built):
 
 def test_public_route_table_routes_to_the_internet_gateway(built):
     route = built.props("network", "PublicDefaultRoute")
-    assert route == {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": {"Ref": "InternetGateway"}, "RouteTableId": {"Ref": "PublicRouteTable"}}
+    assert route == {
+        "DestinationCidrBlock": "0.0.0.0/0",
+        "GatewayId": {"Ref": "InternetGateway"},
+        "RouteTableId": {"Ref": "PublicRouteTable"},
+    }
     assert built.resource("network", "PublicDefaultRoute")["DependsOn"] == "InternetGatewayAttachment"
     assert len(built.resources("network", "AWS::EC2::VPCGatewayAttachment")) == 1
 
@@ -36,7 +41,11 @@ def test_private_subnets_have_a_route_out_through_nat(built):
 def test_s3_gateway_endpoint_serves_every_route_table(built):
     endpoint = built.props("network", "S3GatewayEndpoint")
     assert endpoint["VpcEndpointType"] == "Gateway"
-    assert sorted(r["Ref"] for r in endpoint["RouteTableIds"]) == ["PrivateRouteTable1", "PrivateRouteTable2", "PublicRouteTable"]
+    assert sorted(r["Ref"] for r in endpoint["RouteTableIds"]) == [
+        "PrivateRouteTable1",
+        "PrivateRouteTable2",
+        "PublicRouteTable",
+    ]
 
 
 def test_without_nat_tasks_move_to_public_subnets_with_a_public_ip(built):

@@ -1,5 +1,6 @@
 """Property tests: whatever a user puts in a parameter file or an override, the result is a valid
 deployment or one line (BadInput, exit 2), never another exception and never a changed value."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,38 @@ def outcome(path: Path, overrides: dict[str, str] | None = None, env: str = "dev
 yaml_scalars = st.one_of(
     st.text(max_size=12),
     st.from_regex(r"-?[0-9]{1,4}(\.[0-9]{1,3})?", fullmatch=True),
-    st.sampled_from(["nan", ".nan", ".inf", "-.inf", "1e3", "0x1F", "0o17", "010", "~", "null", "yes", "no", "on", "true", "2026-11-28", "1_000",
-                     "'quoted'", '"1.10"', "[1]", "{a: 1}", "&a x", "*a", "!!binary aGk=", "| x", "> x", "@x", "`x", "%x"]),
+    st.sampled_from(
+        [
+            "nan",
+            ".nan",
+            ".inf",
+            "-.inf",
+            "1e3",
+            "0x1F",
+            "0o17",
+            "010",
+            "~",
+            "null",
+            "yes",
+            "no",
+            "on",
+            "true",
+            "2026-11-28",
+            "1_000",
+            "'quoted'",
+            '"1.10"',
+            "[1]",
+            "{a: 1}",
+            "&a x",
+            "*a",
+            "!!binary aGk=",
+            "| x",
+            "> x",
+            "@x",
+            "`x",
+            "%x",
+        ]
+    ),
 )
 
 
@@ -75,5 +106,7 @@ def test_any_bytes_as_a_parameter_file_give_a_deployment_or_one_line(tmp_path_fa
 @pytest.mark.parametrize("count", ["1", "1.0", "01", "0001", "+1", " 1", "1 "])
 def test_prod_never_gets_a_single_redis_node_however_it_is_written(tmp_path, count):
     path = tmp_path / "prod.yaml"
-    path.write_text(f"template-file-path: build/root.json\nparameters:\n  RedisNodeCount: '{count}'\n  DomainName: cylink.example.jp\n")
+    path.write_text(
+        f"template-file-path: build/root.json\nparameters:\n  RedisNodeCount: '{count}'\n  DomainName: cylink.example.jp\n"
+    )
     assert isinstance(outcome(path, env="prod"), BadInput)

@@ -1,6 +1,7 @@
 """Least privilege, proven: the CloudFormation service role's policy allows every permission that
 CloudFormation's resource handlers need for every resource type in the build (cfn-lint's provider
 schemas), on the resources our stacks name; and the check fails when a permission or a type is missing."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,10 @@ def _requests(type_: str, action: str) -> list[tuple[str, str, dict]]:
     if action == "iam:PassRole":
         return [(action, SAMPLE["iam"], {"iam:PassedToService": PASSED[type_]})] if type_ in PASSED else []
     if action == "iam:CreateServiceLinkedRole":
-        return [(action, f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/x", {"iam:AWSServiceName": s}) for s in bootstrap.SERVICE_LINKED]
+        return [
+            (action, f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/x", {"iam:AWSServiceName": s})
+            for s in bootstrap.SERVICE_LINKED
+        ]
     return [(action, resource, {})]
 
 
@@ -73,16 +77,22 @@ def test_removing_any_permission_is_caught():
 def test_a_new_resource_type_without_a_wider_role_is_caught():
     types = bootstrap.built_types()
     narrower = _policy([t for t in types if t != "AWS::SecretsManager::Secret"])
-    assert any(m.startswith("AWS::SecretsManager::Secret: secretsmanager:CreateSecret") for m in missing(narrower, types))
+    assert any(
+        m.startswith("AWS::SecretsManager::Secret: secretsmanager:CreateSecret") for m in missing(narrower, types)
+    )
 
 
 def test_roles_buckets_and_stacks_are_scoped_by_name_and_nothing_is_service_wide():
     policy = _policy()
-    actions = [a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    actions = [
+        a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
     assert not [a for a in actions if a.endswith(":*")]
     assert not iameval.allowed(policy, "iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/admin")
     assert not iameval.allowed(policy, "s3:DeleteBucket", "arn:aws:s3:::someone-elses-bucket")
-    assert not iameval.allowed(policy, "cloudformation:DeleteStack", f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/other/1")
+    assert not iameval.allowed(
+        policy, "cloudformation:DeleteStack", f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/other/1"
+    )
     assert not iameval.allowed(policy, "iam:PassRole", SAMPLE["iam"], {"iam:PassedToService": "ec2.amazonaws.com"})
 
 
@@ -92,11 +102,17 @@ def test_the_policy_fits_iams_inline_limit():
 
 
 def test_the_evaluator_knows_deny_wildcards_and_conditions():
-    doc = {"Statement": [
-        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
-        {"Effect": "Deny", "Action": "kms:CreateGrant", "Resource": "*",
-         "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}},
-    ]}
+    doc = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}},
+            },
+        ]
+    }
     assert iameval.decision(doc, "kms:Decrypt", "arn:aws:kms:r:a:key/k") == "Allow"
     assert iameval.decision(doc, "kms:CreateGrant", "k") == "Deny"
     assert iameval.decision(doc, "kms:CreateGrant", "k", {"kms:GrantIsForAWSResource": "true"}) == "Allow"

@@ -1,6 +1,7 @@
 """The policy gate: checkov (CloudFormation, offline) plus Cylink's custom checks on every built template
 — zero failed checks, every skip justified in the template and listed in the README — and each custom
 check proven to fail on a template that lacks its control."""
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,22 @@ def checkov(directory, *extra: str) -> dict:
     """checkov's JSON results for a directory of CloudFormation templates (no network: --skip-download)."""
     assert CHECKOV.exists(), "checkov is installed by 'make test' into .venv-checkov (its pins conflict with ours)"
     proc = subprocess.run(
-        [str(CHECKOV), "-d", str(directory), "--framework", "cloudformation", "--skip-download", "--external-checks-dir", str(CUSTOM_DIR),
-         "-o", "json", *extra],
-        capture_output=True, text=True, timeout=600,
+        [
+            str(CHECKOV),
+            "-d",
+            str(directory),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--external-checks-dir",
+            str(CUSTOM_DIR),
+            "-o",
+            "json",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     document = json.loads(proc.stdout)
@@ -62,7 +76,9 @@ def test_every_skip_carries_its_reason_and_is_listed_in_the_readme(gate):
         reason = skip["check_result"].get("suppress_comment", "")
         assert len(reason) > 30, skip["check_id"]
         resource = skip["resource"].split(".")[-1]
-        assert re.search(rf"`{skip['check_id']}`.*`{resource}`", readme), f"README must list {skip['check_id']} on {resource}"
+        assert re.search(rf"`{skip['check_id']}`.*`{resource}`", readme), (
+            f"README must list {skip['check_id']} on {resource}"
+        )
 
 
 def test_every_custom_check_passes_on_our_templates(gate):

@@ -1,6 +1,7 @@
 """pre-commit (.pre-commit-config.yaml): clean on the repository as it is, and each guard bites — a staged
 build/ file is refused at `git commit`, a broken parameter file fails the build + cfn-lint hook. Runs in a
 copy of the working tree (tests never write into the repository), with the project's .venv tools."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,14 @@ PRE_COMMIT = VENV / "bin" / "pre-commit"
 
 
 def git(where: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", *args],
-                          cwd=where, capture_output=True, text=True, check=check, timeout=60)
+    return subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", *args],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+    )
 
 
 def pre_commit(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -33,7 +40,9 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree (tracked and new files, not ignored ones) as a fresh git repository, .venv linked in."""
     assert PRE_COMMIT.exists(), "pre-commit comes with the dev extras (setup.cfg): pip install -e '.[dev]'"
     where = tmp_path_factory.mktemp("precommit") / "repo"
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     for name in filter(None, listed.split("\0")):
         source = REPO / name
         if source.is_file() and not source.is_symlink():
@@ -59,7 +68,10 @@ def test_pre_commit_runs_clean_on_the_repository(checkout):
     proc = pre_commit(checkout, "run", "--all-files")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     for hook in ("ruff", "mypy", "build + cfn-lint", "actionlint"):
-        assert any(line.startswith(hook) and line.endswith("Passed") for line in proc.stdout.splitlines()), (hook, proc.stdout)
+        assert any(line.startswith(hook) and line.endswith("Passed") for line in proc.stdout.splitlines()), (
+            hook,
+            proc.stdout,
+        )
 
 
 def test_a_staged_build_file_is_refused_at_commit(checkout):
@@ -71,7 +83,9 @@ def test_a_staged_build_file_is_refused_at_commit(checkout):
         proc = git(checkout, "commit", "-m", "oops", check=False)
         assert proc.returncode != 0
         assert "build/ is generated" in proc.stdout + proc.stderr
-        assert "build/root.json" in git(checkout, "diff", "--cached", "--name-only").stdout  # still staged, not committed
+        assert (
+            "build/root.json" in git(checkout, "diff", "--cached", "--name-only").stdout
+        )  # still staged, not committed
     finally:
         git(checkout, "reset", "-q", "build/root.json")
         pre_commit(checkout, "uninstall")

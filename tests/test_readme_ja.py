@@ -1,6 +1,7 @@
 """README.ja.md keeps in step with README.md: the same commands (deploy.py, the summary module, make targets,
 pre-commit), the same --flags and the same template parameters, in both directions. A section added to the
 English README with a new command, flag or parameter fails here until the Japanese one says it too."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ from .conftest import REPO
 
 EN = (REPO / "README.md").read_text()
 JA_PATH = REPO / "README.ja.md"
-COMMAND = re.compile(r"^(?:\.venv/bin/)?(?:python (?:deploy\.py|-m cylink_deploy\.\w+)|make [\w-]+|pre-commit|\.venv/bin/pre-commit)\b")
+COMMAND = re.compile(
+    r"^(?:\.venv/bin/)?(?:python (?:deploy\.py|-m cylink_deploy\.\w+)|make [\w-]+|pre-commit|\.venv/bin/pre-commit)\b"
+)
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 
 
@@ -86,9 +89,14 @@ Then `python -m cylink_deploy.summary plan.json` and `python deploy.py bootstrap
   --github-repo O/R`.
 """
     assert commands(sample) == {
-        "make test", "python deploy.py --env prod --image-tag v1.1.0 --no-execute", "python deploy.py serve-local --port 4566",
-        "make taskcat-venv", ".venv/bin/python deploy.py build", "python deploy.py cost --env prod --json",
-        "python -m cylink_deploy.summary plan.json", "python deploy.py bootstrap --github-repo O/R",
+        "make test",
+        "python deploy.py --env prod --image-tag v1.1.0 --no-execute",
+        "python deploy.py serve-local --port 4566",
+        "make taskcat-venv",
+        ".venv/bin/python deploy.py build",
+        "python deploy.py cost --env prod --json",
+        "python -m cylink_deploy.summary plan.json",
+        "python deploy.py bootstrap --github-repo O/R",
     }
     assert flags(sample) >= {"--env", "--image-tag", "--no-execute", "--port", "--json", "--github-repo"}
     assert parameters("`WafEnabled` and RedisNodeCount, not NamePrefixes") == {"WafEnabled", "RedisNodeCount"}

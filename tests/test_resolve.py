@@ -1,5 +1,6 @@
 """The template resolver: conditions, Fn::If, Refs and nested-stack parameters as CloudFormation would
 decide them, on small templates written for each rule and on the built templates for every environment."""
+
 from __future__ import annotations
 
 import copy
@@ -61,7 +62,12 @@ def test_conditions_evaluate_like_cloudformation(expr: Any, mode: str, expected:
 
 def test_a_resource_whose_condition_is_false_is_dropped_and_leaves_depends_on() -> None:
     t = tpl(
-        {"Kept": {**res(), "DependsOn": ["Gone", "Other"]}, "Gone": {**res(), "Condition": "IsB"}, "Other": res(), "Solo": {**res(), "DependsOn": "Gone"}},
+        {
+            "Kept": {**res(), "DependsOn": ["Gone", "Other"]},
+            "Gone": {**res(), "Condition": "IsB"},
+            "Other": res(),
+            "Solo": {**res(), "DependsOn": "Gone"},
+        },
         {"IsB": {"Fn::Equals": [{"Ref": "Mode"}, "b"]}},
     )
     out = one(t)
@@ -85,7 +91,13 @@ def test_a_kept_resource_loses_its_condition_key_and_outputs_follow_conditions()
 
 def test_fn_if_picks_its_branch_and_no_value_removes_the_key_or_item() -> None:
     t = tpl(
-        {"R": res(Pick={"Fn::If": ["IsA", "yes", "no"]}, Gone={"Fn::If": ["IsA", {"Ref": "AWS::NoValue"}, "x"]}, List=["k", {"Fn::If": ["IsA", {"Ref": "AWS::NoValue"}, "x"]}])},
+        {
+            "R": res(
+                Pick={"Fn::If": ["IsA", "yes", "no"]},
+                Gone={"Fn::If": ["IsA", {"Ref": "AWS::NoValue"}, "x"]},
+                List=["k", {"Fn::If": ["IsA", {"Ref": "AWS::NoValue"}, "x"]}],
+            )
+        },
         {"IsA": {"Fn::Equals": [{"Ref": "Mode"}, "a"]}},
     )
     assert one(t)["Resources"]["R"]["Properties"] == {"Pick": "yes", "List": ["k"]}
@@ -93,9 +105,26 @@ def test_fn_if_picks_its_branch_and_no_value_removes_the_key_or_item() -> None:
 
 
 def test_refs_to_parameters_and_pseudo_parameters_are_substituted_refs_to_resources_kept() -> None:
-    t = tpl({"R": res(M={"Ref": "Mode"}, N={"Ref": "Count"}, Region={"Ref": "AWS::Region"}, Other={"Ref": "S"}, Acct={"Ref": "AWS::AccountId"}), "S": res()})
+    t = tpl(
+        {
+            "R": res(
+                M={"Ref": "Mode"},
+                N={"Ref": "Count"},
+                Region={"Ref": "AWS::Region"},
+                Other={"Ref": "S"},
+                Acct={"Ref": "AWS::AccountId"},
+            ),
+            "S": res(),
+        }
+    )
     props = one(t, Mode="z", Count=3)["Resources"]["R"]["Properties"]
-    assert props == {"M": "z", "N": "3", "Region": "ap-northeast-1", "Other": {"Ref": "S"}, "Acct": {"Ref": "AWS::AccountId"}}
+    assert props == {
+        "M": "z",
+        "N": "3",
+        "Region": "ap-northeast-1",
+        "Other": {"Ref": "S"},
+        "Acct": {"Ref": "AWS::AccountId"},
+    }
 
 
 def test_sub_is_folded_where_known_and_kept_where_not() -> None:
@@ -155,7 +184,10 @@ def test_and_or_are_decided_by_one_known_operand() -> None:
     unknown = {"Fn::Equals": [{"Ref": "Mode"}, "a"]}
     t = tpl(
         {"R": res()},
-        {"F": {"Fn::And": [unknown, {"Fn::Equals": [{"Ref": "Count"}, "2"]}]}, "T": {"Fn::Or": [unknown, {"Fn::Equals": [{"Ref": "Count"}, "1"]}]}},
+        {
+            "F": {"Fn::And": [unknown, {"Fn::Equals": [{"Ref": "Count"}, "2"]}]},
+            "T": {"Fn::Or": [unknown, {"Fn::Equals": [{"Ref": "Count"}, "1"]}]},
+        },
     )
     _, conditions, _ = resolve_template(t, {"Mode": Unknown("x")}, PSEUDO)
     assert conditions == {"F": False, "T": True}
@@ -177,11 +209,33 @@ def test_nested_stacks_receive_parent_values_and_known_sibling_outputs() -> None
         "root.json": json.dumps(
             {
                 "Parameters": {"Mode": {"Type": "String", "Default": "a"}},
-                "Conditions": {"IsA": {"Fn::Equals": [{"Ref": "Mode"}, "a"]}, "IsNotA": {"Fn::Not": [{"Condition": "IsA"}]}},
+                "Conditions": {
+                    "IsA": {"Fn::Equals": [{"Ref": "Mode"}, "a"]},
+                    "IsNotA": {"Fn::Not": [{"Condition": "IsA"}]},
+                },
                 "Resources": {
-                    "Later": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": {"Fn::Sub": "https://${AWS::Region}/later-1.json"}, "Parameters": {"In": {"Fn::GetAtt": ["First", "Outputs.Out"]}, "Id": {"Fn::GetAtt": ["First", "Outputs.Id"]}}}},
-                    "First": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://b/first-2.json", "Parameters": {"P": {"Fn::If": ["IsA", "one", "two"]}}}},
-                    "Never": {"Type": "AWS::CloudFormation::Stack", "Condition": "IsNotA", "Properties": {"TemplateURL": "https://b/missing.json"}},
+                    "Later": {
+                        "Type": "AWS::CloudFormation::Stack",
+                        "Properties": {
+                            "TemplateURL": {"Fn::Sub": "https://${AWS::Region}/later-1.json"},
+                            "Parameters": {
+                                "In": {"Fn::GetAtt": ["First", "Outputs.Out"]},
+                                "Id": {"Fn::GetAtt": ["First", "Outputs.Id"]},
+                            },
+                        },
+                    },
+                    "First": {
+                        "Type": "AWS::CloudFormation::Stack",
+                        "Properties": {
+                            "TemplateURL": "https://b/first-2.json",
+                            "Parameters": {"P": {"Fn::If": ["IsA", "one", "two"]}},
+                        },
+                    },
+                    "Never": {
+                        "Type": "AWS::CloudFormation::Stack",
+                        "Condition": "IsNotA",
+                        "Properties": {"TemplateURL": "https://b/missing.json"},
+                    },
                 },
             }
         ),
@@ -192,7 +246,12 @@ def test_nested_stacks_receive_parent_values_and_known_sibling_outputs() -> None
                 "Outputs": {"Out": {"Value": {"Fn::Sub": "${P}!"}}, "Id": {"Value": {"Ref": "R"}}},
             }
         ),
-        "later-1.json": json.dumps({"Parameters": {"In": {"Type": "String"}, "Id": {"Type": "String"}}, "Resources": {"R": res(V={"Ref": "In"}, I={"Ref": "Id"})}}),
+        "later-1.json": json.dumps(
+            {
+                "Parameters": {"In": {"Type": "String"}, "Id": {"Type": "String"}},
+                "Resources": {"R": res(V={"Ref": "In"}, I={"Ref": "Id"})},
+            }
+        ),
     }
     stacks = resolve(files, {}, region="ap-northeast-1")
     assert list(stacks) == ["root", "First", "Later"]
@@ -236,7 +295,10 @@ def test_no_condition_is_left_in_any_resolved_template(files: dict[str, str], en
 
 
 def test_egress_modes_give_two_one_or_no_nat_gateways(files: dict[str, str]) -> None:
-    nats = {env: sorted(env_stacks(files, env)["network"].resources("AWS::EC2::NatGateway")) for env in ("dev", "staging", "prod")}
+    nats = {
+        env: sorted(env_stacks(files, env)["network"].resources("AWS::EC2::NatGateway"))
+        for env in ("dev", "staging", "prod")
+    }
     assert nats == {"dev": [], "staging": ["NatGateway1"], "prod": ["NatGateway1", "NatGateway2"]}
     staging = env_stacks(files, "staging")["network"].template["Resources"]
     assert staging["PrivateDefaultRoute2"]["Properties"]["NatGatewayId"] == {"Ref": "NatGateway1"}
@@ -281,4 +343,6 @@ def test_resolving_is_pure(files: dict[str, str]) -> None:
     first = env_stacks(files, "staging", ImageTag="v1")
     second = env_stacks(files, "staging", ImageTag="v1")
     assert files == before
-    assert json.dumps({k: v.template for k, v in first.items()}, sort_keys=True) == json.dumps({k: v.template for k, v in second.items()}, sort_keys=True)
+    assert json.dumps({k: v.template for k, v in first.items()}, sort_keys=True) == json.dumps(
+        {k: v.template for k, v in second.items()}, sort_keys=True
+    )

@@ -1,4 +1,5 @@
 """Security groups (guide §5, §7, §8): least exposure, every rule described."""
+
 from __future__ import annotations
 
 RULE_TYPES = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
@@ -47,7 +48,9 @@ def test_alb_and_redis_groups_declare_their_egress_explicitly(built):
     for name in ("AlbSecurityGroup", "RedisSecurityGroup"):
         (rule,) = groups[name]["Properties"]["SecurityGroupEgress"]
         assert (rule["IpProtocol"], rule["CidrIp"]) == ("-1", "127.0.0.1/32") and rule["Description"]
-    assert "SecurityGroupEgress" not in groups["TaskSecurityGroup"]["Properties"]  # tasks reach ECR, Redis, the internet
+    assert (
+        "SecurityGroupEgress" not in groups["TaskSecurityGroup"]["Properties"]
+    )  # tasks reach ECR, Redis, the internet
     standalone = {k: v["Properties"] for k, v in built.resources("security", RULE_TYPES[1]).items()}
     assert {v["GroupId"]["Fn::GetAtt"][0] for v in standalone.values()} == {"AlbSecurityGroup"}
 
@@ -55,7 +58,9 @@ def test_alb_and_redis_groups_declare_their_egress_explicitly(built):
 def test_the_flow_log_role_describes_log_groups_on_the_resource_iam_checks(built):
     (policy,) = built.props("network", "FlowLogRole")["Policies"]
     by_action = {a: s["Resource"] for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
-    assert by_action["logs:DescribeLogGroups"] == [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}]
+    assert by_action["logs:DescribeLogGroups"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
+    ]
     assert by_action["logs:PutLogEvents"] == [{"Fn::GetAtt": ["FlowLogGroup", "Arn"]}]
 
 
@@ -68,4 +73,6 @@ def test_kms_administration_cannot_create_grants(built):
     assert not [a for a in admin if fnmatchcase("kms:CreateGrant", a)]
     deny = statements["GrantsOnlyForAwsResources"]
     assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", ["kms:CreateGrant"])
-    assert deny["Condition"] == {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}
+    assert deny["Condition"] == {
+        "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+    }

@@ -1,6 +1,7 @@
 """The built templates and every environment's resolved parameters equal the golden snapshots in
 tests/snapshots/: a refactor that changes any template fails here; a deliberate change is made with
 ``make snapshots`` and reviewed as a diff."""
+
 from __future__ import annotations
 
 import difflib
@@ -10,11 +11,17 @@ from tools import snapshots
 
 def test_the_build_matches_the_golden_snapshots():
     expected = snapshots.expected()
-    stored = {p.relative_to(snapshots.SNAPSHOTS).as_posix(): p.read_text() for p in snapshots.SNAPSHOTS.glob("*/*.json")}
+    stored = {
+        p.relative_to(snapshots.SNAPSHOTS).as_posix(): p.read_text() for p in snapshots.SNAPSHOTS.glob("*/*.json")
+    }
     assert sorted(stored) == sorted(expected), "files differ: run 'make snapshots' and review the diff"
     for rel, text in expected.items():
         if stored[rel] != text:
-            diff = "".join(difflib.unified_diff(stored[rel].splitlines(True), text.splitlines(True), f"snapshot/{rel}", f"build/{rel}", n=2))
+            diff = "".join(
+                difflib.unified_diff(
+                    stored[rel].splitlines(True), text.splitlines(True), f"snapshot/{rel}", f"build/{rel}", n=2
+                )
+            )
             raise AssertionError(f"{rel} changed (run 'make snapshots' if deliberate):\n{diff[:4000]}")
 
 

@@ -1,5 +1,6 @@
 """The job summary of a reviewed change set (cylink_deploy.summary), from documents built the way
 deploy.py builds its --json document (workflow.Result over change-set nodes)."""
+
 from __future__ import annotations
 
 import json
@@ -13,20 +14,46 @@ from cylink_deploy.workflow import Result, Status
 
 
 def _change(action, logical_id, type_, replacement="", targets=()):
-    rc = {"Action": action, "LogicalResourceId": logical_id, "ResourceType": type_, "Details": [{"Target": {"Name": t}} for t in targets]}
+    rc = {
+        "Action": action,
+        "LogicalResourceId": logical_id,
+        "ResourceType": type_,
+        "Details": [{"Target": {"Name": t}} for t in targets],
+    }
     if replacement:
         rc["Replacement"] = replacement
     return {"Type": "Resource", "ResourceChange": rc}
 
 
 def review_document(allowed=frozenset()):
-    root = ChangeSetNode("", {"ChangeSetId": "arn:root", "Parameters": [{"ParameterKey": "ImageTag", "ParameterValue": "v2"}]},
-                         [_change("Modify", "ServicesStack", "AWS::CloudFormation::Stack", "False", ["ImageTag"])], {"ImageTag": "v1"})
-    cache = ChangeSetNode("CacheStack", {"ChangeSetId": "arn:cache"},
-                          [_change("Modify", "RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "Conditional", ["Engine|Version"])])
+    root = ChangeSetNode(
+        "",
+        {"ChangeSetId": "arn:root", "Parameters": [{"ParameterKey": "ImageTag", "ParameterValue": "v2"}]},
+        [_change("Modify", "ServicesStack", "AWS::CloudFormation::Stack", "False", ["ImageTag"])],
+        {"ImageTag": "v1"},
+    )
+    cache = ChangeSetNode(
+        "CacheStack",
+        {"ChangeSetId": "arn:cache"},
+        [
+            _change(
+                "Modify",
+                "RedisReplicationGroup",
+                "AWS::ElastiCache::ReplicationGroup",
+                "Conditional",
+                ["Engine|Version"],
+            )
+        ],
+    )
     nodes = [root, cache]
-    result = Result(Status.REVIEW, "cylink-prod", "cylink-prod-20261128-101500-abc", "arn:aws:cloudformation:cs/1", nodes=nodes,
-                    refused=ch.unsafe(nodes, allowed))
+    result = Result(
+        Status.REVIEW,
+        "cylink-prod",
+        "cylink-prod-20261128-101500-abc",
+        "arn:aws:cloudformation:cs/1",
+        nodes=nodes,
+        refused=ch.unsafe(nodes, allowed),
+    )
     return result.document()
 
 
@@ -37,10 +64,16 @@ def test_the_summary_shows_every_change_marks_replacements_and_names_the_refusal
     assert "|  | Stack | Action | Logical ID | Type | Replacement | Changed |" in text
     assert "|  | (root) | Modify | ServicesStack | AWS::CloudFormation::Stack | False | ImageTag |" in text
     # the replacement is marked, and a pipe inside a cell does not break the row
-    assert "| ⚠️ | CacheStack | Modify | RedisReplicationGroup | AWS::ElastiCache::ReplicationGroup | Conditional | Engine\\|Version |" in text
+    assert (
+        "| ⚠️ | CacheStack | Modify | RedisReplicationGroup | AWS::ElastiCache::ReplicationGroup | Conditional | Engine\\|Version |"
+        in text
+    )
     assert "2 change(s) in 2 change set(s); 1 replacement(s)/removal(s)" in text
     assert "- `(root)` ImageTag: `v1` → `v2`" in text
-    assert "**Refused**: `CacheStack/RedisReplicationGroup`" in text and "`--allow-replacement CacheStack/RedisReplicationGroup`" in text
+    assert (
+        "**Refused**: `CacheStack/RedisReplicationGroup`" in text
+        and "`--allow-replacement CacheStack/RedisReplicationGroup`" in text
+    )
 
 
 def test_an_allowed_replacement_is_marked_but_not_refused():
@@ -55,7 +88,11 @@ def test_no_changes_says_there_is_nothing_to_approve():
 
 def test_outputs_carry_what_the_approval_job_executes():
     assert summary.outputs(review_document()).splitlines() == [
-        "status=REVIEW", "stack=cylink-prod", "change-set-name=cylink-prod-20261128-101500-abc", "change-set-id=arn:aws:cloudformation:cs/1", "refused=1",
+        "status=REVIEW",
+        "stack=cylink-prod",
+        "change-set-name=cylink-prod-20261128-101500-abc",
+        "change-set-id=arn:aws:cloudformation:cs/1",
+        "refused=1",
     ]
 
 

@@ -1,5 +1,6 @@
 """taskcat: the configuration is valid for real AWS, and a full `taskcat test run` passes against the
 project's own emulator (and fails when a template is broken)."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,12 @@ def emulator_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -56,9 +62,22 @@ def emulator_url():
 def taskcat(*args: str, cwd: Path, endpoint: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     if endpoint:
-        env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
-                    "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"], "AWS_DEFAULT_REGION": "ap-northeast-1"})
-    return subprocess.run([str(TASKCAT_PY), str(REPO / "tools" / "taskcat_local.py"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+                "AWS_DEFAULT_REGION": "ap-northeast-1",
+            }
+        )
+    return subprocess.run(
+        [str(TASKCAT_PY), str(REPO / "tools" / "taskcat_local.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_taskcat_lint_passes_and_validates_the_config_with_taskcats_schema(taskcat_project):
@@ -92,14 +111,25 @@ def test_no_local_only_setting_leaks_into_the_real_config():
 
 
 def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, taskcat_project, tmp_path):
-    proc = taskcat("test", "run", "--enable-sig-v2", "--minimal-output", "--output-directory", str(tmp_path), cwd=taskcat_project, endpoint=emulator_url)
+    proc = taskcat(
+        "test",
+        "run",
+        "--enable-sig-v2",
+        "--minimal-output",
+        "--output-directory",
+        str(tmp_path),
+        cwd=taskcat_project,
+        endpoint=emulator_url,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = (tmp_path / "index.html").read_text()
     expected = len(CONFIG["tests"]) * len(CONFIG["project"]["regions"])
     assert report.count("CREATE_COMPLETE") == expected
     for region in CONFIG["project"]["regions"]:
         cfn = boto3.client("cloudformation", region_name=region, endpoint_url=emulator_url, **FAKE_CREDENTIALS)
-        statuses = [s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"] if s["StackName"].startswith("tCaT-cylink-")]
+        statuses = [
+            s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"] if s["StackName"].startswith("tCaT-cylink-")
+        ]
         assert statuses and set(statuses) == {"DELETE_COMPLETE"}, statuses
 
 
@@ -111,8 +141,20 @@ def test_a_broken_template_fails_the_local_run(emulator_url, taskcat_project, tm
     template = json.loads(network.read_text())
     template["Resources"]["PublicSubnet1"]["Properties"]["CidrBlock"] = "192.168.1.0/24"  # outside the VPC
     network.write_text(json.dumps(template))
-    proc = taskcat("test", "run", "--enable-sig-v2", "--minimal-output", "--test-names", "dev-minimal", "--regions", "ap-northeast-1",
-                   "--output-directory", str(tmp_path / "out"), cwd=project, endpoint=emulator_url)
+    proc = taskcat(
+        "test",
+        "run",
+        "--enable-sig-v2",
+        "--minimal-output",
+        "--test-names",
+        "dev-minimal",
+        "--regions",
+        "ap-northeast-1",
+        "--output-directory",
+        str(tmp_path / "out"),
+        cwd=project,
+        endpoint=emulator_url,
+    )
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "One or more stacks failed to create" in proc.stdout + proc.stderr
     assert "InvalidSubnet.Range" in proc.stdout + proc.stderr  # failed for the broken subnet, not anything else

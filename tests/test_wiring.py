@@ -1,4 +1,5 @@
 """The root wires children only through root parameters and sibling outputs, completely."""
+
 from __future__ import annotations
 
 from templates_src import render
@@ -60,6 +61,7 @@ def test_template_urls_come_from_bucket_and_prefix_parameters_and_content_hashes
 def test_an_unchanged_child_keeps_its_file_name_when_a_sibling_changes(monkeypatch):
     before = render.render()
     from templates_src import services
+
     monkeypatch.setattr(services, "HEALTH_CHECK_GRACE_SECONDS", 61)
     after = render.render()
     changed = sorted(set(before) ^ set(after))

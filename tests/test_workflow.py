@@ -1,5 +1,6 @@
 """The workflow as a library: typed requests in, typed results out, everything reported through a
 Reporter. No argparse, no stdout: a CI job or a notebook drives it exactly like this."""
+
 from __future__ import annotations
 
 import uuid
@@ -36,10 +37,16 @@ def test_a_deploy_returns_a_typed_result_and_reports_each_step(clients, project)
     reporter = RecordingReporter(answers=[True])
     result = workflow.deploy(request(), clients, reporter, project, sleep=no_sleep)
     assert result.status is Status.DEPLOYED
-    assert result.change_set_name.startswith(result.stack + "-") and result.change_set_id.startswith("arn:aws:cloudformation:")
+    assert result.change_set_name.startswith(result.stack + "-") and result.change_set_id.startswith(
+        "arn:aws:cloudformation:"
+    )
     files = workflow.build_step.build(project.build_dir).files
-    keys = {o["Key"] for o in clients.s3.list_objects_v2(Bucket=f"cylink-cfn-artifacts-123456789012-{REGION}")["Contents"]}
-    assert set(result.uploaded) <= set(files)  # the emulator is shared: templates another test uploaded are not uploaded again
+    keys = {
+        o["Key"] for o in clients.s3.list_objects_v2(Bucket=f"cylink-cfn-artifacts-123456789012-{REGION}")["Contents"]
+    }
+    assert set(result.uploaded) <= set(
+        files
+    )  # the emulator is shared: templates another test uploaded are not uploaded again
     assert {workflow.artifacts.object_key(name, text) for name, text in files.items()} <= keys
     assert result.outputs["SiteUrl"].startswith("http://")
     assert [n.path for n in result.nodes][0] == "" and result.refused == []
@@ -55,7 +62,10 @@ def test_review_only_stops_before_executing_and_names_the_command_that_executes_
     result = workflow.deploy(req, clients, reporter, project, sleep=no_sleep)
     assert result.status is Status.REVIEW and reporter.of("confirm") == []
     (fields,) = reporter.of("review")
-    assert fields["Execute it"] == f"python deploy.py execute --env dev {result.change_set_name} --stack-name {req.stack} --region {REGION}"
+    assert (
+        fields["Execute it"]
+        == f"python deploy.py execute --env dev {result.change_set_name} --stack-name {req.stack} --region {REGION}"
+    )
     cfn = clients.cloudformation
     assert cfn.describe_change_set(ChangeSetName=result.change_set_id)["ExecutionStatus"] == "AVAILABLE"
 
@@ -80,7 +90,9 @@ def stubbed(cfn_responses):
     cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     sts = boto3.client("sts", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     sts_stub = Stubber(sts)
-    sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
+    sts_stub.add_response(
+        "get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"}
+    )
     stub = Stubber(cfn)
     for method, response, params in cfn_responses:
         if isinstance(response, Exception):
@@ -99,17 +111,51 @@ def test_deleting_a_stack_that_does_not_exist_is_a_result_not_an_error():
 
 
 def test_delete_refuses_while_termination_protection_is_on_and_deletes_nothing():
-    desc = {"Stacks": [{"StackName": "cylink-prod", "StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/a",
-                        "StackStatus": "UPDATE_COMPLETE", "CreationTime": workflow.st.now(), "EnableTerminationProtection": True}]}
-    clients, stub, sts_stub = stubbed([("describe_stacks", desc, {"StackName": "cylink-prod"}), ("describe_stacks", desc, {"StackName": "cylink-prod"})])
-    with stub, sts_stub, pytest.raises(StackStateError, match="update-termination-protection --no-enable-termination-protection"):
+    desc = {
+        "Stacks": [
+            {
+                "StackName": "cylink-prod",
+                "StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/a",
+                "StackStatus": "UPDATE_COMPLETE",
+                "CreationTime": workflow.st.now(),
+                "EnableTerminationProtection": True,
+            }
+        ]
+    }
+    clients, stub, sts_stub = stubbed(
+        [
+            ("describe_stacks", desc, {"StackName": "cylink-prod"}),
+            ("describe_stacks", desc, {"StackName": "cylink-prod"}),
+        ]
+    )
+    with (
+        stub,
+        sts_stub,
+        pytest.raises(StackStateError, match="update-termination-protection --no-enable-termination-protection"),
+    ):
         workflow.delete(DeleteRequest("prod"), clients, RecordingReporter(), no_sleep)
     stub.assert_no_pending_responses()
 
 
 def test_execute_refuses_a_change_set_of_another_stack():
-    other = {"ChangeSetId": "arn:aws:cloudformation:ap-northeast-1:123456789012:changeSet/x/1", "ChangeSetName": "x", "StackName": "cylink-prod",
-             "StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/a", "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"}
-    clients, stub, sts_stub = stubbed([("describe_change_set", other, {"StackName": "cylink-dev", "ChangeSetName": other["ChangeSetId"]})])
-    with stub, sts_stub, pytest.raises(StackStateError, match="belongs to stack cylink-prod, not cylink-dev: pass --stack-name cylink-prod"):
-        workflow.execute(workflow.ExecuteRequest("dev", other["ChangeSetId"]), clients, RecordingReporter(), None, no_sleep)  # type: ignore[arg-type]
+    other = {
+        "ChangeSetId": "arn:aws:cloudformation:ap-northeast-1:123456789012:changeSet/x/1",
+        "ChangeSetName": "x",
+        "StackName": "cylink-prod",
+        "StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/a",
+        "ExecutionStatus": "AVAILABLE",
+        "Status": "CREATE_COMPLETE",
+    }
+    clients, stub, sts_stub = stubbed(
+        [("describe_change_set", other, {"StackName": "cylink-dev", "ChangeSetName": other["ChangeSetId"]})]
+    )
+    with (
+        stub,
+        sts_stub,
+        pytest.raises(
+            StackStateError, match="belongs to stack cylink-prod, not cylink-dev: pass --stack-name cylink-prod"
+        ),
+    ):
+        workflow.execute(
+            workflow.ExecuteRequest("dev", other["ChangeSetId"]), clients, RecordingReporter(), None, no_sleep
+        )  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ The wheel keeps them inside its jsii tarball; this puts ``cfn-guard`` in ``<venv
 ``<venv>/rules/control-tower`` so the policy gate can run them without Node or the CDK.
 Usage: python tools/guard_install.py .venv-guard
 """
+
 from __future__ import annotations
 
 import platform
@@ -18,16 +19,22 @@ RULES = "package/rules/control-tower/cfn-guard/"
 def binary_member() -> str:
     """The tarball's cfn-guard for this machine (the wheel ships Linux and macOS, x86_64 and aarch64)."""
     system = {"Linux": "ubuntu", "Darwin": "macos"}.get(platform.system())
-    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(platform.machine().lower())
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
+        platform.machine().lower()
+    )
     if system is None or arch is None:
-        raise SystemExit(f"guard_install: no cfn-guard binary in the wheel for {platform.system()} {platform.machine()}")
+        raise SystemExit(
+            f"guard_install: no cfn-guard binary in the wheel for {platform.system()} {platform.machine()}"
+        )
     return f"package/bin/{system}/{arch}/cfn-guard"
 
 
 def main(venv: Path) -> None:
     tarballs = sorted(venv.glob("lib/python*/site-packages/cdklabs/cdk_validator_cfnguard/_jsii/*.jsii.tgz"))
     if not tarballs:
-        raise SystemExit(f"guard_install: cdklabs-cdk-validator-cfnguard is not installed in {venv} (pip install --no-deps -r requirements-guard.txt)")
+        raise SystemExit(
+            f"guard_install: cdklabs-cdk-validator-cfnguard is not installed in {venv} (pip install --no-deps -r requirements-guard.txt)"
+        )
     rules = venv / "rules" / "control-tower"
     shutil.rmtree(rules, ignore_errors=True)
     wanted = binary_member()

@@ -4,6 +4,7 @@ parameters (file values + template defaults) and tags. ``make snapshots`` rewrit
 deliberate change, so the change shows up as a reviewable diff; tests/test_snapshots.py fails on any
 difference (a refactor must not change a template).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ def expected() -> dict[str, str]:
     root_parameters = json.loads(files[render.ROOT_FILE])["Parameters"]
     for path in sorted((REPO / "params").glob("*.yaml")):
         deployment = params.resolve(path.stem, path, root_parameters, deploying=False)
-        effective = {k: str(v.get("Default", "")) for k, v in root_parameters.items() if k not in params.PLACEMENT_PARAMS}
+        effective = {
+            k: str(v.get("Default", "")) for k, v in root_parameters.items() if k not in params.PLACEMENT_PARAMS
+        }
         effective.update(deployment.parameters)
         doc = {"parameters": dict(sorted(effective.items())), "tags": deployment.tags}
         out[f"environments/{path.stem}.json"] = json.dumps(doc, indent=2, sort_keys=True) + "\n"

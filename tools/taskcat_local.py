@@ -6,6 +6,7 @@ and would fail the run. This wrapper serves that one URL from the copy in ``tool
 (any other outbound ``requests`` call is refused loudly), then hands over to taskcat's own CLI. Nothing
 else is changed: the AWS calls go wherever taskcat's boto3 points (AWS_ENDPOINT_URL for the emulator).
 """
+
 from __future__ import annotations
 
 import sys

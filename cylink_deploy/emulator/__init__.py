@@ -5,8 +5,18 @@ Stock moto runs the CloudFormation API workflow but misses pieces our real templ
 sets and the same deploy code runs as against AWS. Each fix has a scenario test that fails without it
 (tests/test_emulator_fixes.py). Nothing here is imported when deploying to AWS.
 """
+
 from .registry import FIXES, MOTO_VERSION, apply
 from .server import DEFAULT_PORT, FAKE_CREDENTIALS, LOOPBACK, Emulator, serve_forever
 from . import fixes  # noqa: E402,F401,I001 - registers FIXES
 
-__all__ = ["DEFAULT_PORT", "FAKE_CREDENTIALS", "FIXES", "LOOPBACK", "MOTO_VERSION", "Emulator", "apply", "serve_forever"]
+__all__ = [
+    "DEFAULT_PORT",
+    "FAKE_CREDENTIALS",
+    "FIXES",
+    "LOOPBACK",
+    "MOTO_VERSION",
+    "Emulator",
+    "apply",
+    "serve_forever",
+]

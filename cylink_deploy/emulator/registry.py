@@ -4,6 +4,7 @@ A fix is a function that receives a :class:`Patch` and sets attributes on moto's
 through it, never directly: the patch remembers what was there, so leaving ``with apply():`` restores
 moto exactly (tests that use moto in-process are not silently patched by an earlier test).
 """
+
 from __future__ import annotations
 
 import threading
@@ -56,7 +57,9 @@ def check_moto_version() -> None:
     import moto
 
     if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(f"the emulator's fixes are written for moto {MOTO_VERSION}, found {moto.__version__}: pip install 'moto[server]=={MOTO_VERSION}'")
+        raise RuntimeError(
+            f"the emulator's fixes are written for moto {MOTO_VERSION}, found {moto.__version__}: pip install 'moto[server]=={MOTO_VERSION}'"
+        )
 
 
 class _InForce:
@@ -94,7 +97,9 @@ class Applied:
     def __enter__(self) -> "Applied":
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -121,6 +126,8 @@ def apply(only: list[str] | None = None) -> Applied:
                 raise
             _in_force = _InForce(names, patch)
         elif _in_force.names != names:
-            raise RuntimeError(f"other emulator fixes are in force ({len(_in_force.names)} of {len(FIXES)}); close them first")
+            raise RuntimeError(
+                f"other emulator fixes are in force ({len(_in_force.names)} of {len(FIXES)}); close them first"
+            )
         _in_force.holders += 1
         return Applied(_in_force)

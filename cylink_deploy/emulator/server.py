@@ -3,6 +3,7 @@
 ``--local`` starts it on a free port for one run; ``--serve-local`` keeps it in the foreground so
 repeated deploys and the AWS CLI can use it (``--endpoint-url`` / ``AWS_ENDPOINT_URL``).
 """
+
 from __future__ import annotations
 
 import errno
@@ -40,7 +41,9 @@ def _listening_server(port: int) -> Any:
                 raise
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
     try:
-        server._server = make_server(LOOPBACK, port, DomainDispatcherApplication(create_backend_app), True, request_handler=MotoRequestHandler)
+        server._server = make_server(
+            LOOPBACK, port, DomainDispatcherApplication(create_backend_app), True, request_handler=MotoRequestHandler
+        )
     except SystemExit:  # taken between the probe and here
         raise busy from None
     server._thread = threading.Thread(target=server._server.serve_forever, daemon=True)
@@ -88,7 +91,9 @@ class Emulator:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

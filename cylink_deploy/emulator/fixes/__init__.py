@@ -1,5 +1,6 @@
 """The compatibility fixes, one module per service (CloudFormation: per area). Importing this
 package registers them in ``registry.FIXES``, in the order below; nothing is patched until apply()."""
+
 from ..registry import check_moto_version
 
 check_moto_version()  # before importing moto's internals, which another version may not have

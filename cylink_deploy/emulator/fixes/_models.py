@@ -4,6 +4,7 @@ The models are plain classes, not ``CloudFormationModel`` subclasses: moto finds
 ``CloudFormationModel.__subclasses__()``, so a subclass would be in force as soon as it is imported.
 ``register_models`` puts them in front of moto's lookup through the patch, so restoring removes them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -54,21 +55,29 @@ class CompatModel:
         raise NotImplementedError
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         """Delete it from the service backend (default: nothing to delete)."""
 
     # The signatures moto calls, mapped onto create/delete.
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> "CompatModel":
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> "CompatModel":
         return cls.create_resource(resource_name, cloudformation_json["Properties"], account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> "CompatModel":
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> "CompatModel":
         cls.delete_resource(original_resource.physical_id, cloudformation_json, account_id, region_name)
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
         cls.delete_resource(resource_name, cloudformation_json, account_id, region_name)
 
 

@@ -1,4 +1,5 @@
 """ACM certificates."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,9 @@ class Certificate(CompatModel):
 
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
-        arn = acm_backends[account_id][region_name].request_certificate(p["DomainName"], None, p.get("SubjectAlternativeNames") or [], [])
+        arn = acm_backends[account_id][region_name].request_certificate(
+            p["DomainName"], None, p.get("SubjectAlternativeNames") or [], []
+        )
         return cls(arn)
 
 

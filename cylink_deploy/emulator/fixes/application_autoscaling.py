@@ -1,4 +1,5 @@
 """Application Auto Scaling targets and policies."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,12 +16,22 @@ class ScalableTarget(CompatModel):
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         applicationautoscaling_backends[account_id][region_name].register_scalable_target(
-            p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"], int(p["MinCapacity"]), int(p["MaxCapacity"]), p.get("RoleARN"), None
+            p["ServiceNamespace"],
+            p["ResourceId"],
+            p["ScalableDimension"],
+            int(p["MinCapacity"]),
+            int(p["MaxCapacity"]),
+            p.get("RoleARN"),
+            None,
         )
-        return cls(f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}")  # the physical ID CloudFormation gives
+        return cls(
+            f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}"
+        )  # the physical ID CloudFormation gives
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         resource_id, dimension, namespace = physical_id.split("|")
         backend = applicationautoscaling_backends[account_id][region_name]
         if resource_id in backend.targets.get(dimension, {}):

@@ -1,4 +1,5 @@
 """Change sets: what they list, and what executing one leaves on the stack."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -50,19 +51,35 @@ def _activity(template: dict[str, Any], parameters: dict[str, Any], stack: Any) 
 def _diff(self: ChangeSet) -> list[Change]:
     resource_map = self.stack.resource_map
     old_template = resource_map._template or {"Resources": {}}
-    old_active = _activity(old_template, resource_map.input_parameters, self.stack) if old_template.get("Resources") else (lambda n: False)
+    old_active = (
+        _activity(old_template, resource_map.input_parameters, self.stack)
+        if old_template.get("Resources")
+        else (lambda n: False)
+    )
     new_active = _activity(self.template_dict, self.parameters, self.stack)
     by_action = resource_map.build_resource_diff(self.template_dict, self.parameters)
     changes = []
     for name in self.template_dict["Resources"]:
         was, now = name in old_template["Resources"] and old_active(name), new_active(name)
-        action = "Add" if now and not was else "Remove" if was and not now else "Modify" if now and name in by_action["Modify"] else None
+        action = (
+            "Add"
+            if now and not was
+            else "Remove"
+            if was and not now
+            else "Modify"
+            if now and name in by_action["Modify"]
+            else None
+        )
         if action:
             source = old_template if action == "Remove" else self.template_dict
-            changes.append(Change(action=action, logical_resource_id=name, resource_type=source["Resources"][name]["Type"]))
+            changes.append(
+                Change(action=action, logical_resource_id=name, resource_type=source["Resources"][name]["Type"])
+            )
     for name in by_action["Remove"]:
         if old_active(name):
-            changes.append(Change(action="Remove", logical_resource_id=name, resource_type=old_template["Resources"][name]["Type"]))
+            changes.append(
+                Change(action="Remove", logical_resource_id=name, resource_type=old_template["Resources"][name]["Type"])
+            )
     return changes
 
 
@@ -86,9 +103,14 @@ def _empty_when_unchanged(original: Callable[..., tuple[str, str]]) -> Callable[
             change_set.change_set_type == "UPDATE"
             and change_set.status != "FAILED"
             and change_set.template_dict == stack.template_dict
-            and effective_parameters(change_set.template_dict, change_set.parameters) == effective_parameters(stack.template_dict, stack.parameters or {})
+            and effective_parameters(change_set.template_dict, change_set.parameters)
+            == effective_parameters(stack.template_dict, stack.parameters or {})
         ):
-            change_set.status, change_set.execution_status, change_set.status_reason = "FAILED", "UNAVAILABLE", NO_CHANGES
+            change_set.status, change_set.execution_status, change_set.status_reason = (
+                "FAILED",
+                "UNAVAILABLE",
+                NO_CHANGES,
+            )
             change_set.changes = []
         return change_set_id, stack_id
 
@@ -118,7 +140,9 @@ def _executing_only_available(original: Callable[..., None]) -> Callable[..., No
     def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
         change_set = self.describe_change_set(change_set_name)
         if change_set.execution_status != "AVAILABLE":
-            raise InvalidChangeSetStatus(f"ChangeSet [{change_set.stack_id}] cannot be executed in its current execution status of [{change_set.execution_status}]")
+            raise InvalidChangeSetStatus(
+                f"ChangeSet [{change_set.stack_id}] cannot be executed in its current execution status of [{change_set.execution_status}]"
+            )
         original(self, change_set_name, stack_name)
         _obsoleting_others(self, change_set.stack_id, keep=change_set)
 
@@ -140,5 +164,7 @@ def stale_change_sets_become_obsolete(patch: Patch) -> None:
     one already executed can run again). CloudFormation marks a stack's other change sets OBSOLETE
     once one is executed or the stack is updated, and refuses to execute any change set that is not
     AVAILABLE with InvalidChangeSetStatus."""
-    patch(CloudFormationBackend, "execute_change_set", _executing_only_available(CloudFormationBackend.execute_change_set))
+    patch(
+        CloudFormationBackend, "execute_change_set", _executing_only_available(CloudFormationBackend.execute_change_set)
+    )
     patch(CloudFormationBackend, "update_stack", _update_obsoleting(CloudFormationBackend.update_stack))

@@ -1,4 +1,5 @@
 """Per-resource stack events."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -9,7 +10,14 @@ from moto.cloudformation.models import Event, cloudformation_backends
 from ..registry import Patch, fix
 
 
-def _record(resources_map: Any, logical_id: str, resource_type: str, status: str, physical: Any = None, reason: str | None = None) -> None:
+def _record(
+    resources_map: Any,
+    logical_id: str,
+    resource_type: str,
+    status: str,
+    physical: Any = None,
+    reason: str | None = None,
+) -> None:
     backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
     stack = backend.stacks.get(resources_map.stack_id)
     if stack is None:
@@ -19,7 +27,9 @@ def _record(resources_map: Any, logical_id: str, resource_type: str, status: str
 
 
 def _recording(original: Callable[..., Any], action: str) -> Callable[..., Any]:
-    def wrapper(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
+    def wrapper(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         condition = resource_json.get("Condition")
         if condition and not resources_map.lazy_condition_map[condition]:
             return original(logical_id, resource_json, resources_map, account_id, region_name)

@@ -1,4 +1,5 @@
 """Intrinsic functions."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -24,4 +25,6 @@ def _clean_json_with_azs(original: Callable[[Any, Any], Any]) -> Callable[[Any, 
 def get_azs_lists_the_regions_zones(patch: Patch) -> None:
     """``Fn::GetAZs`` returns <region>a-d in moto, zones Tokyo does not have (1b) and EC2 then refuses;
     return the region's zones as EC2 reports them (ap-northeast-1a, 1c, 1d), as AWS does."""
-    patch(parsing, "clean_json", _clean_json_with_azs(parsing.clean_json))  # recursive calls look the name up in the module
+    patch(
+        parsing, "clean_json", _clean_json_with_azs(parsing.clean_json)
+    )  # recursive calls look the name up in the module

@@ -1,4 +1,5 @@
 """Parameters as DescribeStacks and DescribeChangeSet list them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,11 +28,15 @@ def effective_parameters(template: dict[str, Any], given: dict[str, Any]) -> dic
 def _shown(template: dict[str, Any], given: dict[str, Any]) -> dict[str, str]:
     """The effective parameters with NoEcho values masked."""
     slots = template.get("Parameters") or {}
-    return {key: MASK if slots[key].get("NoEcho") else value for key, value in effective_parameters(template, given).items()}
+    return {
+        key: MASK if slots[key].get("NoEcho") else value for key, value in effective_parameters(template, given).items()
+    }
 
 
 def _stack_parameter_list(self: Stack) -> list[dict[str, str]]:
-    return [{"ParameterKey": k, "ParameterValue": v} for k, v in _shown(self.template_dict, self.parameters or {}).items()]
+    return [
+        {"ParameterKey": k, "ParameterValue": v} for k, v in _shown(self.template_dict, self.parameters or {}).items()
+    ]
 
 
 def _change_set_parameters_shown(self: ChangeSet) -> dict[str, str]:

@@ -1,4 +1,5 @@
 """CloudFormation stack APIs and nested stacks."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -41,7 +42,15 @@ def update_termination_protection(patch: Patch) -> None:
     patch(CloudFormationResponse, "update_termination_protection", _update_termination_protection)
 
 
-def _update_nested_in_place(original: Any, cls: type, original_resource: Stack, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Stack:
+def _update_nested_in_place(
+    original: Any,
+    cls: type,
+    original_resource: Stack,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Stack:
     props = cloudformation_json["Properties"]
     template = get_stack_from_s3_url(props["TemplateURL"], account_id=account_id, partition=get_partition(region_name))
     original_resource.update(template, parameters=props.get("Parameters", {}))  # its events, resources, outputs, status

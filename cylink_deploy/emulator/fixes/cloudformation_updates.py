@@ -1,4 +1,5 @@
 """Stack updates: resources whose Condition decides whether they exist, and types moto cannot update."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,9 @@ from ..registry import Patch, fix
 
 
 def _condition_aware(original: Callable[..., Any]) -> Callable[..., Any]:
-    def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str) -> Any:
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: ResourceMap, account_id: str, region_name: str
+    ) -> Any:
         condition = resource_json.get("Condition")
         existing = resources_map._parsed_resources.get(logical_id)
         if condition and not resources_map.lazy_condition_map[condition]:
@@ -34,7 +37,10 @@ def _reconciling_conditions(original: Callable[..., None]) -> Callable[..., None
         original(self, template, parameters)
         for name in [name for name, value in self._parsed_resources.items() if value is None]:
             del self._parsed_resources[name]  # a resource that does not exist is not listed as None
-        for name, resource_json in self._resource_json_map.items():  # conditions flipped by a parameter no property uses
+        for (
+            name,
+            resource_json,
+        ) in self._resource_json_map.items():  # conditions flipped by a parameter no property uses
             condition = resource_json.get("Condition")
             if not condition:
                 continue
@@ -89,10 +95,16 @@ def _references(node: Any) -> set[str]:
 
 
 def _following_references(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    def build_resource_diff(self: ResourceMap, other_template: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    def build_resource_diff(
+        self: ResourceMap, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         diff = original(self, other_template, parameters)
         old, new = self._resource_json_map, other_template["Resources"]
-        changed = {p for p in parameters or {} if self.input_parameters.get(p) != (parameters or {})[p]} | set(diff["Modify"]) | set(diff["Add"])
+        changed = (
+            {p for p in parameters or {} if self.input_parameters.get(p) != (parameters or {})[p]}
+            | set(diff["Modify"])
+            | set(diff["Add"])
+        )
         grew = True
         while grew:  # a resource is modified when anything it uses changed, transitively
             grew = False

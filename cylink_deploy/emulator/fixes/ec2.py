@@ -1,4 +1,5 @@
 """EC2: subnets and security-group egress rules."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,15 @@ from ..registry import Patch, fix
 from ._models import CompatModel, register_models, wrap_classmethod
 
 
-def _subnet_with_public_ip_setting(original: Any, cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+def _subnet_with_public_ip_setting(
+    original: Any,
+    cls: type,
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
     subnet = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     value = cloudformation_json["Properties"].get("MapPublicIpOnLaunch", False)
     subnet.map_public_ip_on_launch = str(value).lower() == "true"

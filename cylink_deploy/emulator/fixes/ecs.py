@@ -1,4 +1,5 @@
 """ECS: cluster capacity providers, task definition updates."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,10 +16,16 @@ class CapacityProviderAssociations(CompatModel):
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         strategy = [
-            {"capacityProvider": s["CapacityProvider"], "weight": int(s.get("Weight", 0)), "base": int(s.get("Base", 0))}
+            {
+                "capacityProvider": s["CapacityProvider"],
+                "weight": int(s.get("Weight", 0)),
+                "base": int(s.get("Base", 0)),
+            }
             for s in p["DefaultCapacityProviderStrategy"]
         ]
-        ecs_backends[account_id][region_name].put_cluster_capacity_providers(p["Cluster"], p["CapacityProviders"], strategy)
+        ecs_backends[account_id][region_name].put_cluster_capacity_providers(
+            p["Cluster"], p["CapacityProviders"], strategy
+        )
         return cls(p["Cluster"])
 
 
@@ -28,9 +35,19 @@ def ecs_capacity_providers(patch: Patch) -> None:
     register_models(patch, CapacityProviderAssociations)
 
 
-def _task_definition_replaced(original: Any, cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+def _task_definition_replaced(
+    original: Any,
+    cls: type,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
     ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
-    return TaskDefinition.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+    return TaskDefinition.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
 
 
 @fix

@@ -1,4 +1,5 @@
 """ElastiCache: the Redis replication group and its subnet group."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,11 +24,15 @@ class CacheSubnetGroup(CompatModel):
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         group_name = p.get("CacheSubnetGroupName") or lowercase_name(name, 255)
-        elasticache_backends[account_id][region_name].create_cache_subnet_group(group_name, p.get("Description", ""), p["SubnetIds"], None)
+        elasticache_backends[account_id][region_name].create_cache_subnet_group(
+            group_name, p.get("Description", ""), p["SubnetIds"], None
+        )
         return cls(group_name)
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         elasticache_backends[account_id][region_name].cache_subnet_groups.pop(physical_id, None)
 
 
@@ -59,12 +64,16 @@ class ReplicationGroup(CompatModel):
             **dict.fromkeys(_UNSET),
         )
         node_group = group.node_groups[0]
-        endpoints = {f"{kind}EndPoint.Address": node_group[f"{kind.lower()}_endpoint_address"] for kind in ("Primary", "Reader")}
+        endpoints = {
+            f"{kind}EndPoint.Address": node_group[f"{kind.lower()}_endpoint_address"] for kind in ("Primary", "Reader")
+        }
         ports = {f"{kind}EndPoint.Port": str(node_group["port"]) for kind in ("Primary", "Reader")}
         return cls(rg_id, {**endpoints, **ports})
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         backend = elasticache_backends[account_id][region_name]
         if physical_id in backend.replication_groups:
             if resource_json.get("DeletionPolicy") == "Snapshot":  # the final snapshot CloudFormation takes

@@ -1,4 +1,5 @@
 """Elastic Load Balancing v2: attributes given in templates."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -10,7 +11,9 @@ from ..registry import Patch, fix
 from ._models import wrap_classmethod
 
 
-def _get_cfn_attribute_with_zone(original: Callable[[FakeLoadBalancer, str], Any]) -> Callable[[FakeLoadBalancer, str], Any]:
+def _get_cfn_attribute_with_zone(
+    original: Callable[[FakeLoadBalancer, str], Any],
+) -> Callable[[FakeLoadBalancer, str], Any]:
     def get_cfn_attribute(self: FakeLoadBalancer, attribute_name: str) -> Any:
         if attribute_name == "CanonicalHostedZoneID":
             return self.canonical_hosted_zone_id
@@ -29,7 +32,15 @@ def alb_canonical_hosted_zone(patch: Patch) -> None:
 def _applying(prop: str, modify: str) -> Callable[..., Any]:
     """A create wrapper that applies the ``prop`` key/value list through the backend's ``modify``."""
 
-    def create(original: Any, cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create(
+        original: Any,
+        cls: type,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         resource = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         attrs = {a["Key"]: str(a["Value"]) for a in cloudformation_json["Properties"].get(prop, [])}
         if attrs:
@@ -43,11 +54,23 @@ def _applying(prop: str, modify: str) -> Callable[..., Any]:
 def elbv2_attributes(patch: Patch) -> None:
     """moto ignores LoadBalancerAttributes and TargetGroupAttributes given in a template (access logs,
     deletion protection, idle timeout, stickiness, deregistration delay): apply them after creation."""
-    wrap_classmethod(patch, FakeLoadBalancer, "create_from_cloudformation_json", _applying("LoadBalancerAttributes", "modify_load_balancer_attributes"))
-    wrap_classmethod(patch, FakeTargetGroup, "create_from_cloudformation_json", _applying("TargetGroupAttributes", "modify_target_group_attributes"))
+    wrap_classmethod(
+        patch,
+        FakeLoadBalancer,
+        "create_from_cloudformation_json",
+        _applying("LoadBalancerAttributes", "modify_load_balancer_attributes"),
+    )
+    wrap_classmethod(
+        patch,
+        FakeTargetGroup,
+        "create_from_cloudformation_json",
+        _applying("TargetGroupAttributes", "modify_target_group_attributes"),
+    )
 
 
-def _full_name_of_load_balancer(original: Callable[[FakeLoadBalancer, str], Any]) -> Callable[[FakeLoadBalancer, str], Any]:
+def _full_name_of_load_balancer(
+    original: Callable[[FakeLoadBalancer, str], Any],
+) -> Callable[[FakeLoadBalancer, str], Any]:
     def get_cfn_attribute(self: FakeLoadBalancer, attribute_name: str) -> Any:
         if attribute_name == "LoadBalancerFullName":
             return self.arn.split(":loadbalancer/", 1)[1]

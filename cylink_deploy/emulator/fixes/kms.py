@@ -1,4 +1,5 @@
 """KMS keys."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,15 @@ from ..registry import Patch, fix
 from ._models import wrap_classmethod
 
 
-def _key_with_policy_text(original: Any, cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+def _key_with_policy_text(
+    original: Any,
+    cls: type,
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
     props = cloudformation_json["Properties"]
     if isinstance(props.get("KeyPolicy"), dict):
         props["KeyPolicy"] = json.dumps(props["KeyPolicy"])

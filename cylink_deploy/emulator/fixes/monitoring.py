@@ -1,4 +1,5 @@
 """CloudWatch alarms and SNS topic policies and subscriptions (the monitoring stack)."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,14 @@ def _queries(metrics: list[dict[str, Any]]) -> list[MetricDataQuery]:
         if stat:
             m = stat["Metric"]
             dims = [Dimension(d["Name"], d["Value"]) for d in m.get("Dimensions", [])]
-            metric_stat = MetricStat(Metric(m["MetricName"], m["Namespace"], dims), stat.get("Period"), stat.get("Stat"), stat.get("Unit"))
-        out.append(MetricDataQuery(q["Id"], q.get("Label"), q.get("Period"), q.get("ReturnData"), q.get("Expression"), metric_stat))
+            metric_stat = MetricStat(
+                Metric(m["MetricName"], m["Namespace"], dims), stat.get("Period"), stat.get("Stat"), stat.get("Unit")
+            )
+        out.append(
+            MetricDataQuery(
+                q["Id"], q.get("Label"), q.get("Period"), q.get("ReturnData"), q.get("Expression"), metric_stat
+            )
+        )
     return out
 
 
@@ -62,7 +69,9 @@ class Alarm(CompatModel):
         return cls(alarm.name, {"Arn": alarm.alarm_arn})
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         cloudwatch_backends[account_id][region_name].delete_alarms([physical_id])
 
 
@@ -73,8 +82,11 @@ class TopicPolicy(CompatModel):
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         document = p["PolicyDocument"] if isinstance(p["PolicyDocument"], str) else json.dumps(p["PolicyDocument"])
         for arn in p["Topics"]:
-            sns_backends[account_id][region_name].set_topic_attribute(arn, "policy", document)  # as SetTopicAttributes stores it
+            sns_backends[account_id][region_name].set_topic_attribute(
+                arn, "policy", document
+            )  # as SetTopicAttributes stores it
         return cls("|".join(p["Topics"]))
+
     # deleting the policy resource leaves the topic's last policy, as CloudFormation does
 
 
@@ -86,7 +98,9 @@ class Subscription(CompatModel):
         return cls(sns_backends[account_id][region_name].subscribe(p["TopicArn"], p["Endpoint"], p["Protocol"]).arn)
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         sns_backends[account_id][region_name].unsubscribe(physical_id)
 
 
@@ -116,12 +130,26 @@ def alarms_start_insufficient_data(patch: Patch) -> None:
 def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
     """DescribeAlarms with every filter applied together, as AWS does (moto uses only the first given)."""
     backend = self.cloudwatch_backend
-    prefix, names, state = self._get_param("AlarmNamePrefix"), self._get_param("AlarmNames", []), self._get_param("StateValue")
+    prefix, names, state = (
+        self._get_param("AlarmNamePrefix"),
+        self._get_param("AlarmNames", []),
+        self._get_param("StateValue"),
+    )
     action_prefix = self._get_param("ActionPrefix")
     alarms = backend.get_alarms_by_action_prefix(action_prefix) if action_prefix else backend.describe_alarms()
-    alarms = [a for a in alarms if (not prefix or a.name.startswith(prefix)) and (not names or a.name in names)
-              and (not state or a.state_value == state)]
-    return ActionResult({"MetricAlarms": [a for a in alarms if a.rule is None], "CompositeAlarms": [a for a in alarms if a.rule is not None]})
+    alarms = [
+        a
+        for a in alarms
+        if (not prefix or a.name.startswith(prefix))
+        and (not names or a.name in names)
+        and (not state or a.state_value == state)
+    ]
+    return ActionResult(
+        {
+            "MetricAlarms": [a for a in alarms if a.rule is None],
+            "CompositeAlarms": [a for a in alarms if a.rule is not None],
+        }
+    )
 
 
 @fix

@@ -1,4 +1,5 @@
 """Route 53 hosted zones."""
+
 from __future__ import annotations
 
 from typing import Any

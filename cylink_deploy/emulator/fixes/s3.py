@@ -1,4 +1,5 @@
 """S3 bucket policies: their conditions, and the CloudFormation resource."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def _get_permission(self: FakeBucket, action: str, resource: str) -> Any:
         return PermissionResult.NEUTRAL
     doc = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
     statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
-    applicable = [{k: v for k, v in s.items() if k != "Condition"} for s in statements if _conditions_hold(s.get("Condition"))]
+    applicable = [
+        {k: v for k, v in s.items() if k != "Condition"} for s in statements if _conditions_hold(s.get("Condition"))
+    ]
     if not applicable:
         return PermissionResult.NEUTRAL
     return IAMPolicy(json.dumps({**doc, "Statement": applicable})).is_action_permitted(action, resource)
@@ -55,7 +58,9 @@ class BucketPolicy(CompatModel):
         return cls(p["Bucket"])
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         backend = s3_backends[account_id]["aws"]
         if physical_id in backend.buckets:
             backend.delete_bucket_policy(physical_id)

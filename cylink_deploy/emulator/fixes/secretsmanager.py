@@ -1,4 +1,5 @@
 """Secrets Manager secrets."""
+
 from __future__ import annotations
 
 import secrets
@@ -13,7 +14,9 @@ from ._models import CompatModel, register_models
 
 def _generate(spec: dict[str, Any]) -> str:
     """A value as GenerateSecretString describes it (length, punctuation or not)."""
-    alphabet = string.ascii_letters + string.digits + ("" if spec.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?[]^_{|}~")
+    alphabet = (
+        string.ascii_letters + string.digits + ("" if spec.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?[]^_{|}~")
+    )
     return "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
 
 
@@ -22,14 +25,18 @@ class Secret(CompatModel):
 
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
-        value = _generate(p["GenerateSecretString"]) if p.get("GenerateSecretString") is not None else p.get("SecretString")
+        value = (
+            _generate(p["GenerateSecretString"]) if p.get("GenerateSecretString") is not None else p.get("SecretString")
+        )
         backend = secretsmanager_backends[account_id][region_name]
         secret_name = p.get("Name") or name
         backend.create_secret(secret_name, value, None, p.get("Description"), None, p.get("KmsKeyId"), None, [], False)
         return cls(backend.secrets[secret_name].arn)
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         secretsmanager_backends[account_id][region_name].delete_secret(physical_id, None, True)
 
 
@@ -40,11 +47,14 @@ def secretsmanager_secret(patch: Patch) -> None:
 
 
 def _update_secret_version_stage(original: Any) -> Any:
-    def update(self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str) -> Any:
+    def update(
+        self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str
+    ) -> Any:
         result = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
         if version_stage == "AWSCURRENT" and move_to_version_id:
             self.secrets[secret_id].default_version_id = move_to_version_id  # what GetSecretValue returns by default
         return result
+
     return update
 
 
@@ -52,4 +62,8 @@ def _update_secret_version_stage(original: Any) -> Any:
 def secretsmanager_current_stage(patch: Patch) -> None:
     """UpdateSecretVersionStage moves the AWSCURRENT label but GetSecretValue keeps returning the old
     version (rotate-redis-auth promotes the new token exactly so)."""
-    patch(SecretsManagerBackend, "update_secret_version_stage", _update_secret_version_stage(SecretsManagerBackend.update_secret_version_stage))
+    patch(
+        SecretsManagerBackend,
+        "update_secret_version_stage",
+        _update_secret_version_stage(SecretsManagerBackend.update_secret_version_stage),
+    )

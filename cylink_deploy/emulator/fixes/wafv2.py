@@ -1,4 +1,5 @@
 """WAFv2: the web ACL, its association with the ALB, and its logging."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,13 +16,25 @@ class WebAcl(CompatModel):
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
         acl = wafv2_backends[account_id][region_name].create_web_acl(
-            p.get("Name") or name, p["VisibilityConfig"], p["DefaultAction"], p["Scope"], p.get("Description", ""),
-            [], p.get("Rules", []), None, None, None, None, None,
+            p.get("Name") or name,
+            p["VisibilityConfig"],
+            p["DefaultAction"],
+            p["Scope"],
+            p.get("Description", ""),
+            [],
+            p.get("Rules", []),
+            None,
+            None,
+            None,
+            None,
+            None,
         )
         return cls(f"{acl.name}|{acl.id}|{p['Scope']}", {"Arn": acl.arn, "Id": acl.id})
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         name, acl_id, scope = physical_id.split("|")
         backend = wafv2_backends[account_id][region_name]
         acl = backend.get_web_acl(None, name, acl_id)
@@ -37,7 +50,9 @@ class WebAclAssociation(CompatModel):
         return cls(f"{p['WebACLArn']}|{p['ResourceArn']}")
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         wafv2_backends[account_id][region_name].disassociate_web_acl(physical_id.split("|", 1)[1])
 
 
@@ -46,11 +61,15 @@ class LoggingConfiguration(CompatModel):
 
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
-        wafv2_backends[account_id][region_name].put_logging_configuration(p["ResourceArn"], p["LogDestinationConfigs"], None, False, {})
+        wafv2_backends[account_id][region_name].put_logging_configuration(
+            p["ResourceArn"], p["LogDestinationConfigs"], None, False, {}
+        )
         return cls(p["ResourceArn"])
 
     @classmethod
-    def delete_resource(cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_resource(
+        cls, physical_id: str, resource_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         backend = wafv2_backends[account_id][region_name]
         if backend.logging_configurations.get(physical_id):
             backend.delete_logging_configuration(physical_id)
