@@ -39,7 +39,8 @@ paths = render.write(Path("build"), render.render())
 assert not lint_by_config(ManualArgs(templates=[str(p) for p in paths], regions=["ap-northeast-1"]))
 values = yaml.safe_load(Path("params/dev.yaml").read_text())["parameters"]
 values = {k: str(v) for k, v in values.items()}
-assert not lint_by_config(ManualArgs(templates=["build/root.json"], parameters=[ParameterSet("params/dev.yaml", values)], regions=["ap-northeast-1"]))
+with_values = [ParameterSet("params/dev.yaml", values)]
+assert not lint_by_config(ManualArgs(templates=["build/root.json"], parameters=with_values, regions=["ap-northeast-1"]))
 """
 
 

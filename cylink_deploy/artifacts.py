@@ -54,7 +54,8 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
         code = exc.response.get("Error", {}).get("Code")
         if code in ("403", "AccessDenied"):
             raise AwsAccessError(
-                f"bucket {bucket} exists but is not accessible: it belongs to another account, or you lack s3:ListBucket"
+                f"bucket {bucket} exists but is not accessible: it belongs to another account, or you lack "
+                "s3:ListBucket"
             ) from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise

@@ -315,7 +315,8 @@ def as_json(document: PolicyDocument) -> str:
 
 
 def service_role(iam_client: Any, account: str, artifacts_bucket: str, update: bool = False) -> tuple[str, bool]:
-    """The service role's ARN, creating it when missing (``update``: also rewrite its policy). Returns (arn, created)."""
+    """The service role's ARN, creating it when missing (``update``: also rewrite its policy).
+    Returns (arn, created)."""
     try:
         arn = iam_client.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
         created = False

@@ -51,7 +51,8 @@ class Parser(argparse.ArgumentParser):
 def _stack_name(value: str) -> str:
     if not STACK_NAME.fullmatch(value) or value != value.strip():
         raise argparse.ArgumentTypeError(
-            f"{value!r}: use cylink-<lower-case letters, digits, hyphens> (the service role and deployer policy cover cylink-* stacks)"
+            f"{value!r}: use cylink-<lower-case letters, digits, hyphens> (the service role and deployer policy "
+            "cover cylink-* stacks)"
         )
     return value
 
@@ -207,7 +208,10 @@ def main(
 
 INTERRUPTED = {
     False: "nothing was executed (a change set left behind changes nothing until executed)",
-    True: "the CloudFormation operation already started continues: follow it in the console or with 'aws cloudformation describe-stack-events'",
+    True: (
+        "the CloudFormation operation already started continues: follow it in the console or with 'aws "
+        "cloudformation describe-stack-events'"
+    ),
 }
 
 

@@ -546,7 +546,8 @@ def _items(stacks: Mapping[str, ResolvedStack], book: PriceBook, a: Assumptions)
                 free.add(f"{type_}: {FREE[type_]}")
             else:
                 raise CostError(
-                    f"{stack.path}/{rid}: no pricing rule for {type_}: add one to RULES or FREE in cylink_deploy/cost.py"
+                    f"{stack.path}/{rid}: no pricing rule for {type_}: add one to RULES or FREE in "
+                    "cylink_deploy/cost.py"
                 )
     return items, free
 
@@ -601,7 +602,8 @@ def event_estimate(
             high = (tasks or {}).get(title, default)
             if high < low or (high_max is not None and high > high_max):
                 raise BadInput(
-                    f"event tasks for {title}: {high} is outside its scaling range {low}-{high_max} (set {title}MaxCapacity)"
+                    f"event tasks for {title}: {high} is outside its scaling range {low}-{high_max} (set "
+                    f"{title}MaxCapacity)"
                 )
             changes[title] = (low, high)
             before = {i.item.split(" x")[0]: i for i in _task_lines(c, rid, body, low, hours, event=True)}

@@ -68,9 +68,12 @@ def build_report(args: argparse.Namespace, params_dir: Path, pricing_dir: Path =
         estimates.append(cost.estimate(env, stacks, book, a, filled))
         events.append(cost.event_estimate(env, stacks, book, a, args.event_hours, tasks))
     notes = (
-        f"Prices: pricing/{args.region}.json (updated {book.updated}; oldest price {book.oldest}); {len(book.unconfirmed)} unconfirmed, marked in the file.",
-        "Free tiers are per account and not applied. Not priced: cross-AZ traffic between tasks and Redis (about $0.01/GB each way).",
-        f"Container Insights metrics: about {cost.CI_METRICS_PER_CLUSTER} per cluster and {cost.CI_METRICS_PER_SERVICE} per service (approximate).",
+        f"Prices: pricing/{args.region}.json (updated {book.updated}; oldest price {book.oldest}); "
+        f"{len(book.unconfirmed)} unconfirmed, marked in the file.",
+        "Free tiers are per account and not applied. Not priced: cross-AZ traffic between tasks and Redis (about "
+        "$0.01/GB each way).",
+        f"Container Insights metrics: about {cost.CI_METRICS_PER_CLUSTER} per cluster and "
+        f"{cost.CI_METRICS_PER_SERVICE} per service (approximate).",
     )
     return cost.Report(tuple(estimates), tuple(events), a, notes)
 

@@ -13,9 +13,14 @@ from .cost import ASSUMPTION_HELP, GUIDE_EVENT_USD, GUIDE_TABLE, GUIDE_TOTAL, Es
 
 # Why this estimate's figure for a guide line differs from the guide's.
 GUIDE_LINE_WHY = {
-    "Backend": "Tokyo Fargate prices (the guide's figures are US East's); base 1 task on FARGATE, the rest weighted to FARGATE_SPOT",
+    "Backend": (
+        "Tokyo Fargate prices (the guide's figures are US East's); base 1 task on FARGATE, the rest weighted to "
+        "FARGATE_SPOT"
+    ),
     "Frontend": "as Backend",
-    "Redis": "one cache.t3.medium at Tokyo's price (derived; the guide's ~$60 matches no region); replicas are listed below",
+    "Redis": (
+        "one cache.t3.medium at Tokyo's price (derived; the guide's ~$60 matches no region); replicas are listed below"
+    ),
     "ALB": "ALB hours plus the stated LCUs (its public IPv4 addresses are listed below)",
     "Route 53": "one hosted zone; alias queries to the ALB are free",
     "Data transfer": "the stated GB out at the guide's own $0.114/GB",
@@ -129,7 +134,8 @@ def event_text(ev: EventEstimate) -> list[str]:
     rows.append(["Total", "", "", "", f"{ev.total:,.3f}"])
     lines += _table(rows, {1, 3, 4})
     lines.append(
-        f"  Extra tasks alone: ${ev.fargate:,.2f} (the guide: about ${GUIDE_EVENT_USD:.2f} for 10 backend tasks for 3 hours)"
+        f"  Extra tasks alone: ${ev.fargate:,.2f} (the guide: about ${GUIDE_EVENT_USD:.2f} for 10 backend tasks for "
+        "3 hours)"
     )
     return lines
 

@@ -93,7 +93,8 @@ def wait(
             return done
         if waited >= timeout:
             raise DeploymentFailed(
-                f"drift detection still running after {waited:.0f} s on {', '.join(sorted(set(detections) - set(done)))}: retry later"
+                f"drift detection still running after {waited:.0f} s on "
+                f"{', '.join(sorted(set(detections) - set(done)))}: retry later"
             )
         sleep(delay)
         waited += delay

@@ -56,19 +56,22 @@ class GitHubTrust:
             )
         if not self.refs and not self.environments:
             raise BadInput(
-                "--github-repo needs at least one --github-ref (e.g. refs/heads/main) or --github-environment (e.g. prod)"
+                "--github-repo needs at least one --github-ref (e.g. refs/heads/main) or --github-environment (e.g. "
+                "prod)"
             )
         for ref in self.refs:
             if "*" in ref and not TAG_PATTERN.fullmatch(ref):
                 raise BadInput(
-                    f"--github-ref {ref!r}: a wildcard is allowed only in a tag pattern such as refs/tags/v* (a branch pattern would let any branch deploy)"
+                    f"--github-ref {ref!r}: a wildcard is allowed only in a tag pattern such as refs/tags/v* (a "
+                    "branch pattern would let any branch deploy)"
                 )
             if "*" not in ref and not EXACT_REF.fullmatch(ref):
                 raise BadInput(f"--github-ref {ref!r}: use a full ref such as refs/heads/main or refs/tags/v1.2.0")
         for name in self.environments:
             if not ENVIRONMENT.fullmatch(name):
                 raise BadInput(
-                    f"--github-environment {name!r}: use the environment's name as in the repository settings (letters, digits, . _ -)"
+                    f"--github-environment {name!r}: use the environment's name as in the repository settings "
+                    "(letters, digits, . _ -)"
                 )
 
     def subjects(self) -> list[str]:

@@ -71,5 +71,6 @@ def refusal(stack: str, found: list[Leftover]) -> StackStateError:
     commands = "; ".join(x.delete_command for x in found)
     return StackStateError(
         f"creating {stack} would collide with {len(found)} retained resource(s) an earlier stack left: {names}. "
-        f"Keep their data: deploy with another --parameter NamePrefix=...; or remove them (their logs/images go): {commands}"
+        "Keep their data: deploy with another --parameter NamePrefix=...; or remove them (their logs/images go): "
+        f"{commands}"
     )

@@ -125,7 +125,10 @@ def check_value(name: str, value: str, spec: dict[str, Any]) -> str | None:
         whole = _whole_numbers_only(spec)
         if not (INTEGER if whole else DECIMAL).fullmatch(value):
             kind = "a whole number" if whole else "a number"
-            return f"must be {kind} written plainly (e.g. 2{'' if whole else ' or 0.5'}: no leading zeros, exponent, nan or inf), got {value!r}"
+            return (
+                f"must be {kind} written plainly (e.g. 2{'' if whole else ' or 0.5'}: no leading zeros, exponent, "
+                f"nan or inf), got {value!r}"
+            )
         lo, hi = spec.get("MinValue"), spec.get("MaxValue")
         number = Decimal(value)
         if (lo is not None and number < Decimal(str(lo))) or (hi is not None and number > Decimal(str(hi))):
@@ -155,7 +158,8 @@ def _as_string(source: str, name: str, value: Any) -> str:
         raise BadInput(f"{source}: parameter {name} has no value: give one, or remove the line to use the default")
     if not isinstance(value, str):
         raise BadInput(
-            f"{source}: parameter {name} must be a single value, got a {'list' if isinstance(value, list) else 'mapping'}"
+            f"{source}: parameter {name} must be a single value, got a "
+            f"{'list' if isinstance(value, list) else 'mapping'}"
         )
     return value
 
@@ -192,7 +196,10 @@ def _zone_needs_domain(env: str, p: dict[str, str]) -> str | None:
 
 def _no_public_tasks_outside_dev(env: str, p: dict[str, str]) -> str | None:
     if p["EgressMode"] == "none" and env != "dev":
-        return f"EgressMode none puts tasks in public subnets and is allowed only in dev, not {env}: use single-nat or nat-per-az"
+        return (
+            f"EgressMode none puts tasks in public subnets and is allowed only in dev, not {env}: use single-nat or "
+            "nat-per-az"
+        )
     return None
 
 
@@ -206,7 +213,8 @@ def _prod_is_https(env: str, p: dict[str, str]) -> str | None:
     if env == "prod" and not p["DomainName"]:
         return (
             "DomainName is empty: prod would serve the site and its WebSockets over plain HTTP; "
-            "set DomainName (and HostedZoneId if the zone exists) in params/prod.yaml or with --parameter DomainName=..."
+            "set DomainName (and HostedZoneId if the zone exists) in params/prod.yaml or with --parameter "
+            "DomainName=..."
         )
     return None
 
@@ -256,7 +264,8 @@ def resolve(
         cli["ImageTag"] = ""
     elif cli.get("ImageTag") == "":
         raise BadInput(
-            "--image-tag is empty (an unset CI variable?): give the tag to run, or --remove-services to remove the services deliberately"
+            "--image-tag is empty (an unset CI variable?): give the tag to run, or --remove-services to remove the "
+            "services deliberately"
         )
     _check_names("--parameter", list(cli), root_parameters)
     for name, value in sorted({**values, **cli}.items()):

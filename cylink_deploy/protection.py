@@ -30,7 +30,8 @@ def for_env(env: str, config: Path) -> Protection:
     unknown = set(entry) - {"termination_protection", "stack_policy"}
     if unknown:
         raise BadInput(
-            f"{config}: {env}: unknown key(s) {', '.join(sorted(unknown))}; allowed: termination_protection, stack_policy"
+            f"{config}: {env}: unknown key(s) {', '.join(sorted(unknown))}; allowed: termination_protection, "
+            "stack_policy"
         )
     policy = None
     if entry.get("stack_policy"):

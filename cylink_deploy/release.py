@@ -136,13 +136,15 @@ class Docker:
         self.executable = self.executable or shutil.which("docker")
         if not self.executable:
             raise DockerError(
-                "docker is not installed (not on PATH): install Docker, or push both images yourself and release without --build"
+                "docker is not installed (not on PATH): install Docker, or push both images yourself and release "
+                "without --build"
             )
         info = self._run([self.executable, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
         if info.returncode != 0:
             first = (info.stderr or info.stdout or "").strip().splitlines()[:1]
             raise DockerError(
-                f"docker is not running ({first[0] if first else 'docker info failed'}): start Docker Desktop or the docker daemon"
+                f"docker is not running ({first[0] if first else 'docker info failed'}): start Docker Desktop or the "
+                "docker daemon"
             )
 
     def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> str:
@@ -151,7 +153,8 @@ class Docker:
         if done.returncode != 0:
             tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:]
             raise DockerError(
-                f"docker {args[0]} failed ({tail[0] if tail else f'exit {done.returncode}'}): fix it and run the release again"
+                f"docker {args[0]} failed ({tail[0] if tail else f'exit {done.returncode}'}): fix it and run the "
+                "release again"
             )
         return str(done.stdout)
 
@@ -205,7 +208,8 @@ def build_and_push(
             digests[repo.service.name] = existing
         else:
             raise TagTaken(
-                f"tag {tag} already names another image in {repo.name} ({existing}); tags are immutable: release a new tag"
+                f"tag {tag} already names another image in {repo.name} ({existing}); tags are immutable: release a "
+                "new tag"
             )
     if to_push:
         with ecr_login(ecr, docker) as env:
@@ -215,7 +219,8 @@ def build_and_push(
                 stored = image_digest(ecr, repo.name, tag)
                 if not pushed or stored != pushed[-1]:
                     raise DockerError(
-                        f"pushed {repo.uri}:{tag} but ECR has digest {stored} (docker reported {pushed[-1] if pushed else 'none'}): check the registry"
+                        f"pushed {repo.uri}:{tag} but ECR has digest {stored} (docker reported "
+                        f"{pushed[-1] if pushed else 'none'}): check the registry"
                     )
                 reporter.step(f"Pushed {repo.uri}:{tag} ({stored})")
                 digests[repo.service.name] = pushed[-1]
@@ -260,7 +265,8 @@ def release(
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
         raise StackStateError(
-            f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env}), then release"
+            f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env}), then "
+            "release"
         )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
     previous = next(

@@ -130,7 +130,10 @@ class HumanReporter:
         self.in_flight = True
         elapsed = max(int((event["Timestamp"] - started).total_seconds()), 0) if event.get("Timestamp") else 0
         status = event.get("ResourceStatus", "")
-        text = f"[{progress}] {elapsed // 60}:{elapsed % 60:02d} {event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
+        text = (
+            f"[{progress}] {elapsed // 60}:{elapsed % 60:02d} "
+            f"{event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
+        )
         if event.get("ResourceStatusReason") and status.endswith("FAILED"):
             text += f": {event['ResourceStatusReason']}"
         self.line(self._c(RED, text) if status.endswith("FAILED") else text)
@@ -139,7 +142,8 @@ class HumanReporter:
         self.line()
         self.line(
             self._c(RED, "Root cause: ")
-            + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) {event.get('ResourceStatus')}"
+            + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) "
+            f"{event.get('ResourceStatus')}"
         )
         self.line(f"  {event.get('ResourceStatusReason') or 'no reason given'}")
 
@@ -163,13 +167,15 @@ class HumanReporter:
         self.line()
         self.line(
             self._c(RED, "Release rolled back: ")
-            + f"ECS failed the new deployment of {rollback.stack}/{rollback.logical_id} and returned the service to its last "
+            + f"ECS failed the new deployment of {rollback.stack}/{rollback.logical_id} and returned the service to "
+            "its last "
             "completed deployment; the stack rolled back to the previous release."
         )
         for message in ecs_events:
             self.line(f"  ECS: {message}")
         self.line(
-            "  Look at the alarms in ALARM on the dashboard (DashboardUrl) and the service's log group before releasing again."
+            "  Look at the alarms in ALARM on the dashboard (DashboardUrl) and the service's log group before "
+            "releasing again."
         )
 
     def outputs(self, outputs: dict[str, str]) -> None:

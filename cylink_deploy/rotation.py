@@ -13,7 +13,8 @@ injects as REDIS_AUTH_TOKEN when a task *starts*). Order, so that every task alw
 
 AWSPENDING marks an unfinished rotation: a rerun reuses its token (never a third one) and skips the
 steps already done (once AWSCURRENT holds it, ROTATE and the promotion are done). The template's
-reference is unversioned (AWSCURRENT), so the next deploy keeps the rotated token: ``templates_src.cache.AUTH_TOKEN_REFERENCE``.
+reference is unversioned (AWSCURRENT), so the next deploy keeps the rotated token:
+``templates_src.cache.AUTH_TOKEN_REFERENCE``.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
         raise StackStateError(f"stack {stack} does not exist: deploy it first (python deploy.py --env {request.env})")
     if described["StackStatus"] not in STEADY:
         raise StackStateError(
-            f"stack {stack} is {described['StackStatus']}: rotate only when it is settled (python deploy.py status --env {request.env})"
+            f"stack {stack} is {described['StackStatus']}: rotate only when it is settled (python deploy.py status "
+            f"--env {request.env})"
         )
     found = {
         r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources_of(cfn, stack, {SECRET_TYPE, GROUP_TYPE})
@@ -161,7 +163,8 @@ def preflight(clients: aws.Clients, target: Target) -> dict[str, str]:
         busy = [s for s in states if not s.healthy]
         if len(states) < len(target.services):
             raise StackStateError(
-                f"services {', '.join(sorted(target.services.values()))} not all found in {target.cluster}: redeploy the stack"
+                f"services {', '.join(sorted(target.services.values()))} not all found in {target.cluster}: redeploy "
+                "the stack"
             )
         if busy:
             raise StackStateError(
@@ -224,7 +227,8 @@ def rotate_redis_auth(
     )
     services = sorted(target.services.values())
     reporter.step(
-        f"Rotating the AUTH token of Redis {target.group_id} (stack {target.stack}); then redeploying: {', '.join(services) or 'no service'}"
+        f"Rotating the AUTH token of Redis {target.group_id} (stack {target.stack}); then redeploying: "
+        f"{', '.join(services) or 'no service'}"
     )
     if resumed:
         reporter.warn(
@@ -257,7 +261,8 @@ def rotate_redis_auth(
         reporter.step(f"Redis {target.group_id}: ROTATE (old and new token both accepted); waiting until available")
         if not wait_available(cache, target.group_id, sleep):
             raise RotationIncomplete(
-                f"Redis {target.group_id} did not become available after ROTATE: the old token still works (the new one "
+                f"Redis {target.group_id} did not become available after ROTATE: the old token still works (the new "
+                "one "
                 f"may too), the secret still gives tasks the old token (the new one is AWSPENDING); once the group is "
                 f"available, run '{again}' to finish with the same token"
             )
@@ -270,7 +275,8 @@ def rotate_redis_auth(
         )
         result.steps.append("AWSCURRENT is the new token")
         reporter.step(
-            "The secret's AWSCURRENT is now the new token (the old one is AWSPREVIOUS): tasks started from now on read it"
+            "The secret's AWSCURRENT is now the new token (the old one is AWSPREVIOUS): tasks started from now on "
+            "read it"
         )
 
     if target.services:

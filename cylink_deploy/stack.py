@@ -35,9 +35,11 @@ RETAINED_POLICIES = ("Retain", "Snapshot", "RetainExceptOnCreate")
 RECOVERY = {
     "UPDATE_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {s} "
     "(add --resources-to-skip LOGICAL_ID for resources that cannot roll back), then deploy again",
-    "ROLLBACK_FAILED": "inspect the failed resources, then aws cloudformation delete-stack --stack-name {s} and deploy again",
-    "DELETE_FAILED": "fix what blocked deletion (see the stack events), then aws cloudformation delete-stack --stack-name {s} "
-    "(or --retain-resources LOGICAL_ID)",
+    "ROLLBACK_FAILED": (
+        "inspect the failed resources, then aws cloudformation delete-stack --stack-name {s} and deploy again"
+    ),
+    "DELETE_FAILED": "fix what blocked deletion (see the stack events), then aws cloudformation delete-stack "
+    "--stack-name {s} (or --retain-resources LOGICAL_ID)",
     "CREATE_FAILED": "aws cloudformation delete-stack --stack-name {s}, then deploy again",
     "UPDATE_FAILED": "aws cloudformation rollback-stack --stack-name {s}, then deploy again",
     "IMPORT_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {s}, then deploy again",
@@ -258,16 +260,19 @@ def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
     except ClientError as exc:
         if error_code(exc) in ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"):
             raise StackStateError(
-                f"no change set {name} on stack {stack}: list them with aws cloudformation list-change-sets --stack-name {stack}"
+                f"no change set {name} on stack {stack}: list them with aws cloudformation list-change-sets "
+                f"--stack-name {stack}"
             ) from None
         raise
     if cs.get("StackName") and cs["StackName"] != stack:
         raise StackStateError(
-            f"change set {name} belongs to stack {cs.get('StackName')}, not {stack}: pass --stack-name {cs.get('StackName')}"
+            f"change set {name} belongs to stack {cs.get('StackName')}, not {stack}: pass --stack-name "
+            f"{cs.get('StackName')}"
         )
     if cs.get("ExecutionStatus") != "AVAILABLE":
         raise StackStateError(
-            f"change set {name} is {cs.get('ExecutionStatus')} ({cs.get('StatusReason') or cs.get('Status')}), not AVAILABLE: create a new one with --no-execute"
+            f"change set {name} is {cs.get('ExecutionStatus')} ({cs.get('StatusReason') or cs.get('Status')}), not "
+            "AVAILABLE: create a new one with --no-execute"
         )
     return cs
 

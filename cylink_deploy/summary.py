@@ -57,7 +57,8 @@ def markdown(doc: dict[str, Any]) -> str:
             )
     destructive = sum(1 for r in rows if r[0])
     lines.append(
-        f"{len(rows)} change(s) in {len(doc.get('changeSets', []))} change set(s); {destructive} replacement(s)/removal(s) (⚠️)."
+        f"{len(rows)} change(s) in {len(doc.get('changeSets', []))} change set(s); {destructive} "
+        "replacement(s)/removal(s) (⚠️)."
     )
     lines.append("")
     if rows:
@@ -115,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("no 'status' key")
     except (OSError, ValueError) as exc:
         print(
-            f"error: {args.document}: not a deploy.py --json document ({exc}); run 'deploy.py deploy --no-execute --json > FILE' first",
+            f"error: {args.document}: not a deploy.py --json document ({exc}); run 'deploy.py deploy --no-execute "
+            "--json > FILE' first",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT

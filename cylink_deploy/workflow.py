@@ -200,7 +200,8 @@ def _require_lint_clean(reporter: Reporter, prepared: Prepared) -> None:
         reporter.detail(line)
     if problems:
         raise DeploymentFailed(
-            f"cfn-lint found {len(problems)} problem(s) in the templates or {prepared.param_file}: fix them before deploying"
+            f"cfn-lint found {len(problems)} problem(s) in the templates or {prepared.param_file}: fix them before "
+            "deploying"
         )
     how = (
         "cached result for identical input"
@@ -208,7 +209,8 @@ def _require_lint_clean(reporter: Reporter, prepared: Prepared) -> None:
         else f"{time.perf_counter() - prepared.lint.started:.1f} s"
     )
     reporter.step(
-        f"Built {len(prepared.build.files)} templates ({prepared.build.synth_seconds * 1000:.0f} ms), cfn-lint clean ({how})"
+        f"Built {len(prepared.build.files)} templates ({prepared.build.synth_seconds * 1000:.0f} ms), cfn-lint clean "
+        f"({how})"
     )
 
 
@@ -225,12 +227,15 @@ def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
         pending = st.pending_change_sets(cfn, stack)
         if pending:  # somebody's review: never delete it from under them
             raise StackStateError(
-                f"stack {stack} has change set {pending[0]} under review: execute it (python deploy.py execute --env ENV {pending[0]}) "
-                f"or delete it (aws cloudformation delete-change-set --stack-name {stack} --change-set-name {pending[0]}), then deploy again"
+                f"stack {stack} has change set {pending[0]} under review: execute it (python deploy.py execute --env "
+                f"ENV {pending[0]}) "
+                f"or delete it (aws cloudformation delete-change-set --stack-name {stack} --change-set-name "
+                f"{pending[0]}), then deploy again"
             )
     if decision.clean_up_first:
         reporter.warn(
-            f"stack {stack} is {status}: {decision.why_clean_up}; it holds no resources and must be deleted before creating again"
+            f"stack {stack} is {status}: {decision.why_clean_up}; it holds no resources and must be deleted before "
+            "creating again"
         )
         if not reporter.confirm(f"Delete the empty stack {stack}?"):
             raise Aborted("nothing was changed (answered no)")
@@ -379,7 +384,8 @@ def _deploy(
     files = prepared.build.files
     up = artifacts.upload(clients.s3, bucket, files)
     reporter.step(
-        f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, {len(files) - len(up.uploaded)} already there"
+        f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, "
+        f"{len(files) - len(up.uploaded)} already there"
     )
     name = st.change_set_name(stack)
     placement = {"TemplatesBucket": bucket, "TemplatesKeyPrefix": artifacts.KEY_PREFIX}

@@ -5,8 +5,9 @@ The guide's only listener forwards everything to the frontend, so the backend is
 with a domain, HTTP redirects to HTTPS and the HTTPS listener (TLS 1.3 policy) sends ``api.<domain>`` to
 the backend; without a domain (dev before DNS exists) HTTP serves both, the backend by path.
 
-With WafEnabled, a WAF WebACL protects the ALB (see waf.py). The ALB writes access logs to its own bucket (SSE-S3, as ALB requires; TLS-only; retained) and has
-deletion protection when AlbDeletionProtection is true (prod).
+With WafEnabled, a WAF WebACL protects the ALB (see waf.py). The ALB writes access logs to its own
+bucket (SSE-S3, as ALB requires; TLS-only; retained) and has deletion protection when
+AlbDeletionProtection is true (prod).
 
 Outputs: AlbArn, AlbDnsName, AlbCanonicalHostedZoneId, <Service>TargetGroupArn, SiteUrl, ApiUrl,
 SiteOrigins, and AlbFullName / <Service>TargetGroupFullName (the CloudWatch metric dimensions).
@@ -105,8 +106,8 @@ def _access_log_bucket(t: Template) -> None:
         s3.Bucket(
             "AlbLogBucket",
             Metadata=checkov_skips(
-                CKV_AWS_18="This bucket holds the ALB's access logs; logging access to the log bucket itself would need yet "
-                "another bucket and records only the ALB's own deliveries."
+                CKV_AWS_18="This bucket holds the ALB's access logs; logging access to the log bucket itself would "
+                "need yet another bucket and records only the ALB's own deliveries."
             ),
             **RETAINED,
             BucketEncryption=s3.BucketEncryption(
@@ -239,9 +240,11 @@ def build() -> Template:
         elb.Listener(
             "HttpListener",
             Metadata=checkov_skips(
-                CKV_AWS_2="With a domain this listener only redirects to HTTPS (301); without one (dev before DNS exists) "
-                "HTTP is all there is.",
-                CKV_AWS_103="Same listener: plain HTTP carries no TLS policy; it redirects to the TLS 1.3 HTTPS listener.",
+                CKV_AWS_2="With a domain this listener only redirects to HTTPS (301); without one (dev before DNS "
+                "exists) HTTP is all there is.",
+                CKV_AWS_103=(
+                    "Same listener: plain HTTP carries no TLS policy; it redirects to the TLS 1.3 HTTPS listener."
+                ),
             ),
             LoadBalancerArn=Ref("LoadBalancer"),
             Protocol="HTTP",

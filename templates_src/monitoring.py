@@ -310,7 +310,8 @@ def _alb_alarms(t: Template) -> None:
             f"{svc.title}Target5xxRateAlarm",
             f"{svc.name}-target-5xx-rate",
             f"The {svc.name} answers more than Target5xxRatePercent % of requests with 5xx (3 minutes running, from "
-            f"{MIN_REQUESTS_FOR_RATE} requests a minute). During a release ECS rolls it back. Look first at the {svc.name} "
+            f"{MIN_REQUESTS_FOR_RATE} requests a minute). During a release ECS rolls it back. Look first at the "
+            f"{svc.name} "
             f"log group for errors, then at the Redis alarms (the backend fails when Redis does).",
             "Target5xxRatePercent",
             "GreaterThanThreshold",
@@ -357,7 +358,8 @@ def _alb_alarms(t: Template) -> None:
         "Elb5xxAlarm",
         "alb-5xx",
         "The ALB itself answers 5xx (502/503/504): no healthy target, targets closing connections, or timeouts. "
-        "Look first at the healthy-host counts on the dashboard, then at the ALB access logs (elb_status_code, target_status_code).",
+        "Look first at the healthy-host counts on the dashboard, then at the ALB access logs (elb_status_code, "
+        "target_status_code).",
         "Elb5xxPer5Minutes",
         "GreaterThanThreshold",
         "errors",
@@ -372,7 +374,8 @@ def _alb_alarms(t: Template) -> None:
         t,
         "FrontendLatencyP95Alarm",
         "frontend-latency-p95",
-        "The slowest 5 % of frontend responses take longer than FrontendP95Seconds (3 of 5 minutes). Look first at frontend "
+        "The slowest 5 % of frontend responses take longer than FrontendP95Seconds (3 of 5 minutes). Look first at "
+        "frontend "
         "CPU and task count (is it at its maximum?), then at backend latency the pages wait for.",
         "FrontendP95Seconds",
         "GreaterThanThreshold",
@@ -390,7 +393,8 @@ def _alb_alarms(t: Template) -> None:
         "RejectedConnectionsAlarm",
         "alb-rejected-connections",
         "The ALB rejected connections because it reached its connection limit: attendees cannot connect or their "
-        "WebSockets drop. Look first at ActiveConnectionCount on the dashboard; ask AWS to pre-warm the ALB before the next event.",
+        "WebSockets drop. Look first at ActiveConnectionCount on the dashboard; ask AWS to pre-warm the ALB before "
+        "the next event.",
         "RejectedConnectionsPer5Minutes",
         "GreaterThanThreshold",
         "errors",
@@ -413,8 +417,10 @@ def _ecs_alarms(t: Template, svc: AppService) -> None:
             t,
             f"{svc.title}{kind.capitalize()}HighAlarm",
             f"{svc.name}-{kind}-high",
-            f"The {svc.name} tasks average more than {threshold} % {kind} for 15 minutes: scaling is at its maximum or cannot "
-            f"keep up{' (a leak shows as a steady climb)' if kind == 'memory' else ''}. Look first at the task count against "
+            f"The {svc.name} tasks average more than {threshold} % {kind} for 15 minutes: scaling is at its maximum "
+            "or cannot "
+            f"keep up{' (a leak shows as a steady climb)' if kind == 'memory' else ''}. Look first at the task count "
+            "against "
             f"{svc.title}MaxCapacity, then raise the maximum or the task size.",
             threshold,
             "GreaterThanThreshold",
@@ -432,7 +438,8 @@ def _ecs_alarms(t: Template, svc: AppService) -> None:
         f"{svc.title}TasksBelowMinimumAlarm",
         f"{svc.name}-tasks-below-minimum",
         f"Fewer {svc.name} tasks run than {svc.title}MinCapacity for TaskShortfallMinutes minutes: tasks crash, fail "
-        f"health checks, or Fargate Spot capacity was reclaimed. Look first at the ECS service events and stopped-task reasons.",
+        "health checks, or Fargate Spot capacity was reclaimed. Look first at the ECS service events and "
+        "stopped-task reasons.",
         f"{svc.title}MinCapacity",
         "LessThanThreshold",
         "tasks",
@@ -460,8 +467,10 @@ def _redis_alarms(t: Template) -> None:
             "Average",
             3,
             "RedisCpuAlarmPercent",
-            "Redis's single engine thread is busier than RedisCpuAlarmPercent % for 15 minutes: WebSocket fan-out slows for "
-            "everyone. Look first at backend task count (more tasks, more pub/sub traffic), then consider a larger node type.",
+            "Redis's single engine thread is busier than RedisCpuAlarmPercent % for 15 minutes: WebSocket fan-out "
+            "slows for "
+            "everyone. Look first at backend task count (more tasks, more pub/sub traffic), then consider a larger "
+            "node type.",
         ),
         (
             "RedisMemoryAlarm",
@@ -470,7 +479,8 @@ def _redis_alarms(t: Template) -> None:
             "Average",
             3,
             "RedisMemoryAlarmPercent",
-            "Redis uses more than RedisMemoryAlarmPercent % of its maxmemory: evictions follow, and sessions or messages get lost. "
+            "Redis uses more than RedisMemoryAlarmPercent % of its maxmemory: evictions follow, and sessions or "
+            "messages get lost. "
             "Look first at Evictions and key counts, then at the node type.",
         ),
         (
@@ -490,7 +500,8 @@ def _redis_alarms(t: Template) -> None:
             "Maximum",
             1,
             "RedisConnectionsThreshold",
-            "A Redis node has more than RedisConnectionsThreshold client connections (its limit is 65000): a connection leak "
+            "A Redis node has more than RedisConnectionsThreshold client connections (its limit is 65000): a "
+            "connection leak "
             "in the backend, or far more tasks than planned. Look first at backend task count and restarts.",
         ),
         (
@@ -500,7 +511,8 @@ def _redis_alarms(t: Template) -> None:
             "Maximum",
             1,
             "RedisReplicationLagSeconds",
-            "A Redis replica lags its primary by more than RedisReplicationLagSeconds: a failover now would lose writes. Look "
+            "A Redis replica lags its primary by more than RedisReplicationLagSeconds: a failover now would lose "
+            "writes. Look "
             "first at primary engine CPU and network; single-node environments have no replica and never fire.",
         ),
     )
@@ -526,7 +538,8 @@ def _network_alarms(t: Template) -> None:
             f"NatGateway{i}PortAllocationAlarm",
             f"nat-{i}-port-allocation",
             f"NAT gateway {i} could not allocate a source port: too many concurrent connections to one destination, so "
-            f"tasks cannot reach ECR, Secrets Manager or external APIs. Look first at which task opens the connections (VPC flow logs).",
+            "tasks cannot reach ECR, Secrets Manager or external APIs. Look first at which task opens the "
+            "connections (VPC flow logs).",
             "NatPortAllocationErrorsPer5Minutes",
             "GreaterThanThreshold",
             "network",

@@ -132,7 +132,9 @@ def _root_parameters(t: Template, templates: dict[str, Template]) -> None:
             "Assertions": [
                 {
                     "Assert": Not(Equals(Ref("TemplatesBucket"), "")),
-                    "AssertDescription": "TemplatesBucket must name the bucket holding the child templates (deploy.py sets it).",
+                    "AssertDescription": (
+                        "TemplatesBucket must name the bucket holding the child templates (deploy.py sets it)."
+                    ),
                 }
             ]
         },

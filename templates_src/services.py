@@ -3,7 +3,8 @@ each service.
 
 Fixes from the guide: no ``LaunchType`` (it would cancel the FARGATE_SPOT capacity strategy), a
 deployment circuit breaker with rollback, rollback on the service's own 5xx-rate and unhealthy-host
-alarms (from the monitoring stack, which CloudFormation therefore creates first), and the Redis AUTH token passed as an ECS secret. Containers
+alarms (from the monitoring stack, which CloudFormation therefore creates first), and the Redis AUTH
+token passed as an ECS secret. Containers
 run as a non-root user on a read-only root filesystem (scratch volumes where the apps write), with all
 Linux capabilities dropped and an init process reaping zombies. This stack
 only starts after the load-balancer stack (its target-group ARNs are inputs), so the listener rules

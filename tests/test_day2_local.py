@@ -146,7 +146,8 @@ def test_release_refuses_a_tag_missing_in_one_repository_before_any_change_set(a
     (line,) = [x for x in err.splitlines() if x.startswith("error:")]
     frontend_uri = stack["outputs"]["FrontendRepositoryUri"]
     assert line == (
-        f"error: image tag {tag} is not in repository {repo(stack, 'frontend')}: push it first (docker push {frontend_uri}:{tag}), "
+        f"error: image tag {tag} is not in repository {repo(stack, 'frontend')}: push it first (docker push "
+        f"{frontend_uri}:{tag}), "
         "or build and push both with release --build"
     )
     cfn = client(aws_env, "cloudformation")
@@ -215,10 +216,14 @@ FAKE_DOCKER = textwrap.dedent('''\
         else:
             uri, tag = ref.rsplit(":", 1)
             manifest = {{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                        "config": {{"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:" + "c" * 64}},
-                        "layers": [{{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": state["images"][ref]["layer"]}}]}}
+                        "config": {{"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                    "digest": "sha256:" + "c" * 64}},
+                        "layers": [{{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1,
+                                     "digest": state["images"][ref]["layer"]}}]}}
             ecr = boto3.client("ecr", region_name=os.environ["AWS_REGION"])
-            digest = ecr.put_image(repositoryName=uri.split("/", 1)[1], imageManifest=json.dumps(manifest), imageTag=tag)["image"]["imageId"]["imageDigest"]
+            repository = uri.split("/", 1)[1]
+            pushed = ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+            digest = pushed["image"]["imageId"]["imageDigest"]
             state["images"][ref]["repo_digests"].append(digest)
             print(f"The push refers to repository [{{uri}}]\\n{{tag}}: digest: {{digest}} size: 1234")
     json.dump(state, open(state_file, "w"))
@@ -326,8 +331,8 @@ def test_build_refuses_a_tag_that_names_another_image_and_pushes_nothing(aws_env
     )
     assert code == 2
     assert (
-        f"error: tag {tag} already names another image in {repo(stack, 'frontend')} ({other}); tags are immutable: release a new tag"
-        in err
+        f"error: tag {tag} already names another image in {repo(stack, 'frontend')} ({other}); tags are immutable: "
+        "release a new tag" in err
     )
     assert [c for c in state()["calls"] if c["argv"][0] in ("push", "login")] == []
     with pytest.raises(client(aws_env, "ecr").exceptions.ImageNotFoundException):

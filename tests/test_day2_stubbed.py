@@ -372,14 +372,15 @@ def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1
         args = opscmd_args("drift")
         with pytest.raises(
             Drifted,
-            match=r"^1 resource\(s\) drifted: CacheStack/RedisReplicationGroup \(see README 'Troubleshooting' to resolve\)$",
+            match=r"^1 resource\(s\) drifted: CacheStack/RedisReplicationGroup "
+            r"\(see README 'Troubleshooting' to resolve\)$",
         ):
             opscmd.run(args, io.StringIO(), None, HumanReporter(out=out), lambda s: None, clients)  # type: ignore[arg-type]
         stub.assert_no_pending_responses()
     text = out.getvalue()
     assert (
-        "CacheStack  RedisReplicationGroup  AWS::ElastiCache::ReplicationGroup  MODIFIED  /SnapshotRetentionLimit: 7 -> 0"
-        in text
+        "CacheStack  RedisReplicationGroup  AWS::ElastiCache::ReplicationGroup  MODIFIED  /SnapshotRetentionLimit: 7 "
+        "-> 0" in text
     )
     assert "/CacheNodeType: cache.t3.medium -> cache.r6g.large" in text
 

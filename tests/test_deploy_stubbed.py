@@ -135,8 +135,8 @@ def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out()
     text = out.getvalue()
     assert "CacheStack: 3 change(s)" in text and "RedisNodeType: cache.t3.medium -> cache.r7g.large" in text
     assert (
-        "3 replacement(s)/removal(s): (root)/RecordsStack, CacheStack/RedisReplicationGroup, CacheStack/RedisSubnetGroup"
-        in text
+        "3 replacement(s)/removal(s): (root)/RecordsStack, CacheStack/RedisReplicationGroup, "
+        "CacheStack/RedisSubnetGroup" in text
     )
     assert "****" not in text
 
@@ -352,9 +352,15 @@ def test_throttling_is_retried_by_botocore_adaptive_retries():
     def respond(request, **kwargs):
         attempts.append(request.url)
         if len(attempts) <= 2:
-            body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+            body = (
+                b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                b"<Message>Rate exceeded</Message></Error></ErrorResponse>"
+            )
             return AWSResponse(request.url, 400, {}, _Raw(body))
-        body = b"<DescribeStacksResponse><DescribeStacksResult><Stacks></Stacks></DescribeStacksResult></DescribeStacksResponse>"
+        body = (
+            b"<DescribeStacksResponse><DescribeStacksResult><Stacks></Stacks></DescribeStacksResult>"
+            b"</DescribeStacksResponse>"
+        )
         return AWSResponse(request.url, 200, {}, _Raw(body))
 
     client.meta.events.register("before-send.cloudformation.DescribeStacks", respond)
@@ -492,7 +498,10 @@ def test_a_failed_change_set_reports_its_reason_and_an_empty_one_is_no_changes()
                 "ChangeSetId": ROOT_CS,
                 "ChangeSetName": "cs-root",
                 "Status": "FAILED",
-                "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set.",
+                "StatusReason": (
+                    "The submitted information didn't contain changes. Submit different information to create a "
+                    "change set."
+                ),
             },
             {"ChangeSetName": ROOT_CS},
         )

@@ -88,7 +88,10 @@ def test_two_builds_are_byte_identical(tmp_path):
 
 def test_rendering_is_deterministic_across_processes():
     """Hash seeds differ per process: any set/dict-order leak would show here."""
-    code = "from templates_src import render; import hashlib; print(hashlib.sha256(repr(render.render()).encode()).hexdigest())"
+    code = (
+        "from templates_src import render; import hashlib; "
+        "print(hashlib.sha256(repr(render.render()).encode()).hexdigest())"
+    )
     outs = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -146,7 +146,8 @@ def test_booleans_are_the_words_the_template_allows(tmp_path, root_params):
 def test_a_value_exactly_at_the_bounds_is_accepted_and_min_may_equal_max(tmp_path, root_params):
     path = _file(
         tmp_path,
-        "parameters:\n  RedisNodeCount: 6\n  BackendMinCapacity: 3\n  BackendMaxCapacity: 3\n  RedisSnapshotRetentionDays: 1\n",
+        "parameters:\n  RedisNodeCount: 6\n  BackendMinCapacity: 3\n  BackendMaxCapacity: 3\n  "
+        "RedisSnapshotRetentionDays: 1\n",
     )
     assert params.resolve("dev", path, root_params).parameters["RedisNodeCount"] == "6"
 

@@ -107,6 +107,7 @@ def test_any_bytes_as_a_parameter_file_give_a_deployment_or_one_line(tmp_path_fa
 def test_prod_never_gets_a_single_redis_node_however_it_is_written(tmp_path, count):
     path = tmp_path / "prod.yaml"
     path.write_text(
-        f"template-file-path: build/root.json\nparameters:\n  RedisNodeCount: '{count}'\n  DomainName: cylink.example.jp\n"
+        f"template-file-path: build/root.json\nparameters:\n  RedisNodeCount: '{count}'\n  DomainName: "
+        "cylink.example.jp\n"
     )
     assert isinstance(outcome(path, env="prod"), BadInput)

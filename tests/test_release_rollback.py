@@ -26,7 +26,8 @@ SERVICES_ID = "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-p
 SERVICE_ARN = "arn:aws:ecs:ap-northeast-1:123456789012:service/cylink-cluster/cylink-backend-service"
 T0 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=timezone.utc)
 HANDLER = (
-    "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\" "
+    "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was "
+    "triggered'.\" "
     "(RequestToken: 3c2e9a1b-7d4f-4e0a-9b8c-2f1e0d9c8b7a, HandlerErrorCode: GeneralServiceException)"
 )
 
@@ -113,12 +114,17 @@ ECS_SERVICE = {
                 {
                     "id": "e3",
                     "createdAt": T0 + timedelta(seconds=598),
-                    "message": "(service cylink-backend-service) rolling back to deployment ecs-svc/3225863131553420471.",
+                    "message": (
+                        "(service cylink-backend-service) rolling back to deployment ecs-svc/3225863131553420471."
+                    ),
                 },
                 {
                     "id": "e2",
                     "createdAt": T0 + timedelta(seconds=597),
-                    "message": "(service cylink-backend-service) (deployment ecs-svc/8028401236951367382) deployment failed: alarm detected.",
+                    "message": (
+                        "(service cylink-backend-service) (deployment ecs-svc/8028401236951367382) deployment "
+                        "failed: alarm detected."
+                    ),
                 },
                 {
                     "id": "e1",
@@ -185,8 +191,8 @@ def test_a_release_that_trips_its_deployment_alarm_is_reported_as_rolled_back():
     assert "Root cause: cylink-prod-ServicesStack-1Q2W/BackendService (AWS::ECS::Service) UPDATE_FAILED" in text
     assert "Release rolled back: ECS failed the new deployment of cylink-prod-ServicesStack-1Q2W/BackendService" in text
     assert (
-        "ECS: (service cylink-backend-service) (deployment ecs-svc/8028401236951367382) deployment failed: alarm detected."
-        in text
+        "ECS: (service cylink-backend-service) (deployment ecs-svc/8028401236951367382) deployment failed: alarm "
+        "detected." in text
     )
 
 

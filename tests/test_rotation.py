@@ -350,7 +350,8 @@ def test_a_group_that_never_becomes_available_stops_with_one_line_saying_what_wo
     assert code == 1
     (line,) = [x for x in err.splitlines() if x.startswith("error:")]
     assert line == (
-        f"error: Redis {GROUP} did not become available after ROTATE: the old token still works (the new one may too), the secret "
+        f"error: Redis {GROUP} did not become available after ROTATE: the old token still works (the new one may "
+        "too), the secret "
         "still gives tasks the old token (the new one is AWSPENDING); once the group is available, run "
         "'python deploy.py rotate-redis-auth --env prod' to finish with the same token"
     )
@@ -375,7 +376,8 @@ def test_a_failed_redeploy_stops_before_set_so_both_tokens_still_work(env, monke
     code, err = cli(clients, monkeypatch, "--yes")
     assert (
         code == 1
-        and "backend deployment FAILED (circuit breaker: tasks failed to start): Redis still accepts the old and the new token"
+        and "backend deployment FAILED (circuit breaker: tasks failed to start): "
+        "Redis still accepts the old and the new token"
         in err
     )
     assert "then run 'python deploy.py rotate-redis-auth --env prod' to redeploy and finish (SET)" in err

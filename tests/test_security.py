@@ -65,7 +65,8 @@ def test_the_flow_log_role_describes_log_groups_on_the_resource_iam_checks(built
 
 
 def test_kms_administration_cannot_create_grants(built):
-    """kms:Create* would include kms:CreateGrant (a way around kms:ViaService); grants are denied unless for an AWS resource."""
+    """kms:Create* would include kms:CreateGrant (a way around kms:ViaService); grants are denied unless for
+    an AWS resource."""
     from fnmatch import fnmatchcase
 
     statements = {s["Sid"]: s for s in built.props("keys", "DataKey")["KeyPolicy"]["Statement"]}

@@ -65,8 +65,8 @@ def test_the_summary_shows_every_change_marks_replacements_and_names_the_refusal
     assert "|  | (root) | Modify | ServicesStack | AWS::CloudFormation::Stack | False | ImageTag |" in text
     # the replacement is marked, and a pipe inside a cell does not break the row
     assert (
-        "| ⚠️ | CacheStack | Modify | RedisReplicationGroup | AWS::ElastiCache::ReplicationGroup | Conditional | Engine\\|Version |"
-        in text
+        "| ⚠️ | CacheStack | Modify | RedisReplicationGroup | AWS::ElastiCache::ReplicationGroup | Conditional | "
+        "Engine\\|Version |" in text
     )
     assert "2 change(s) in 2 change set(s); 1 replacement(s)/removal(s)" in text
     assert "- `(root)` ImageTag: `v1` → `v2`" in text

@@ -85,7 +85,10 @@ def test_taskcat_lint_passes_and_validates_the_config_with_taskcats_schema(taskc
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     assert f"Linting passed for file: {taskcat_project}/build/root.json" in out
-    code = "from taskcat._config import Config; from pathlib import Path; Config.create(project_config_path=Path('.taskcat.yml'), project_root=Path('.'))"
+    code = (
+        "from taskcat._config import Config; from pathlib import Path; "
+        "Config.create(project_config_path=Path('.taskcat.yml'), project_root=Path('.'))"
+    )
     schema = subprocess.run([str(TASKCAT_PY), "-c", code], cwd=taskcat_project, capture_output=True, text=True)
     assert schema.returncode == 0, schema.stderr[-2000:]
 

@@ -33,7 +33,8 @@ def main(venv: Path) -> None:
     tarballs = sorted(venv.glob("lib/python*/site-packages/cdklabs/cdk_validator_cfnguard/_jsii/*.jsii.tgz"))
     if not tarballs:
         raise SystemExit(
-            f"guard_install: cdklabs-cdk-validator-cfnguard is not installed in {venv} (pip install --no-deps -r requirements-guard.txt)"
+            f"guard_install: cdklabs-cdk-validator-cfnguard is not installed in {venv} (pip install --no-deps -r "
+            "requirements-guard.txt)"
         )
     rules = venv / "rules" / "control-tower"
     shutil.rmtree(rules, ignore_errors=True)

@@ -58,7 +58,8 @@ def check_moto_version() -> None:
 
     if moto.__version__ != MOTO_VERSION:
         raise RuntimeError(
-            f"the emulator's fixes are written for moto {MOTO_VERSION}, found {moto.__version__}: pip install 'moto[server]=={MOTO_VERSION}'"
+            f"the emulator's fixes are written for moto {MOTO_VERSION}, found {moto.__version__}: pip install "
+            f"'moto[server]=={MOTO_VERSION}'"
         )
 
 

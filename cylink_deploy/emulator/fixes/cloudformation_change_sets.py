@@ -141,7 +141,8 @@ def _executing_only_available(original: Callable[..., None]) -> Callable[..., No
         change_set = self.describe_change_set(change_set_name)
         if change_set.execution_status != "AVAILABLE":
             raise InvalidChangeSetStatus(
-                f"ChangeSet [{change_set.stack_id}] cannot be executed in its current execution status of [{change_set.execution_status}]"
+                f"ChangeSet [{change_set.stack_id}] cannot be executed in its current execution status of "
+                f"[{change_set.execution_status}]"
             )
         original(self, change_set_name, stack_name)
         _obsoleting_others(self, change_set.stack_id, keep=change_set)

@@ -11,7 +11,8 @@ from ._models import CompatModel, lowercase_name, register_models
 
 # create_replication_group's arguments that templates here never set.
 _UNSET = (
-    "global_replication_group_id primary_cluster_id preferred_cache_cluster_azs num_node_groups replicas_per_node_group "
+    "global_replication_group_id primary_cluster_id preferred_cache_cluster_azs num_node_groups "
+    "replicas_per_node_group "
     "node_group_configuration cache_parameter_group_name cache_security_group_names snapshot_arns snapshot_name "
     "notification_topic_arn kms_key_id user_group_ids log_delivery_configurations data_tiering_enabled network_type "
     "ip_discovery transit_encryption_mode cluster_mode serverless_cache_snapshot_name tags"
