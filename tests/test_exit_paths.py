@@ -111,3 +111,29 @@ def test_ctrl_c_before_any_aws_call_says_nothing_was_executed(monkeypatch, capsy
     monkeypatch.setattr(workflow, "build", interrupted)
     assert cli.main(["build", "--project-dir", str(project)]) == 5
     assert "nothing was executed" in capsys.readouterr().err
+
+
+def test_the_emulator_needs_no_aws_setup_even_with_an_unknown_profile_in_the_environment(monkeypatch):
+    from cylink_deploy import aws
+    from cylink_deploy.emulator import FAKE_CREDENTIALS
+
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    session = aws.make_session(None, None, FAKE_CREDENTIALS, env={})
+    assert session.region_name == aws.DEFAULT_REGION
+    assert session.get_credentials().access_key == FAKE_CREDENTIALS["aws_access_key_id"]
+
+
+@pytest.mark.parametrize(
+    "flag, env, region",
+    [
+        (None, {"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "eu-west-1"}, "us-west-2"),
+        (None, {"AWS_DEFAULT_REGION": "eu-west-1"}, "eu-west-1"),
+        ("ap-northeast-3", {"AWS_REGION": "us-west-2"}, "ap-northeast-3"),
+        (None, {}, "ap-northeast-1"),
+    ],
+)
+def test_the_region_is_the_flag_then_aws_region_then_aws_default_region_then_tokyo(flag, env, region):
+    from cylink_deploy import aws
+
+    assert aws.choose_region(flag, env, None) == region
