@@ -50,7 +50,7 @@ local: $(STAMP)
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
 test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
-	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks tools deploy.py
+	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks tools policies deploy.py
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile
 

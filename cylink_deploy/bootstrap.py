@@ -274,6 +274,17 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
                 Resource=["*"],
                 Condition=Condition(ArnLike("ecs:cluster", f"arn:aws:ecs:{arn}:cluster/{NAME_PREFIX}*-cluster")),
             ),
+            # Before a create: are retained log groups or repositories of an earlier stack in the way?
+            # (DescribeLogGroups has no resource-level permission.)
+            Statement(
+                Sid="FindLeftovers",
+                Effect=Allow,
+                Action=[Action("ecr", "DescribeRepositories")],
+                Resource=[f"arn:aws:ecr:{arn}:repository/{NAME_PREFIX}*/*"],
+            ),
+            Statement(
+                Sid="FindLeftoverLogGroups", Effect=Allow, Action=[Action("logs", "DescribeLogGroups")], Resource=["*"]
+            ),
             Statement(
                 Sid="ContainerLogs",
                 Effect=Allow,

@@ -124,9 +124,11 @@ def _resources(action: str, p: dict[str, Any], region: str, account: str) -> lis
     if service == "iam":
         return [f"arn:aws:iam::{account}:role/{p['RoleName']}"]
     if service == "ecr":
-        return [f"arn:aws:ecr:{region}:{account}:repository/{p['repositoryName']}"]
+        names = p.get("repositoryNames") or [p["repositoryName"]]
+        return [f"arn:aws:ecr:{region}:{account}:repository/{name}" for name in names]
     if service == "logs":
-        return [f"arn:aws:logs:{region}:{account}:log-group:{p['logGroupName']}:*"]
+        group = p.get("logGroupName") or p.get("logGroupNamePrefix")  # DescribeLogGroups: the prefix names the group
+        return [f"arn:aws:logs:{region}:{account}:log-group:{group}:*"]
     if service == "elasticache":
         return [f"arn:aws:elasticache:{region}:{account}:replicationgroup:{p['ReplicationGroupId']}"]
     if service == "secretsmanager":

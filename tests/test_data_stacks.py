@@ -33,7 +33,7 @@ def test_ecr_repositories_are_scanned_immutable_bounded_and_retained(built):
     ]
     for repo in repos.values():
         p = repo["Properties"]
-        assert (repo["DeletionPolicy"], repo["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        assert (repo["DeletionPolicy"], repo["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
         assert p["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert p["ImageTagMutability"] == "IMMUTABLE"
         rules = json.loads(p["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"].replace("${EcrKeepImages}", "30"))[
@@ -111,5 +111,5 @@ def test_log_groups_have_the_guide_names_retention_and_are_retained(built):
         "/ecs/${NamePrefix}-frontend",
     ]
     for group in groups.values():
-        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}

@@ -3,6 +3,7 @@
 Loaded with ``checkov --external-checks-dir policies/checkov``. Each check has a failing fixture in
 tests/policy_fixtures/ and must pass on the built templates (tests/test_policy_gate.py).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,7 +20,9 @@ def _is_true(value: Any) -> bool:
 
 def _parameterised(value: Any) -> bool:
     """A Ref to a parameter: the environment decides (root defaults and prod values are tested)."""
-    return isinstance(value, dict) and {k for k in value if not str(k).startswith("__")} == {"Ref"}  # checkov adds __startline__
+    return isinstance(value, dict) and {k for k in value if not str(k).startswith("__")} == {
+        "Ref"
+    }  # checkov adds __startline__
 
 
 def _containers(conf: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,7 +47,11 @@ class _Check(BaseResourceCheck):
 
 
 class AlbDeletionProtection(_Check):
-    ID, NAME, TYPES = "CKV_CYL_1", "Ensure the ALB has deletion protection", ("AWS::ElasticLoadBalancingV2::LoadBalancer",)
+    ID, NAME, TYPES = (
+        "CKV_CYL_1",
+        "Ensure the ALB has deletion protection",
+        ("AWS::ElasticLoadBalancingV2::LoadBalancer",),
+    )
 
     def ok(self, props: dict[str, Any], conf: dict[str, Any]) -> bool:
         attrs = {a.get("Key"): a.get("Value") for a in props.get("LoadBalancerAttributes") or []}
@@ -53,7 +60,11 @@ class AlbDeletionProtection(_Check):
 
 
 class EcsReadOnlyRoot(_Check):
-    ID, NAME, TYPES = "CKV_CYL_2", "Ensure ECS containers have a read-only root filesystem", ("AWS::ECS::TaskDefinition",)
+    ID, NAME, TYPES = (
+        "CKV_CYL_2",
+        "Ensure ECS containers have a read-only root filesystem",
+        ("AWS::ECS::TaskDefinition",),
+    )
 
     def ok(self, props: dict[str, Any], conf: dict[str, Any]) -> bool:
         return bool(_containers(conf)) and all(_is_true(c.get("ReadonlyRootFilesystem")) for c in _containers(conf))
@@ -63,7 +74,9 @@ class EcsNonRootUser(_Check):
     ID, NAME, TYPES = "CKV_CYL_3", "Ensure ECS containers run as a non-root user", ("AWS::ECS::TaskDefinition",)
 
     def ok(self, props: dict[str, Any], conf: dict[str, Any]) -> bool:
-        return bool(_containers(conf)) and all(str(c.get("User", "")).strip() not in ROOT_USERS for c in _containers(conf))
+        return bool(_containers(conf)) and all(
+            str(c.get("User", "")).strip() not in ROOT_USERS for c in _containers(conf)
+        )
 
 
 class EcsNotPrivileged(_Check):
@@ -78,11 +91,17 @@ class EcsLogConfiguration(_Check):
     CATEGORY = CheckCategories.LOGGING
 
     def ok(self, props: dict[str, Any], conf: dict[str, Any]) -> bool:
-        return bool(_containers(conf)) and all((c.get("LogConfiguration") or {}).get("LogDriver") for c in _containers(conf))
+        return bool(_containers(conf)) and all(
+            (c.get("LogConfiguration") or {}).get("LogDriver") for c in _containers(conf)
+        )
 
 
 class RedisAutomaticFailover(_Check):
-    ID, NAME, TYPES = "CKV_CYL_6", "Ensure ElastiCache replication groups fail over automatically", ("AWS::ElastiCache::ReplicationGroup",)
+    ID, NAME, TYPES = (
+        "CKV_CYL_6",
+        "Ensure ElastiCache replication groups fail over automatically",
+        ("AWS::ElastiCache::ReplicationGroup",),
+    )
     CATEGORY = CheckCategories.BACKUP_AND_RECOVERY
 
     def ok(self, props: dict[str, Any], conf: dict[str, Any]) -> bool:
@@ -93,7 +112,11 @@ class RedisAutomaticFailover(_Check):
 
 
 class RedisSnapshotRetention(_Check):
-    ID, NAME, TYPES = "CKV_CYL_7", "Ensure ElastiCache keeps automatic snapshots", ("AWS::ElastiCache::ReplicationGroup",)
+    ID, NAME, TYPES = (
+        "CKV_CYL_7",
+        "Ensure ElastiCache keeps automatic snapshots",
+        ("AWS::ElastiCache::ReplicationGroup",),
+    )
     CATEGORY = CheckCategories.BACKUP_AND_RECOVERY
 
     def ok(self, props: dict[str, Any], conf: dict[str, Any]) -> bool:
@@ -127,5 +150,17 @@ class S3TlsOnly(_Check):
         return False
 
 
-CHECKS = [c() for c in (AlbDeletionProtection, EcsReadOnlyRoot, EcsNonRootUser, EcsNotPrivileged, EcsLogConfiguration,
-                        RedisAutomaticFailover, RedisSnapshotRetention, SubnetNoPublicIp, S3TlsOnly)]
+CHECKS = [
+    c()
+    for c in (
+        AlbDeletionProtection,
+        EcsReadOnlyRoot,
+        EcsNonRootUser,
+        EcsNotPrivileged,
+        EcsLogConfiguration,
+        RedisAutomaticFailover,
+        RedisSnapshotRetention,
+        SubnetNoPublicIp,
+        S3TlsOnly,
+    )
+]
