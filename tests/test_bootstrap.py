@@ -33,7 +33,7 @@ def test_the_deployer_needs_only_cloudformation_the_bucket_passrole_on_the_servi
         "kms",
     }  # rotate-redis-auth
     unscoped = {sid for sid, s in statements.items() if "*" in s["Resource"] and "Condition" not in s}
-    assert unscoped == {"WhoAmI", "Day2Reads", "FindLeftoverLogGroups"}  # actions without resource-level permissions only
+    assert unscoped == {"WhoAmI", "Day2Reads", "FindLeftoverLogGroups"}  # no resource-level permissions exist
     assert not any(a.endswith("*") for a in actions)
     assert {a for a in actions if a.startswith("iam:")} == {"iam:GetRole", "iam:PassRole"}
     passing = statements["PassTheServiceRoleToCloudFormation"]
