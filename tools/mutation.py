@@ -16,8 +16,11 @@ How mutants are counted:
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import select
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,14 +46,105 @@ TARGETS: dict[str, list[str]] = {
     "templates_src/root.py": ["tests/test_snapshots.py", "tests/test_wiring.py"],
 }
 STATUSES = ("ok_killed", "bad_timeout", "ok_suspicious", "bad_survived", "skipped", "untested")
+PROJECT = ("cylink_deploy", "templates_src", "tools", "tests", "conftest", "mutmut_config", "__main__", "__mp_main__")
+SERVER = "CYLINK_MUTATION_SERVER"  # the runner's server socket (set by mutate())
+
+
+def _pytest(pytest_args: list[str]) -> int:
+    import pytest
+
+    code = pytest.main(["-q", "-x", "-p", "no:cacheprovider", *pytest_args])
+    return 0 if code == 0 else 1
 
 
 def run_tests(pytest_args: list[str]) -> int:
-    """The runner mutmut calls: 0 when the tests pass, 1 on any failure (collection errors included)."""
-    import pytest
+    """The runner mutmut calls: 0 when the tests pass, 1 on any failure (collection errors included).
+    Asks the module's test server when there is one (no second of imports per mutant), else runs here."""
+    address = os.environ.get(SERVER)
+    if address:
+        try:
+            with socket.socket(socket.AF_UNIX) as conn:
+                conn.connect(address)
+                conn.sendall(json.dumps(pytest_args).encode() + b"\n")
+                return int(conn.makefile().readline().strip() or 1)
+        except OSError:
+            pass
+    return _pytest(pytest_args)
 
-    code = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *pytest_args])
-    return 0 if code == 0 else 1
+
+def _quiet() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
+def _warm(pytest_args: list[str]) -> None:
+    """Import what collecting the tests imports, except the project's own modules (a forked child
+    collects and names them): every mutant's run then starts with the libraries already loaded."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        _quiet()
+        import pytest
+
+        pytest.main(["-q", "--collect-only", "-p", "no:cacheprovider", *pytest_args])
+        names = [n for n in list(sys.modules) if n.split(".")[0] not in PROJECT]
+        os.write(write, "\n".join(names).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        names = pipe.read().split()
+    os.waitpid(pid, 0)
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - a module that only imports in its own context: the child imports it
+            continue
+
+
+def serve(address: str, pytest_args: list[str]) -> None:
+    """Run each request's tests in a fresh fork of a process that has the libraries imported (the
+    project's modules, the mutated one included, are imported by the child from disk)."""
+    sys.dont_write_bytecode = True
+    _warm(pytest_args)
+    with socket.socket(socket.AF_UNIX) as srv:
+        srv.bind(address)
+        srv.listen(1)
+        try:
+            _answer(srv)
+        finally:
+            os.unlink(address)
+
+
+def _answer(srv: socket.socket) -> None:
+    """One request at a time until an empty one."""
+    while True:
+        conn, _ = srv.accept()
+        with conn:
+            line = conn.makefile().readline()
+            if not line.strip():
+                return
+            pid = os.fork()
+            if pid == 0:
+                srv.close()
+                _quiet()
+                os._exit(_pytest(json.loads(line)))
+            code = None
+            while code is None:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    code = os.waitstatus_to_exitcode(status)
+                elif select.select([conn], [], [], 0.01)[0]:  # the runner is gone (mutmut's timeout): stop its tests
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    code = 1
+            try:
+                conn.sendall(f"{0 if code == 0 else 1}\n".encode())
+            except OSError:
+                pass
 
 
 def _scratch_copy(dest: Path) -> None:
@@ -83,12 +177,21 @@ def score(counts: dict[str, int]) -> float:
 def mutate(module: str, workdir: Path, mutmut: str) -> tuple[dict[str, int], list[str], float]:
     """Run mutmut on one module in ``workdir``; (counts, survivor diffs, seconds)."""
     runner = " ".join([sys.executable, "tools/mutation.py", "--run-tests", "--", *(f"'{a}'" if " " in a else a for a in TARGETS[module])])
-    env = {**os.environ, "PYTHONPATH": str(workdir), "PYTHONDONTWRITEBYTECODE": "1"}
+    address = str(workdir / ".mutation.sock")
+    env = {**os.environ, "PYTHONPATH": str(workdir), "PYTHONDONTWRITEBYTECODE": "1", SERVER: address}
     start = time.monotonic()
-    subprocess.run(
-        [mutmut, "run", "--paths-to-mutate", module, "--tests-dir", "tests", "--runner", runner, "--no-progress"],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, check=False,
-    )
+    server = subprocess.Popen([sys.executable, "tools/mutation.py", "--serve", address, "--", *TARGETS[module]], cwd=workdir, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not os.path.exists(address) and server.poll() is None:
+            time.sleep(0.1)
+        subprocess.run(
+            [mutmut, "run", "--paths-to-mutate", module, "--tests-dir", "tests", "--runner", runner, "--no-progress"],
+            cwd=workdir, env=env, stdout=subprocess.DEVNULL, check=False,
+        )
+    finally:
+        server.kill()
+        server.wait()
     elapsed = time.monotonic() - start
     counts, survivors = _counts(workdir, module)
     diffs = [
@@ -103,9 +206,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("modules", nargs="*", help=f"modules to mutate (default: all of {', '.join(TARGETS)})")
     parser.add_argument("--min", type=float, default=90.0, help="lowest acceptable score per module (%%)")
     parser.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", metavar="SOCKET", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.run_tests:
         return run_tests([a for a in rest if a != "--"] + args.modules)
+    if args.serve:
+        serve(args.serve, [a for a in rest if a != "--"] + args.modules)
+        return 0
     modules = args.modules or list(TARGETS)
     unknown = [m for m in modules if m not in TARGETS]
     if unknown:
