@@ -115,3 +115,27 @@ def test_the_refusal_is_one_line_naming_every_resource_and_the_flags_that_allow_
     text = str(err)
     assert "\n" not in text and "DataKey, CacheStack/Redis" in text
     assert text.endswith("--allow-replacement DataKey --allow-replacement CacheStack/Redis")
+
+
+def test_a_change_set_without_changes_or_a_known_stack_shows_nothing():
+    node = ChangeSetNode("", params(EgressMode="single-nat"))  # as built before the pages and the stack are read
+    assert changes.rows(node) == [] and changes.parameter_changes(node) == []
+
+
+def test_a_parameter_without_a_value_is_empty_not_invented():
+    node = ChangeSetNode("", {"Parameters": [{"ParameterKey": "AlarmEmail"}, {"ParameterKey": "DomainName"}]}, [], {"AlarmEmail": "", "DomainName": "x.jp"})
+    assert changes.parameter_changes(node) == [("DomainName", "x.jp", "")]
+
+
+def test_a_modification_aws_gives_no_replacement_for_is_not_a_replacement():
+    node = ChangeSetNode("", {}, [change("Modify", "Repo", "AWS::ECR::Repository"), {}])
+    modified, empty = changes.rows(node)
+    assert (modified.replacement, modified.loses_data) == ("", False)
+    assert (empty.action, empty.logical_id) == ("", "")
+
+
+def test_a_row_once_shown_cannot_change_and_equal_rows_are_one():
+    row = changes.Row("CacheStack", "Modify", "Redis", "AWS::ElastiCache::ReplicationGroup", "True", "")
+    with pytest.raises(AttributeError):
+        row.replacement = "False"  # type: ignore[misc]
+    assert len({row, changes.Row(*row.__dict__.values())}) == 1
