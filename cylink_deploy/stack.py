@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
-from urllib.parse import quote
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 import yaml
 from botocore.exceptions import ClientError
@@ -23,7 +23,7 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAN
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")
 CLEAN_UP_FIRST = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"}  # a failed first create: nothing to keep
 UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
-SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
+SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}  # how executing a change set may end well
 RETAINED_POLICIES = ("Retain", "Snapshot", "RetainExceptOnCreate")
 RECOVERY = {
     "UPDATE_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {s} "
@@ -36,7 +36,8 @@ RECOVERY = {
     "IMPORT_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {s}, then deploy again",
 }
 
-Sleep = Callable[[float], None]
+class Sleep(Protocol):
+    def __call__(self, seconds: float, /) -> None: ...
 
 
 def backoff(first: float = 1.0, factor: float = 1.5, cap: float = 5.0) -> Iterator[float]:
@@ -60,7 +61,7 @@ def console_url(region: str, stack_id: str, change_set_id: str) -> str:
     """Where a reviewer sees the change set in the AWS console."""
     return (
         f"https://{region}.console.aws.amazon.com/cloudformation/home?region={region}"
-        f"#/stacks/changesets/changes?stackId={quote(stack_id, safe='')}&changeSetId={quote(change_set_id, safe='')}"
+        f"#/stacks/changesets/changes?{urlencode({'stackId': stack_id, 'changeSetId': change_set_id}, quote_via=quote)}"
     )
 
 

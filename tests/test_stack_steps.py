@@ -404,3 +404,75 @@ def test_a_template_body_is_read_as_json_or_yaml():
 
 def test_time_is_utc_now():
     assert abs(st.now() - datetime.now(timezone.utc)) < timedelta(seconds=5) and st.now().tzinfo is not None
+
+
+# --- what a stuck stack says, what a change set may do, and how an operation may end ----------------
+
+@pytest.mark.parametrize("status, step", [
+    ("UPDATE_ROLLBACK_FAILED", "aws cloudformation continue-update-rollback --stack-name cylink-prod "
+                               "(add --resources-to-skip LOGICAL_ID for resources that cannot roll back), then deploy again"),
+    ("ROLLBACK_FAILED", "inspect the failed resources, then aws cloudformation delete-stack --stack-name cylink-prod and deploy again"),
+    ("DELETE_FAILED", "fix what blocked deletion (see the stack events), then aws cloudformation delete-stack --stack-name cylink-prod "
+                      "(or --retain-resources LOGICAL_ID)"),
+    ("CREATE_FAILED", "aws cloudformation delete-stack --stack-name cylink-prod, then deploy again"),
+    ("UPDATE_FAILED", "aws cloudformation rollback-stack --stack-name cylink-prod, then deploy again"),
+    ("IMPORT_ROLLBACK_FAILED", "aws cloudformation continue-update-rollback --stack-name cylink-prod, then deploy again"),
+])
+def test_every_stuck_state_names_its_exact_recovery_command(status, step):
+    with pytest.raises(StackStateError) as err:
+        st.plan(status, "cylink-prod")
+    assert str(err.value) == f"stack cylink-prod is {status}: {step}"
+
+
+def test_a_plan_says_exactly_what_to_do_and_cannot_be_altered():
+    create, update, clean = st.plan(None, "s"), st.plan("UPDATE_COMPLETE", "s"), st.plan("ROLLBACK_COMPLETE", "s")
+    assert (create.change_set_type, create.clean_up_first, create.status) == ("CREATE", False, None)
+    assert (update.change_set_type, update.clean_up_first, update.status) == ("UPDATE", False, "UPDATE_COMPLETE")
+    assert (clean.change_set_type, clean.clean_up_first, clean.status) == ("CREATE", True, "ROLLBACK_COMPLETE")
+    with pytest.raises(AttributeError):
+        update.clean_up_first = True  # type: ignore[misc]
+
+
+def test_a_stack_busy_exactly_as_long_as_the_timeout_is_polled_once_more(monkeypatch):
+    clock, busy = Clock(), Busy()
+    monkeypatch.setattr(st.time, "monotonic", clock)
+    with pytest.raises(StackStateError):
+        st.wait_settled(busy, "cylink-prod", clock.sleep, timeout=2.5)  # polls at 0, 1, 2.5 (not over), 4.75 (over)
+    assert busy.calls == 4
+
+
+def test_a_change_set_may_create_named_iam_roles_and_expand_nested_stacks():
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_response("create_change_set", {"Id": ROOT_CS, "StackId": ROOT_ID},
+                          {"StackName": "s", "ChangeSetName": "cs", "ChangeSetType": "UPDATE", "TemplateURL": "https://b/k", "Parameters": [],
+                           "Tags": [], "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+                           "IncludeNestedStacks": True, "Description": "d"})
+        st.create_change_set(cfn, "s", "cs", "UPDATE", "https://b/k", {}, {}, "d")
+        stub.assert_no_pending_responses()
+
+
+def test_an_update_with_nothing_to_do_is_no_changes_not_a_failure():
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_change_set", {"ChangeSetName": "cs-root", "Status": "FAILED", "StatusReason": "No updates are to be performed."},
+                          {"ChangeSetName": ROOT_CS})
+        with pytest.raises(st.NoChanges):
+            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
+
+
+@pytest.mark.parametrize("final", ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"])
+def test_an_operation_that_completes_succeeds(final):
+    from cylink_deploy import workflow
+
+    from .recording import RecordingReporter
+
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
+        stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID})
+        stub.add_response("execute_change_set", {}, {"ChangeSetName": ROOT_CS})
+        stub.add_response("describe_stacks", stack_desc(ROOT_ID, final), {"StackName": ROOT_ID})
+        stub.add_response("describe_stack_events", {"StackEvents": [event(ROOT_ID, "Redis", "UPDATE_COMPLETE", 5)]}, {"StackName": ROOT_ID})
+        workflow.execute_and_follow(cfn, "cylink-prod", ROOT_CS, ROOT_ID, 1, RecordingReporter(), lambda s: None, clock=lambda: T0)
+        stub.assert_no_pending_responses()
