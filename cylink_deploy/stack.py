@@ -110,8 +110,8 @@ def plan(status: str | None, stack: str) -> Plan:
 
 def wait_settled(cfn: Any, stack: str, sleep: Sleep = time.sleep, on_wait: Callable[[str], None] | None = None, timeout: float = 3 * 3600) -> str | None:
     """Wait while another operation is in progress (never start a second one); return the final status."""
-    start = time.monotonic()
-    for delay in backoff(cap=10.0):
+    start, delays = time.monotonic(), backoff(cap=10.0)
+    while True:
         status = stack_status(cfn, stack)
         if status is None or not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
             return status
@@ -119,20 +119,19 @@ def wait_settled(cfn: Any, stack: str, sleep: Sleep = time.sleep, on_wait: Calla
             on_wait(status)
         if time.monotonic() - start > timeout:
             raise StackStateError(f"stack {stack} has been {status} for over {timeout / 3600:.0f} h: check it in the console")
-        sleep(delay)
-    return None  # unreachable
+        sleep(next(delays))
 
 
 def delete_and_wait(cfn: Any, stack: str, sleep: Sleep = time.sleep, role_arn: str | None = None) -> str:
     """Delete ``stack`` and wait for the outcome (DELETE_COMPLETE, or the failure status)."""
     stack_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
     cfn.delete_stack(StackName=stack_id, **({"RoleARN": role_arn} if role_arn else {}))
-    for delay in backoff():
+    delays = backoff()
+    while True:
         status = stack_status(cfn, stack_id) or "DELETE_COMPLETE"
         if not status.endswith("_IN_PROGRESS"):
             return status
-        sleep(delay)
-    return "DELETE_COMPLETE"  # unreachable
+        sleep(next(delays))
 
 
 def create_change_set(
@@ -172,8 +171,9 @@ def create_change_set(
 def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, timeout: float = 900.0) -> dict[str, Any]:
     """Wait until the change set is computed; NoChanges when empty, DeploymentFailed when it failed or
     is still not computed after ``timeout`` seconds of waiting."""
-    waited = 0.0
-    for delay in backoff():
+    waited, delays = 0.0, backoff()
+    while True:
+        delay = next(delays)
         cs = cfn.describe_change_set(ChangeSetName=change_set_id)
         status = cs["Status"]
         if status == "CREATE_COMPLETE":
@@ -187,7 +187,6 @@ def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, tim
             raise DeploymentFailed(f"change set {cs['ChangeSetName']} is still {status} after {waited:.0f} s: check it in the console")
         sleep(delay)
         waited += delay
-    return {}  # unreachable
 
 
 def describe_tree(cfn: Any, change_set_id: str, path: str = "") -> list[ChangeSetNode]:
