@@ -118,7 +118,7 @@ def wait_settled(cfn: Any, stack: str, sleep: Sleep = time.sleep, on_wait: Calla
         if on_wait:
             on_wait(status)
         if time.monotonic() - start > timeout:
-            raise StackStateError(f"stack {stack} has been {status} for over {timeout / 3600:.0f} h: check it in the console")
+            raise StackStateError(f"stack {stack} has been {status} for over {timeout / 3600:g} h: check it in the console")
         sleep(next(delays))
 
 
@@ -168,7 +168,7 @@ def create_change_set(
     return created
 
 
-def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, timeout: float = 900.0) -> dict[str, Any]:
+def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, timeout: float = 15 * 60.0) -> dict[str, Any]:
     """Wait until the change set is computed; NoChanges when empty, DeploymentFailed when it failed or
     is still not computed after ``timeout`` seconds of waiting."""
     waited, delays = 0.0, backoff()

@@ -95,6 +95,26 @@ def test_a_change_set_is_waited_on_for_fifteen_minutes_then_reported():
     assert 900 <= clock.now < 905 and busy.calls == len(clock.sleeps) + 1
 
 
+def test_a_stack_busy_for_half_an_hour_when_that_is_the_limit_says_half_an_hour(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(st.time, "monotonic", clock)
+    with pytest.raises(StackStateError, match=r"has been UPDATE_IN_PROGRESS for over 0\.5 h: check it in the console$"):
+        st.wait_settled(Busy(), "cylink-prod", clock.sleep, timeout=1800)
+
+
+def test_a_computed_change_set_is_returned_and_a_failure_without_a_reason_still_fails():
+    cfn = cfn_client()
+    done = {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "CREATE_COMPLETE", "Changes": []}
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_change_set", {**done, "Status": "CREATE_PENDING"}, {"ChangeSetName": ROOT_CS})
+        stub.add_response("describe_change_set", done, {"ChangeSetName": ROOT_CS})
+        assert st.wait_change_set(cfn, ROOT_CS, lambda s: None)["Status"] == "CREATE_COMPLETE"
+        stub.add_response("describe_change_set", {**done, "Status": "FAILED"}, {"ChangeSetName": ROOT_CS})
+        with pytest.raises(DeploymentFailed, match="^change set cs-root failed: $"):
+            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
+        stub.assert_no_pending_responses()
+
+
 def test_a_change_set_still_computing_exactly_at_the_timeout_is_not_polled_again():
     clock, busy = Clock(), Busy()
     with pytest.raises(DeploymentFailed, match="after 2 s"):  # 1 + 1.5 s of waiting
