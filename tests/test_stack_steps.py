@@ -233,8 +233,10 @@ def test_the_parameters_a_stack_runs_with_are_unknown_for_a_new_stack_or_one_onl
         assert st.deployed_parameters(cfn, ROOT_ID) is None
         stub.add_client_error("describe_stacks", "ValidationError", f"Stack with id {ROOT_ID} does not exist", expected_params={"StackName": ROOT_ID})
         assert st.deployed_parameters(cfn, ROOT_ID) is None
-        stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_COMPLETE", {"A": "1"}), {"StackName": ROOT_ID})
-        assert st.deployed_parameters(cfn, ROOT_ID) == {"A": "1"}
+        running = stack_desc(ROOT_ID, "UPDATE_COMPLETE", {"A": "1"})
+        running["Stacks"][0]["Parameters"].append({"ParameterKey": "AlarmEmail"})  # an empty value comes without ParameterValue
+        stub.add_response("describe_stacks", running, {"StackName": ROOT_ID})
+        assert st.deployed_parameters(cfn, ROOT_ID) == {"A": "1", "AlarmEmail": ""}
     assert st.deployed_parameters(cfn, None) is None
 
 
@@ -250,13 +252,19 @@ def test_only_change_sets_someone_could_still_execute_are_pending():
         assert st.pending_change_sets(cfn, "cylink-prod") == ["ready", "computing"]
 
 
+@pytest.mark.parametrize("code", ["ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"])
+def test_a_change_set_name_that_does_not_exist_is_one_line_however_aws_says_it(code):
+    cfn = cfn_client()
+    with Stubber(cfn) as stub:
+        stub.add_client_error("describe_change_set", code, "no such change set")
+        with pytest.raises(StackStateError, match="no change set cs on stack cylink-prod"):
+            st.find_change_set(cfn, "cylink-prod", "cs")
+
+
 def test_a_reviewed_change_set_must_exist_belong_to_the_stack_and_still_be_executable():
     cfn = cfn_client()
     ok = {"ChangeSetName": "cs", "StackName": "cylink-prod", "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE"}
     with Stubber(cfn) as stub:
-        stub.add_client_error("describe_change_set", "ChangeSetNotFound", "no such change set")
-        with pytest.raises(StackStateError, match="no change set cs on stack cylink-prod"):
-            st.find_change_set(cfn, "cylink-prod", "cs")
         stub.add_client_error("describe_change_set", "AccessDenied", "not allowed")
         with pytest.raises(ClientError):
             st.find_change_set(cfn, "cylink-prod", "cs")
@@ -264,7 +272,7 @@ def test_a_reviewed_change_set_must_exist_belong_to_the_stack_and_still_be_execu
         with pytest.raises(StackStateError, match="belongs to stack cylink-dev"):
             st.find_change_set(cfn, "cylink-prod", "cs")
         stub.add_response("describe_change_set", {**ok, "ExecutionStatus": "EXECUTE_COMPLETE"})
-        with pytest.raises(StackStateError, match="is EXECUTE_COMPLETE"):
+        with pytest.raises(StackStateError, match=r"is EXECUTE_COMPLETE \(CREATE_COMPLETE\), not AVAILABLE"):
             st.find_change_set(cfn, "cylink-prod", "cs")
         stub.add_response("describe_change_set", ok, {"StackName": "cylink-prod", "ChangeSetName": "cs"})
         assert st.find_change_set(cfn, "cylink-prod", "cs")["ChangeSetName"] == "cs"
@@ -496,3 +504,28 @@ def test_an_operation_that_completes_succeeds(final):
         stub.add_response("describe_stack_events", {"StackEvents": [event(ROOT_ID, "Redis", "UPDATE_COMPLETE", 5)]}, {"StackName": ROOT_ID})
         workflow.execute_and_follow(cfn, "cylink-prod", ROOT_CS, ROOT_ID, 1, RecordingReporter(), lambda s: None, clock=lambda: T0)
         stub.assert_no_pending_responses()
+
+
+def test_a_change_set_tree_names_each_nested_change_set_by_its_path():
+    cfn = cfn_client()
+    inner_cs = ROOT_CS.replace("cs-root/1111", "cs-inner/3333")
+    nested_cs = ROOT_CS.replace("cs-root/1111", "cs-nested/2222")
+    pages = [
+        (ROOT_CS, {"ChangeSetId": ROOT_CS, "Status": "CREATE_COMPLETE", "Changes": [change("Modify", "CacheStack", "AWS::CloudFormation::Stack", "False", nested_cs)]}),
+        (nested_cs, {"ChangeSetId": nested_cs, "Status": "CREATE_COMPLETE", "Changes": [change("Modify", "Inner", "AWS::CloudFormation::Stack", "False", inner_cs)]}),
+        (inner_cs, {"ChangeSetId": inner_cs, "Status": "CREATE_COMPLETE", "Changes": [change("Add", "Topic", "AWS::SNS::Topic")]}),
+    ]
+    with Stubber(cfn) as stub:
+        for cs_id, page in pages:
+            stub.add_response("describe_change_set", page, {"ChangeSetName": cs_id})  # no StackId: a stack not created yet
+        nodes = st.describe_tree(cfn, ROOT_CS)
+        stub.assert_no_pending_responses()
+    assert [(n.path, n.previous_parameters) for n in nodes] == [("", None), ("CacheStack", None), ("CacheStack/Inner", None)]
+    assert changes.all_rows(nodes)[-1].path == "CacheStack/Inner/Topic"
+
+
+def test_a_nested_stack_found_by_the_walk_is_a_fixed_value():
+    found = st.NestedStack("CacheStack", "CacheStack", NESTED_ID)
+    with pytest.raises(AttributeError):
+        found.physical_id = "other"  # type: ignore[misc]
+    assert len({found, st.NestedStack("CacheStack", "CacheStack", NESTED_ID)}) == 1
