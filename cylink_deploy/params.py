@@ -87,7 +87,7 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = exc.problem or exc.context or ""
+        problem = str(exc.problem or exc.context)  # PyYAML's marked errors always carry one of them
         raise BadInput(f"{where}: {problem}" if "given twice" in problem else f"{where}: not valid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None

@@ -1,6 +1,8 @@
 """The root wires children only through root parameters and sibling outputs, completely."""
 from __future__ import annotations
 
+import pytest
+
 from templates_src import render
 from templates_src.root import CHILDREN
 
@@ -169,3 +171,12 @@ def test_the_guides_defaults(built):
         "RedisNodeType": "cache.t3.medium"}
     users = {c["Name"]: c.get("User") for td in built.resources("services", "AWS::ECS::TaskDefinition").values() for c in td["Properties"]["ContainerDefinitions"]}
     assert users and set(users.values()) == {"1000:1000"}, users  # the node user of the Node.js images, never root
+
+
+def test_a_service_definition_is_a_fixed_value():
+    """Logical IDs, names and parameters derive from it: nothing may change it while templates are built."""
+    from templates_src.common import BACKEND
+
+    with pytest.raises(AttributeError):
+        BACKEND.port = 8080  # type: ignore[misc]
+    assert len({BACKEND, BACKEND}) == 1
