@@ -300,10 +300,10 @@ class Progress:
         if event.get("ResourceStatus") == "REVIEW_IN_PROGRESS":
             return False
         self.events.append(event)
-        logical, own_stack = event.get("LogicalResourceId", ""), event.get("StackName", "")
+        logical, own_stack = event["LogicalResourceId"], event["StackName"]  # always given, as is StackId
         if event.get("ResourceStatus", "").endswith("_COMPLETE") and logical != own_stack:
-            self.resources_done.add((event.get("StackId", ""), logical))
-            if event.get("StackId") == self.stack_id:
+            self.resources_done.add((event["StackId"], logical))
+            if event["StackId"] == self.stack_id:
                 self.root_done.add(logical)
         return True
 

@@ -529,3 +529,15 @@ def test_a_nested_stack_found_by_the_walk_is_a_fixed_value():
     with pytest.raises(AttributeError):
         found.physical_id = "other"  # type: ignore[misc]
     assert len({found, st.NestedStack("CacheStack", "CacheStack", NESTED_ID)}) == 1
+
+
+def test_following_polls_about_every_three_seconds_at_most():
+    cfn = cfn_client()
+    sleeps: list[float] = []
+    with Stubber(cfn) as stub:
+        for status in ["UPDATE_IN_PROGRESS"] * 6 + ["UPDATE_COMPLETE"]:
+            stub.add_response("describe_stacks", stack_desc(ROOT_ID, status), {"StackName": ROOT_ID})
+            stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
+        assert st.follow(cfn, ROOT_ID, T0, lambda e: None, sleeps.append) == "UPDATE_COMPLETE"
+        stub.assert_no_pending_responses()
+    assert [round(s, 2) for s in sleeps] == [1.0, 1.5, 2.25, 3.0, 3.0, 3.0]
