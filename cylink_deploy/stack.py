@@ -346,7 +346,8 @@ def follow(
             for event in fresh:
                 seen.add(event["EventId"])
                 child = event.get("PhysicalResourceId")
-                if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and event.get("StackId") != child and child not in stacks:
+                # a stack's own events name it as their resource too, but it is already in the list
+                if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and child not in stacks:
                     stacks.append(child)
                 on_event(event)
         if on_poll:

@@ -541,3 +541,20 @@ def test_following_polls_about_every_three_seconds_at_most():
         assert st.follow(cfn, ROOT_ID, T0, lambda e: None, sleeps.append) == "UPDATE_COMPLETE"
         stub.assert_no_pending_responses()
     assert [round(s, 2) for s in sleeps] == [1.0, 1.5, 2.25, 3.0, 3.0, 3.0]
+
+
+def test_a_vanished_nested_stack_is_skipped_and_the_ones_after_it_still_followed():
+    cfn = cfn_client()
+    old = NESTED_ID.replace("bbbb", "old")
+    seen = []
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_IN_PROGRESS"), {"StackName": ROOT_ID})
+        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
+        stub.add_client_error("describe_stack_events", "ValidationError", f"Stack with id {old} does not exist", expected_params={"StackName": old})
+        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": NESTED_ID})
+        stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_COMPLETE"), {"StackName": ROOT_ID})
+        stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
+        stub.add_response("describe_stack_events", {"StackEvents": [event(NESTED_ID, "Redis", "UPDATE_COMPLETE", 3)]}, {"StackName": NESTED_ID})
+        assert st.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None, nested=[old, NESTED_ID]) == "UPDATE_COMPLETE"
+        stub.assert_no_pending_responses()
+    assert [e["LogicalResourceId"] for e in seen] == ["Redis"]

@@ -180,3 +180,8 @@ def test_a_service_definition_is_a_fixed_value():
     with pytest.raises(AttributeError):
         BACKEND.port = 8080  # type: ignore[misc]
     assert len({BACKEND, BACKEND}) == 1
+
+
+def test_the_list_of_nested_stacks_is_fixed():
+    with pytest.raises(AttributeError):
+        CHILDREN[0].logical_id = "KeyStack"  # type: ignore[misc]
