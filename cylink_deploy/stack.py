@@ -301,7 +301,7 @@ class Progress:
             return False
         self.events.append(event)
         logical, own_stack = event["LogicalResourceId"], event["StackName"]  # always given, as is StackId
-        if event.get("ResourceStatus", "").endswith("_COMPLETE") and logical != own_stack:
+        if str(event.get("ResourceStatus")).endswith("_COMPLETE") and logical != own_stack:
             self.resources_done.add((event["StackId"], logical))
             if event["StackId"] == self.stack_id:
                 self.root_done.add(logical)
@@ -358,17 +358,15 @@ def follow(
 
 
 CONSEQUENCES = (
-    "Resource creation cancelled",
-    "Resource update cancelled",
-    "The following resource(s) failed",
-    "Embedded stack",
-    "cancelled",
+    "The following resource(s) failed",  # a stack failing because of its resources
+    "Embedded stack",  # a nested stack failing because of its own
+    "cancelled",  # Resource creation/update cancelled: stopped because something else failed
 )
 
 
 def root_cause(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The first failure that is not merely a consequence of another (usually deep in a nested stack)."""
-    failed = [e for e in events if e.get("ResourceStatus", "").endswith("_FAILED")]
+    failed = [e for e in events if str(e.get("ResourceStatus")).endswith("_FAILED")]
     failed.sort(key=lambda e: e["Timestamp"])
     for event in failed:
         if not any(c in (event.get("ResourceStatusReason") or "") for c in CONSEQUENCES):

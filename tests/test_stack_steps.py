@@ -558,3 +558,12 @@ def test_a_vanished_nested_stack_is_skipped_and_the_ones_after_it_still_followed
         assert st.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None, nested=[old, NESTED_ID]) == "UPDATE_COMPLETE"
         stub.assert_no_pending_responses()
     assert [e["LogicalResourceId"] for e in seen] == ["Redis"]
+
+
+def test_a_stack_failing_because_of_its_resources_is_not_the_root_cause():
+    events = [
+        event(ROOT_ID, "cylink-prod", "CREATE_FAILED", 1, "The following resource(s) failed to create: [CacheStack]. ", "AWS::CloudFormation::Stack", ROOT_ID),
+        event(NESTED_ID, "Redis", "CREATE_FAILED", 2, "Cache subnet group not found"),
+        event(NESTED_ID, "Group", "CREATE_FAILED", 0, "Resource creation cancelled"),
+    ]
+    assert st.root_cause(events)["LogicalResourceId"] == "Redis"
