@@ -369,7 +369,7 @@ def root_cause(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     failed = [e for e in events if str(e.get("ResourceStatus")).endswith("_FAILED")]
     failed.sort(key=lambda e: e["Timestamp"])
     for event in failed:
-        if not any(c in (event.get("ResourceStatusReason") or "") for c in CONSEQUENCES):
+        if not any(c in str(event.get("ResourceStatusReason")) for c in CONSEQUENCES):
             return event
     return failed[0] if failed else None
 
@@ -397,21 +397,21 @@ def release_rollback(cause: dict[str, Any] | None, final_status: str) -> Release
     deployment alarms or circuit breaker), after which the stack rolled back too."""
     if not cause or cause.get("ResourceType") != "AWS::ECS::Service" or "ROLLBACK" not in final_status:
         return None
-    reason = cause.get("ResourceStatusReason") or ""
+    reason = str(cause.get("ResourceStatusReason"))
     if ECS_DEPLOYMENT_FAILED.lower() not in reason.lower():
         return None
-    return ReleaseRollback(cause.get("StackName", ""), cause.get("LogicalResourceId", ""), cause.get("PhysicalResourceId", ""), reason)
+    return ReleaseRollback(cause["StackName"], cause["LogicalResourceId"], cause.get("PhysicalResourceId", ""), reason)
 
 
 def ecs_failure_events(ecs: Any, service_arn: str, limit: int = 5) -> list[str]:
     """ECS's own account of a failed deployment (newest first): e.g. 'deployment failed: alarm
     detected' and 'rolling back to deployment ...'. The cluster is read from the service ARN."""
-    parts = service_arn.split(":", 5)[-1].split("/")  # service/<cluster>/<name>
+    parts = service_arn.split("/")  # arn:...:service/<cluster>/<name>
     if len(parts) != 3:
         return []
     described = ecs.describe_services(cluster=parts[1], services=[service_arn]).get("services", [])
     events = described[0].get("events", []) if described else []
-    return [e["message"] for e in events if any(m in e.get("message", "") for m in ECS_FAILURE_EVENTS)][:limit]
+    return [e["message"] for e in events if any(m in e["message"] for m in ECS_FAILURE_EVENTS)][:limit]
 
 
 def outputs(cfn: Any, stack: str) -> dict[str, str]:
