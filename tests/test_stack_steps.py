@@ -341,6 +341,8 @@ def test_a_600_resource_stack_lists_every_retained_resource_on_delete():
         retained = st.retained_resources(cfn, ROOT_ID)
         stub.assert_no_pending_responses()
     assert len(retained) == 300 and retained[0] == st.Retained("(root)", "Group001", "AWS::Logs::LogGroup", "Retain")
+    with pytest.raises(AttributeError):
+        retained[0].policy = "Delete"  # type: ignore[misc]  # what was listed for the operator stays what they read
 
 
 def test_deleting_keeps_retained_and_snapshotted_resources_of_nested_stacks_but_not_the_nested_stacks():
