@@ -7,7 +7,7 @@ CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 GUARD_STAMP := .venv-guard/.installed-stamp
 
-.PHONY: local test build bench bench-preflight clean taskcat-venv guard-venv snapshots
+.PHONY: local test build bench bench-preflight clean taskcat-venv guard-venv snapshots mutation
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -57,6 +57,10 @@ test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
 ## snapshots: rewrite tests/snapshots/ after a deliberate template or parameter change (review the diff)
 snapshots: $(STAMP)
 	$(PY) tools/snapshots.py
+
+## mutation: mutation score (mutmut) of the modules that guard data and input, with the survivors; slow, so not in test
+mutation: $(STAMP)
+	$(PY) tools/mutation.py
 
 build: $(STAMP)
 	$(PY) deploy.py build

@@ -92,11 +92,9 @@ def parameter_changes(node: ChangeSetNode) -> list[tuple[str, str, str]]:
     changed = []
     for key in sorted(set(new) | set(node.previous_parameters)):
         old_value, new_value = node.previous_parameters.get(key, "(unset)"), new.get(key, "(removed)")
-        if old_value != new_value:
+        if old_value != new_value:  # a NoEcho value shows as MASK on either side: never show the other one
             if MASK in (old_value, new_value):
                 old_value = new_value = MASK
-                if node.previous_parameters.get(key) == new.get(key):
-                    continue
             changed.append((key, old_value, new_value))
     return changed
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import yaml
 
@@ -55,26 +55,25 @@ class _Loader(yaml.SafeLoader):
     error instead of the last one silently winning."""
 
 
-def _scalar(loader: _Loader, node: yaml.ScalarNode) -> str | None:
-    text = loader.construct_scalar(node)
-    return None if node.style is None and text in ("", "~", "null", "Null", "NULL") else str(text)
+def _scalar(loader: _Loader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = loader.construct_object(key_node)
         if key in out:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} is given twice: keep one", key_node.start_mark
             )
-        out[key] = loader.construct_object(value_node, deep=True)
+        out[key] = loader.construct_object(value_node)  # nested values are completed before load() returns
     return out
 
 
-for _tag in ("bool", "int", "float", "null", "timestamp"):
+# Plain scalars the resolver reads as these types stay text; null (empty, ~, null) stays None: "has no value".
+for _tag in ("bool", "int", "float", "timestamp"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _scalar)
-_Loader.add_constructor("tag:yaml.org,2002:str", _scalar)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
@@ -91,7 +90,7 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = exc.problem or exc.context or ""
+        problem = str(exc.problem or exc.context)  # PyYAML's marked errors always carry one of them
         raise BadInput(
             f"{where}: {problem}" if "given twice" in problem else f"{where}: not valid YAML ({problem})"
         ) from None
@@ -169,13 +168,14 @@ def _check_names(source: str, names: list[str], specs: dict[str, Any]) -> None:
         if name in PLACEMENT_PARAMS:
             raise BadInput(f"{source}: parameter {name} is set by deploy.py (or taskcat); remove it")
         if name not in specs:
-            close = difflib.get_close_matches(name, specs, n=1)
+            close = difflib.get_close_matches(name, specs)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise BadInput(f"{source}: unknown parameter {name}{hint}; see README 'Parameters' for the allowed names")
 
 
 # Combinations each parameter allows on its own but that cannot work together.
-Rule = Callable[[str, dict[str, str]], "str | None"]
+class Rule(Protocol):
+    def __call__(self, env: str, p: dict[str, str], /) -> str | None: ...
 
 
 def _capacity_rule(svc: str) -> Rule:
@@ -275,7 +275,9 @@ def resolve(
     for name, spec in sorted(root_parameters.items()):
         if name not in values and name not in cli and "Default" not in spec and name not in PLACEMENT_PARAMS:
             raise BadInput(f"{source}: required parameter {name} is missing ({spec.get('Description', '')})")
-    defaults = {k: str(v.get("Default", "")) for k, v in root_parameters.items()}
+    defaults = {
+        k: str(v["Default"]) for k, v in root_parameters.items() if "Default" in v
+    }  # the others were given (checked above)
     from_file, effective = defaults | values, defaults | values | cli
     for rule in RULES + (DEPLOY_RULES if deploying else ()):
         problem = rule(env, effective)

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
-from urllib.parse import quote
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 import yaml
 from botocore.exceptions import ClientError
@@ -30,7 +30,7 @@ UPDATABLE = {
     "IMPORT_COMPLETE",
     "IMPORT_ROLLBACK_COMPLETE",
 }
-SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
+SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}  # how executing a change set may end well
 RETAINED_POLICIES = ("Retain", "Snapshot", "RetainExceptOnCreate")
 RECOVERY = {
     "UPDATE_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {s} "
@@ -45,7 +45,9 @@ RECOVERY = {
     "IMPORT_ROLLBACK_FAILED": "aws cloudformation continue-update-rollback --stack-name {s}, then deploy again",
 }
 
-Sleep = Callable[[float], None]
+
+class Sleep(Protocol):
+    def __call__(self, seconds: float, /) -> None: ...
 
 
 def backoff(first: float = 1.0, factor: float = 1.5, cap: float = 5.0) -> Iterator[float]:
@@ -69,7 +71,7 @@ def console_url(region: str, stack_id: str, change_set_id: str) -> str:
     """Where a reviewer sees the change set in the AWS console."""
     return (
         f"https://{region}.console.aws.amazon.com/cloudformation/home?region={region}"
-        f"#/stacks/changesets/changes?stackId={quote(stack_id, safe='')}&changeSetId={quote(change_set_id, safe='')}"
+        f"#/stacks/changesets/changes?{urlencode({'stackId': stack_id, 'changeSetId': change_set_id}, quote_via=quote)}"
     )
 
 
@@ -124,8 +126,8 @@ def wait_settled(
     timeout: float = 3 * 3600,
 ) -> str | None:
     """Wait while another operation is in progress (never start a second one); return the final status."""
-    start = time.monotonic()
-    for delay in backoff(cap=10.0):
+    start, delays = time.monotonic(), backoff(cap=10.0)
+    while True:
         status = stack_status(cfn, stack)
         if status is None or not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
             return status
@@ -133,22 +135,21 @@ def wait_settled(
             on_wait(status)
         if time.monotonic() - start > timeout:
             raise StackStateError(
-                f"stack {stack} has been {status} for over {timeout / 3600:.0f} h: check it in the console"
+                f"stack {stack} has been {status} for over {timeout / 3600:g} h: check it in the console"
             )
-        sleep(delay)
-    return None  # unreachable
+        sleep(next(delays))
 
 
 def delete_and_wait(cfn: Any, stack: str, sleep: Sleep = time.sleep, role_arn: str | None = None) -> str:
     """Delete ``stack`` and wait for the outcome (DELETE_COMPLETE, or the failure status)."""
     stack_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
     cfn.delete_stack(StackName=stack_id, **({"RoleARN": role_arn} if role_arn else {}))
-    for delay in backoff():
+    delays = backoff()
+    while True:
         status = stack_status(cfn, stack_id) or "DELETE_COMPLETE"
         if not status.endswith("_IN_PROGRESS"):
             return status
-        sleep(delay)
-    return "DELETE_COMPLETE"  # unreachable
+        sleep(next(delays))
 
 
 def create_change_set(
@@ -185,11 +186,14 @@ def create_change_set(
     return created
 
 
-def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, timeout: float = 900.0) -> dict[str, Any]:
+def wait_change_set(
+    cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, timeout: float = 15 * 60.0
+) -> dict[str, Any]:
     """Wait until the change set is computed; NoChanges when empty, DeploymentFailed when it failed or
     is still not computed after ``timeout`` seconds of waiting."""
-    waited = 0.0
-    for delay in backoff():
+    waited, delays = 0.0, backoff()
+    while True:
+        delay = next(delays)
         cs = cfn.describe_change_set(ChangeSetName=change_set_id)
         status = cs["Status"]
         if status == "CREATE_COMPLETE":
@@ -205,7 +209,6 @@ def wait_change_set(cfn: Any, change_set_id: str, sleep: Sleep = time.sleep, tim
             )
         sleep(delay)
         waited += delay
-    return {}  # unreachable
 
 
 def describe_tree(cfn: Any, change_set_id: str, path: str = "") -> list[ChangeSetNode]:
@@ -336,10 +339,10 @@ class Progress:
         if event.get("ResourceStatus") == "REVIEW_IN_PROGRESS":
             return False
         self.events.append(event)
-        logical, own_stack = event.get("LogicalResourceId", ""), event.get("StackName", "")
-        if event.get("ResourceStatus", "").endswith("_COMPLETE") and logical != own_stack:
-            self.resources_done.add((event.get("StackId", ""), logical))
-            if event.get("StackId") == self.stack_id:
+        logical, own_stack = event["LogicalResourceId"], event["StackName"]  # always given, as is StackId
+        if str(event.get("ResourceStatus")).endswith("_COMPLETE") and logical != own_stack:
+            self.resources_done.add((event["StackId"], logical))
+            if event["StackId"] == self.stack_id:
                 self.root_done.add(logical)
         return True
 
@@ -382,12 +385,8 @@ def follow(
             for event in fresh:
                 seen.add(event["EventId"])
                 child = event.get("PhysicalResourceId")
-                if (
-                    event.get("ResourceType") == "AWS::CloudFormation::Stack"
-                    and child
-                    and event.get("StackId") != child
-                    and child not in stacks
-                ):
+                # a stack's own events name it as their resource too, but it is already in the list
+                if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and child not in stacks:
                     stacks.append(child)
                 on_event(event)
         if on_poll:
@@ -398,20 +397,18 @@ def follow(
 
 
 CONSEQUENCES = (
-    "Resource creation cancelled",
-    "Resource update cancelled",
-    "The following resource(s) failed",
-    "Embedded stack",
-    "cancelled",
+    "The following resource(s) failed",  # a stack failing because of its resources
+    "Embedded stack",  # a nested stack failing because of its own
+    "cancelled",  # Resource creation/update cancelled: stopped because something else failed
 )
 
 
 def root_cause(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The first failure that is not merely a consequence of another (usually deep in a nested stack)."""
-    failed = [e for e in events if e.get("ResourceStatus", "").endswith("_FAILED")]
+    failed = [e for e in events if str(e.get("ResourceStatus")).endswith("_FAILED")]
     failed.sort(key=lambda e: e["Timestamp"])
     for event in failed:
-        if not any(c in (event.get("ResourceStatusReason") or "") for c in CONSEQUENCES):
+        if not any(c in str(event.get("ResourceStatusReason")) for c in CONSEQUENCES):
             return event
     return failed[0] if failed else None
 
@@ -439,23 +436,21 @@ def release_rollback(cause: dict[str, Any] | None, final_status: str) -> Release
     deployment alarms or circuit breaker), after which the stack rolled back too."""
     if not cause or cause.get("ResourceType") != "AWS::ECS::Service" or "ROLLBACK" not in final_status:
         return None
-    reason = cause.get("ResourceStatusReason") or ""
+    reason = str(cause.get("ResourceStatusReason"))
     if ECS_DEPLOYMENT_FAILED.lower() not in reason.lower():
         return None
-    return ReleaseRollback(
-        cause.get("StackName", ""), cause.get("LogicalResourceId", ""), cause.get("PhysicalResourceId", ""), reason
-    )
+    return ReleaseRollback(cause["StackName"], cause["LogicalResourceId"], cause.get("PhysicalResourceId", ""), reason)
 
 
 def ecs_failure_events(ecs: Any, service_arn: str, limit: int = 5) -> list[str]:
     """ECS's own account of a failed deployment (newest first): e.g. 'deployment failed: alarm
     detected' and 'rolling back to deployment ...'. The cluster is read from the service ARN."""
-    parts = service_arn.split(":", 5)[-1].split("/")  # service/<cluster>/<name>
+    parts = service_arn.split("/")  # arn:...:service/<cluster>/<name>
     if len(parts) != 3:
         return []
     described = ecs.describe_services(cluster=parts[1], services=[service_arn]).get("services", [])
     events = described[0].get("events", []) if described else []
-    return [e["message"] for e in events if any(m in e.get("message", "") for m in ECS_FAILURE_EVENTS)][:limit]
+    return [e["message"] for e in events if any(m in e["message"] for m in ECS_FAILURE_EVENTS)][:limit]
 
 
 def outputs(cfn: Any, stack: str) -> dict[str, str]:

@@ -148,9 +148,11 @@ def _root_parameters(t: Template, templates: dict[str, Template]) -> None:
     )
     for name, default in DEFAULTS.items():
         source = next(tpl.parameters[name] for tpl in templates.values() if name in tpl.parameters)
-        props = {k: v for k, v in source.to_dict().items() if k != "Default"}
-        props.update(ROOT_OVERRIDES.get(name, {}))
-        props["Default"] = str(default)  # CloudFormation parameter values are strings
+        props = {
+            **source.to_dict(),
+            **ROOT_OVERRIDES.get(name, {}),
+            "Default": str(default),
+        }  # parameter values are strings
         t.add_parameter(Parameter(name, **props))
 
 

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 
 from cylink_deploy import aws, changes, protection, workflow
 from cylink_deploy import stack as st
-from cylink_deploy.errors import BadInput, UnsafeChange
+from cylink_deploy.errors import Aborted, BadInput, UnsafeChange
 
 from .recording import RecordingReporter
 
@@ -160,3 +160,89 @@ def test_apply_sets_termination_protection_and_the_policy_on_root_and_nested_sta
             stub.add_response("set_stack_policy", {}, {"StackName": target, "StackPolicyBody": prot.stack_policy})
         assert protection.apply(cfn, "cylink-prod", prot) == ["termination protection on", "stack policy on 2 stack(s)"]
         stub.assert_no_pending_responses()
+
+
+def test_a_change_set_whose_condition_removes_a_nested_stack_holding_redis_is_refused_unless_allowed(project):
+    """CloudFormation deletes everything inside a removed nested stack; its one Remove row hides the data."""
+    cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+    sts = boto3.client("sts", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+    root_cs = {
+        "ChangeSetId": ROOT_CS,
+        "ChangeSetName": "cs-root",
+        "StackId": ROOT_ID,
+        "StackName": "cylink-prod",
+        "ExecutionStatus": "AVAILABLE",
+        "Status": "CREATE_COMPLETE",
+        "Changes": [change("Remove", "CacheStack", "AWS::CloudFormation::Stack")],
+    }
+    listing = {
+        "LogicalResourceId": "CacheStack",
+        "ResourceType": "AWS::CloudFormation::Stack",
+        "PhysicalResourceId": NESTED_ID,
+        "ResourceStatus": "CREATE_COMPLETE",
+        "LastUpdatedTimestamp": "2026-11-28T10:00:00Z",
+    }
+    redis = {
+        **listing,
+        "LogicalResourceId": "RedisReplicationGroup",
+        "ResourceType": "AWS::ElastiCache::ReplicationGroup",
+        "PhysicalResourceId": "cylink-redis",
+    }
+    template = {
+        "Resources": {
+            "RedisReplicationGroup": {"Type": "AWS::ElastiCache::ReplicationGroup", "DeletionPolicy": "Snapshot"}
+        }
+    }
+
+    def run(allowed: frozenset[str]) -> tuple[RecordingReporter, Exception]:
+        reporter = RecordingReporter([False])  # allowed: shown, then declined, so nothing is executed either way
+        with Stubber(cfn) as stub, Stubber(sts) as sts_stub:
+            sts_stub.add_response(
+                "get_caller_identity",
+                {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"},
+            )
+            stub.add_response("describe_change_set", root_cs, {"StackName": "cylink-prod", "ChangeSetName": "cs-root"})
+            stub.add_response("describe_change_set", root_cs, {"ChangeSetName": ROOT_CS})
+            stub.add_response(
+                "describe_stacks",
+                {
+                    "Stacks": [
+                        {
+                            "StackName": "cylink-prod",
+                            "StackId": ROOT_ID,
+                            "StackStatus": "UPDATE_COMPLETE",
+                            "CreationTime": "2026-11-28T10:00:00Z",
+                        }
+                    ]
+                },
+                {"StackName": ROOT_ID},
+            )
+            stub.add_response("list_stack_resources", {"StackResourceSummaries": [listing]}, {"StackName": ROOT_ID})
+            stub.add_response("list_stack_resources", {"StackResourceSummaries": [redis]}, {"StackName": NESTED_ID})
+            stub.add_response(
+                "get_template",
+                {"TemplateBody": json.dumps(template)},
+                {"StackName": NESTED_ID, "TemplateStage": "Processed"},
+            )
+            stub.add_response("list_stack_resources", {"StackResourceSummaries": [redis]}, {"StackName": NESTED_ID})
+            with pytest.raises((UnsafeChange, Aborted)) as err:
+                workflow.execute(
+                    workflow.ExecuteRequest("prod", "cs-root", allow_replacement=allowed),
+                    aws.Clients(cfn, None, sts, "ap-northeast-1"),
+                    reporter,
+                    project,
+                    lambda s: None,
+                )
+            stub.assert_no_pending_responses()
+        return reporter, err.value
+
+    reporter, error = run(frozenset())
+    assert isinstance(error, UnsafeChange) and str(error).endswith(
+        "--allow-replacement CacheStack/RedisReplicationGroup"
+    )
+    (refused,) = reporter.of("refused")
+    assert [(r.path, r.action, r.details) for r in refused] == [
+        ("CacheStack/RedisReplicationGroup", "Remove", "removed with nested stack CacheStack")
+    ]
+    reporter, error = run(frozenset({"CacheStack/RedisReplicationGroup"}))
+    assert isinstance(error, Aborted) and reporter.of("refused") == [[]]

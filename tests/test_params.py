@@ -193,3 +193,84 @@ def test_a_required_parameter_without_a_default_must_be_given(tmp_path, root_par
     with pytest.raises(BadInput, match="required parameter OnCallTeam is missing \\(who is paged\\)"):
         params.resolve("dev", path, specs)
     assert params.resolve("dev", path, specs, {"OnCallTeam": "sre"}).parameters["OnCallTeam"] == "sre"
+
+
+def test_an_environment_is_its_file_and_with_no_files_at_all_none_are_known(tmp_path):
+    _file(tmp_path, "", "dev.yaml")
+    _file(tmp_path, "", "prod.yaml")
+    assert params.env_file(tmp_path, "prod") == tmp_path / "prod.yaml"
+    with pytest.raises(BadInput, match=r"\(known environments: dev, prod\)$"):
+        params.env_file(tmp_path, "qa")
+    with pytest.raises(BadInput, match=r"\(known environments: none\)$"):
+        params.env_file(tmp_path / "nothing-here", "dev")
+
+
+@pytest.mark.parametrize("written", ["", "~", "null", "Null", "NULL"])
+def test_every_way_yaml_writes_nothing_is_a_missing_value_but_quoted_it_is_text(tmp_path, root_params, written):
+    with pytest.raises(BadInput, match="parameter AlarmEmail has no value"):
+        params.resolve("dev", _file(tmp_path, f"parameters:\n  AlarmEmail: {written}\n"), root_params)
+    assert params.load(_file(tmp_path, f"tags:\n  Note: '{written}'\n"))[1] == {"Note": written}
+
+
+def test_nested_values_and_repeated_keys_deep_inside_are_read_whole(tmp_path):
+    parameters, tags = params.load(_file(tmp_path, "parameters:\n  A: [1, {b: 2}]\ntags:\n  T: x\n"))
+    assert parameters == {"A": ["1", {"b": "2"}]} and tags == {"T": "x"}
+    path = _file(tmp_path, "parameters:\n  A: [{b: 1, b: 2}]\n")
+    with pytest.raises(BadInput, match=r"^\S+dev.yaml:3:14: key 'b' is given twice: keep one$"):
+        params.load(path)
+
+
+def test_a_file_with_a_control_character_names_the_character(tmp_path):
+    path = tmp_path / "dev.yaml"
+    path.write_text("parameters:\n  A: \x07\n")
+    with pytest.raises(BadInput, match=r"dev.yaml: not valid YAML \(unacceptable character #x0007"):
+        params.load(path)
+
+
+def test_a_decimal_parameter_says_it_takes_decimals(tmp_path, root_params):
+    with pytest.raises(BadInput, match=r"Target5xxRatePercent must be a number written plainly \(e.g. 2 or 0.5: "):
+        params.resolve("dev", _file(tmp_path, "parameters:\n  Target5xxRatePercent: five\n"), root_params)
+
+
+@pytest.mark.parametrize(
+    "spec, value, ok",
+    [
+        ({"Type": "Number", "MinValue": 0, "MaxValue": 0.5}, "0.25", True),  # a decimal bound: decimals allowed
+        ({"Type": "Number", "MinValue": 0.5, "MaxValue": 4}, "0.75", True),
+        ({"Type": "Number", "MaxValue": 4}, "1.5", False),  # whole bounds only: whole numbers only
+        ({"Type": "Number", "MinValue": 1}, "1.5", False),
+        ({"Type": "Number"}, "1.5", True),
+        ({"Type": "Number", "MinValue": 1, "MaxValue": 6}, "6", True),
+        ({"Type": "Number", "MinValue": 1, "MaxValue": 6}, "7", False),
+    ],
+)
+def test_numbers_are_whole_when_every_bound_is_whole(spec, value, ok):
+    assert (params.check_value("X", value, spec) is None) is ok
+
+
+def test_an_unknown_name_with_nothing_close_gets_no_guess(tmp_path, root_params):
+    with pytest.raises(BadInput, match=r"^--parameter: unknown parameter Zzzz; see README"):
+        params.resolve("dev", _file(tmp_path, "parameters: {}\n"), root_params, {"Zzzz": "1"})
+
+
+def test_only_staging_without_a_domain_is_warned_about(tmp_path, root_params):
+    for env in ("dev", "staging"):
+        assert (
+            params.resolve(
+                env, _file(tmp_path, "parameters:\n  DomainName: cylink.example.jp\n", f"{env}.yaml"), root_params
+            ).warnings
+            == ()
+        )
+    assert params.resolve("dev", _file(tmp_path, "parameters: {}\n"), root_params).warnings == ()
+
+
+def test_an_update_that_omits_the_image_tag_keeps_the_running_one(tmp_path, root_params):
+    deployment = params.resolve("dev", _file(tmp_path, "parameters: {}\n"), root_params)
+    assert "ImageTag" not in deployment.parameters and params.KEEP_PREVIOUS == ("ImageTag",)  # sent as UsePreviousValue
+
+
+def test_a_deployment_is_a_fixed_value_with_no_tags_or_warnings_unless_given():
+    deployment = params.Deployment("dev", "params/dev.yaml", {"A": "1"})
+    assert deployment.tags == {} and deployment.warnings == ()
+    with pytest.raises(AttributeError):
+        deployment.env = "prod"  # type: ignore[misc]

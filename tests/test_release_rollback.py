@@ -267,3 +267,33 @@ def test_ecs_events_of_a_service_arn_without_a_cluster_are_not_guessed():
         st.ecs_failure_events(client("ecs"), "arn:aws:ecs:ap-northeast-1:123456789012:service/cylink-backend-service")
         == []
     )
+
+
+def test_ecs_says_at_most_five_things_newest_first_including_a_tripped_circuit_breaker():
+    messages = [
+        f"(service cylink-backend-service) (deployment ecs-svc/{i}) deployment failed: tasks failed to start."
+        for i in range(6)
+    ]
+    messages.insert(
+        1, "(service cylink-backend-service) (deployment ecs-svc/9) circuit breaker tripped: tasks failed to start."
+    )
+    service = {
+        "services": [
+            {
+                **ECS_SERVICE["services"][0],
+                "events": [{"id": str(i), "createdAt": T0, "message": m} for i, m in enumerate(messages)],
+            }
+        ]
+    }
+    ecs = client("ecs")
+    with Stubber(ecs) as stub:
+        stub.add_response("describe_services", service, {"cluster": "cylink-cluster", "services": [SERVICE_ARN]})
+        assert st.ecs_failure_events(ecs, SERVICE_ARN) == messages[:5]
+
+
+def test_a_rolled_back_service_without_a_physical_id_is_still_named_and_the_finding_is_fixed():
+    failed = event(SERVICES_ID, "BackendService", "CREATE_FAILED", 10, HANDLER)
+    rollback = st.release_rollback(failed, "ROLLBACK_COMPLETE")
+    assert rollback == st.ReleaseRollback("cylink-prod-ServicesStack-1Q2W", "BackendService", "", HANDLER)
+    with pytest.raises(AttributeError):
+        rollback.reason = "x"  # type: ignore[misc,union-attr]
