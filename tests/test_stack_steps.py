@@ -569,3 +569,23 @@ def test_a_stack_failing_because_of_its_resources_is_not_the_root_cause():
         event(NESTED_ID, "Group", "CREATE_FAILED", 0, "Resource creation cancelled"),
     ]
     assert st.root_cause(events)["LogicalResourceId"] == "Redis"
+
+
+def test_a_removed_nested_stack_that_never_existed_does_not_hide_another_removed_one():
+    cfn = cfn_client()
+    node = ChangeSetNode("", {"StackId": ROOT_ID}, [change("Remove", "RecordsStack", "AWS::CloudFormation::Stack"),
+                                                    change("Remove", "CacheStack", "AWS::CloudFormation::Stack")])
+    root = [("RecordsStack", "AWS::CloudFormation::Stack", None), ("CacheStack", "AWS::CloudFormation::Stack", NESTED_ID)]
+    redis = [("Redis", "AWS::ElastiCache::ReplicationGroup", "redis-1")]
+    with Stubber(cfn) as stub:
+        for _ in range(2):  # once per removed nested stack
+            for response, expected in summaries(ROOT_ID, root):
+                stub.add_response("list_stack_resources", response, expected)
+        for response, expected in summaries(NESTED_ID, redis):
+            stub.add_response("list_stack_resources", response, expected)
+        stub.add_response("get_template", {"TemplateBody": json.dumps({"Resources": {"Redis": {"Type": "AWS::ElastiCache::ReplicationGroup"}}})},
+                          {"StackName": NESTED_ID, "TemplateStage": "Processed"})
+        for response, expected in summaries(NESTED_ID, redis):
+            stub.add_response("list_stack_resources", response, expected)
+        assert [r.path for r in st.stateful_inside_removed(cfn, [node])] == ["CacheStack/Redis"]
+        stub.assert_no_pending_responses()
