@@ -396,7 +396,7 @@ def test_removing_a_nested_stack_lists_the_stateful_resources_inside_it_at_any_d
         stub.assert_no_pending_responses()
     assert [(r.path, r.action, r.resource_type) for r in inside] == [
         ("CacheStack/Redis", "Remove", "AWS::ElastiCache::ReplicationGroup"), ("CacheStack/Inner/Secret", "Remove", "AWS::SecretsManager::Secret")]
-    assert all(r.loses_data and r.details == "removed with nested stack CacheStack" for r in inside)
+    assert all(r.loses_data and r.replacement == "" and r.details == "removed with nested stack CacheStack" for r in inside)
     assert [r.path for r in changes.unsafe([node], inside=inside)] == ["CacheStack/Redis", "CacheStack/Inner/Secret"]
     assert changes.unsafe([node], {"CacheStack/Redis", "Secret"}, inside) == []
 
