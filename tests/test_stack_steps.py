@@ -565,7 +565,9 @@ def test_removing_a_nested_stack_lists_the_stateful_resources_inside_it_at_any_d
         ("CacheStack/Redis", "Remove", "AWS::ElastiCache::ReplicationGroup"),
         ("CacheStack/Inner/Secret", "Remove", "AWS::SecretsManager::Secret"),
     ]
-    assert all(r.loses_data and r.details == "removed with nested stack CacheStack" for r in inside)
+    assert all(
+        r.loses_data and r.replacement == "" and r.details == "removed with nested stack CacheStack" for r in inside
+    )
     assert [r.path for r in changes.unsafe([node], inside=inside)] == ["CacheStack/Redis", "CacheStack/Inner/Secret"]
     assert changes.unsafe([node], {"CacheStack/Redis", "Secret"}, inside) == []
 
@@ -824,3 +826,35 @@ def test_a_stack_failing_because_of_its_resources_is_not_the_root_cause():
         event(NESTED_ID, "Group", "CREATE_FAILED", 0, "Resource creation cancelled"),
     ]
     assert st.root_cause(events)["LogicalResourceId"] == "Redis"
+
+
+def test_a_removed_nested_stack_that_never_existed_does_not_hide_another_removed_one():
+    cfn = cfn_client()
+    node = ChangeSetNode(
+        "",
+        {"StackId": ROOT_ID},
+        [
+            change("Remove", "RecordsStack", "AWS::CloudFormation::Stack"),
+            change("Remove", "CacheStack", "AWS::CloudFormation::Stack"),
+        ],
+    )
+    root = [
+        ("RecordsStack", "AWS::CloudFormation::Stack", None),
+        ("CacheStack", "AWS::CloudFormation::Stack", NESTED_ID),
+    ]
+    redis = [("Redis", "AWS::ElastiCache::ReplicationGroup", "redis-1")]
+    with Stubber(cfn) as stub:
+        for _ in range(2):  # once per removed nested stack
+            for response, expected in summaries(ROOT_ID, root):
+                stub.add_response("list_stack_resources", response, expected)
+        for response, expected in summaries(NESTED_ID, redis):
+            stub.add_response("list_stack_resources", response, expected)
+        stub.add_response(
+            "get_template",
+            {"TemplateBody": json.dumps({"Resources": {"Redis": {"Type": "AWS::ElastiCache::ReplicationGroup"}}})},
+            {"StackName": NESTED_ID, "TemplateStage": "Processed"},
+        )
+        for response, expected in summaries(NESTED_ID, redis):
+            stub.add_response("list_stack_resources", response, expected)
+        assert [r.path for r in st.stateful_inside_removed(cfn, [node])] == ["CacheStack/Redis"]
+        stub.assert_no_pending_responses()
