@@ -16,7 +16,7 @@ from . import aws
 from . import stack as st
 from .errors import DeployError, DeploymentFailed, StackStateError
 from .report import Reporter
-from .workflow import stack_name
+from .workflow import StackRequest
 
 DRIFTED = ["MODIFIED", "DELETED"]
 TIMEOUT = 900.0
@@ -26,14 +26,7 @@ class Drifted(DeployError):
     """Resources differ from their templates (exit 1)."""
 
 
-@dataclass(frozen=True)
-class DriftRequest:
-    env: str
-    stack_name: str | None = None
-
-    @property
-    def stack(self) -> str:
-        return stack_name(self.env, self.stack_name)
+DriftRequest = StackRequest
 
 
 @dataclass(frozen=True)

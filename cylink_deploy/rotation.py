@@ -34,7 +34,7 @@ from . import aws, rollout
 from . import stack as st
 from .errors import DeployError, StackStateError, Aborted
 from .report import Reporter
-from .workflow import stack_name
+from .workflow import StackRequest
 
 Sleep = Callable[[float], None]
 SECRET_ID, GROUP_ID = "RedisAuthSecret", "RedisReplicationGroup"  # logical IDs in the cache stack
@@ -42,7 +42,6 @@ SECRET_TYPE, GROUP_TYPE = "AWS::SecretsManager::Secret", "AWS::ElastiCache::Repl
 SECRET_PARAM = "RedisAuthSecretArn"  # services that take this as an ECS secret must restart on the new token
 TOKEN_LENGTH = 64  # as the template generates it
 TOKEN_ALPHABET = string.ascii_letters + string.digits  # AUTH forbids @ " / and spaces; keep it to the template's
-STEADY = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 GROUP_TIMEOUT = 3600.0  # seconds: an AUTH change is applied node by node
 ROLLOUT_TIMEOUT = 1800.0
 
@@ -51,14 +50,7 @@ class RotationIncomplete(DeployError):
     """The rotation stopped part-way (exit 1): the message says what is valid now and how to finish."""
 
 
-@dataclass(frozen=True)
-class RotateRequest:
-    env: str
-    stack_name: str | None = None
-
-    @property
-    def stack(self) -> str:
-        return stack_name(self.env, self.stack_name)
+RotateRequest = StackRequest
 
 
 @dataclass(frozen=True)
@@ -107,7 +99,7 @@ def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
     described = st.describe(cfn, stack)
     if described is None:
         raise StackStateError(f"stack {stack} does not exist: deploy it first (python deploy.py --env {request.env})")
-    if described["StackStatus"] not in STEADY:
+    if described["StackStatus"] not in st.UPDATABLE:
         raise StackStateError(
             f"stack {stack} is {described['StackStatus']}: rotate only when it is settled (python deploy.py status "
             f"--env {request.env})"

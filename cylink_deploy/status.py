@@ -15,25 +15,17 @@ from . import aws, rollout
 from . import stack as st
 from .errors import DeployError, StackStateError
 from .report import Reporter
-from .workflow import stack_name
+from .workflow import StackRequest
 
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
-STEADY = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 
 
 class Unhealthy(DeployError):
     """``status`` found problems (exit 1): the one line names them; the screen above shows the detail."""
 
 
-@dataclass(frozen=True)
-class StatusRequest:
-    env: str
-    stack_name: str | None = None
-
-    @property
-    def stack(self) -> str:
-        return stack_name(self.env, self.stack_name)
+StatusRequest = StackRequest
 
 
 @dataclass(frozen=True)
@@ -136,7 +128,7 @@ def alarms_in_alarm(cloudwatch: Any, prefix: str) -> list[dict[str, str]]:
 def problems(view: StatusView) -> list[str]:
     """Pure: what is not healthy in ``view``."""
     found = []
-    if view.stack_status not in STEADY:
+    if view.stack_status not in st.UPDATABLE:
         found.append(f"stack {view.stack_status}")
     for svc in view.services:
         if not svc.healthy:

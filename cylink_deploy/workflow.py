@@ -82,13 +82,18 @@ class ExecuteRequest:
 
 
 @dataclass(frozen=True)
-class DeleteRequest:
+class StackRequest:
+    """A job that needs only the environment's stack (delete, status, drift, rotate-redis-auth)."""
+
     env: str
     stack_name: str | None = None
 
     @property
     def stack(self) -> str:
         return stack_name(self.env, self.stack_name)
+
+
+DeleteRequest = StackRequest
 
 
 @dataclass
