@@ -27,11 +27,11 @@ class Leftover:
     resource_type: str
     name: str
 
-    @property
-    def delete_command(self) -> str:
+    def delete_command(self, region: str) -> str:
+        """The command that removes it, in the region the stack would be created in."""
         if self.resource_type == "AWS::ECR::Repository":
-            return f"aws ecr delete-repository --repository-name {self.name} --force"
-        return f"aws logs delete-log-group --log-group-name {self.name}"
+            return f"aws ecr delete-repository --repository-name {self.name} --force --region {region}"
+        return f"aws logs delete-log-group --log-group-name {self.name} --region {region}"
 
 
 def planned(files: Mapping[str, str], parameters: Mapping[str, str], region: str) -> list[Leftover]:
@@ -65,10 +65,10 @@ def existing(logs: Any, ecr: Any, wanted: list[Leftover]) -> list[Leftover]:
     return found
 
 
-def refusal(stack: str, found: list[Leftover]) -> StackStateError:
+def refusal(stack: str, found: list[Leftover], region: str) -> StackStateError:
     """One line: what is in the way, how to keep its data, and how to remove it."""
     names = ", ".join(f"{x.name}" for x in found)
-    commands = "; ".join(x.delete_command for x in found)
+    commands = "; ".join(x.delete_command(region) for x in found)
     return StackStateError(
         f"creating {stack} would collide with {len(found)} retained resource(s) an earlier stack left: {names}. "
         "Keep their data: deploy with another --parameter NamePrefix=...; or remove them (their logs/images go): "

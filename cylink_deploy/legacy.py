@@ -17,9 +17,16 @@ LEGACY = {
 
 
 def normalize(argv: Sequence[str], commands: Sequence[str]) -> tuple[list[str], str | None]:
-    """Default to ``deploy``; turn an old mode flag into its subcommand. Returns (argv, notice)."""
-    args = list(argv)
-    if any(a in commands for a in args[:1]) or any(a in ("-h", "--help") for a in args[:1]):
+    """Default to ``deploy``; turn an old mode flag into its subcommand. Returns (argv, notice).
+    The options every subcommand takes (``--project-dir DIR``, ``--debug``) may come before it."""
+    args, front = list(argv), list[str]()
+    while args and (args[0] in ("--debug", "--project-dir") or args[0].startswith("--project-dir=")):
+        take = 2 if args[0] == "--project-dir" else 1
+        front, args = front + args[:take], args[take:]
+    if args[:1] and args[0] in commands:
+        return [args[0], *front, *args[1:]], None
+    args = front + args
+    if any(a in ("-h", "--help") for a in args[:1]):
         return args, None
     legacy = [a for a in args if a in LEGACY]
     if len(legacy) > 1:

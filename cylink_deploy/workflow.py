@@ -384,7 +384,7 @@ def _deploy(
         planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
         found = leftovers.existing(clients.logs, clients.ecr, planned)
         if found:  # fail now, in one line, rather than half-way through the create
-            raise leftovers.refusal(stack, found)
+            raise leftovers.refusal(stack, found, clients.region)
     bucket, role_arn = _ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
     up = artifacts.upload(clients.s3, bucket, files)

@@ -227,7 +227,8 @@ def test_the_everyday_loop_works_every_time(user):
     user.deploy_py(expect=4)
     assert (
         f"/ecs/{user.prefix}-backend" in user.stderr
-        and f"aws ecr delete-repository --repository-name {user.prefix}/backend --force" in user.stderr
+        and f"aws ecr delete-repository --repository-name {user.prefix}/backend --force --region {REGION}"
+        in user.stderr
     )
     assert len([line for line in user.stderr.splitlines() if line.startswith("error:")]) == 1
     commands = user.stderr.split("remove them (their logs/images go): ", 1)[1].strip().split("; ")

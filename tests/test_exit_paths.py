@@ -137,3 +137,14 @@ def test_the_region_is_the_flag_then_aws_region_then_aws_default_region_then_tok
     from cylink_deploy import aws
 
     assert aws.choose_region(flag, env, None) == region
+
+
+def test_the_options_of_every_subcommand_may_come_before_it():
+    from cylink_deploy import cli
+    from cylink_deploy.legacy import normalize
+
+    assert normalize(["--project-dir", "/p", "delete", "--env", "dev"], cli.COMMANDS) == (
+        ["delete", "--project-dir", "/p", "--env", "dev"],
+        None,
+    )
+    assert normalize(["--debug", "--env", "dev"], cli.COMMANDS) == (["deploy", "--debug", "--env", "dev"], None)
