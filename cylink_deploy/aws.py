@@ -6,22 +6,22 @@ standard ``AWS_ENDPOINT_URL`` variable, which botocore honours by itself).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-import botocore.session
 import botocore.exceptions as bex
-from botocore.config import Config
+
+if TYPE_CHECKING:  # boto3 itself is imported when a session is made: `build` and `cost` never pay for it
+    import boto3
+    from botocore.config import Config
 
 from .errors import AwsAccessError, BadInput, DeployError
 
 DEFAULT_REGION = "ap-northeast-1"  # the guide's region (Tokyo)
-# Throttling and transient errors: botocore's adaptive retry mode (client-side rate limiting + backoff).
-CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="cylink-deploy")
 
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 INVALID = {
@@ -54,6 +54,14 @@ class Clients:
     secretsmanager: Any = None  # rotate-redis-auth
 
 
+@functools.cache
+def client_config() -> Config:
+    """Throttling and transient errors: botocore's adaptive retry mode (client-side rate limiting + backoff)."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="cylink-deploy")
+
+
 OPS_SERVICES = ("ecr", "ecs", "logs", "elbv2", "elasticache", "cloudwatch", "secretsmanager")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
@@ -84,6 +92,9 @@ def make_session(
 ) -> boto3.Session:
     """A session honouring --profile (or AWS_PROFILE) and the region order of ``choose_region``.
     With explicit ``credentials`` (the emulator) no profile is read at all: local needs no AWS setup."""
+    import boto3
+    import botocore.session
+
     env = os.environ if env is None else env
     if credentials is not None:
         core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
@@ -101,7 +112,7 @@ def make_session(
 
 def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
     """Clients for ``session`` with adaptive retries; ``endpoint_url`` only for the emulator."""
-    kwargs: dict[str, Any] = {"config": CLIENT_CONFIG}
+    kwargs: dict[str, Any] = {"config": client_config()}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     return Clients(

@@ -91,7 +91,7 @@ def refresh(args: argparse.Namespace, client: Any, today: str, pricing_dir: Path
 
 def _pricing_client(args: argparse.Namespace) -> Any:
     session = aws.make_session(pricing.PRICE_LIST_REGION, args.profile)
-    return session.client("pricing", config=aws.CLIENT_CONFIG)
+    return session.client("pricing", config=aws.client_config())
 
 
 def _positive_hours(value: str) -> float:
