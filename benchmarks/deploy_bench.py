@@ -29,6 +29,7 @@ import boto3  # noqa: E402
 
 from cylink_deploy import aws, cli  # noqa: E402
 from cylink_deploy import build as build_step  # noqa: E402
+from cylink_deploy import lint as lint_step  # noqa: E402
 from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
 from cylink_deploy.project import Project  # noqa: E402
 from templates_src import render  # noqa: E402
@@ -102,7 +103,7 @@ def main() -> None:
     lint_cache = project.lint_cache
     synth = [timed(render.render)[0] for _ in range(5)]
     built = build_step.build(project.build_dir)
-    lint_seconds, problems = timed(lambda: build_step.lint(built.paths, sorted(project.params_dir.glob("*.yaml"))))
+    lint_seconds, problems = timed(lambda: lint_step.lint(built.paths, sorted(project.params_dir.glob("*.yaml"))))
     assert not problems, problems
 
     # Full local create, emulator start included, cold lint cache (a first run on a fresh clone).

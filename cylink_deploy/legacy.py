@@ -16,13 +16,31 @@ LEGACY = {
 }
 
 
-def normalize(argv: Sequence[str], commands: Sequence[str]) -> tuple[list[str], str | None]:
-    """Default to ``deploy``; turn an old mode flag into its subcommand. Returns (argv, notice).
-    The options every subcommand takes (``--project-dir DIR``, ``--debug``) may come before it."""
+LINTING = ("build", "deploy")
+
+
+def _split_front(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The options every subcommand takes (``--project-dir DIR``, ``--debug``) that come before it, and the rest."""
     args, front = list(argv), list[str]()
     while args and (args[0] in ("--debug", "--project-dir") or args[0].startswith("--project-dir=")):
         take = 2 if args[0] == "--project-dir" else 1
         front, args = front + args[:take], args[take:]
+    return front, args
+
+
+def lints(argv: Sequence[str]) -> bool:
+    """Whether this command line builds and lints (``build``, ``deploy``, the default): judged from its words
+    alone, before the parser and its imports exist. A wrong guess costs an idle process, never a result."""
+    args = _split_front(argv)[1]
+    if args and not args[0].startswith("-"):
+        return args[0] in LINTING
+    return not any(a in ("-h", "--help") or LEGACY.get(a, "deploy") not in LINTING for a in args)
+
+
+def normalize(argv: Sequence[str], commands: Sequence[str]) -> tuple[list[str], str | None]:
+    """Default to ``deploy``; turn an old mode flag into its subcommand. Returns (argv, notice).
+    The options every subcommand takes (``--project-dir DIR``, ``--debug``) may come before it."""
+    front, args = _split_front(argv)
     if args[:1] and args[0] in commands:
         return [args[0], *front, *args[1:]], None
     args = front + args

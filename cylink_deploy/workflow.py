@@ -24,6 +24,7 @@ from templates_src import render
 from . import artifacts, aws, github_oidc, leftovers, params, protection
 from . import bootstrap as boot
 from . import build as build_step
+from . import lint as lint_step
 from . import changes as ch
 from . import stack as st
 from .changes import ChangeSetNode
@@ -146,13 +147,17 @@ def _build(project: Project) -> build_step.Build:
 
 def build(project: Project, reporter: Reporter, env: str | None = None) -> Result:
     """Render and lint (templates, and the parameter files: ENV's or all); any lint match is an error."""
-    result = _build(project)
-    reporter.step(
-        f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}"
-    )
     param_files = [params.env_file(project.params_dir, env)] if env else sorted(project.params_dir.glob("*.yaml"))
-    lint = build_step.Lint(result.paths, param_files, project.lint_cache)
-    problems = lint.result()
+    linter = lint_step.linter()  # loads cfn-lint while the templates render
+    try:
+        result = _build(project)
+        reporter.step(
+            f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}"
+        )
+        lint = lint_step.Lint(result.paths, param_files, project.lint_cache, linter=linter)
+        problems = lint.result()
+    finally:
+        linter.close()
     for warning in lint.warnings:
         reporter.warn(warning)
     how = (
@@ -178,7 +183,7 @@ class Prepared:
     deployment: params.Deployment
     build: build_step.Build
     param_file: Path
-    lint: build_step.Lint
+    lint: lint_step.Lint
 
     def close(self) -> None:
         self.lint.close()
@@ -187,12 +192,17 @@ class Prepared:
 def prepare(request: DeployRequest, project: Project) -> Prepared:
     """Validate parameters and build (bad input stops here), then start cfn-lint in the background."""
     param_file = params.env_file(project.params_dir, request.env)
-    result = _build(project)
-    root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
-    deployment = params.resolve(
-        request.env, param_file, root_parameters, request.overrides, request.image_tag, request.remove_services
-    )
-    lint = build_step.Lint(result.paths, [param_file], project.lint_cache)
+    linter = lint_step.linter()  # loads cfn-lint while the templates render and the parameters are checked
+    try:
+        result = _build(project)
+        root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
+        deployment = params.resolve(
+            request.env, param_file, root_parameters, request.overrides, request.image_tag, request.remove_services
+        )
+        lint = lint_step.Lint(result.paths, [param_file], project.lint_cache, linter=linter)
+    except BaseException:
+        linter.close()
+        raise
     return Prepared(deployment, result, param_file, lint)
 
 

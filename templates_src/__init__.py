@@ -3,3 +3,5 @@
 Every module exposes a pure ``build(...) -> Template``; ``templates_src.render`` turns them into
 deterministic JSON. Nothing here performs I/O or talks to AWS.
 """
+
+ROOT_FILE = "root.json"  # the root template (children are named by content hash: render.py)

@@ -11,9 +11,7 @@ from pathlib import Path
 
 from troposphere import Template
 
-from . import root
-
-ROOT_FILE = "root.json"
+from . import ROOT_FILE, root
 
 
 def to_json(t: Template) -> str:

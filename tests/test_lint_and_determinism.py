@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from cylink_deploy import build as build_step
+from cylink_deploy import lint as lint_step
 from templates_src import render
 from templates_src.root import CHILDREN
 
@@ -22,19 +23,19 @@ def lint_paths(built_dir):
 
 def test_every_built_template_lints_clean(lint_paths):
     assert len(lint_paths) == len(CHILDREN) + 1
-    assert build_step.lint(lint_paths) == []
+    assert lint_step.lint(lint_paths) == []
 
 
 def test_every_parameter_file_lints_clean_against_the_root(built_dir, project):
     files = sorted(project.params_dir.glob("*.yaml"))
     assert [f.stem for f in files] == ["dev", "prod", "staging"]
-    assert build_step.lint([built_dir / render.ROOT_FILE], files) == []
+    assert lint_step.lint([built_dir / render.ROOT_FILE], files) == []
 
 
 def test_a_parameter_file_naming_another_template_is_a_lint_problem_not_a_crash(built_dir, tmp_path):
     bad = tmp_path / "dev.yaml"
     bad.write_text("template-file-path: elsewhere/root.json\nparameters: {}\n")
-    (problem,) = build_step.lint([built_dir / render.ROOT_FILE], [bad])
+    (problem,) = lint_step.lint([built_dir / render.ROOT_FILE], [bad])
     assert "template-file-path must be build/root.json" in problem
 
 
@@ -42,9 +43,9 @@ def test_clean_lint_units_are_cached_so_an_edit_to_one_child_relints_only_that_c
     out = tmp_path / "build"
     result = build_step.build(out)
     dev = [project.params_dir / "dev.yaml"]
-    first = build_step.Lint(result.paths, dev, out / ".lint-cache")
+    first = lint_step.Lint(result.paths, dev, out / ".lint-cache")
     assert first.result() == [] and len(first.pending) == len(result.paths)  # the root is linted with its parameters
-    again = build_step.Lint(result.paths, dev, out / ".lint-cache")
+    again = lint_step.Lint(result.paths, dev, out / ".lint-cache")
     assert again.cached and again.result() == []
     child = next(p for p in result.paths if p.name.startswith("dns-"))
     edited = json.loads(child.read_text())
@@ -55,7 +56,7 @@ def test_clean_lint_units_are_cached_so_an_edit_to_one_child_relints_only_that_c
     root = out / render.ROOT_FILE
     root.write_text(root.read_text().replace(child.name.removesuffix(".json"), "dns-0123456789ab"))
     paths = [renamed if p == child else p for p in result.paths]
-    third = build_step.Lint(paths, dev, out / ".lint-cache")
+    third = lint_step.Lint(paths, dev, out / ".lint-cache")
     assert [u.template.name for u in third.pending] == [renamed.name]  # not the root: only a child's name changed in it
     assert third.result() == []
 
@@ -63,7 +64,7 @@ def test_clean_lint_units_are_cached_so_an_edit_to_one_child_relints_only_that_c
 def test_an_unwritable_lint_cache_is_a_warning_not_a_failure(tmp_path, built_dir):
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache directory should be")
-    lint = build_step.Lint([built_dir / render.ROOT_FILE], [], blocker)
+    lint = lint_step.Lint([built_dir / render.ROOT_FILE], [], blocker)
     assert lint.result() == []
     assert lint.warnings and "cannot write the lint cache" in lint.warnings[0]
 
@@ -74,7 +75,7 @@ def test_lint_reports_a_broken_template(tmp_path, lint_paths):
     first["Properties"]["NotAProperty"] = True
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
-    assert any("NotAProperty" in line for line in build_step.lint([path]))
+    assert any("NotAProperty" in line for line in lint_step.lint([path]))
 
 
 def test_two_builds_are_byte_identical(tmp_path):

@@ -1,0 +1,147 @@
+"""The lint process: cfn-lint loaded once (early, by deploy.py) and shared by forked helpers. What a user
+sees must not change: the same matches as cfn-lint's own API, one line on Ctrl-C, no process left behind,
+no hang when the lint process is not needed or dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cfnlint.api import lint_by_config
+from cfnlint.config import ManualArgs
+from cfnlint.context.parameters import ParameterSet
+
+from cylink_deploy import legacy
+from cylink_deploy import lint as lint_step
+from cylink_deploy.errors import EXIT_ABORTED, EXIT_BAD_INPUT
+from templates_src import render
+
+from .conftest import REPO, project_copy
+
+
+def _as_lines(matches) -> list[str]:
+    return sorted(f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}" for m in matches)
+
+
+def test_rules_loaded_once_find_what_cfn_lints_own_api_finds(tmp_path, built_dir):
+    """The same rules serve every unit of a process: a clean template between two broken ones, and a
+    parameter file with a value the root refuses, give exactly lint_by_config's matches."""
+    child = next(p for p in sorted(built_dir.glob("*.json")) if p.name != render.ROOT_FILE)
+    broken = json.loads(child.read_text())
+    next(iter(broken["Resources"].values()))["Properties"]["NotAProperty"] = True
+    bad = tmp_path / "broken.json"
+    bad.write_text(json.dumps(broken))
+    params = tmp_path / "dev.yaml"
+    params.write_text("template-file-path: build/root.json\nparameters:\n  EgressMode: nowhere\n")
+    root = built_dir / render.ROOT_FILE
+
+    found = [lint_step.lint_unit(lint_step.LintUnit(p)) for p in (bad, child, bad)]
+    expected = _as_lines(lint_by_config(ManualArgs(templates=[str(bad)], regions=lint_step.LINT_REGIONS)))
+    assert expected and sorted(found[0]) == expected == sorted(found[2])
+    assert found[1] == []
+    config = ManualArgs(
+        templates=[str(root)],
+        parameters=[ParameterSet(str(params), {"EgressMode": "nowhere"})],
+        regions=lint_step.LINT_REGIONS,
+    )
+    expected = [f"{params} (with {m.filename}):{m.linenumber}: {m.rule.id} {m.message}" for m in lint_by_config(config)]
+    assert any("nowhere" in line for line in expected)
+    assert sorted(lint_step.lint_unit(lint_step.LintUnit(root, params))) == sorted(expected)
+
+
+def test_a_missing_template_is_a_match_not_an_exit():
+    """lint_by_config calls sys.exit for a path that does not exist; the lint process reports it as E0003."""
+    (line,) = lint_step.lint_unit(lint_step.LintUnit(Path("no-such-template.json")))
+    assert "E0003" in line and "no-such-template.json" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "lints"),
+    [
+        ([], True),
+        (["--env", "dev"], True),
+        (["deploy", "--env", "prod"], True),
+        (["build"], True),
+        (["--project-dir", "x", "build"], True),
+        (["--debug", "--project-dir=x", "deploy"], True),
+        (["--build-only"], True),
+        (["status", "--env", "dev"], False),
+        (["release", "--env", "dev", "--image-tag", "1"], False),
+        (["cost"], False),
+        (["--delete", "--env", "dev"], False),
+        (["--serve-local"], False),
+        (["--help"], False),
+        (["--env", "dev", "-h"], False),
+        (["--project-dir", "x", "delete"], False),
+    ],
+)
+def test_the_early_start_is_for_the_commands_that_lint(argv, lints):
+    assert legacy.lints(argv) is lints
+
+
+def _deploy_py(where: Path, *args: str, **kwargs) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "deploy.py"), *args, "--project-dir", str(where)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def _session_processes(sid: int) -> list[int]:
+    """Processes still alive in session ``sid`` (zombies excluded)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # fields after the name: state, ppid, pgrp, session
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
+def test_an_early_lint_process_that_is_not_needed_does_not_hold_up_the_exit(tmp_path):
+    """deploy.py starts cfn-lint before it knows the environment; a bad one must still end at once."""
+    where = project_copy(tmp_path)
+    proc = _deploy_py(where, "build", "--env", "nosuch", start_new_session=True)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_BAD_INPUT
+    assert err.strip().splitlines() == [err.strip()] and "--env nosuch" in err
+    assert _session_processes(proc.pid) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
+def test_ctrl_c_while_linting_is_one_line_and_leaves_no_process(tmp_path):
+    """Ctrl-C reaches the whole foreground process group: the deploy answers in one line, the lint
+    process and its helpers print nothing and are gone."""
+    where = project_copy(tmp_path)
+    proc = _deploy_py(where, "build", start_new_session=True)
+    assert proc.stdout is not None
+    assert "Synthesised" in proc.stdout.readline()  # linting is under way (nothing cached in a fresh copy)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_ABORTED, err
+    assert err.strip().splitlines() == [err.strip()] and err.startswith("error: interrupted"), err
+    deadline = time.monotonic() + 10
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session_processes(proc.pid) == []
+
+
+def test_a_lint_process_that_dies_is_an_error_not_a_hang(built_dir):
+    linter = lint_step.Linter()
+    os.kill(linter._process.pid, signal.SIGKILL)
+    linter.lint([lint_step.LintUnit(built_dir / render.ROOT_FILE)])
+    with pytest.raises(RuntimeError, match="the cfn-lint process stopped"):
+        linter.results()
+    linter.close()
