@@ -9,7 +9,10 @@ Everything is measured in this run, in fresh Python processes on a private copy 
 - cold: ``deploy.py build --env dev`` with an empty lint cache (each template and the root with its
   parameter file linted in parallel worker processes);
 - edit one child: the same after changing one nested stack's source (only that child is linted again);
-- no change: the same again (everything cached).
+- no change: the same again (everything cached);
+- cfn-lint load: a fresh process that only imports cfn-lint and loads its rules, as the lint process does.
+  Not a pre-flight: the floor under any fresh process that lints at all (an edit to one child cannot
+  be checked faster than this without a resident process).
 
 Targets (issue 9): cold <= 0.5 x baseline, edit one child <= 0.2 x baseline. Ratios are what to compare
 across machines; seconds vary with the machine and its load.
@@ -26,7 +29,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-RUNS = 3
+RUNS = 5
 
 BASELINE = """
 from pathlib import Path
@@ -41,6 +44,14 @@ values = yaml.safe_load(Path("params/dev.yaml").read_text())["parameters"]
 values = {k: str(v) for k, v in values.items()}
 with_values = [ParameterSet("params/dev.yaml", values)]
 assert not lint_by_config(ManualArgs(templates=["build/root.json"], parameters=with_values, regions=["ap-northeast-1"]))
+"""
+
+
+LOAD_ONLY = """
+import gc
+gc.disable()
+from cylink_deploy.lint import cfnlint
+cfnlint()
 """
 
 
@@ -61,7 +72,13 @@ def timed(argv: list[str], cwd: Path) -> float:
 
 
 def main() -> None:
-    rows: dict[str, list[float]] = {"baseline": [], "cold": [], "edit one child": [], "no change": []}
+    rows: dict[str, list[float]] = {
+        "baseline": [],
+        "cold": [],
+        "edit one child": [],
+        "no change": [],
+        "cfn-lint load (floor, not a pre-flight)": [],
+    }
     for run in range(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             project = copy_project(Path(tmp))
@@ -73,6 +90,7 @@ def main() -> None:
             dns.write_text(dns.read_text().replace('Template(Description="', f'Template(Description="(edit {run}) ', 1))
             rows["edit one child"].append(timed(build, project))
             rows["no change"].append(timed(build, project))
+            rows["cfn-lint load (floor, not a pre-flight)"].append(timed([sys.executable, "-c", LOAD_ONLY], project))
     base = statistics.median(rows["baseline"])
     targets = {"cold": "<= 0.50x", "edit one child": "<= 0.20x"}
     print(f"pre-flight benchmark: median of {RUNS} runs, fresh processes, this machine, same run")
