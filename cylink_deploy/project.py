@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import BadInput
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +25,11 @@ class Project:
     def find(cls, project_dir: Path | None = None, start: Path | None = None, build_dir: Path | None = None) -> Project:
         """The project at ``project_dir``, or found from ``start`` (the working directory) upwards."""
         if project_dir is not None:
+            if not (project_dir / "params").is_dir():  # else a typo would create DIR/build and lint nothing
+                raise BadInput(
+                    f"--project-dir {project_dir}: no params/ directory there; pass the checkout's root "
+                    "(the directory with params/ and deploy.py)"
+                )
             return cls(project_dir.resolve(), build_dir)
         here = (start or Path.cwd()).resolve()
         for candidate in (here, *here.parents):

@@ -148,3 +148,20 @@ def test_the_options_of_every_subcommand_may_come_before_it():
         None,
     )
     assert normalize(["--debug", "--env", "dev"], cli.COMMANDS) == (["deploy", "--debug", "--env", "dev"], None)
+
+
+def test_a_project_dir_without_params_is_refused_before_anything_is_written(tmp_path):
+    """A typo in --project-dir once created DIR/build and linted zero parameter files, exit 0."""
+    missing = tmp_path / "no-such-checkout"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "deploy.py"), "build", "--project-dir", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"error: --project-dir {missing}: no params/ directory there; pass the checkout's root "
+        "(the directory with params/ and deploy.py)"
+    )
+    assert not missing.exists()
