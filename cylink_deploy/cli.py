@@ -59,12 +59,13 @@ def main(
 
 
 INTERRUPTED = {
-    False: "nothing was executed (a change set left behind changes nothing until executed)",
+    False: "nothing was executed",
     True: (
-        "the CloudFormation operation already started continues: follow it in the console or with 'aws "
+        "the CloudFormation operation already sent continues: follow it in the console or with 'aws "
         "cloudformation describe-stack-events'"
     ),
 }
+CREATES_CHANGE_SETS = ("deploy", "release", "rotate-redis-auth")
 
 
 def run(
@@ -85,7 +86,10 @@ def run(
     try:
         return dispatch(args, stdin, sleep, project, reporter, out)
     except KeyboardInterrupt:
-        print(f"error: interrupted; {INTERRUPTED[reporter.in_flight]}", file=sys.stderr)
+        said = INTERRUPTED[reporter.in_flight]
+        if not reporter.in_flight and args.command in CREATES_CHANGE_SETS:
+            said += " (a change set left behind changes nothing until executed)"
+        print(f"error: interrupted; {said}", file=sys.stderr)
         return Aborted.exit_code
 
 

@@ -305,6 +305,7 @@ def execute_and_follow(
     started = clock()
     known = st.existing_event_ids(cfn, stack_id)
     nested = [n.physical_id for n in st.nested_stacks(cfn, stack_id)]
+    reporter.sent("ExecuteChangeSet")
     st.execute_change_set(cfn, change_set_id)
     progress = st.Progress(stack_id, total)
 
@@ -514,6 +515,7 @@ def delete(request: DeleteRequest, clients: aws.Clients, reporter: Reporter, sle
     reporter.retained(kept)
     if not reporter.confirm(f"Delete stack {stack}?"):
         raise Aborted("nothing was changed (answered no)")
+    reporter.sent("DeleteStack")
     final = st.delete_and_wait(cfn, stack, sleep, described.get("RoleARN"))  # delete as the role that created it
     if final != "DELETE_COMPLETE":
         raise DeploymentFailed(f"delete of {stack} ended {final}: see its events in the console")

@@ -30,6 +30,9 @@ class RecordingReporter:
     def refused(self, rows: list[Any]) -> None:
         self._record("refused", rows)
 
+    def sent(self, operation: str) -> None:
+        self._record("sent", operation)
+
     def event(self, event: dict[str, Any], progress: str, started: Any) -> None:
         self._record("event", (event, progress))
 

@@ -110,7 +110,40 @@ def test_ctrl_c_before_any_aws_call_says_nothing_was_executed(monkeypatch, capsy
 
     monkeypatch.setattr(workflow, "build", interrupted)
     assert cli.main(["build", "--project-dir", str(project)]) == 5
-    assert "nothing was executed" in capsys.readouterr().err
+    assert capsys.readouterr().err == "error: interrupted; nothing was executed\n"  # build makes no change set
+
+
+def test_ctrl_c_while_execute_change_set_is_being_sent_says_the_operation_continues(monkeypatch):
+    """The call may have reached AWS before the interrupt: the reporter counts it as sent before the call
+    (it used to wait for the first stack event, and said "nothing was executed" for an executed change set)."""
+    from cylink_deploy import stack as st
+    from cylink_deploy.report import HumanReporter
+
+    sent_before_call = []
+    reporter = HumanReporter(out=open(os.devnull, "w"))
+
+    def execute(cfn, change_set_id):
+        sent_before_call.append(reporter.in_flight)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(st, "existing_event_ids", lambda cfn, stack_id: set())
+    monkeypatch.setattr(st, "nested_stacks", lambda cfn, stack_id: [])
+    monkeypatch.setattr(st, "execute_change_set", execute)
+    with pytest.raises(KeyboardInterrupt):
+        workflow.execute_and_follow(object(), "stack", "cs-id", "stack-id", 1, reporter, lambda s: None)
+    assert sent_before_call == [True]
+
+
+def test_ctrl_c_after_an_operation_was_sent_says_it_continues(monkeypatch, capsys, project):
+    def sent_then_interrupted(request, clients, reporter, *args, **kwargs):
+        reporter.sent("DeleteStack")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow, "delete", sent_then_interrupted)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    assert cli.main(["delete", "--env", "dev", "--yes", "--project-dir", str(project)]) == 5
+    assert capsys.readouterr().err.startswith("error: interrupted; the CloudFormation operation already sent continues")
 
 
 def test_the_emulator_needs_no_aws_setup_even_with_an_unknown_profile_in_the_environment(monkeypatch):

@@ -145,3 +145,51 @@ def test_a_lint_process_that_dies_is_an_error_not_a_hang(built_dir):
     with pytest.raises(RuntimeError, match="the cfn-lint process stopped"):
         linter.results()
     linter.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
+def test_a_killed_deploy_does_not_leave_its_lint_process_behind(tmp_path):
+    """SIGKILL gives the deploy no chance to stop the lint process: it must notice by itself (it used to
+    hold a copy of the deploy's end of their pipe, so it waited for work forever)."""
+    where = project_copy(tmp_path)
+    proc = _deploy_py(where, "build", start_new_session=True)
+    assert proc.stdout is not None
+    assert "Synthesised" in proc.stdout.readline()  # the lint process is loading cfn-lint
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_processes(proc.pid) == []
+    proc.communicate(timeout=10)
+
+
+START_INTERRUPTED = """
+import builtins, os, runpy, signal, sys
+real = builtins.__import__
+def interrupting(name, *args, **kwargs):
+    if name == "cylink_deploy.cli":  # Ctrl-C while deploy.py is still importing itself
+        os.kill(os.getpid(), signal.SIGINT)
+    return real(name, *args, **kwargs)
+builtins.__import__ = interrupting
+sys.argv = [sys.argv[1], "build", "--project-dir", sys.argv[2]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
+def test_ctrl_c_while_deploy_py_is_still_loading_is_one_line(tmp_path):
+    where = project_copy(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", START_INTERRUPTED, str(REPO / "deploy.py"), str(where)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (EXIT_ABORTED, "error: interrupted; nothing was executed\n")
+    deadline = time.monotonic() + 60
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_processes(proc.pid) == []
