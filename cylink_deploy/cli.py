@@ -112,9 +112,6 @@ def dispatch(
     if args.command in opscmd.COMMANDS:
         return opscmd.run(args, stdin, project, reporter, sleep)
     prompts = args.command in ("execute", "delete") or (args.command == "deploy" and not args.no_execute)
-    if prompts and not yes and not stdin.isatty():
-        hint = ", or review first with --no-execute" if args.command == "deploy" else ""
-        raise Aborted(f"no terminal to confirm on: pass --yes (CI){hint}")
     if args.command == "deploy":
         request = workflow.DeployRequest(
             args.env,
@@ -127,6 +124,7 @@ def dispatch(
         )
         prepared = workflow.prepare(request, project)  # bad input stops here, before any AWS call
         try:
+            _require_terminal(prompts and not yes, stdin, args.command)
             if args.local:
                 return deploy_local(args, request, prepared, reporter, project, sleep)
             clients = aws.make_clients(aws.make_session(args.region, args.profile))
@@ -134,6 +132,7 @@ def dispatch(
         finally:
             prepared.close()
         return 0
+    _require_terminal(prompts and not yes, stdin, args.command)
     if args.command == "bootstrap":
         request_b = bootstrap_request(args)  # bad input stops here, before any AWS call
     clients = aws.make_clients(aws.make_session(args.region, args.profile))
@@ -150,6 +149,14 @@ def dispatch(
     else:
         workflow.bootstrap(clients, reporter, request_b)
     return 0
+
+
+def _require_terminal(asks: bool, stdin: IO[str], command: str) -> None:
+    """A command that will ask for confirmation needs a terminal (or --yes); checked after the input is
+    validated, so bad input is reported as such (exit 2) rather than as a missing terminal."""
+    if asks and not stdin.isatty():
+        hint = ", or review first with --no-execute" if command == "deploy" else ""
+        raise Aborted(f"no terminal to confirm on: pass --yes (CI){hint}")
 
 
 def bootstrap_request(args: argparse.Namespace) -> workflow.BootstrapRequest:

@@ -325,7 +325,7 @@ class Lint:
 
         version = importlib.metadata.version("cfn-lint")
         self.keys = {u: u.key(version) for u in self.units}
-        self.pending = [u for u in self.units if not (cache_dir / self.keys[u]).is_file()]
+        self.pending = [u for u in self.units if not self._known_clean(u)]
         self._linter: Linter | None = None
         if self.pending:
             self._linter = linter or Linter(workers)
@@ -352,15 +352,25 @@ class Lint:
             self.close()
         return problems
 
+    def _known_clean(self, unit: LintUnit) -> bool:
+        try:
+            return (self.cache_dir / self.keys[unit]).is_file()
+        except OSError as exc:  # an unreadable cache is a cache miss: lint, and say so once
+            self._warn(exc)
+            return False
+
+    def _warn(self, exc: OSError) -> None:
+        if not self.warnings:
+            self.warnings.append(
+                f"cannot use the lint cache {self.cache_dir} ({exc.strerror}): every deploy will lint again"
+            )
+
     def _remember(self, unit: LintUnit) -> None:
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             (self.cache_dir / self.keys[unit]).touch()
         except OSError as exc:
-            if not self.warnings:
-                self.warnings.append(
-                    f"cannot write the lint cache {self.cache_dir} ({exc.strerror}): every deploy will lint again"
-                )
+            self._warn(exc)
 
     def close(self) -> None:
         if self._linter is not None:

@@ -25,9 +25,9 @@ class Project:
     def find(cls, project_dir: Path | None = None, start: Path | None = None, build_dir: Path | None = None) -> Project:
         """The project at ``project_dir``, or found from ``start`` (the working directory) upwards."""
         if project_dir is not None:
-            if not (project_dir / "params").is_dir():  # else a typo would create DIR/build and lint nothing
+            if not any((project_dir / "params").glob("*.yaml")):  # else a typo creates DIR/build, lints nothing
                 raise BadInput(
-                    f"--project-dir {project_dir}: no params/ directory there; pass the checkout's root "
+                    f"--project-dir {project_dir}: no params/*.yaml there; pass the checkout's root "
                     "(the directory with params/ and deploy.py)"
                 )
             return cls(project_dir.resolve(), build_dir)

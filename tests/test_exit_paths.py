@@ -56,6 +56,8 @@ CASES = [
     (["--env", "dev", "--yes"], {}, 3, "no AWS credentials found"),
     (["--env", "dev", "--yes"], FAKE | {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, 3, "cannot reach the AWS endpoint"),
     (["--env", "dev"], FAKE, 5, "no terminal to confirm on: pass --yes (CI), or review first with --no-execute"),
+    (["--env", "dev", "--parameter", "Foo=1"], FAKE, 2, "unknown parameter Foo"),  # bad input first, then the TTY
+    (["--env", "dev", "--image-tag", ""], FAKE, 2, "--image-tag is empty"),
     (["delete", "--env", "dev"], FAKE, 5, "no terminal to confirm on: pass --yes (CI)"),
     (["serve-local", "--port", "80"], {}, 2, "use a free port between 1024 and 65535"),
     (["--delete", "--bootstrap"], {}, 2, "--delete and --bootstrap cannot be combined"),
@@ -194,7 +196,16 @@ def test_a_project_dir_without_params_is_refused_before_anything_is_written(tmp_
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        f"error: --project-dir {missing}: no params/ directory there; pass the checkout's root "
+        f"error: --project-dir {missing}: no params/*.yaml there; pass the checkout's root "
         "(the directory with params/ and deploy.py)"
     )
     assert not missing.exists()
+    (missing / "params").mkdir(parents=True)  # a params/ directory without parameter files: the same
+    again = subprocess.run(
+        [sys.executable, str(REPO / "deploy.py"), "build", "--project-dir", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 2 and "no params/*.yaml there" in again.stderr
+    assert not (missing / "build").exists()

@@ -66,7 +66,16 @@ def test_an_unwritable_lint_cache_is_a_warning_not_a_failure(tmp_path, built_dir
     blocker.write_text("a file where the cache directory should be")
     lint = lint_step.Lint([built_dir / render.ROOT_FILE], [], blocker)
     assert lint.result() == []
-    assert lint.warnings and "cannot write the lint cache" in lint.warnings[0]
+    assert lint.warnings and "cannot use the lint cache" in lint.warnings[0]
+
+
+def test_an_unreadable_lint_cache_is_a_miss_and_a_warning_not_a_crash(tmp_path, built_dir):
+    unreadable = tmp_path / ("x" * 300)  # a lookup fails with an OSError (name too long), as EACCES would
+    lint = lint_step.Lint([built_dir / render.ROOT_FILE], [], unreadable)
+    assert lint.pending and lint.result() == []
+    assert lint.warnings == [
+        f"cannot use the lint cache {unreadable} (File name too long): every deploy will lint again"
+    ]
 
 
 def test_lint_reports_a_broken_template(tmp_path, lint_paths):
