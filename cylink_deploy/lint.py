@@ -130,8 +130,9 @@ def lint_unit(unit: LintUnit) -> list[str]:
         parameters=[ParameterSet(str(unit.deployment_file), parameters)],
         regions=LINT_REGIONS,
     )
-    return [
-        f"{unit.deployment_file} (with {m.filename}):{m.linenumber}: {m.rule.id} {m.message}" for m in cfnlint()(config)
+    return [  # cfn-lint names the parameter file, with the line in the template
+        f"{unit.template}:{m.linenumber}: {m.rule.id} {m.message} (with the values of {unit.deployment_file})"
+        for m in cfnlint()(config)
     ]
 
 

@@ -154,6 +154,9 @@ def build(project: Project, reporter: Reporter, env: str | None = None) -> Resul
         reporter.step(
             f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}"
         )
+        root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
+        for path in param_files:  # read as a deploy reads them (a deploy adds only its own rules): exit 2
+            params.resolve(path.stem, path, root_parameters, deploying=False)
         lint = lint_step.Lint(result.paths, param_files, project.lint_cache, linter=linter)
         problems = lint.result()
     finally:

@@ -209,3 +209,22 @@ def test_a_project_dir_without_params_is_refused_before_anything_is_written(tmp_
     )
     assert again.returncode == 2 and "no params/*.yaml there" in again.stderr
     assert not (missing / "build").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda text: ("# 開発環境\n" + text).encode("shift_jis"), "save it as UTF-8"),
+        (lambda text: text.replace("parameters:\n", 'parameters:\n  LogRetentionDays: "14"\n').encode(), "given twice"),
+    ],
+    ids=["shift-jis", "duplicate-key"],
+)
+def test_build_reads_a_parameter_file_as_deploy_does(tmp_path, edit, says):
+    """build once reported a Shift-JIS file as a lint problem (exit 1) and let a duplicate key through (exit 0)."""
+    where = project_copy(tmp_path)
+    dev = where / "params" / "dev.yaml"
+    dev.write_bytes(edit(dev.read_text()))
+    for argv in (["build", "--env", "dev"], ["build"], ["--env", "dev", "--yes"]):
+        proc = deploy_py(where, *argv, env=FAKE)
+        assert proc.returncode == 2, (argv, proc.stderr)
+        assert len(proc.stderr.splitlines()) == 1 and says in proc.stderr, (argv, proc.stderr)
