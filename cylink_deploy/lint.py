@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
 
 LINT_REGIONS = ["ap-northeast-1"]
+CONFIG = Path(__file__).with_name("cfnlintrc.yaml")  # cfn-lint's configuration: this file and nothing else
 ROOT_TEMPLATE_PATH = f"build/{ROOT_FILE}"  # what every parameter file names (Git sync's convention)
 LINT_WORKERS = 2
 CHILD_HASH = re.compile(rb"-[0-9a-f]{12}\.json")
@@ -75,10 +76,10 @@ class _Cfnlint:
     files and the IAM action table), so a process that lints several units keeps one of these."""
 
     def __init__(self) -> None:
-        from cfnlint.config import ConfigMixIn, ManualArgs
+        from cfnlint.config import ConfigMixIn
         from cfnlint.runner import Runner
 
-        self._runner = Runner(ConfigMixIn(**ManualArgs(regions=LINT_REGIONS)))
+        self._runner = Runner(ConfigMixIn(**_arguments()))
 
     def __call__(self, config: Any) -> list[Any]:
         """What ``lint_by_config(config)`` returns, with the rules already loaded."""
@@ -108,6 +109,12 @@ def cfnlint() -> _Cfnlint:
     return _LINTER
 
 
+def _arguments(**arguments: Any) -> Any:
+    """cfn-lint's arguments (its ManualArgs), always with our configuration file: given one, cfn-lint does
+    not read ~/.cfnlintrc or ./.cfnlintrc, so a clean result cached here holds from any directory."""
+    return {"regions": LINT_REGIONS, "config_file": str(CONFIG), **arguments}
+
+
 def lint_batch(batch: Sequence[LintUnit]) -> list[list[str]]:
     """The problems of each unit, in order."""
     return [lint_unit(u) for u in batch]
@@ -115,20 +122,16 @@ def lint_batch(batch: Sequence[LintUnit]) -> list[list[str]]:
 
 def lint_unit(unit: LintUnit) -> list[str]:
     """cfn-lint one unit; one readable line per match (empty: clean)."""
-    from cfnlint.config import ManualArgs
-
     if unit.deployment_file is None:
-        config = ManualArgs(templates=[str(unit.template)], regions=LINT_REGIONS)
+        config = _arguments(templates=[str(unit.template)])
         return [f"{m.filename}:{m.linenumber}: {m.rule.id} {m.message}" for m in cfnlint()(config)]
     problem, parameters = _deployment(unit.deployment_file)
     if problem:
         return [f"{unit.deployment_file}:1: {problem}"]
     from cfnlint.context.parameters import ParameterSet
 
-    config = ManualArgs(
-        templates=[str(unit.template)],
-        parameters=[ParameterSet(str(unit.deployment_file), parameters)],
-        regions=LINT_REGIONS,
+    config = _arguments(
+        templates=[str(unit.template)], parameters=[ParameterSet(str(unit.deployment_file), parameters)]
     )
     return [  # cfn-lint names the parameter file, with the line in the template
         f"{unit.template}:{m.linenumber}: {m.rule.id} {m.message} (with the values of {unit.deployment_file})"
@@ -324,7 +327,7 @@ class Lint:
         self.units = units(templates, deployment_files)
         import importlib.metadata  # not `import cfnlint`: a cached run pays nothing for that
 
-        version = importlib.metadata.version("cfn-lint")
+        version = importlib.metadata.version("cfn-lint") + "\0" + CONFIG.read_text(encoding="utf-8")
         self.keys = {u: u.key(version) for u in self.units}
         self.pending = [u for u in self.units if not self._known_clean(u)]
         self._linter: Linter | None = None

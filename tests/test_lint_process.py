@@ -195,3 +195,22 @@ def test_ctrl_c_while_deploy_py_is_still_loading_is_one_line(tmp_path):
     while _session_processes(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _session_processes(proc.pid) == []
+
+
+def test_cfnlintrc_files_in_the_working_directory_or_home_change_nothing(tmp_path, built_dir, monkeypatch):
+    """cfn-lint reads ./.cfnlintrc and ~/.cfnlintrc by itself; a result cached from one directory would
+    then hide a problem everywhere. Only cylink_deploy/cfnlintrc.yaml counts."""
+    broken = json.loads(next(p for p in sorted(built_dir.glob("*.json")) if p.name != render.ROOT_FILE).read_text())
+    next(iter(broken["Resources"].values()))["Properties"]["NotAProperty"] = True
+    bad = tmp_path / "broken.json"
+    bad.write_text(json.dumps(broken))
+    expected = lint_step.lint([bad])
+    assert any("NotAProperty" in line for line in expected)
+    for where in ("cwd", "home"):
+        (tmp_path / where).mkdir()
+        (tmp_path / where / ".cfnlintrc").write_text("ignore_checks:\n  - E3002\n  - E3030\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert lint_step.lint([bad]) == expected
+    cache = tmp_path / "cache"
+    assert lint_step.Lint([bad], [], cache).result() == expected  # in the lint process too
