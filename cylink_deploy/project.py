@@ -11,9 +11,22 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import templates_src
+
 from .errors import BadInput
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _same_templates(root: Path, named_by: str) -> None:
+    """The templates are the ``templates_src`` this deploy.py imports; a project with templates of its own
+    would silently be built from another checkout's."""
+    theirs = root / "templates_src"
+    if theirs.is_dir() and theirs.resolve() != Path(templates_src.__file__).resolve().parent:
+        raise BadInput(
+            f"{named_by} {root} has templates_src/ of its own, but this deploy.py builds "
+            f"{Path(templates_src.__file__).resolve().parent}: run {root / 'deploy.py'} instead"
+        )
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,7 @@ class Project:
     def find(cls, project_dir: Path | None = None, start: Path | None = None, build_dir: Path | None = None) -> Project:
         """The project at ``project_dir``, or found from ``start`` (the working directory) upwards."""
         if project_dir is not None:
+            _same_templates(project_dir, "--project-dir")
             if not any((project_dir / "params").glob("*.yaml")):  # else a typo creates DIR/build, lints nothing
                 raise BadInput(
                     f"--project-dir {project_dir}: no params/*.yaml there; pass the checkout's root "
@@ -34,6 +48,7 @@ class Project:
         here = (start or Path.cwd()).resolve()
         for candidate in (here, *here.parents):
             if (candidate / "params").is_dir() and (candidate / "templates_src").is_dir():
+                _same_templates(candidate, "the working directory's checkout")
                 return cls(candidate, build_dir)
         return cls(PACKAGE_ROOT, build_dir)
 

@@ -228,3 +228,21 @@ def test_build_reads_a_parameter_file_as_deploy_does(tmp_path, edit, says):
         proc = deploy_py(where, *argv, env=FAKE)
         assert proc.returncode == 2, (argv, proc.stderr)
         assert len(proc.stderr.splitlines()) == 1 and says in proc.stderr, (argv, proc.stderr)
+
+
+def test_a_project_with_templates_of_its_own_is_refused_not_built_from_this_checkout(tmp_path):
+    """Templates come from the templates_src this deploy.py imports: another checkout's edits were
+    silently ignored (its build/ filled with this checkout's templates, exit 0)."""
+    import shutil
+
+    other = project_copy(tmp_path / "other")
+    shutil.copytree(REPO / "templates_src", other / "templates_src", ignore=shutil.ignore_patterns("__pycache__"))
+    by_flag = deploy_py(other, "build")
+    from_cwd = subprocess.run(
+        [sys.executable, str(REPO / "deploy.py"), "build"], cwd=other, capture_output=True, text=True, timeout=120
+    )
+    for proc, named_by in ((by_flag, "--project-dir"), (from_cwd, "the working directory's checkout")):
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith(f"error: {named_by} {other} has templates_src/ of its own"), proc.stderr
+        assert proc.stderr.strip().endswith(f"run {other / 'deploy.py'} instead") and len(proc.stderr.splitlines()) == 1
+    assert not (other / "build").exists()
