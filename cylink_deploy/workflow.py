@@ -138,6 +138,8 @@ class Result:
 def _build(project: Project) -> build_step.Build:
     try:
         return build_step.build(project.build_dir)
+    except build_step.TemplateError as exc:
+        raise DeploymentFailed(f"the templates do not render: {exc}") from None
     except OSError as exc:
         raise BadInput(
             f"cannot write the build directory {project.build_dir} ({exc.strerror}): "

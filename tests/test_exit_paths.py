@@ -246,3 +246,38 @@ def test_a_project_with_templates_of_its_own_is_refused_not_built_from_this_chec
         assert proc.stderr.startswith(f"error: {named_by} {other} has templates_src/ of its own"), proc.stderr
         assert proc.stderr.strip().endswith(f"run {other / 'deploy.py'} instead") and len(proc.stderr.splitlines()) == 1
     assert not (other / "build").exists()
+
+
+def _tool_copy(where: Path) -> Path:
+    """A whole checkout of the tool (its own templates), to edit a template source as a user would."""
+    import shutil
+
+    for name in ("cylink_deploy", "templates_src", "params", "policies"):
+        shutil.copytree(REPO / name, where / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "deploy.py", where / "deploy.py")
+    return where
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ("PendingWindowInDays=3,", "templates_src/keys.py:117: ValueError: Integer must be between 7 and 30 ("),
+        ('BogusProperty="x",', "templates_src/keys.py:117: AttributeError: AWS::KMS::Key object does not support"),
+    ],
+    ids=["value", "property"],
+)
+def test_a_template_source_troposphere_refuses_is_one_line_naming_the_source_line(tmp_path, change, says):
+    """These were 'unexpected' errors without a place, one of them with a second line from troposphere."""
+    tool = _tool_copy(tmp_path)
+    keys = tool / "templates_src" / "keys.py"
+    keys.write_text(
+        keys.read_text().replace(
+            "            EnableKeyRotation=True,", f"            {change}\n" + "            EnableKeyRotation=True,", 1
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, str(tool / "deploy.py"), "build"], cwd=tool, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: the templates do not render: {says}"), proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
