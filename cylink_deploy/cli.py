@@ -122,7 +122,7 @@ def dispatch(
             execute=not args.no_execute,
             remove_services=args.remove_services,
         )
-        prepared = workflow.prepare(request, project)  # bad input stops here, before any AWS call
+        prepared = workflow.prepare(request, project, reporter)  # bad input stops here, before any AWS call
         try:
             _require_terminal(prompts and not yes, stdin, args.command)
             if args.local:

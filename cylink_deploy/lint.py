@@ -320,8 +320,10 @@ class Lint:
         cache_dir: Path,
         workers: int = LINT_WORKERS,
         linter: Linter | None = None,
+        release: Callable[[], None] = lambda: None,
     ) -> None:
         self.cache_dir = cache_dir
+        self._release = release  # called once the result is in: the build directory may change again
         self.started = time.perf_counter()
         self.warnings: list[str] = []
         self.units = units(templates, deployment_files)
@@ -344,11 +346,10 @@ class Lint:
 
     def result(self) -> list[str]:
         """The lint problems (empty: clean); remembers clean units."""
-        if self._linter is None:
-            return []
         problems: list[str] = []
         try:
-            for unit, found in zip(self.pending, self._linter.results(), strict=True):
+            answers = self._linter.results() if self._linter is not None else []
+            for unit, found in zip(self.pending, answers, strict=True):
                 problems += found
                 if not found:
                     self._remember(unit)
@@ -380,6 +381,7 @@ class Lint:
         if self._linter is not None:
             self._linter.close()
             self._linter = None
+        self._release()
 
 
 _EARLY: Linter | None = None

@@ -168,7 +168,7 @@ def _release(
         allow_replacement=frozenset(args.allow_replacement),
     )
     prepared = workflow.prepare(
-        request.deploy_request(), project
+        request.deploy_request(), project, reporter
     )  # bad input (a malformed tag) stops here, before any AWS call
     try:
         clients = clients or aws.make_clients(aws.make_session(args.region, args.profile))

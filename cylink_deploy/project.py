@@ -8,6 +8,7 @@ give a temporary ``build_dir`` so they never write into the repository and can r
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,23 @@ class Project:
     @property
     def policies_dir(self) -> Path:
         return self.root / "policies"
+
+    def lock_build(self, waiting: Callable[[str], None]) -> Callable[[], None]:
+        """Hold the build directory until the returned function is called: a second build there would
+        rewrite root.json and remove stale children while this one still lints them (and this one could
+        then cache as clean content it never linted). A second build waits; the lock ends with the process."""
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform (Windows): builds are not serialised
+            return lambda: None
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        handle = (self.build_dir / ".lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting(f"another build is using {self.build_dir}: waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        return handle.close
 
     @property
     def lint_cache(self) -> Path:

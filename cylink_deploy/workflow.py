@@ -135,12 +135,17 @@ class Result:
 # --- build ---------------------------------------------------------------------------------------
 
 
-def _build(project: Project) -> build_step.Build:
+def _build(project: Project, waiting: Callable[[str], None]) -> tuple[build_step.Build, Callable[[], None]]:
+    """Render into the build directory, held for this process until the returned release is called."""
+    release: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        return build_step.build(project.build_dir)
+        release = project.lock_build(waiting)
+        return build_step.build(project.build_dir), release
     except build_step.TemplateError as exc:
+        release()
         raise DeploymentFailed(f"the templates do not render: {exc}") from None
     except OSError as exc:
+        release()
         raise BadInput(
             f"cannot write the build directory {project.build_dir} ({exc.strerror}): "
             "make it writable, or run from (or pass --project-dir) a writable checkout"
@@ -151,8 +156,9 @@ def build(project: Project, reporter: Reporter, env: str | None = None) -> Resul
     """Render and lint (templates, and the parameter files: ENV's or all); any lint match is an error."""
     param_files = [params.env_file(project.params_dir, env)] if env else sorted(project.params_dir.glob("*.yaml"))
     linter = lint_step.linter()  # loads cfn-lint while the templates render
+    release: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        result = _build(project)
+        result, release = _build(project, reporter.warn)
         reporter.step(
             f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}"
         )
@@ -163,6 +169,7 @@ def build(project: Project, reporter: Reporter, env: str | None = None) -> Resul
         problems = lint.result()
     finally:
         linter.close()
+        release()
     for warning in lint.warnings:
         reporter.warn(warning)
     how = (
@@ -194,19 +201,22 @@ class Prepared:
         self.lint.close()
 
 
-def prepare(request: DeployRequest, project: Project) -> Prepared:
-    """Validate parameters and build (bad input stops here), then start cfn-lint in the background."""
+def prepare(request: DeployRequest, project: Project, reporter: Reporter | None = None) -> Prepared:
+    """Validate parameters and build (bad input stops here), then start cfn-lint in the background. The
+    build directory stays held until the lint result is in (``reporter`` hears if that means waiting)."""
     param_file = params.env_file(project.params_dir, request.env)
     linter = lint_step.linter()  # loads cfn-lint while the templates render and the parameters are checked
+    release: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        result = _build(project)
+        result, release = _build(project, reporter.warn if reporter else lambda text: None)
         root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
         deployment = params.resolve(
             request.env, param_file, root_parameters, request.overrides, request.image_tag, request.remove_services
         )
-        lint = lint_step.Lint(result.paths, [param_file], project.lint_cache, linter=linter)
+        lint = lint_step.Lint(result.paths, [param_file], project.lint_cache, linter=linter, release=release)
     except BaseException:
         linter.close()
+        release()
         raise
     return Prepared(deployment, result, param_file, lint)
 
@@ -373,7 +383,7 @@ def deploy(
     watch: Watch | None = None,
 ) -> Result:
     """Create a change set, show it, and (unless review only) execute it after confirmation."""
-    prepared = prepared or prepare(request, project)
+    prepared = prepared or prepare(request, project, reporter)
     try:
         return _deploy(request, clients, reporter, project, prepared, sleep, watch)
     finally:

@@ -214,3 +214,26 @@ def test_cfnlintrc_files_in_the_working_directory_or_home_change_nothing(tmp_pat
     assert lint_step.lint([bad]) == expected
     cache = tmp_path / "cache"
     assert lint_step.Lint([bad], [], cache).result() == expected  # in the lint process too
+
+
+def test_a_second_build_in_the_same_directory_waits_for_the_first(tmp_path):
+    """Two builds at once: the second would rewrite root.json and remove stale children under the first
+    one's lint (a FileNotFoundError, or a clean result cached for content never linted). It waits."""
+    from cylink_deploy.project import Project
+
+    where = project_copy(tmp_path)
+    release = Project.find(where).lock_build(lambda text: None)  # a first build, still linting
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "deploy.py"), "build", "--project-dir", str(where)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    said = proc.stdout.readline()
+    assert f"another build is using {where / 'build'}: waiting for it to finish" in said
+    assert proc.poll() is None and not list((where / "build").glob("*.json"))  # nothing written while it waits
+    release()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "Synthesised" in out
