@@ -144,6 +144,12 @@ def account_id(sts: Any) -> str:
     return sts.get_caller_identity()["Account"]
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """A message of several lines (botocore's validation lists, an endpoint's HTML page) as one line."""
+    joined = "; ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+
+
 def translate(exc: Exception) -> DeployError | None:
     """A one-line, actionable error for credential/region/permission failures (None: not one of those)."""
     if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError)):
@@ -159,6 +165,10 @@ def translate(exc: Exception) -> DeployError | None:
         where = os.environ.get("AWS_ENDPOINT_URL") or str(exc)
         return AwsAccessError(
             f"cannot reach the AWS endpoint ({where}): check the network, AWS_ENDPOINT_URL, or use --local"
+        )
+    if isinstance(exc, bex.ParamValidationError):  # botocore refused a value before sending it
+        return BadInput(
+            f"a value is not valid for AWS: {one_line(str(exc).removeprefix('Parameter validation failed:'))}"
         )
     if isinstance(exc, bex.ClientError):
         code = error_code(exc)

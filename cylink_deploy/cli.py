@@ -46,7 +46,7 @@ def main(
         translated = aws.translate(exc)
         if debug:
             traceback.print_exc()
-        print(f"error: {translated or f'AWS call failed: {exc}'}", file=sys.stderr)
+        print(f"error: {translated or f'AWS call failed: {aws.one_line(str(exc))}'}", file=sys.stderr)
         return translated.exit_code if translated else EXIT_FAILED
     except Exception as exc:  # the one place that turns a surprise into one line
         if debug:
@@ -65,7 +65,7 @@ INTERRUPTED = {
         "cloudformation describe-stack-events'"
     ),
 }
-CREATES_CHANGE_SETS = ("deploy", "release", "rotate-redis-auth")
+CREATES_CHANGE_SETS = ("deploy", "release")
 
 
 def run(
@@ -87,7 +87,12 @@ def run(
         return dispatch(args, stdin, sleep, project, reporter, out)
     except KeyboardInterrupt:
         said = INTERRUPTED[reporter.in_flight]
-        if not reporter.in_flight and args.command in CREATES_CHANGE_SETS:
+        if reporter.in_flight and args.command == "rotate-redis-auth":
+            said = (
+                "the rotation is part-way; no step leaves a task without a working token: run the same command "
+                "again to finish it"
+            )
+        elif not reporter.in_flight and args.command in CREATES_CHANGE_SETS:
             said += " (a change set left behind changes nothing until executed)"
         print(f"error: interrupted; {said}", file=sys.stderr)
         return Aborted.exit_code
@@ -102,6 +107,8 @@ def dispatch(
     out: IO[str] | None = None,
 ) -> int:
     yes = getattr(args, "yes", False)
+    if isinstance(getattr(args, "env", None), str):  # every command that names one environment: it must exist
+        params.env_file(project.params_dir, args.env)  # (a typo once 'deleted' a stack that never existed)
     if args.command == "build":
         workflow.build(project, reporter, args.env)
         return 0
@@ -161,6 +168,8 @@ def _require_terminal(asks: bool, stdin: IO[str], command: str) -> None:
 
 def bootstrap_request(args: argparse.Namespace) -> workflow.BootstrapRequest:
     """``--github-*`` flags into the request; a ref or environment without the repository is an error."""
+    if args.github_repo == "":  # an unset CI variable: never a plain bootstrap in its place
+        raise BadInput("--github-repo is empty (an unset CI variable?): give OWNER/REPO, or leave the flag out")
     if not args.github_repo:
         if args.github_ref or args.github_environment:
             raise BadInput("--github-ref and --github-environment need --github-repo OWNER/REPO")
@@ -193,7 +202,10 @@ def serve(port: int | None, reporter: HumanReporter) -> int:
 
     def announce(endpoint: str) -> None:
         reporter.step(f"AWS emulator listening on {endpoint} (Ctrl-C to stop). In another shell:")
-        reporter.line(f"    export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+        reporter.line(
+            f"    export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            f"AWS_DEFAULT_REGION={aws.DEFAULT_REGION}"
+        )
         reporter.line("    python deploy.py --env dev --yes --image-tag 1.0.0")
         reporter.line(f"    aws --endpoint-url {endpoint} cloudformation describe-stacks")
 

@@ -20,7 +20,7 @@ from . import aws
 from . import stack as st
 from .errors import BadInput, StackStateError
 from .report import Reporter
-from .workflow import stack_name
+from .workflow import deploy_first, stack_name
 
 SINCE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -105,9 +105,7 @@ def logs(
     since = parse_since(request.since)
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
-        raise StackStateError(
-            f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env})"
-        )
+        raise StackStateError(f"stack {request.stack} does not exist: {deploy_first(request.env, request.stack_name)}")
     group = log_group(
         {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}, request.service, request.stack
     )

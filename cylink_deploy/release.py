@@ -265,7 +265,7 @@ def release(
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
         raise StackStateError(
-            f"stack {request.stack} does not exist: deploy it first (python deploy.py --env {request.env}), then "
+            f"stack {request.stack} does not exist: {workflow.deploy_first(request.env, request.stack_name)}, then "
             "release"
         )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}

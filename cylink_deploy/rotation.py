@@ -34,7 +34,7 @@ from . import aws, rollout
 from . import stack as st
 from .errors import DeployError, StackStateError, Aborted
 from .report import Reporter
-from .workflow import StackRequest
+from .workflow import StackRequest, deploy_first
 
 Sleep = Callable[[float], None]
 SECRET_ID, GROUP_ID = "RedisAuthSecret", "RedisReplicationGroup"  # logical IDs in the cache stack
@@ -98,7 +98,7 @@ def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
     cfn, stack = clients.cloudformation, request.stack
     described = st.describe(cfn, stack)
     if described is None:
-        raise StackStateError(f"stack {stack} does not exist: deploy it first (python deploy.py --env {request.env})")
+        raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
     if described["StackStatus"] not in st.UPDATABLE:
         raise StackStateError(
             f"stack {stack} is {described['StackStatus']}: rotate only when it is settled (python deploy.py status "
@@ -228,6 +228,7 @@ def rotate_redis_auth(
         )
     if not reporter.confirm("Rotate the Redis AUTH token now?"):
         raise Aborted("declined: nothing was changed")
+    reporter.sent("rotation")  # from here an interruption leaves a rotation part-way (the next run finishes it)
     result = Result(target.stack, target.group_id, target.secret_arn, pending or "", services, resumed)
 
     if pending is None:

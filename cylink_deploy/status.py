@@ -15,7 +15,7 @@ from . import aws, rollout
 from . import stack as st
 from .errors import DeployError, StackStateError
 from .report import Reporter
-from .workflow import StackRequest
+from .workflow import StackRequest, deploy_first
 
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
@@ -153,7 +153,7 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     cfn, stack = clients.cloudformation, request.stack
     described = st.describe(cfn, stack)
     if described is None:
-        raise StackStateError(f"stack {stack} does not exist: deploy it first (python deploy.py --env {request.env})")
+        raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     updated = described.get("LastUpdatedTime") or described.get("CreationTime")

@@ -97,6 +97,11 @@ class StackRequest:
 DeleteRequest = StackRequest
 
 
+def deploy_first(env: str, stack_name: str | None) -> str:
+    """What to run when the stack does not exist yet (the same --stack-name, or it deploys another stack)."""
+    return f"deploy it first (python deploy.py --env {env}" + (f" --stack-name {stack_name})" if stack_name else ")")
+
+
 @dataclass
 class Result:
     """What a job did; ``document()`` is the ``--json`` form (its keys are an interface for CI)."""
@@ -437,7 +442,10 @@ def _deploy(
         st.wait_change_set(cfn, created["Id"], sleep)
     except NoChanges:
         st.delete_change_set(cfn, created["Id"])
-        reporter.step(f"No changes: {stack} already matches (empty change set {name} deleted)")
+        reporter.step(
+            f"No changes: the templates and parameters of {stack} are unchanged (empty change set {name} deleted; "
+            "a deploy does not revert drift: see 'deploy.py drift')"
+        )
         result.status = Status.NO_CHANGES
         _protect(cfn, project, request.env, stack, reporter)
         return _finish(cfn, result, reporter)
@@ -493,6 +501,12 @@ def execute(
     cfn, stack = clients.cloudformation, request.stack
     aws.account_id(clients.sts)
     cs = st.find_change_set(cfn, stack, request.change_set)
+    made_for = {p["ParameterKey"]: p.get("ParameterValue") for p in cs.get("Parameters", [])}.get("EnvironmentName")
+    if made_for and made_for != request.env:  # --env picks the protection applied afterwards: it must match
+        raise BadInput(
+            f"change set {cs['ChangeSetName']} was made for --env {made_for}, not {request.env}: "
+            f"execute it with --env {made_for}"
+        )
     reporter.step(f"Change set {cs['ChangeSetName']} ({cs.get('Description', '')})")
     nodes, refused = _show(cfn, cs["ChangeSetId"], request.allow_replacement, reporter)
     if refused:
@@ -523,7 +537,8 @@ def delete(request: DeleteRequest, clients: aws.Clients, reporter: Reporter, sle
     if described.get("EnableTerminationProtection"):
         raise StackStateError(
             f"{stack} has termination protection: lift it deliberately with "
-            f"aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {stack}"
+            f"aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {stack} "
+            f"--region {clients.region}"
         )
     kept = st.retained_resources(cfn, stack)
     reporter.step(f"Deleting {stack} ({status}) and all its nested stacks")

@@ -251,6 +251,8 @@ def test_no_execute_then_execute_change_set(aws_env):
     assert code == 0 and doc["status"] == "REVIEW"
     cfn = client(aws_env, "cloudformation")
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    code, _ = run("execute", "--env", "staging", "--stack-name", stack, doc["changeSetName"], "--yes")
+    assert code == 2  # made for dev: executing it as staging would apply staging's protection profile
     code, _ = run("execute", "--env", "dev", "--stack-name", stack, doc["changeSetName"], answer="n\n")
     assert code == 5  # declined: nothing happens
     code, doc2 = run("execute", "--env", "dev", "--stack-name", stack, doc["changeSetName"], "--yes")

@@ -1,0 +1,72 @@
+"""Second-day edges found by probing the day-2 commands as a new user: each a one-line answer with the
+documented exit code instead of a misleading success, a multi-line error or a wrong message."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from cylink_deploy import cli, drift, opscmd
+from cylink_deploy.emulator import FAKE_CREDENTIALS
+from cylink_deploy.errors import AwsAccessError
+
+REGION = "ap-northeast-1"
+
+
+@pytest.fixture
+def aws_env(emulator, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return emulator
+
+
+def one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("command", ["delete", "status", "rotate-redis-auth", "drift"])
+def test_an_unknown_env_is_bad_input_for_every_command(command, project, capsys):
+    """'delete --env dve' once said 'does not exist: nothing to delete' and exited 0."""
+    assert cli.main([command, "--env", "dve", "--yes", "--project-dir", str(project.root)]) == 2
+    assert "known environments: dev, prod, staging" in one_line(capsys)
+
+
+def test_an_empty_github_repo_is_refused_not_a_plain_bootstrap(project, capsys):
+    assert cli.main(["bootstrap", "--github-repo", "", "--project-dir", str(project.root)]) == 2
+    assert "--github-repo is empty" in one_line(capsys)
+
+
+def test_a_value_botocore_refuses_is_one_line_with_exit_2(aws_env, project, capsys):
+    """An empty change-set name reached botocore's validation: two lines and exit 1."""
+    argv = ["execute", "--env", "dev", "", "--yes", "--stack-name", "cylink-edges", "--project-dir", str(project.root)]
+    assert cli.main(argv) == 2
+    assert one_line(capsys).startswith(
+        "error: a value is not valid for AWS: Invalid length for parameter ChangeSetName"
+    )
+
+
+def test_drift_against_an_endpoint_without_drift_detection_is_one_line_not_exit_1(aws_env):
+    """moto answers DetectStackDrift with a page botocore cannot parse: it was 'unexpected
+    ResponseParserError' with exit 1, the code for 'drifted'."""
+    cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=aws_env.endpoint, **FAKE_CREDENTIALS)
+    with pytest.raises(AwsAccessError, match="does not implement drift detection"):
+        drift.start(cfn, {"root": "cylink-edges"})
+
+
+def test_ctrl_c_during_a_rotation_says_it_is_part_way_and_how_to_finish(monkeypatch, project, capsys):
+    def part_way(request, clients, reporter, sleep):
+        reporter.sent("rotation")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(opscmd, "rotate_redis_auth", part_way)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    assert cli.main(["rotate-redis-auth", "--env", "dev", "--yes", "--project-dir", str(project.root)]) == 5
+    err = one_line(capsys)
+    assert "the rotation is part-way" in err and "run the same command again" in err
+    assert "change set" not in err
