@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         group.add_argument(
             f"--{f.name.replace('_', '-')}",
             dest=f"assume_{f.name}",
-            type=float,
+            type=_count if f.type in (int, "int") else _amount,
             metavar="N",
             help=cost.ASSUMPTION_HELP[f.name],
         )
@@ -92,6 +92,24 @@ def refresh(args: argparse.Namespace, client: Any, today: str, pricing_dir: Path
 def _pricing_client(args: argparse.Namespace) -> Any:
     session = aws.make_session(pricing.PRICE_LIST_REGION, args.profile)
     return session.client("pricing", config=aws.client_config())
+
+
+def _amount(value: str) -> float:
+    """A usage figure: a finite number, 0 or more (nan or inf would print a total of nan, and invalid JSON)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0 <= number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value}: must be zero or more (a finite number)")
+    return number
+
+
+def _count(value: str) -> int:
+    """A count (ALB nodes, users): a whole number, never silently truncated (1.5 is not 1)."""
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value}: must be zero or more (a whole number)")
+    return int(value)
 
 
 def _positive_hours(value: str) -> float:

@@ -70,3 +70,15 @@ def test_ctrl_c_during_a_rotation_says_it_is_part_way_and_how_to_finish(monkeypa
     err = one_line(capsys)
     assert "the rotation is part-way" in err and "run the same command again" in err
     assert "change set" not in err
+
+
+@pytest.mark.parametrize("flag, value", [("--data-out-gb", "nan"), ("--data-out-gb", "inf"), ("--alb-nodes", "1.5")])
+def test_cost_refuses_a_figure_that_is_not_a_finite_number_or_a_whole_count(flag, value, project, capsys):
+    """nan and inf printed a total of nan (and NaN in --json, which is not JSON); 1.5 nodes became 1."""
+    assert cli.main(["cost", "--env", "dev", flag, value, "--project-dir", str(project.root)]) == 2
+    assert value in one_line(capsys)
+
+
+def test_cost_takes_a_whole_count_and_a_zero_amount(project, capsys):
+    assert cli.main(["cost", "--env", "dev", "--alb-nodes", "3", "--data-out-gb", "0", "--json"]) == 0
+    assert "NaN" not in capsys.readouterr().out
