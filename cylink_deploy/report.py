@@ -292,6 +292,11 @@ class JsonReporter(HumanReporter):
         super().__init__(out or sys.stderr, answers, assume_yes)
         self.document_out = document_out
 
+    def log_event(self, event: LogEvent) -> None:
+        """One JSON object per line on stdout (JSON Lines): ``logs --follow`` never ends, so no document."""
+        line = {"timestamp": event.timestamp.isoformat(), "task": event.task_id, "message": event.message}
+        print(json.dumps(line, sort_keys=True), file=self.document_out or sys.stdout, flush=True)
+
     def result(self, document: dict[str, Any]) -> None:
         print(
             json.dumps(document, indent=2, sort_keys=True, default=str),

@@ -82,3 +82,25 @@ def test_cost_refuses_a_figure_that_is_not_a_finite_number_or_a_whole_count(flag
 def test_cost_takes_a_whole_count_and_a_zero_amount(project, capsys):
     assert cli.main(["cost", "--env", "dev", "--alb-nodes", "3", "--data-out-gb", "0", "--json"]) == 0
     assert "NaN" not in capsys.readouterr().out
+
+
+def test_logs_json_is_json_lines_on_stdout():
+    """logs --json was accepted and printed nothing on stdout (the events went to stderr as text)."""
+    import io
+    import json
+    from datetime import datetime, timezone
+
+    from cylink_deploy.logs import LogEvent
+    from cylink_deploy.report import JsonReporter
+
+    out, err = io.StringIO(), io.StringIO()
+    reporter = JsonReporter(out=err, document_out=out)
+    when = datetime(2026, 11, 28, 12, 0, 1, 500000, tzinfo=timezone.utc)
+    for text in ("listening on 3001", 'redis "ready"'):
+        reporter.log_event(LogEvent(when, "abc123", text, "id"))
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines == [
+        {"message": "listening on 3001", "task": "abc123", "timestamp": "2026-11-28T12:00:01.500000+00:00"},
+        {"message": 'redis "ready"', "task": "abc123", "timestamp": "2026-11-28T12:00:01.500000+00:00"},
+    ]
+    assert err.getvalue() == ""
