@@ -65,6 +65,31 @@ def existing(logs: Any, ecr: Any, wanted: list[Leftover]) -> list[Leftover]:
     return found
 
 
+def owner(cfn: Any, candidates: list[str], name_prefix: str) -> str | None:
+    """The live stack among ``candidates`` (the other environments' stacks) that uses ``name_prefix``: its
+    resources are not leftovers, and must never be offered for deletion."""
+    for candidate in candidates:
+        try:
+            described = cfn.describe_stacks(StackName=candidate)["Stacks"][0]
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError":  # no such stack
+                continue
+            raise
+        values = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
+        if described["StackStatus"] != "DELETE_COMPLETE" and values.get("NamePrefix") == name_prefix:
+            return candidate
+    return None
+
+
+def in_use(stack: str, found: list[Leftover], owner: str, name_prefix: str) -> StackStateError:
+    """The names belong to a live stack: a second environment needs a NamePrefix of its own."""
+    names = ", ".join(x.name for x in found)
+    return StackStateError(
+        f"creating {stack} would collide with {names}, which live stack {owner} uses (NamePrefix {name_prefix}): "
+        f"give {stack} a NamePrefix of its own (--parameter NamePrefix=... or its parameter file)"
+    )
+
+
 def refusal(stack: str, found: list[Leftover], region: str) -> StackStateError:
     """One line: what is in the way, how to keep its data, and how to remove it."""
     names = ", ".join(f"{x.name}" for x in found)

@@ -415,6 +415,12 @@ def _deploy(
         planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
         found = leftovers.existing(clients.logs, clients.ecr, planned)
         if found:  # fail now, in one line, rather than half-way through the create
+            defaults = json.loads(prepared.build.files[render.ROOT_FILE])["Parameters"]
+            prefix = prepared.deployment.parameters.get("NamePrefix") or str(defaults["NamePrefix"].get("Default"))
+            others = [stack_name(p.stem, None) for p in sorted(project.params_dir.glob("*.yaml"))]
+            live = leftovers.owner(cfn, [o for o in others if o != stack], prefix)
+            if live:  # not leftovers: another environment's data, never to be offered for deletion
+                raise leftovers.in_use(stack, found, live, prefix)
             raise leftovers.refusal(stack, found, clients.region)
     bucket, role_arn = _ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files

@@ -104,3 +104,40 @@ def test_logs_json_is_json_lines_on_stdout():
         {"message": 'redis "ready"', "task": "abc123", "timestamp": "2026-11-28T12:00:01.500000+00:00"},
     ]
     assert err.getvalue() == ""
+
+
+def test_names_a_live_environment_uses_are_never_offered_for_deletion():
+    """--stack-name cylink-other beside a live cylink-dev (same NamePrefix) was told to delete
+    cylink-dev's repositories and log groups, as if an earlier stack had left them."""
+    from botocore.stub import Stubber
+
+    from cylink_deploy import leftovers
+
+    cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    missing = {"Error": {"Code": "ValidationError", "Message": "Stack with id cylink-prod does not exist"}}
+
+    def stack(name: str, prefix: str, status: str = "UPDATE_COMPLETE") -> dict:
+        return {
+            "Stacks": [
+                {
+                    "StackName": name,
+                    "StackStatus": status,
+                    "CreationTime": "2026-11-28T00:00:00Z",
+                    "Parameters": [{"ParameterKey": "NamePrefix", "ParameterValue": prefix}],
+                }
+            ]
+        }
+
+    with Stubber(cfn) as stub:
+        stub.add_client_error(
+            "describe_stacks",
+            service_error_code="ValidationError",
+            service_message=missing["Error"]["Message"],
+            expected_params={"StackName": "cylink-prod"},
+        )
+        stub.add_response("describe_stacks", stack("cylink-staging", "other"), {"StackName": "cylink-staging"})
+        stub.add_response("describe_stacks", stack("cylink-dev", "cylink"), {"StackName": "cylink-dev"})
+        assert leftovers.owner(cfn, ["cylink-prod", "cylink-staging", "cylink-dev"], "cylink") == "cylink-dev"
+    found = [leftovers.Leftover("AWS::ECR::Repository", "cylink/backend")]
+    message = str(leftovers.in_use("cylink-other", found, "cylink-dev", "cylink"))
+    assert "live stack cylink-dev uses (NamePrefix cylink)" in message and "delete" not in message
