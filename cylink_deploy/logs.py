@@ -49,12 +49,21 @@ class LogEvent:
     event_id: str
 
 
+MAX_SINCE = timedelta(days=3650)
+
+
 def parse_since(value: str) -> timedelta:
     """``30s``, ``10m``, ``2h``, ``1d`` -> a duration; anything else is bad input."""
     match = SINCE.fullmatch(value.strip())
     if not match or int(match.group(1)) == 0:
         raise BadInput(f"--since {value!r}: use a number and a unit, e.g. 30s, 10m, 2h or 1d")
-    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        since = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        since = MAX_SINCE + MAX_SINCE
+    if since > MAX_SINCE:  # further back than any log group keeps (and than CloudWatch accepts)
+        raise BadInput(f"--since {value}: at most {MAX_SINCE.days}d (ten years)")
+    return since
 
 
 def filter_pattern(text: str | None) -> str | None:

@@ -264,7 +264,7 @@ def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
         if error_code(exc) in ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"):
             raise StackStateError(
                 f"no change set {name} on stack {stack}: list them with aws cloudformation list-change-sets "
-                f"--stack-name {stack}"
+                f"--stack-name {stack} --region {cfn.meta.region_name}"
             ) from None
         raise
     if cs.get("StackName") and cs["StackName"] != stack:

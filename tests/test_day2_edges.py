@@ -141,3 +141,14 @@ def test_names_a_live_environment_uses_are_never_offered_for_deletion():
     found = [leftovers.Leftover("AWS::ECR::Repository", "cylink/backend")]
     message = str(leftovers.in_use("cylink-other", found, "cylink-dev", "cylink"))
     assert "live stack cylink-dev uses (NamePrefix cylink)" in message and "delete" not in message
+
+
+@pytest.mark.parametrize("since", ["99999d", "1000000000000d", "3651d"])
+def test_logs_since_further_back_than_ten_years_is_bad_input(since):
+    """99999d reached botocore's validation (two lines), 1000000000000d an OverflowError."""
+    from cylink_deploy.errors import BadInput
+    from cylink_deploy.logs import parse_since
+
+    with pytest.raises(BadInput, match="at most 3650d"):
+        parse_since(since)
+    assert parse_since("3650d").days == 3650
