@@ -272,9 +272,8 @@ def test_the_whole_rotation_runs_in_order_and_the_same_new_token_goes_everywhere
     assert "elasticache.DescribeReplicationGroups" in ops[rotate_at:promote_at]
     set_at = len(ops) - 1 - ops[::-1].index("elasticache.ModifyReplicationGroup")
     assert ops[set_at - 1] == "ecs.DescribeServices"
-    assert (
-        reporter.calls[[c[0] for c in reporter.calls].index("confirm") + 1][0] == "step"
-    )  # asked before the first write
+    asked = [c[0] for c in reporter.calls].index("confirm")  # asked before the first write, which counts as sent
+    assert reporter.calls[asked + 1] == ("sent", "rotation") and reporter.calls[asked + 2][0] == "step"
     assert result.version_id == NEW and result.services == [BACKEND] and not result.resumed
     assert reporter.documents[0]["status"] == "ROTATED" and token not in json.dumps(reporter.documents[0])
 
