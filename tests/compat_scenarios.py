@@ -921,6 +921,28 @@ def ecs_task_definition_update() -> None:
 
 
 @scenario
+def ecs_update_service_deployment() -> None:
+    def body(image: str) -> dict[str, Any]:
+        resources = ecs_service()
+        resources["Task"]["Properties"]["ContainerDefinitions"][0]["Image"] = image
+        return {"Resources": resources}
+
+    cfn, ecs = c("cloudformation"), c("ecs")
+    cfn.execute_change_set(ChangeSetName=change_set("deploys", "c1", "CREATE", body("nginx:1"), [])["ChangeSetId"])
+    cfn.execute_change_set(ChangeSetName=change_set("deploys", "c2", "UPDATE", body("nginx:2"), [])["ChangeSetId"])
+    for _ in range(2):  # through CloudFormation, then UpdateService as the AWS CLI sends it
+        (service,) = ecs.describe_services(cluster="compat", services=["svc"])["services"]
+        (primary,) = [d for d in service["deployments"] if d["status"] == "PRIMARY"]
+        image = ecs.describe_task_definition(taskDefinition=primary["taskDefinition"])["taskDefinition"][
+            "containerDefinitions"
+        ][0]["image"]
+        assert primary["taskDefinition"] == service["taskDefinition"] and image.endswith("nginx:2"), primary
+        first = ecs.describe_task_definition(taskDefinition="compat:1")["taskDefinition"]["taskDefinitionArn"]
+        ecs.update_service(cluster="compat", service="svc", taskDefinition=primary["taskDefinition"])
+    assert primary["taskDefinition"] != first
+
+
+@scenario
 def changes_reach_dependents() -> None:
     body = {
         "Parameters": {"Tag": {"Type": "String"}},

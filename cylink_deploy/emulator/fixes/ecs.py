@@ -1,10 +1,12 @@
-"""ECS: cluster capacity providers, task definition updates."""
+"""ECS: cluster capacity providers, task definition updates, the deployment an update starts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from moto.ecs.models import TaskDefinition, ecs_backends
+from moto.core.utils import utcnow
+from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition, ecs_backends
+from moto.moto_api._internal import mock_random
 
 from ..registry import Patch, fix
 from ._models import CompatModel, register_models, wrap_classmethod
@@ -56,3 +58,30 @@ def ecs_task_definition_update(patch: Patch) -> None:
     as they are (no ``image``, ``name``...), where its create maps them: a changed task definition is
     a new revision, created exactly as on create (task definitions are immutable: a change replaces)."""
     wrap_classmethod(patch, TaskDefinition, "update_from_cloudformation_json", _task_definition_replaced)
+
+
+@fix
+def ecs_update_service_deployment(patch: Patch) -> None:
+    """After ``UpdateService`` with a new task definition (a release, through CloudFormation or not) moto
+    keeps the service's first deployment as PRIMARY with the first task definition, so ``status`` and a
+    release's progress showed the old tag. On AWS a new PRIMARY deployment runs the new task definition
+    (the old one drains as ACTIVE); here, where tasks start at once, it replaces the old one."""
+    original = EC2ContainerServiceBackend.update_service
+
+    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+        renewed = bool(service_properties.get("task_definition") or service_properties.get("force_new_deployment"))
+        service = original(self, service_properties)
+        if renewed and service.deployments:
+            now = utcnow()
+            service.deployments = [
+                {
+                    **service.deployments[0],
+                    "id": f"ecs-svc/{mock_random.randint(0, 32**12)}",
+                    "taskDefinition": self.describe_task_definition(service.task_definition).arn,
+                    "createdAt": now,
+                    "updatedAt": now,
+                }
+            ]
+        return service
+
+    patch(EC2ContainerServiceBackend, "update_service", update_service)
