@@ -58,14 +58,27 @@ def main(
         return EXIT_FAILED
 
 
-INTERRUPTED = {
-    False: "nothing was executed",
-    True: (
-        "the CloudFormation operation already sent continues: follow it in the console or with 'aws "
-        "cloudformation describe-stack-events'"
+STACK_OPERATION = (
+    "the CloudFormation operation already sent continues: follow it in the console or with 'aws cloudformation "
+    "describe-stack-events'"
+)
+# What Ctrl-C leaves behind, by the operation last sent (Reporter.sent); none sent: nothing was executed.
+AFTER_SENT = {
+    "rotation": (
+        "the rotation is part-way; no step leaves a task without a working token: run the same command again to "
+        "finish it"
     ),
 }
 CREATES_CHANGE_SETS = ("deploy", "release")
+
+
+def interrupted(sent: str | None, command: str) -> str:
+    """The one line for Ctrl-C: honest about what already runs in AWS."""
+    if sent:
+        return AFTER_SENT.get(sent, STACK_OPERATION)
+    if command in CREATES_CHANGE_SETS:
+        return "nothing was executed (a change set left behind changes nothing until executed)"
+    return "nothing was executed"
 
 
 def run(
@@ -86,14 +99,7 @@ def run(
     try:
         return dispatch(args, stdin, sleep, project, reporter, out)
     except KeyboardInterrupt:
-        said = INTERRUPTED[reporter.in_flight]
-        if reporter.in_flight and args.command == "rotate-redis-auth":
-            said = (
-                "the rotation is part-way; no step leaves a task without a working token: run the same command "
-                "again to finish it"
-            )
-        elif not reporter.in_flight and args.command in CREATES_CHANGE_SETS:
-            said += " (a change set left behind changes nothing until executed)"
+        said = interrupted(reporter.in_flight, args.command)
         print(f"error: interrupted; {said}", file=sys.stderr)
         return Aborted.exit_code
 

@@ -115,11 +115,6 @@ def _arguments(**arguments: Any) -> Any:
     return {"regions": LINT_REGIONS, "config_file": str(CONFIG), **arguments}
 
 
-def lint_batch(batch: Sequence[LintUnit]) -> list[list[str]]:
-    """The problems of each unit, in order."""
-    return [lint_unit(u) for u in batch]
-
-
 def lint_unit(unit: LintUnit) -> list[str]:
     """cfn-lint one unit; one readable line per match (empty: clean)."""
     if unit.deployment_file is None:
@@ -161,7 +156,7 @@ def _deployment(path: Path) -> tuple[str | None, dict[str, Any]]:
 
 def lint(templates: Sequence[Path], deployment_files: Sequence[Path] = ()) -> list[str]:
     """Lint everything in this process (no cache, no workers)."""
-    return [line for found in lint_batch(units(templates, deployment_files)) for line in found]
+    return [line for unit in units(templates, deployment_files) for line in lint_unit(unit)]
 
 
 def _largest_first(pending: Sequence[LintUnit]) -> list[int]:

@@ -57,7 +57,7 @@ class HumanReporter:
         self.answers = answers or sys.stdin
         self.assume_yes = assume_yes
         self.color = self.out.isatty()
-        self.in_flight = False  # an operation runs in CloudFormation: Ctrl-C no longer stops it
+        self.in_flight: str | None = None  # the operation sent to AWS, which Ctrl-C no longer stops
 
     def _c(self, code: str, text: str) -> str:
         return f"{code}{text}{RESET}" if self.color else text
@@ -130,10 +130,10 @@ class HumanReporter:
     def sent(self, operation: str) -> None:
         """``operation`` is about to be sent to CloudFormation: from here on Ctrl-C cannot stop it (the
         flag is set before the call, since an interrupted call may still have reached AWS)."""
-        self.in_flight = True
+        self.in_flight = operation
 
     def event(self, event: dict[str, Any], progress: str, started: datetime) -> None:
-        self.in_flight = True
+        self.in_flight = self.in_flight or "stack operation"
         elapsed = max(int((event["Timestamp"] - started).total_seconds()), 0) if event.get("Timestamp") else 0
         status = event.get("ResourceStatus", "")
         text = (

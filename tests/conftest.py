@@ -71,3 +71,38 @@ def emulator():
 
     with Emulator() as emu:
         yield emu
+
+
+@pytest.fixture
+def aws_env(emulator, monkeypatch):
+    """This test process's environment pointed at the emulator, as a user's shell would be."""
+    from cylink_deploy.emulator import FAKE_CREDENTIALS
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_REGION", "ap-northeast-1")
+    return emulator
+
+
+def image_manifest(layer: str = "a") -> str:
+    """A minimal Docker image manifest for ECR PutImage (``layer`` makes the digest differ)."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1,
+                "digest": "sha256:" + "c" * 64,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 1,
+                    "digest": "sha256:" + layer * 64,
+                }
+            ],
+        }
+    )

@@ -20,7 +20,7 @@ import pytest
 
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 
-from .conftest import REPO, project_copy
+from .conftest import REPO, image_manifest, project_copy
 
 REGION = "ap-northeast-1"
 AWS_CLI = Path(sys.executable).parent / "aws"
@@ -127,24 +127,8 @@ def parameter_diffs(doc: dict) -> list[tuple[str, str, str, str]]:
 
 
 def put_image(user, service: str, tag: str) -> None:
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1,
-            "digest": "sha256:" + "c" * 64,
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                "size": 1,
-                "digest": "sha256:" + service[0] * 64,
-            }
-        ],
-    }
     user.client("ecr").put_image(
-        repositoryName=f"{user.prefix}/{service}", imageManifest=json.dumps(manifest), imageTag=tag
+        repositoryName=f"{user.prefix}/{service}", imageManifest=image_manifest(service[0]), imageTag=tag
     )
 
 

@@ -13,16 +13,6 @@ from cylink_deploy.errors import AwsAccessError
 REGION = "ap-northeast-1"
 
 
-@pytest.fixture
-def aws_env(emulator, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    return emulator
-
-
 def one_line(capsys) -> str:
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1, err

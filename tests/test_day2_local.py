@@ -19,7 +19,7 @@ from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.project import Project
 
-from .conftest import project_copy
+from .conftest import image_manifest, project_copy
 from .recording import RecordingReporter
 
 REGION = "ap-northeast-1"
@@ -70,16 +70,6 @@ def stack(emulator, project, prefix):
         os.environ["MOTO_ECS_SERVICE_RUNNING"] = before
 
 
-@pytest.fixture
-def aws_env(emulator, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    return emulator
-
-
 def run(project, *argv, json_out=True):
     """deploy.py's main in-process; returns (exit code, stdout text, stderr text)."""
     out, err = io.StringIO(), io.StringIO()
@@ -94,24 +84,8 @@ def run(project, *argv, json_out=True):
 
 
 def put_image(emulator, repository, tag, layer="a"):
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1,
-            "digest": "sha256:" + "c" * 64,
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                "size": 1,
-                "digest": "sha256:" + layer * 64,
-            }
-        ],
-    }
     return client(emulator, "ecr").put_image(
-        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+        repositoryName=repository, imageManifest=image_manifest(layer), imageTag=tag
     )["image"]["imageId"]["imageDigest"]
 
 

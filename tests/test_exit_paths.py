@@ -133,7 +133,7 @@ def test_ctrl_c_while_execute_change_set_is_being_sent_says_the_operation_contin
     monkeypatch.setattr(st, "execute_change_set", execute)
     with pytest.raises(KeyboardInterrupt):
         workflow.execute_and_follow(object(), "stack", "cs-id", "stack-id", 1, reporter, lambda s: None)
-    assert sent_before_call == [True]
+    assert sent_before_call == ["ExecuteChangeSet"]
 
 
 def test_ctrl_c_after_an_operation_was_sent_says_it_continues(monkeypatch, capsys, project):
