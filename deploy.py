@@ -15,7 +15,8 @@ def _interrupted_while_starting(signum: int, frame: object) -> None:
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, _interrupted_while_starting)
 
-from cylink_deploy import legacy, lint  # noqa: E402
+from cylink_deploy.commands import legacy  # noqa: E402
+from cylink_deploy.preflight import lint  # noqa: E402
 
 if __name__ == "__main__" and legacy.lints(sys.argv[1:]):
     lint.start_early()  # cfn-lint takes ~1.1 s to load: let it load while the rest of the tool is imported

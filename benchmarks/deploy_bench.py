@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO))
 import boto3  # noqa: E402
 
 from cylink_deploy import aws, cli  # noqa: E402
-from cylink_deploy import build as build_step  # noqa: E402
-from cylink_deploy import lint as lint_step  # noqa: E402
 from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator  # noqa: E402
+from cylink_deploy.preflight import build as build_step  # noqa: E402
+from cylink_deploy.preflight import lint as lint_step  # noqa: E402
 from cylink_deploy.project import Project  # noqa: E402
 from templates_src import render  # noqa: E402
 

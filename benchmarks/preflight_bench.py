@@ -50,7 +50,7 @@ assert not lint_by_config(ManualArgs(templates=["build/root.json"], parameters=w
 LOAD_ONLY = """
 import gc
 gc.disable()
-from cylink_deploy.lint import cfnlint
+from cylink_deploy.preflight.lint import cfnlint
 cfnlint()
 """
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # boto3 itself is imported when a session is made: `build` an
     import boto3
     from botocore.config import Config
 
-from .errors import AwsAccessError, BadInput, DeployError
+from cylink_deploy.errors import AwsAccessError, BadInput, DeployError
 
 DEFAULT_REGION = "ap-northeast-1"  # the guide's region (Tokyo)
 

@@ -15,12 +15,16 @@ from typing import IO
 
 import botocore.exceptions as bex
 
-from . import aws, costcmd, github_oidc, opscmd, params, workflow
-from .errors import EXIT_FAILED, Aborted, BadInput, DeployError
-from .flags import COMMANDS, parser
-from .legacy import normalize
-from .project import Project
-from .report import HumanReporter, JsonReporter
+from cylink_deploy import aws, opscmd
+from cylink_deploy.cfn import github_oidc
+from cylink_deploy.commands import cost as costcmd
+from cylink_deploy.commands.legacy import normalize
+from cylink_deploy.errors import EXIT_FAILED, Aborted, BadInput, DeployError
+from cylink_deploy.flags import COMMANDS, parser
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.output.human import HumanReporter, JsonReporter
+from cylink_deploy.preflight import params
+from cylink_deploy.project import Project
 
 
 def main(
@@ -194,7 +198,7 @@ def deploy_local(
     sleep: Callable[[float], None],
 ) -> int:
     """The same deploy against an emulator started for this run (fake credentials, loopback only)."""
-    from .emulator import FAKE_CREDENTIALS, Emulator
+    from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
 
     with Emulator() as emulator:
         reporter.step(f"Local AWS emulator on {emulator.endpoint} (moto, fake credentials)")
@@ -204,7 +208,7 @@ def deploy_local(
 
 
 def serve(port: int | None, reporter: HumanReporter) -> int:
-    from .emulator import DEFAULT_PORT, serve_forever
+    from cylink_deploy.emulator import DEFAULT_PORT, serve_forever
 
     def announce(endpoint: str) -> None:
         reporter.step(f"AWS emulator listening on {endpoint} (Ctrl-C to stop). In another shell:")

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import NoReturn
 
-from . import aws, costcmd, opscmd
-from .errors import BadInput
+from cylink_deploy import aws, opscmd
+from cylink_deploy.commands import cost as costcmd
+from cylink_deploy.errors import BadInput
 
 EPILOG = """exit codes:
   0  deployed, or no changes          1  deployment (or lint) failed, or an unexpected error

@@ -13,17 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from cylink_deploy import aws
+from cylink_deploy.errors import Aborted, BadInput
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.ops.drift import Drifted, DriftRequest, drift
+from cylink_deploy.ops.logs import LogsRequest, logs
+from cylink_deploy.ops.release import BuildSpec, ReleaseRequest, release
+from cylink_deploy.ops.rotation import RotateRequest, rotate_redis_auth
+from cylink_deploy.ops.status import StatusRequest, Unhealthy, status
+from cylink_deploy.output.human import HumanReporter
+from cylink_deploy.preflight import params
+from cylink_deploy.project import Project
 from templates_src.common import SERVICES
-
-from . import aws, params, workflow
-from .drift import Drifted, DriftRequest, drift
-from .errors import Aborted, BadInput
-from .logs import LogsRequest, logs
-from .project import Project
-from .release import BuildSpec, ReleaseRequest, release
-from .report import HumanReporter
-from .rotation import RotateRequest, rotate_redis_auth
-from .status import StatusRequest, Unhealthy, status
 
 COMMANDS = ("release", "status", "logs", "drift", "rotate-redis-auth")
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import templates_src
-
-from .errors import BadInput
+from cylink_deploy.errors import BadInput
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cylink_deploy import aws, iameval
+from cylink_deploy import aws
+
+from . import iameval
 
 PREFIX = {"elbv2": "elasticloadbalancing"}  # botocore service name -> IAM action prefix where they differ
 # operation -> IAM action where the name differs (S3's list/head operations are authorised as these)

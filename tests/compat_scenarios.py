@@ -275,7 +275,7 @@ def update_termination_protection() -> None:
 
 @scenario
 def bucket_policy_conditions() -> None:
-    from cylink_deploy.artifacts import ensure_bucket
+    from cylink_deploy.cfn.artifacts import ensure_bucket
 
     ensure_bucket(c("s3"), "tls-only-bucket", REGION)  # the real hardening, TLS-only policy included
     c("s3").put_object(Bucket="tls-only-bucket", Key="k", Body=b"x")

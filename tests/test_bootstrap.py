@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cylink_deploy import bootstrap
+from cylink_deploy.cfn import bootstrap
 
 from .conftest import REPO
 

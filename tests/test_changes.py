@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from cylink_deploy import changes
-from cylink_deploy.changes import ChangeSetNode
+from cylink_deploy.cfn import changes
+from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import UnsafeChange
 
 from .test_deploy_stubbed import ROOT_CS, change

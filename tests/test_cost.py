@@ -16,9 +16,13 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import cli, cost, costcmd, costreport, pricing
+from cylink_deploy import cli
+from cylink_deploy.commands import cost as costcmd
+from cylink_deploy.cost import model as cost
+from cylink_deploy.cost import pricing
 from cylink_deploy.errors import EXIT_AWS_ACCESS, EXIT_BAD_INPUT, BadInput
-from cylink_deploy.resolve import ResolvedStack, pseudo_parameters, resolve_template
+from cylink_deploy.output import cost as costreport
+from cylink_deploy.preflight.resolve import ResolvedStack, pseudo_parameters, resolve_template
 from templates_src import render
 
 REPO = Path(__file__).resolve().parent.parent

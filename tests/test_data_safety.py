@@ -10,13 +10,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import aws, changes, protection, workflow
-from cylink_deploy import stack as st
+from cylink_deploy import aws
+from cylink_deploy.cfn import changes, protection
+from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, BadInput, UnsafeChange
-
-from .recording import RecordingReporter
+from cylink_deploy.jobs import deploy as workflow
 
 from .conftest import REPO
+from .recording import RecordingReporter
 from .test_deploy_stubbed import NESTED_ID, ROOT_CS, ROOT_ID, change, stub_tree
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from cylink_deploy import cli, drift, opscmd
+from cylink_deploy import cli, opscmd
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.errors import AwsAccessError
+from cylink_deploy.ops import drift
 
 REGION = "ap-northeast-1"
 
@@ -80,8 +81,8 @@ def test_logs_json_is_json_lines_on_stdout():
     import json
     from datetime import datetime, timezone
 
-    from cylink_deploy.logs import LogEvent
-    from cylink_deploy.report import JsonReporter
+    from cylink_deploy.ops.logs import LogEvent
+    from cylink_deploy.output.human import JsonReporter
 
     out, err = io.StringIO(), io.StringIO()
     reporter = JsonReporter(out=err, document_out=out)
@@ -101,7 +102,7 @@ def test_names_a_live_environment_uses_are_never_offered_for_deletion():
     cylink-dev's repositories and log groups, as if an earlier stack had left them."""
     from botocore.stub import Stubber
 
-    from cylink_deploy import leftovers
+    from cylink_deploy.cfn import leftovers
 
     cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     missing = {"Error": {"Code": "ValidationError", "Message": "Stack with id cylink-prod does not exist"}}
@@ -137,7 +138,7 @@ def test_names_a_live_environment_uses_are_never_offered_for_deletion():
 def test_logs_since_further_back_than_ten_years_is_bad_input(since):
     """99999d reached botocore's validation (two lines), 1000000000000d an OverflowError."""
     from cylink_deploy.errors import BadInput
-    from cylink_deploy.logs import parse_since
+    from cylink_deploy.ops.logs import parse_since
 
     with pytest.raises(BadInput, match="at most 3650d"):
         parse_since(since)

@@ -14,9 +14,10 @@ import uuid
 import boto3
 import pytest
 
-from cylink_deploy import aws, workflow
+from cylink_deploy import aws
 from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
+from cylink_deploy.jobs import deploy as workflow
 from cylink_deploy.project import Project
 
 from .conftest import image_manifest, project_copy

@@ -11,12 +11,14 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, opscmd, release, rollout, workflow
-from cylink_deploy import stack as st
-from cylink_deploy.drift import Drifted
+from cylink_deploy import aws, opscmd
+from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import DeploymentFailed
-from cylink_deploy.report import HumanReporter
-from cylink_deploy.status import Unhealthy
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.ops import release, rollout
+from cylink_deploy.ops.drift import Drifted
+from cylink_deploy.ops.status import Unhealthy
+from cylink_deploy.output.human import HumanReporter
 
 from .recording import RecordingReporter
 

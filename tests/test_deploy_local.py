@@ -450,7 +450,7 @@ def _with_redis_replacement(real_describe_tree):
 
 
 def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypatch, capsys):
-    from cylink_deploy import stack as st
+    from cylink_deploy.cfn import stacks as st
 
     prefix, stack = unique()
     assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0

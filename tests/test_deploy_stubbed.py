@@ -12,10 +12,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, changes, cli, workflow
-from cylink_deploy import stack as st
+from cylink_deploy import aws, cli
+from cylink_deploy.cfn import changes
+from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, StackStateError
-from cylink_deploy.report import HumanReporter
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.output.human import HumanReporter
 
 from .recording import RecordingReporter
 

@@ -14,12 +14,13 @@ import uuid
 import boto3
 import pytest
 
-from cylink_deploy import aws, bootstrap, iameval
+from cylink_deploy import aws
+from cylink_deploy.cfn import bootstrap
 from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.project import Project
 
-from . import awscalls
+from . import awscalls, iameval
 from .conftest import project_copy
 from .test_day2_local import put_image
 
@@ -187,8 +188,8 @@ def test_drift_calls_are_allowed_too():
     from botocore.stub import Stubber
 
     from cylink_deploy import opscmd
-    from cylink_deploy.drift import Drifted
-    from cylink_deploy.report import HumanReporter
+    from cylink_deploy.ops.drift import Drifted
+    from cylink_deploy.output.human import HumanReporter
 
     now = datetime.now(timezone.utc)
     cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cylink_deploy import cli, workflow
+from cylink_deploy import cli
+from cylink_deploy.jobs import deploy as workflow
 
 from .conftest import REPO, project_copy
 
@@ -118,8 +119,8 @@ def test_ctrl_c_before_any_aws_call_says_nothing_was_executed(monkeypatch, capsy
 def test_ctrl_c_while_execute_change_set_is_being_sent_says_the_operation_continues(monkeypatch):
     """The call may have reached AWS before the interrupt: the reporter counts it as sent before the call
     (it used to wait for the first stack event, and said "nothing was executed" for an executed change set)."""
-    from cylink_deploy import stack as st
-    from cylink_deploy.report import HumanReporter
+    from cylink_deploy.cfn import stacks as st
+    from cylink_deploy.output.human import HumanReporter
 
     sent_before_call = []
     reporter = HumanReporter(out=open(os.devnull, "w"))
@@ -176,7 +177,7 @@ def test_the_region_is_the_flag_then_aws_region_then_aws_default_region_then_tok
 
 def test_the_options_of_every_subcommand_may_come_before_it():
     from cylink_deploy import cli
-    from cylink_deploy.legacy import normalize
+    from cylink_deploy.commands.legacy import normalize
 
     assert normalize(["--project-dir", "/p", "delete", "--env", "dev"], cli.COMMANDS) == (
         ["delete", "--project-dir", "/p", "--env", "dev"],

@@ -11,12 +11,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import aws, bootstrap, github_oidc, workflow
+from cylink_deploy import aws
+from cylink_deploy.cfn import bootstrap, github_oidc
+from cylink_deploy.cfn.github_oidc import GitHubTrust
 from cylink_deploy.cli import main
-from cylink_deploy.errors import BadInput
-from cylink_deploy.github_oidc import GitHubTrust
 from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
-from cylink_deploy.workflow import BootstrapRequest, Status
+from cylink_deploy.errors import BadInput
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs.deploy import BootstrapRequest, Status
 
 from .recording import RecordingReporter
 

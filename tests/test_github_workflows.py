@@ -16,8 +16,9 @@ import boto3
 import pytest
 import yaml
 
-from cylink_deploy import cli, summary
+from cylink_deploy import cli
 from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.output import summary
 
 from .conftest import REPO, project_copy
 
@@ -171,9 +172,9 @@ def _check_call(argv: list[str]) -> None:
         assert notice is None, f"old form in a workflow: {argv}"
         cli.parser().parse_args(normalized)  # a bad subcommand or flag raises BadInput
         assert normalized[0] == "deploy" or f"python deploy.py {normalized[0]}" in README, f"undocumented: {argv}"
-    elif argv[:2] == ["-m", "cylink_deploy.summary"]:
+    elif argv[:2] == ["-m", "cylink_deploy.output.summary"]:
         summary.parser().parse_args(argv[2:])
-        assert "cylink_deploy.summary" in README
+        assert "cylink_deploy.output.summary" in README
     else:
         raise AssertionError(f"unexpected python call in a workflow: {argv}")
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cylink_deploy import cost, guard
-from cylink_deploy.resolve import resolve
+from cylink_deploy.cost import model as cost
+from cylink_deploy.preflight.resolve import resolve
 
+from . import guard
 from .conftest import REPO
 
 GUARD = REPO / ".venv-guard" / "bin" / "cfn-guard"

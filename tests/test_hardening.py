@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cylink_deploy.changes import STATEFUL_TYPES
+from cylink_deploy.cfn.changes import STATEFUL_TYPES
 
 
 def test_the_data_key_rotates_is_retained_and_serves_exactly_logs_secrets_redis_ecr_and_alarm_topics(built):

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from cylink_deploy import build as build_step
-from cylink_deploy import lint as lint_step
+from cylink_deploy.preflight import build as build_step
+from cylink_deploy.preflight import lint as lint_step
 from templates_src import render
 from templates_src.root import CHILDREN
 

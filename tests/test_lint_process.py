@@ -17,9 +17,9 @@ from cfnlint.api import lint_by_config
 from cfnlint.config import ManualArgs
 from cfnlint.context.parameters import ParameterSet
 
-from cylink_deploy import legacy
-from cylink_deploy import lint as lint_step
+from cylink_deploy.commands import legacy
 from cylink_deploy.errors import EXIT_ABORTED, EXIT_BAD_INPUT
+from cylink_deploy.preflight import lint as lint_step
 from templates_src import render
 
 from .conftest import REPO, project_copy

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cylink_deploy import params
 from cylink_deploy.errors import BadInput
+from cylink_deploy.preflight import params
 from templates_src import render
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cylink_deploy import params
 from cylink_deploy.errors import BadInput
+from cylink_deploy.preflight import params
 from templates_src import render
 
 ROOT_PARAMS = json.loads(render.render()["root.json"])["Parameters"]

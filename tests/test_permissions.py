@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from cylink_deploy import bootstrap, iameval
+from cylink_deploy.cfn import bootstrap
+
+from . import iameval
 
 ACCOUNT, REGION = "111122223333", "ap-northeast-1"
 BUCKET = f"cylink-cfn-artifacts-{ACCOUNT}-{REGION}"

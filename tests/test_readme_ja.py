@@ -85,7 +85,7 @@ python deploy.py serve-local --port 4566 &
 make taskcat-venv && .venv/bin/python deploy.py build
 ```
     python deploy.py cost --env prod --json
-Then `python -m cylink_deploy.summary plan.json` and `python deploy.py bootstrap \\
+Then `python -m cylink_deploy.output.summary plan.json` and `python deploy.py bootstrap \\
   --github-repo O/R`.
 """
     assert commands(sample) == {
@@ -95,7 +95,7 @@ Then `python -m cylink_deploy.summary plan.json` and `python deploy.py bootstrap
         "make taskcat-venv",
         ".venv/bin/python deploy.py build",
         "python deploy.py cost --env prod --json",
-        "python -m cylink_deploy.summary plan.json",
+        "python -m cylink_deploy.output.summary plan.json",
         "python deploy.py bootstrap --github-repo O/R",
     }
     assert flags(sample) >= {"--env", "--image-tag", "--no-execute", "--port", "--json", "--github-repo"}

@@ -10,13 +10,12 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import boto3
+import pytest
 from botocore.stub import Stubber
 
-import pytest
-
-from cylink_deploy import stack as st
-from cylink_deploy import workflow
-from cylink_deploy.report import HumanReporter
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.output.human import HumanReporter
 
 from .recording import RecordingReporter
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from cylink_deploy import params
-from cylink_deploy.resolve import ResolveError, Unknown, pseudo_parameters, resolve, resolve_template
+from cylink_deploy.preflight import params
+from cylink_deploy.preflight.resolve import ResolveError, Unknown, pseudo_parameters, resolve, resolve_template
 from templates_src import render
 
 REPO = Path(__file__).resolve().parent.parent

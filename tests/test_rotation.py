@@ -13,9 +13,10 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, rotation
+from cylink_deploy import aws
 from cylink_deploy.cli import main
 from cylink_deploy.errors import Aborted, StackStateError
+from cylink_deploy.ops import rotation
 
 from . import awscalls
 from .recording import RecordingReporter

@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from cylink_deploy import changes
-from cylink_deploy import stack as st
-from cylink_deploy.changes import ChangeSetNode
+from cylink_deploy.cfn import changes
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import DeploymentFailed, StackStateError
 
 from .test_deploy_stubbed import NESTED_ID, ROOT_CS, ROOT_ID, T0, cfn_client, change, event, stack_desc
@@ -700,7 +700,7 @@ def test_an_update_with_nothing_to_do_is_no_changes_not_a_failure():
 
 @pytest.mark.parametrize("final", ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"])
 def test_an_operation_that_completes_succeeds(final):
-    from cylink_deploy import workflow
+    from cylink_deploy.jobs import deploy as workflow
 
     from .recording import RecordingReporter
 

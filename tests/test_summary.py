@@ -1,4 +1,4 @@
-"""The job summary of a reviewed change set (cylink_deploy.summary), from documents built the way
+"""The job summary of a reviewed change set (cylink_deploy.output.summary), from documents built the way
 deploy.py builds its --json document (workflow.Result over change-set nodes)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from cylink_deploy import changes as ch
-from cylink_deploy import summary
-from cylink_deploy.changes import ChangeSetNode
-from cylink_deploy.workflow import Result, Status
+from cylink_deploy.cfn import changes as ch
+from cylink_deploy.cfn.changes import ChangeSetNode
+from cylink_deploy.jobs.deploy import Result, Status
+from cylink_deploy.output import summary
 
 
 def _change(action, logical_id, type_, replacement="", targets=()):

@@ -9,10 +9,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import aws, workflow
-from cylink_deploy.errors import Aborted, StackStateError
+from cylink_deploy import aws
 from cylink_deploy.emulator import FAKE_CREDENTIALS
-from cylink_deploy.workflow import DeleteRequest, DeployRequest, Status
+from cylink_deploy.errors import Aborted, StackStateError
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs.deploy import DeleteRequest, DeployRequest, Status
 
 from .recording import RecordingReporter
 

@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parent.parent
 # Pure and Stubber tests only (no emulator, no deploy.py subprocess): the machine has 2 cores.
 _DEPLOY_STUBBED = ["tests/test_deploy_stubbed.py", "-k", "not throttling and not credential and not unknown_profile"]
 TARGETS: dict[str, list[str]] = {
-    "cylink_deploy/changes.py": ["tests/test_changes.py", "tests/test_data_safety.py", *_DEPLOY_STUBBED],
-    "cylink_deploy/params.py": ["tests/test_params.py", "tests/test_resolve.py", "tests/test_snapshots.py"],
-    "cylink_deploy/stack.py": [
+    "cylink_deploy/cfn/changes.py": ["tests/test_changes.py", "tests/test_data_safety.py", *_DEPLOY_STUBBED],
+    "cylink_deploy/preflight/params.py": ["tests/test_params.py", "tests/test_resolve.py", "tests/test_snapshots.py"],
+    "cylink_deploy/cfn/stacks.py": [
         "tests/test_stack_steps.py",
         "tests/test_data_safety.py",
         "tests/test_day2_stubbed.py",

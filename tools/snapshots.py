@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cylink_deploy import params  # noqa: E402
+from cylink_deploy.preflight import params  # noqa: E402
 from templates_src import render  # noqa: E402
 
 SNAPSHOTS = REPO / "tests" / "snapshots"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UnsafeChange
+from cylink_deploy.errors import UnsafeChange
 
 MASK = "****"
 

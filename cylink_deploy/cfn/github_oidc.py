@@ -20,8 +20,8 @@ from awacs import sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike
 from botocore.exceptions import ClientError
 
-from . import bootstrap
-from .errors import BadInput
+from cylink_deploy.cfn import bootstrap
+from cylink_deploy.errors import BadInput
 
 ISSUER_HOST = "token.actions.githubusercontent.com"
 ISSUER_URL = f"https://{ISSUER_HOST}"

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cylink_deploy import aws
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.errors import BadInput, DeploymentFailed, DockerError, StackStateError
+from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.ops import rollout
+from cylink_deploy.output.human import Reporter
+from cylink_deploy.project import Project
 from templates_src.common import FRONTEND, SERVICES, AppService
-
-from . import aws, rollout, workflow
-from . import stack as st
-from .errors import BadInput, DeploymentFailed, DockerError, StackStateError
-from .project import Project
-from .report import Reporter
 
 DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 PLATFORM = "linux/amd64"  # the task definitions run X86_64 (an image built on Apple silicon would not start)

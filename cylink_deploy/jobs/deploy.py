@@ -19,18 +19,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cylink_deploy import aws
+from cylink_deploy.cfn import artifacts, github_oidc, leftovers, protection
+from cylink_deploy.cfn import bootstrap as boot
+from cylink_deploy.cfn import changes as ch
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.cfn.changes import ChangeSetNode
+from cylink_deploy.errors import Aborted, BadInput, DeploymentFailed, NoChanges, StackStateError, UnsafeChange
+from cylink_deploy.output.human import Reporter
+from cylink_deploy.preflight import build as build_step
+from cylink_deploy.preflight import lint as lint_step
+from cylink_deploy.preflight import params
+from cylink_deploy.project import Project
 from templates_src import render
-
-from . import artifacts, aws, github_oidc, leftovers, params, protection
-from . import bootstrap as boot
-from . import build as build_step
-from . import lint as lint_step
-from . import changes as ch
-from . import stack as st
-from .changes import ChangeSetNode
-from .errors import Aborted, BadInput, DeploymentFailed, NoChanges, StackStateError, UnsafeChange
-from .project import Project
-from .report import Reporter
 
 Sleep = Callable[[float], None]
 CLOCK_SKEW = timedelta(seconds=2)  # events up to this much older than our clock still belong to the operation

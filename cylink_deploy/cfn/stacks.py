@@ -16,9 +16,9 @@ from urllib.parse import quote, urlencode
 import yaml
 from botocore.exceptions import ClientError
 
-from .aws import error_code, is_missing_stack
-from .changes import STATEFUL_TYPES, ChangeSetNode, Row, removed_nested_stacks
-from .errors import DeploymentFailed, NoChanges, StackStateError
+from cylink_deploy.aws import error_code, is_missing_stack
+from cylink_deploy.cfn.changes import STATEFUL_TYPES, ChangeSetNode, Row, removed_nested_stacks
+from cylink_deploy.errors import DeploymentFailed, NoChanges, StackStateError
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")

@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .aws import error_code
-from .errors import StackStateError
-from .resolve import resolve
+from cylink_deploy.aws import error_code
+from cylink_deploy.errors import StackStateError
+from cylink_deploy.preflight.resolve import resolve
 
 # Stateful types whose name the templates fix, with the property that names them.
 NAMED = {"AWS::Logs::LogGroup": "LogGroupName", "AWS::ECR::Repository": "RepositoryName"}

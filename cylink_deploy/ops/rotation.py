@@ -27,14 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cylink_deploy import aws
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.errors import Aborted, DeployError, StackStateError
+from cylink_deploy.jobs.deploy import StackRequest, deploy_first
+from cylink_deploy.ops import rollout
+from cylink_deploy.output.human import Reporter
 from templates_src.cache import AUTH_TOKEN_REFERENCE  # noqa: F401  (the template's side of the agreement: AWSCURRENT)
 from templates_src.common import SERVICES
-
-from . import aws, rollout
-from . import stack as st
-from .errors import DeployError, StackStateError, Aborted
-from .report import Reporter
-from .workflow import StackRequest, deploy_first
 
 Sleep = Callable[[float], None]
 SECRET_ID, GROUP_ID = "RedisAuthSecret", "RedisReplicationGroup"  # logical IDs in the cache stack
@@ -93,7 +93,7 @@ def new_token() -> str:
 
 def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
     """The stack's replication group, secret and the services that read it; refused unless all are there."""
-    from .status import resources_of
+    from cylink_deploy.ops.status import resources_of
 
     cfn, stack = clients.cloudformation, request.stack
     described = st.describe(cfn, stack)

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .resolve import ResolvedStack, Unknown
+from cylink_deploy.preflight.resolve import ResolvedStack, Unknown
 
 _CONTROL = re.compile(r"\[(CT\.[A-Z0-9]+\.PR\.\d+)\]")
 _RESOURCE = re.compile(r"^/Resources/([^/\[]+)")

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from cylink_deploy import aws
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.errors import BadInput, StackStateError
+from cylink_deploy.jobs.deploy import deploy_first, stack_name
+from cylink_deploy.output.human import Reporter
 from templates_src.common import SERVICES
-
-from . import aws
-from . import stack as st
-from .errors import BadInput, StackStateError
-from .report import Reporter
-from .workflow import deploy_first, stack_name
 
 SINCE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

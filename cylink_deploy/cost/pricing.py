@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import BadInput, DeployError
+from cylink_deploy.errors import BadInput, DeployError
 
-PRICING_DIR = Path(__file__).resolve().parent.parent / "pricing"
+PRICING_DIR = Path(__file__).resolve().parents[2] / "pricing"
 # The Price List API only answers in these two regions; ap-south-1 would do as well.
 PRICE_LIST_REGION = "us-east-1"
 # Usage types carry a region prefix; a region missing here cannot be refreshed (add its prefix).

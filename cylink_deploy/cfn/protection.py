@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from .errors import BadInput
-from .stack import nested_stacks
+from cylink_deploy.cfn.stacks import nested_stacks
+from cylink_deploy.errors import BadInput
 
 CONFIG_FILE = "protection.yaml"  # in the project's policies/ directory
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .errors import AwsAccessError
+from cylink_deploy.errors import AwsAccessError
 
 KEY_PREFIX = "templates/"
 EXPIRE_DAYS = 90  # a stack keeps its own copy of each template; old keys only serve re-deploys

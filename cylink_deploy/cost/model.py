@@ -15,12 +15,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from cylink_deploy.cost.pricing import PriceBook
+from cylink_deploy.errors import BadInput, DeployError
+from cylink_deploy.preflight import params
+from cylink_deploy.preflight.resolve import ResolvedStack, resolve
 from templates_src import render
-
-from . import params
-from .errors import BadInput, DeployError
-from .pricing import PriceBook
-from .resolve import ResolvedStack, resolve
 
 HOURS_PER_MONTH = 730.0
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cylink_deploy.output.human import Reporter
 from templates_src.common import SERVICES
-
-from .report import Reporter
 
 SERVICES_STACK = "ServicesStack"  # the root's logical ID of the nested stack that holds the ECS services
 STOPPED_SHOWN = 3  # stopped tasks per service: enough to see a pattern, few enough for one screen

@@ -15,11 +15,11 @@ from typing import Any
 import botocore.exceptions as bex
 from botocore.parsers import ResponseParserError
 
-from . import aws
-from . import stack as st
-from .errors import AwsAccessError, DeployError, DeploymentFailed, StackStateError
-from .report import Reporter
-from .workflow import StackRequest
+from cylink_deploy import aws
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.errors import AwsAccessError, DeployError, DeploymentFailed, StackStateError
+from cylink_deploy.jobs.deploy import StackRequest
+from cylink_deploy.output.human import Reporter
 
 DRIFTED = ["MODIFIED", "DELETED"]
 TIMEOUT = 900.0

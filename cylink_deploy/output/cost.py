@@ -9,7 +9,16 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from .cost import ASSUMPTION_HELP, GUIDE_EVENT_USD, GUIDE_TABLE, GUIDE_TOTAL, Estimate, EventEstimate, LineItem, Report
+from cylink_deploy.cost.model import (
+    ASSUMPTION_HELP,
+    GUIDE_EVENT_USD,
+    GUIDE_TABLE,
+    GUIDE_TOTAL,
+    Estimate,
+    EventEstimate,
+    LineItem,
+    Report,
+)
 
 # Why this estimate's figure for a guide line differs from the guide's.
 GUIDE_LINE_WHY = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .errors import BadInput
+from cylink_deploy.errors import BadInput
 
 LEGACY = {
     "--build-only": "build",

@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from . import changes as ch
-from .changes import ChangeSetNode
-from .stack import ReleaseRollback, Retained
+from cylink_deploy.cfn import changes as ch
+from cylink_deploy.cfn.changes import ChangeSetNode
+from cylink_deploy.cfn.stacks import ReleaseRollback, Retained
 
 if TYPE_CHECKING:  # the day-2 views (their modules report through this one)
-    from .drift import DriftReport
-    from .logs import LogEvent
-    from .rollout import ServiceState, StoppedTask
-    from .status import StatusView
+    from cylink_deploy.ops.drift import DriftReport
+    from cylink_deploy.ops.logs import LogEvent
+    from cylink_deploy.ops.rollout import ServiceState, StoppedTask
+    from cylink_deploy.ops.status import StatusView
 
 BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
 

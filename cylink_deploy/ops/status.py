@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import aws, rollout
-from . import stack as st
-from .errors import DeployError, StackStateError
-from .report import Reporter
-from .workflow import StackRequest, deploy_first
+from cylink_deploy import aws
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.errors import DeployError, StackStateError
+from cylink_deploy.jobs.deploy import StackRequest, deploy_first
+from cylink_deploy.ops import rollout
+from cylink_deploy.output.human import Reporter
 
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"

@@ -12,9 +12,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from . import aws, cost, costreport, pricing
-from .errors import EXIT_OK
-from .params import parse_overrides
+from cylink_deploy import aws
+from cylink_deploy.cost import model as cost
+from cylink_deploy.cost import pricing
+from cylink_deploy.errors import EXIT_OK
+from cylink_deploy.output import cost as costreport
+from cylink_deploy.preflight.params import parse_overrides
 
 DEFAULT_ENVS = ("dev", "staging", "prod")
 

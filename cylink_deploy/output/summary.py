@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import EXIT_BAD_INPUT, EXIT_UNSAFE
+from cylink_deploy.errors import EXIT_BAD_INPUT, EXIT_UNSAFE
 
 HEADERS = ("", "Stack", "Action", "Logical ID", "Type", "Replacement", "Changed")
 

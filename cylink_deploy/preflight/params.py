@@ -7,18 +7,17 @@ Every problem becomes one line naming the file, the key, and what is allowed.
 from __future__ import annotations
 
 import difflib
-from decimal import Decimal
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 
-from templates_src.root import PLACEMENT_PARAMS
+from cylink_deploy.errors import BadInput
 from templates_src.common import SERVICES
-
-from .errors import BadInput
+from templates_src.root import PLACEMENT_PARAMS
 
 FILE_KEYS = ("template-file-path", "parameters", "tags")
 # A release's state, not configuration: omitted on an update means "keep what runs" (UsePreviousValue).
