@@ -10,9 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import aws
-from cylink_deploy.cfn import changes, protection
-from cylink_deploy.cfn import stacks as st
+from cylink_deploy import aws, polling
+from cylink_deploy.cfn import changes, changesets, protection
 from cylink_deploy.errors import Aborted, BadInput, UnsafeChange
 from cylink_deploy.jobs import deploy as workflow
 
@@ -50,7 +49,7 @@ def test_the_guard_refuses_stateful_replacements_deep_in_nested_stacks():
     cfn = boto3.client("cloudformation", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(cfn) as stub:
         stub_tree(stub)
-        nodes = st.describe_tree(cfn, ROOT_CS)
+        nodes = changesets.describe_tree(cfn, ROOT_CS)
     assert [r.path for r in changes.unsafe(nodes)] == ["CacheStack/RedisReplicationGroup"]
     assert changes.unsafe(nodes, {"RedisReplicationGroup"}) == []
     assert changes.unsafe(nodes, {"CacheStack/RedisReplicationGroup"}) == []
@@ -149,7 +148,7 @@ def test_apply_sets_termination_protection_and_the_policy_on_root_and_nested_sta
                         "LogicalResourceId": "CacheStack",
                         "PhysicalResourceId": NESTED_ID,
                         "ResourceType": "AWS::CloudFormation::Stack",
-                        "LastUpdatedTimestamp": st.now(),
+                        "LastUpdatedTimestamp": polling.now(),
                         "ResourceStatus": "CREATE_COMPLETE",
                     }
                 ]

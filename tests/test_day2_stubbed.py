@@ -11,8 +11,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, opscmd
-from cylink_deploy.cfn import stacks as st
+from cylink_deploy import aws, opscmd, polling
 from cylink_deploy.errors import DeploymentFailed
 from cylink_deploy.jobs import deploy as workflow
 from cylink_deploy.ops import release, rollout
@@ -30,7 +29,7 @@ LB_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/cylink-prod-LoadBalanc
 CS = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/cs/1111"
 TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/cyl-backend:"
 TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/cyl-backend/0123456789abcdef"
-NOW = st.now()
+NOW = polling.now()
 CLUSTER, SERVICE = "cyl-cluster", "cyl-backend-service"
 CANNOT_PULL = (
     "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
@@ -242,7 +241,7 @@ def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(
         )
 
     monkeypatch.setattr(release.workflow, "deploy", follow_only)
-    monkeypatch.setattr(release.st, "now", lambda: NOW)
+    monkeypatch.setattr(polling, "now", lambda: NOW)
     reporter = RecordingReporter()
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub, Stubber(ecr) as ecr_stub, Stubber(sts) as sts_stub:
         sts_stub.add_response(

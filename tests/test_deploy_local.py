@@ -450,11 +450,11 @@ def _with_redis_replacement(real_describe_tree):
 
 
 def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypatch, capsys):
-    from cylink_deploy.cfn import stacks as st
+    from cylink_deploy.cfn import changesets
 
     prefix, stack = unique()
     assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
-    monkeypatch.setattr(st, "describe_tree", _with_redis_replacement(st.describe_tree))
+    monkeypatch.setattr(changesets, "describe_tree", _with_redis_replacement(changesets.describe_tree))
     code, doc = run(
         "--env",
         "dev",

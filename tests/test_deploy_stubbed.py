@@ -12,8 +12,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, cli
-from cylink_deploy.cfn import changes
+from cylink_deploy import aws, cli, errors, polling
+from cylink_deploy.cfn import changes, changesets
+from cylink_deploy.cfn import events as stack_events
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, StackStateError
 from cylink_deploy.jobs import deploy as workflow
@@ -117,7 +118,7 @@ def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out()
     cfn = cfn_client()
     with Stubber(cfn) as stub:
         stub_tree(stub)
-        nodes = st.describe_tree(cfn, ROOT_CS)
+        nodes = changesets.describe_tree(cfn, ROOT_CS)
         stub.assert_no_pending_responses()
     assert [n.path for n in nodes] == ["", "CacheStack"]
     rows = changes.all_rows(nodes)
@@ -240,7 +241,7 @@ def test_a_failure_deep_in_a_nested_stack_is_reported_first_as_the_root_cause(ca
         stub.add_response("describe_stack_events", {"StackEvents": nested_events}, {"StackName": NESTED_ID})
         out = io.StringIO()
         with pytest.raises(
-            st.DeploymentFailed, match=r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: RedisReplicationGroup\)"
+            errors.DeploymentFailed, match=r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: RedisReplicationGroup\)"
         ):
             workflow.execute_and_follow(
                 cfn, "cylink-prod", ROOT_CS, ROOT_ID, 3, HumanReporter(out=out), lambda s: None, clock=lambda: T0
@@ -259,8 +260,8 @@ def test_root_cause_skips_cancellations_and_embedded_stack_messages():
         event(NESTED_ID, "Other", "CREATE_FAILED", 4, "Resource creation cancelled"),
         event(NESTED_ID, "Real", "CREATE_FAILED", 6, "Invalid parameter"),
     ]
-    assert st.root_cause(events)["LogicalResourceId"] == "Real"
-    assert st.root_cause([]) is None
+    assert stack_events.root_cause(events)["LogicalResourceId"] == "Real"
+    assert stack_events.root_cause([]) is None
 
 
 def test_a_rollback_complete_first_create_is_explained_and_cleaned_up_after_confirmation():
@@ -340,7 +341,7 @@ def test_stuck_states_stop_with_the_exact_recovery_step(status, step):
 
 
 def test_change_set_polling_backs_off_from_one_second():
-    delays = st.backoff()
+    delays = polling.backoff()
     assert [round(next(delays), 2) for _ in range(6)] == [1.0, 1.5, 2.25, 3.38, 5.0, 5.0]
 
 
@@ -450,14 +451,14 @@ def test_create_change_set_keeps_the_running_image_tag_on_update():
             {"ParameterKey": "ImageTag", "UsePreviousValue": True},
         ],
         "Tags": [{"Key": "Project", "Value": "Cylink"}],
-        "Capabilities": st.CAPABILITIES,
+        "Capabilities": changesets.CAPABILITIES,
         "IncludeNestedStacks": True,
         "Description": ANY,
         "RoleARN": "arn:aws:iam::123456789012:role/cylink-cloudformation",
     }
     with Stubber(cfn) as stub:
         stub.add_response("create_change_set", {"Id": ROOT_CS, "StackId": ROOT_ID}, expected)
-        st.create_change_set(
+        changesets.create_change_set(
             cfn,
             "cylink-prod",
             "cs",
@@ -486,8 +487,8 @@ def test_a_change_set_that_never_finishes_computing_is_reported_not_waited_on_fo
                 {"ChangeSetId": ROOT_CS, "ChangeSetName": "cs-root", "Status": "CREATE_IN_PROGRESS"},
                 {"ChangeSetName": ROOT_CS},
             )
-        with pytest.raises(st.DeploymentFailed, match="still CREATE_IN_PROGRESS after 5 s"):
-            st.wait_change_set(cfn, ROOT_CS, lambda s: None, timeout=4)
+        with pytest.raises(errors.DeploymentFailed, match="still CREATE_IN_PROGRESS after 5 s"):
+            changesets.wait_change_set(cfn, ROOT_CS, lambda s: None, timeout=4)
         stub.assert_no_pending_responses()
 
 
@@ -517,10 +518,10 @@ def test_a_failed_change_set_reports_its_reason_and_an_empty_one_is_no_changes()
             },
             {"ChangeSetName": ROOT_CS},
         )
-        with pytest.raises(st.NoChanges):
-            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
-        with pytest.raises(st.DeploymentFailed, match="undefined resource Foo"):
-            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
+        with pytest.raises(errors.NoChanges):
+            changesets.wait_change_set(cfn, ROOT_CS, lambda s: None)
+        with pytest.raises(errors.DeploymentFailed, match="undefined resource Foo"):
+            changesets.wait_change_set(cfn, ROOT_CS, lambda s: None)
 
 
 def test_following_survives_a_nested_stack_that_was_replaced_and_deleted():
@@ -541,6 +542,6 @@ def test_following_survives_a_nested_stack_that_was_replaced_and_deleted():
             expected_params={"StackName": old_nested},
         )
         stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": NESTED_ID})
-        assert st.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None) == "UPDATE_COMPLETE"
+        assert stack_events.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None) == "UPDATE_COMPLETE"
         stub.assert_no_pending_responses()
     assert len(seen) == 2

@@ -119,7 +119,8 @@ def test_ctrl_c_before_any_aws_call_says_nothing_was_executed(monkeypatch, capsy
 def test_ctrl_c_while_execute_change_set_is_being_sent_says_the_operation_continues(monkeypatch):
     """The call may have reached AWS before the interrupt: the reporter counts it as sent before the call
     (it used to wait for the first stack event, and said "nothing was executed" for an executed change set)."""
-    from cylink_deploy.cfn import stacks as st
+    from cylink_deploy.cfn import changesets, stacks
+    from cylink_deploy.cfn import events as stack_events
     from cylink_deploy.output.human import HumanReporter
 
     sent_before_call = []
@@ -129,9 +130,9 @@ def test_ctrl_c_while_execute_change_set_is_being_sent_says_the_operation_contin
         sent_before_call.append(reporter.in_flight)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(st, "existing_event_ids", lambda cfn, stack_id: set())
-    monkeypatch.setattr(st, "nested_stacks", lambda cfn, stack_id: [])
-    monkeypatch.setattr(st, "execute_change_set", execute)
+    monkeypatch.setattr(stack_events, "existing_event_ids", lambda cfn, stack_id: set())
+    monkeypatch.setattr(stacks, "nested_stacks", lambda cfn, stack_id: [])
+    monkeypatch.setattr(changesets, "execute_change_set", execute)
     with pytest.raises(KeyboardInterrupt):
         workflow.execute_and_follow(object(), "stack", "cs-id", "stack-id", 1, reporter, lambda s: None)
     assert sent_before_call == ["ExecuteChangeSet"]

@@ -13,7 +13,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy.cfn import stacks as st
+from cylink_deploy import errors
+from cylink_deploy.cfn import ecs_verdict
+from cylink_deploy.cfn import events as stack_events
 from cylink_deploy.jobs import deploy as workflow
 from cylink_deploy.output.human import HumanReporter
 
@@ -156,7 +158,7 @@ def follow_the_release():
         )
         stub.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS}, {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": SERVICES_EVENTS}, {"StackName": SERVICES_ID})
-        status = st.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None)
+        status = stack_events.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None)
         stub.assert_no_pending_responses()
     return status, seen
 
@@ -164,18 +166,19 @@ def follow_the_release():
 def test_a_release_that_trips_its_deployment_alarm_is_reported_as_rolled_back():
     status, events = follow_the_release()
     assert status == "UPDATE_ROLLBACK_COMPLETE"
-    cause = st.root_cause(events)
+    cause = stack_events.root_cause(events)
     assert (cause["StackName"], cause["LogicalResourceId"]) == (
         "cylink-prod-ServicesStack-1Q2W",
         "BackendService",
     )  # not the cancelled frontend
-    rollback = st.release_rollback(cause, status)
-    assert rollback == st.ReleaseRollback("cylink-prod-ServicesStack-1Q2W", "BackendService", SERVICE_ARN, HANDLER)
+    rollback = ecs_verdict.release_rollback(cause, status)
+    expected = ecs_verdict.ReleaseRollback("cylink-prod-ServicesStack-1Q2W", "BackendService", SERVICE_ARN, HANDLER)
+    assert rollback == expected
 
     ecs = client("ecs")
     with Stubber(ecs) as stub:
         stub.add_response("describe_services", ECS_SERVICE, {"cluster": "cylink-cluster", "services": [SERVICE_ARN]})
-        told = st.ecs_failure_events(ecs, rollback.service_arn)
+        told = ecs_verdict.ecs_failure_events(ecs, rollback.service_arn)
         stub.assert_no_pending_responses()
     assert told == [
         "(service cylink-backend-service) rolling back to deployment ecs-svc/3225863131553420471.",
@@ -231,7 +234,8 @@ def test_a_deploy_that_trips_a_deployment_alarm_reports_the_release_as_rolled_ba
         ecs_stub.add_response(
             "describe_services", ECS_SERVICE, {"cluster": "cylink-cluster", "services": [SERVICE_ARN]}
         )
-        with pytest.raises(st.DeploymentFailed, match=r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: BackendService\)"):
+        ended = r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: BackendService\)"
+        with pytest.raises(errors.DeploymentFailed, match=ended):
             workflow.execute_and_follow(
                 cfn, "cylink-prod", cs, ROOT_ID, 1, reporter, lambda s: None, clock=lambda: T0, ecs=ecs
             )
@@ -244,8 +248,8 @@ def test_a_deploy_that_trips_a_deployment_alarm_reports_the_release_as_rolled_ba
 
 def test_other_failures_are_not_reported_as_a_release_rollback():
     failed = event(SERVICES_ID, "BackendService", "UPDATE_FAILED", 10, HANDLER, physical=SERVICE_ARN)
-    assert st.release_rollback(failed, "UPDATE_FAILED") is None  # the stack did not roll back (e.g. --disable-rollback)
-    assert st.release_rollback(None, "UPDATE_ROLLBACK_COMPLETE") is None
+    assert ecs_verdict.release_rollback(failed, "UPDATE_FAILED") is None  # the stack did not roll back (e.g. --disable-rollback)
+    assert ecs_verdict.release_rollback(None, "UPDATE_ROLLBACK_COMPLETE") is None
     other = event(
         SERVICES_ID,
         "BackendService",
@@ -254,16 +258,16 @@ def test_other_failures_are_not_reported_as_a_release_rollback():
         "Invalid request provided: CreateService error: subnet not found",
         physical=SERVICE_ARN,
     )
-    assert st.release_rollback(other, "UPDATE_ROLLBACK_COMPLETE") is None
+    assert ecs_verdict.release_rollback(other, "UPDATE_ROLLBACK_COMPLETE") is None
     redis = event(
         SERVICES_ID, "RedisReplicationGroup", "UPDATE_FAILED", 10, HANDLER, "AWS::ElastiCache::ReplicationGroup"
     )
-    assert st.release_rollback(redis, "UPDATE_ROLLBACK_COMPLETE") is None
+    assert ecs_verdict.release_rollback(redis, "UPDATE_ROLLBACK_COMPLETE") is None
 
 
 def test_ecs_events_of_a_service_arn_without_a_cluster_are_not_guessed():
     assert (
-        st.ecs_failure_events(client("ecs"), "arn:aws:ecs:ap-northeast-1:123456789012:service/cylink-backend-service")
+        ecs_verdict.ecs_failure_events(client("ecs"), "arn:aws:ecs:ap-northeast-1:123456789012:service/cylink-backend-service")
         == []
     )
 
@@ -287,12 +291,12 @@ def test_ecs_says_at_most_five_things_newest_first_including_a_tripped_circuit_b
     ecs = client("ecs")
     with Stubber(ecs) as stub:
         stub.add_response("describe_services", service, {"cluster": "cylink-cluster", "services": [SERVICE_ARN]})
-        assert st.ecs_failure_events(ecs, SERVICE_ARN) == messages[:5]
+        assert ecs_verdict.ecs_failure_events(ecs, SERVICE_ARN) == messages[:5]
 
 
 def test_a_rolled_back_service_without_a_physical_id_is_still_named_and_the_finding_is_fixed():
     failed = event(SERVICES_ID, "BackendService", "CREATE_FAILED", 10, HANDLER)
-    rollback = st.release_rollback(failed, "ROLLBACK_COMPLETE")
-    assert rollback == st.ReleaseRollback("cylink-prod-ServicesStack-1Q2W", "BackendService", "", HANDLER)
+    rollback = ecs_verdict.release_rollback(failed, "ROLLBACK_COMPLETE")
+    assert rollback == ecs_verdict.ReleaseRollback("cylink-prod-ServicesStack-1Q2W", "BackendService", "", HANDLER)
     with pytest.raises(AttributeError):
         rollback.reason = "x"  # type: ignore[misc,union-attr]

@@ -11,7 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from cylink_deploy.cfn import changes
+from cylink_deploy import errors, polling
+from cylink_deploy.cfn import changes, changesets
+from cylink_deploy.cfn import events as stack_events
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import DeploymentFailed, StackStateError
@@ -105,7 +107,7 @@ def test_a_settled_stack_or_one_under_review_is_not_waited_on(status, expected):
 def test_a_change_set_is_waited_on_for_fifteen_minutes_then_reported():
     clock, busy = Clock(), Busy()
     with pytest.raises(DeploymentFailed, match="still CREATE_IN_PROGRESS after 90[0-9] s"):
-        st.wait_change_set(busy, ROOT_CS, clock.sleep)
+        changesets.wait_change_set(busy, ROOT_CS, clock.sleep)
     assert 900 <= clock.now < 905 and busy.calls == len(clock.sleeps) + 1
 
 
@@ -122,17 +124,17 @@ def test_a_computed_change_set_is_returned_and_a_failure_without_a_reason_still_
     with Stubber(cfn) as stub:
         stub.add_response("describe_change_set", {**done, "Status": "CREATE_PENDING"}, {"ChangeSetName": ROOT_CS})
         stub.add_response("describe_change_set", done, {"ChangeSetName": ROOT_CS})
-        assert st.wait_change_set(cfn, ROOT_CS, lambda s: None)["Status"] == "CREATE_COMPLETE"
+        assert changesets.wait_change_set(cfn, ROOT_CS, lambda s: None)["Status"] == "CREATE_COMPLETE"
         stub.add_response("describe_change_set", {**done, "Status": "FAILED"}, {"ChangeSetName": ROOT_CS})
         with pytest.raises(DeploymentFailed, match="^change set cs-root failed: $"):
-            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
+            changesets.wait_change_set(cfn, ROOT_CS, lambda s: None)
         stub.assert_no_pending_responses()
 
 
 def test_a_change_set_still_computing_exactly_at_the_timeout_is_not_polled_again():
     clock, busy = Clock(), Busy()
     with pytest.raises(DeploymentFailed, match="after 2 s"):  # 1 + 1.5 s of waiting
-        st.wait_change_set(busy, ROOT_CS, clock.sleep, timeout=2.5)
+        changesets.wait_change_set(busy, ROOT_CS, clock.sleep, timeout=2.5)
     assert busy.calls == 3
 
 
@@ -179,7 +181,7 @@ def test_events_are_read_page_by_page_and_reading_stops_at_the_first_event_older
             {"StackEvents": page2, "NextToken": "p3"},
             {"StackName": ROOT_ID, "NextToken": "p2"},
         )
-        fresh = st._new_events(cfn, ROOT_ID, T0, {newest[1]["EventId"]})
+        fresh = stack_events._new_events(cfn, ROOT_ID, T0, {newest[1]["EventId"]})
         stub.assert_no_pending_responses()  # page 3 is never asked for
     assert [e["LogicalResourceId"] for e in fresh] == [
         "Redis",
@@ -201,14 +203,14 @@ def test_events_of_a_stack_with_nothing_older_are_all_read():
             {"StackEvents": [event(ROOT_ID, "B", "CREATE_COMPLETE", 1)]},
             {"StackName": ROOT_ID, "NextToken": "p2"},
         )
-        assert [e["LogicalResourceId"] for e in st._new_events(cfn, ROOT_ID, T0, set())] == ["B", "A"]
+        assert [e["LogicalResourceId"] for e in stack_events._new_events(cfn, ROOT_ID, T0, set())] == ["B", "A"]
     with Stubber(cfn) as stub:
         stub.add_response(
             "describe_stack_events",
             {"StackEvents": [event(ROOT_ID, "A", "CREATE_COMPLETE", 2), event(ROOT_ID, "B", "CREATE_COMPLETE", 1)]},
             {"StackName": ROOT_ID},
         )
-        assert st.existing_event_ids(cfn, ROOT_ID) == {"A-CREATE_COMPLETE-2", "B-CREATE_COMPLETE-1"}
+        assert stack_events.existing_event_ids(cfn, ROOT_ID) == {"A-CREATE_COMPLETE-2", "B-CREATE_COMPLETE-1"}
 
 
 @pytest.mark.parametrize(
@@ -220,7 +222,7 @@ def test_an_error_reading_the_root_stacks_events_is_never_swallowed(code, messag
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_IN_PROGRESS"), {"StackName": ROOT_ID})
         stub.add_client_error("describe_stack_events", code, message, expected_params={"StackName": ROOT_ID})
         with pytest.raises(ClientError):
-            st.follow(cfn, ROOT_ID, T0, lambda e: None, lambda s: None)
+            stack_events.follow(cfn, ROOT_ID, T0, lambda e: None, lambda s: None)
 
 
 def test_an_error_other_than_a_vanished_stack_reading_a_nested_stacks_events_is_raised():
@@ -232,7 +234,7 @@ def test_an_error_other_than_a_vanished_stack_reading_a_nested_stacks_events_is_
             "describe_stack_events", "AccessDenied", "not allowed", expected_params={"StackName": NESTED_ID}
         )
         with pytest.raises(ClientError):
-            st.follow(cfn, ROOT_ID, T0, lambda e: None, lambda s: None, nested=[NESTED_ID])
+            stack_events.follow(cfn, ROOT_ID, T0, lambda e: None, lambda s: None, nested=[NESTED_ID])
 
 
 def test_following_polls_nested_stacks_found_in_the_events_until_the_root_settles():
@@ -251,7 +253,7 @@ def test_following_polls_nested_stacks_found_in_the_events_until_the_root_settle
         stub.add_response("describe_stack_events", {"StackEvents": [started, root_itself]}, {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": [redis]}, {"StackName": NESTED_ID})
         assert (
-            st.follow(cfn, ROOT_ID, T0, seen.append, sleeps.append, on_poll=lambda: polls.append(1))
+            stack_events.follow(cfn, ROOT_ID, T0, seen.append, sleeps.append, on_poll=lambda: polls.append(1))
             == "UPDATE_COMPLETE"
         )
         stub.assert_no_pending_responses()
@@ -260,7 +262,7 @@ def test_following_polls_nested_stacks_found_in_the_events_until_the_root_settle
 
 
 def test_progress_counts_completed_resources_not_the_stacks_own_events_nor_the_review():
-    progress = st.Progress(ROOT_ID, total=2)
+    progress = stack_events.Progress(ROOT_ID, total=2)
     assert progress.record(event(ROOT_ID, "cylink-prod", "REVIEW_IN_PROGRESS", 0)) is False
     for e in (
         event(ROOT_ID, "CacheStack", "UPDATE_COMPLETE", 3),
@@ -280,7 +282,7 @@ def test_when_every_failure_is_a_consequence_the_earliest_is_the_root_cause():
         event(NESTED_ID, "Group", "UPDATE_FAILED", 5, "Resource creation cancelled"),
         event(NESTED_ID, "Group", "UPDATE_COMPLETE", 1),
     ]
-    assert st.root_cause(events)["LogicalResourceId"] == "Redis"
+    assert stack_events.root_cause(events)["LogicalResourceId"] == "Redis"
 
 
 # --- change sets ----------------------------------------------------------------------------------
@@ -324,7 +326,7 @@ def test_only_change_sets_someone_could_still_execute_are_pending():
         stub.add_response(
             "list_change_sets", {"Summaries": summaries[2:]}, {"StackName": "cylink-prod", "NextToken": "p2"}
         )
-        assert st.pending_change_sets(cfn, "cylink-prod") == ["ready", "computing"]
+        assert changesets.pending_change_sets(cfn, "cylink-prod") == ["ready", "computing"]
 
 
 @pytest.mark.parametrize("code", ["ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"])
@@ -333,7 +335,7 @@ def test_a_change_set_name_that_does_not_exist_is_one_line_however_aws_says_it(c
     with Stubber(cfn) as stub:
         stub.add_client_error("describe_change_set", code, "no such change set")
         with pytest.raises(StackStateError, match="no change set cs on stack cylink-prod"):
-            st.find_change_set(cfn, "cylink-prod", "cs")
+            changesets.find_change_set(cfn, "cylink-prod", "cs")
 
 
 def test_a_reviewed_change_set_must_exist_belong_to_the_stack_and_still_be_executable():
@@ -347,15 +349,15 @@ def test_a_reviewed_change_set_must_exist_belong_to_the_stack_and_still_be_execu
     with Stubber(cfn) as stub:
         stub.add_client_error("describe_change_set", "AccessDenied", "not allowed")
         with pytest.raises(ClientError):
-            st.find_change_set(cfn, "cylink-prod", "cs")
+            changesets.find_change_set(cfn, "cylink-prod", "cs")
         stub.add_response("describe_change_set", {**ok, "StackName": "cylink-dev"})
         with pytest.raises(StackStateError, match="belongs to stack cylink-dev"):
-            st.find_change_set(cfn, "cylink-prod", "cs")
+            changesets.find_change_set(cfn, "cylink-prod", "cs")
         stub.add_response("describe_change_set", {**ok, "ExecutionStatus": "EXECUTE_COMPLETE"})
         with pytest.raises(StackStateError, match=r"is EXECUTE_COMPLETE \(CREATE_COMPLETE\), not AVAILABLE"):
-            st.find_change_set(cfn, "cylink-prod", "cs")
+            changesets.find_change_set(cfn, "cylink-prod", "cs")
         stub.add_response("describe_change_set", ok, {"StackName": "cylink-prod", "ChangeSetName": "cs"})
-        assert st.find_change_set(cfn, "cylink-prod", "cs")["ChangeSetName"] == "cs"
+        assert changesets.find_change_set(cfn, "cylink-prod", "cs")["ChangeSetName"] == "cs"
 
 
 def test_a_change_set_is_created_with_every_parameter_sorted_and_nothing_kept_on_a_create():
@@ -367,13 +369,13 @@ def test_a_change_set_is_created_with_every_parameter_sorted_and_nothing_kept_on
         "TemplateURL": "https://b/k",
         "Parameters": [{"ParameterKey": "A", "ParameterValue": "1"}, {"ParameterKey": "B", "ParameterValue": "2"}],
         "Tags": [{"Key": "Env", "Value": "dev"}, {"Key": "Project", "Value": "Cylink"}],
-        "Capabilities": st.CAPABILITIES,
+        "Capabilities": changesets.CAPABILITIES,
         "IncludeNestedStacks": True,
         "Description": "d" * 1024,
     }
     with Stubber(cfn) as stub:
         stub.add_response("create_change_set", {"Id": ROOT_CS, "StackId": ROOT_ID}, expected)
-        created = st.create_change_set(
+        created = changesets.create_change_set(
             cfn,
             "cylink-dev",
             "cs",
@@ -390,10 +392,10 @@ def test_a_change_set_is_created_with_every_parameter_sorted_and_nothing_kept_on
 
 def test_change_set_names_are_unique_per_run_and_the_console_link_is_escaped():
     at = datetime(2026, 11, 28, 10, 15, 0, tzinfo=timezone.utc)
-    name = st.change_set_name("cylink-prod", at)
+    name = changesets.change_set_name("cylink-prod", at)
     assert name.startswith("cylink-prod-20261128-101500-") and len(name) == len("cylink-prod-20261128-101500-") + 6
-    assert name != st.change_set_name("cylink-prod", at)
-    url = st.console_url("ap-northeast-1", ROOT_ID, ROOT_CS)
+    assert name != changesets.change_set_name("cylink-prod", at)
+    url = changesets.console_url("ap-northeast-1", ROOT_ID, ROOT_CS)
     assert url.startswith(
         "https://ap-northeast-1.console.aws.amazon.com/cloudformation/home?region=ap-northeast-1#/stacks/changesets/changes?"
     )
@@ -559,7 +561,7 @@ def test_removing_a_nested_stack_lists_the_stateful_resources_inside_it_at_any_d
         )
         for response, expected in summaries(RECORDS_ID, inner):
             stub.add_response("list_stack_resources", response, expected)
-        inside = st.stateful_inside_removed(cfn, [node])
+        inside = changesets.stateful_inside_removed(cfn, [node])
         stub.assert_no_pending_responses()
     assert [(r.path, r.action, r.resource_type) for r in inside] == [
         ("CacheStack/Redis", "Remove", "AWS::ElastiCache::ReplicationGroup"),
@@ -578,9 +580,9 @@ def test_a_removed_nested_stack_that_never_existed_or_a_new_stack_takes_nothing_
     with Stubber(cfn) as stub:
         for response, expected in summaries(ROOT_ID, [("RecordsStack", "AWS::CloudFormation::Stack", None)]):
             stub.add_response("list_stack_resources", response, expected)
-        assert st.stateful_inside_removed(cfn, [node]) == []
+        assert changesets.stateful_inside_removed(cfn, [node]) == []
         stub.assert_no_pending_responses()
-    assert st.stateful_inside_removed(cfn, [ChangeSetNode("", {}, node.changes)]) == []  # no stack yet: nothing to list
+    assert changesets.stateful_inside_removed(cfn, [ChangeSetNode("", {}, node.changes)]) == []  # no stack yet: nothing to list
 
 
 def test_the_nested_stack_walk_reads_every_page_of_every_stack():
@@ -603,12 +605,12 @@ def test_the_nested_stack_walk_reads_every_page_of_every_stack():
 
 
 def test_a_template_body_is_read_as_json_or_yaml():
-    assert st._parse_template('{"Resources": {}}') == {"Resources": {}}
-    assert st._parse_template("Resources:\n  A: {Type: X}\n") == {"Resources": {"A": {"Type": "X"}}}
+    assert st.parse_template('{"Resources": {}}') == {"Resources": {}}
+    assert st.parse_template("Resources:\n  A: {Type: X}\n") == {"Resources": {"A": {"Type": "X"}}}
 
 
 def test_time_is_utc_now():
-    assert abs(st.now() - datetime.now(timezone.utc)) < timedelta(seconds=5) and st.now().tzinfo is not None
+    assert abs(polling.now() - datetime.now(timezone.utc)) < timedelta(seconds=5) and polling.now().tzinfo is not None
 
 
 # --- what a stuck stack says, what a change set may do, and how an operation may end ----------------
@@ -682,7 +684,7 @@ def test_a_change_set_may_create_named_iam_roles_and_expand_nested_stacks():
                 "Description": "d",
             },
         )
-        st.create_change_set(cfn, "s", "cs", "UPDATE", "https://b/k", {}, {}, "d")
+        changesets.create_change_set(cfn, "s", "cs", "UPDATE", "https://b/k", {}, {}, "d")
         stub.assert_no_pending_responses()
 
 
@@ -694,8 +696,8 @@ def test_an_update_with_nothing_to_do_is_no_changes_not_a_failure():
             {"ChangeSetName": "cs-root", "Status": "FAILED", "StatusReason": "No updates are to be performed."},
             {"ChangeSetName": ROOT_CS},
         )
-        with pytest.raises(st.NoChanges):
-            st.wait_change_set(cfn, ROOT_CS, lambda s: None)
+        with pytest.raises(errors.NoChanges):
+            changesets.wait_change_set(cfn, ROOT_CS, lambda s: None)
 
 
 @pytest.mark.parametrize("final", ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"])
@@ -756,7 +758,7 @@ def test_a_change_set_tree_names_each_nested_change_set_by_its_path():
             stub.add_response(
                 "describe_change_set", page, {"ChangeSetName": cs_id}
             )  # no StackId: a stack not created yet
-        nodes = st.describe_tree(cfn, ROOT_CS)
+        nodes = changesets.describe_tree(cfn, ROOT_CS)
         stub.assert_no_pending_responses()
     assert [(n.path, n.previous_parameters) for n in nodes] == [
         ("", None),
@@ -780,7 +782,7 @@ def test_following_polls_about_every_three_seconds_at_most():
         for status in ["UPDATE_IN_PROGRESS"] * 6 + ["UPDATE_COMPLETE"]:
             stub.add_response("describe_stacks", stack_desc(ROOT_ID, status), {"StackName": ROOT_ID})
             stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
-        assert st.follow(cfn, ROOT_ID, T0, lambda e: None, sleeps.append) == "UPDATE_COMPLETE"
+        assert stack_events.follow(cfn, ROOT_ID, T0, lambda e: None, sleeps.append) == "UPDATE_COMPLETE"
         stub.assert_no_pending_responses()
     assert [round(s, 2) for s in sleeps] == [1.0, 1.5, 2.25, 3.0, 3.0, 3.0]
 
@@ -806,7 +808,7 @@ def test_a_vanished_nested_stack_is_skipped_and_the_ones_after_it_still_followed
             {"StackEvents": [event(NESTED_ID, "Redis", "UPDATE_COMPLETE", 3)]},
             {"StackName": NESTED_ID},
         )
-        assert st.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None, nested=[old, NESTED_ID]) == "UPDATE_COMPLETE"
+        assert stack_events.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None, nested=[old, NESTED_ID]) == "UPDATE_COMPLETE"
         stub.assert_no_pending_responses()
     assert [e["LogicalResourceId"] for e in seen] == ["Redis"]
 
@@ -825,7 +827,7 @@ def test_a_stack_failing_because_of_its_resources_is_not_the_root_cause():
         event(NESTED_ID, "Redis", "CREATE_FAILED", 2, "Cache subnet group not found"),
         event(NESTED_ID, "Group", "CREATE_FAILED", 0, "Resource creation cancelled"),
     ]
-    assert st.root_cause(events)["LogicalResourceId"] == "Redis"
+    assert stack_events.root_cause(events)["LogicalResourceId"] == "Redis"
 
 
 def test_a_removed_nested_stack_that_never_existed_does_not_hide_another_removed_one():
@@ -856,5 +858,5 @@ def test_a_removed_nested_stack_that_never_existed_does_not_hide_another_removed
         )
         for response, expected in summaries(NESTED_ID, redis):
             stub.add_response("list_stack_resources", response, expected)
-        assert [r.path for r in st.stateful_inside_removed(cfn, [node])] == ["CacheStack/Redis"]
+        assert [r.path for r in changesets.stateful_inside_removed(cfn, [node])] == ["CacheStack/Redis"]
         stub.assert_no_pending_responses()

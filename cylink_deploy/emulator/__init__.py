@@ -6,9 +6,9 @@ sets and the same deploy code runs as against AWS. Each fix has a scenario test 
 (tests/test_emulator_fixes.py). Nothing here is imported when deploying to AWS.
 """
 
+from . import fixes  # noqa: E402,F401,I001 - registers FIXES
 from .registry import FIXES, MOTO_VERSION, apply
 from .server import DEFAULT_PORT, FAKE_CREDENTIALS, LOOPBACK, Emulator, serve_forever
-from . import fixes  # noqa: E402,F401,I001 - registers FIXES
 
 __all__ = [
     "DEFAULT_PORT",

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cylink_deploy import aws
-from cylink_deploy.cfn import artifacts, github_oidc, leftovers, protection
+from cylink_deploy import aws, polling
+from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, github_oidc, leftovers, protection
 from cylink_deploy.cfn import bootstrap as boot
 from cylink_deploy.cfn import changes as ch
+from cylink_deploy.cfn import events as stack_events
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import Aborted, BadInput, DeploymentFailed, NoChanges, StackStateError, UnsafeChange
@@ -260,7 +261,7 @@ def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
     )
     decision = st.plan(status, stack)
     if status == "REVIEW_IN_PROGRESS":
-        pending = st.pending_change_sets(cfn, stack)
+        pending = changesets.pending_change_sets(cfn, stack)
         if pending:  # somebody's review: never delete it from under them
             raise StackStateError(
                 f"stack {stack} has change set {pending[0]} under review: execute it (python deploy.py execute --env "
@@ -286,9 +287,9 @@ def _show(
 ) -> tuple[list[ChangeSetNode], list[ch.Row]]:
     """Show the change set tree and which stateful replacements/removals it would be refused for
     (including what a removed nested stack would take with it)."""
-    nodes = st.describe_tree(cfn, change_set_id)
+    nodes = changesets.describe_tree(cfn, change_set_id)
     reporter.change_sets(nodes)
-    inside = st.stateful_inside_removed(cfn, nodes)
+    inside = changesets.stateful_inside_removed(cfn, nodes)
     refused = ch.unsafe(nodes, allowed, inside)
     reporter.refused(refused)
     for name in ch.unused_allowances(nodes, allowed, inside):
@@ -316,7 +317,7 @@ def execute_and_follow(
     total: int,
     reporter: Reporter,
     sleep: Sleep,
-    clock: Callable[[], datetime] = st.now,
+    clock: Callable[[], datetime] = polling.now,
     watch: Watch | None = None,
     ecs: Any = None,
 ) -> None:
@@ -324,26 +325,26 @@ def execute_and_follow(
     rolled back, what ECS saw). ``watch`` sees the events after every poll (a release shows the ECS
     rollout beside them: ``rollout.RolloutWatch``)."""
     started = clock()
-    known = st.existing_event_ids(cfn, stack_id)
+    known = stack_events.existing_event_ids(cfn, stack_id)
     nested = [n.physical_id for n in st.nested_stacks(cfn, stack_id)]
     reporter.sent("ExecuteChangeSet")
-    st.execute_change_set(cfn, change_set_id)
-    progress = st.Progress(stack_id, total)
+    changesets.execute_change_set(cfn, change_set_id)
+    progress = stack_events.Progress(stack_id, total)
 
     def on_event(event: dict[str, Any]) -> None:
         if progress.record(event):
             reporter.event(event, str(progress), started)
 
     on_poll = (lambda: watch(progress.events)) if watch else None
-    status = st.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested, on_poll)
+    status = stack_events.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested, on_poll)
     if status not in st.SUCCESS:
-        cause = st.root_cause(progress.events)
+        cause = stack_events.root_cause(progress.events)
         if cause:
             reporter.root_cause(cause)
-        rollback = st.release_rollback(cause, status)
+        rollback = ecs_verdict.release_rollback(cause, status)
         if rollback:  # ECS itself refused the release (deployment alarm or circuit breaker): say what ECS saw
             reporter.release_rolled_back(
-                rollback, st.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else ()
+                rollback, ecs_verdict.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else ()
             )
         raise DeploymentFailed(
             f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else "")
@@ -430,9 +431,9 @@ def _deploy(
         f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, "
         f"{len(files) - len(up.uploaded)} already there"
     )
-    name = st.change_set_name(stack)
+    name = changesets.change_set_name(stack)
     placement = {"TemplatesBucket": bucket, "TemplatesKeyPrefix": artifacts.KEY_PREFIX}
-    created = st.create_change_set(
+    created = changesets.create_change_set(
         cfn,
         stack,
         name,
@@ -446,9 +447,9 @@ def _deploy(
     )
     result = Result(Status.REVIEW, stack, name, created["Id"], uploaded=up.uploaded)
     try:
-        st.wait_change_set(cfn, created["Id"], sleep)
+        changesets.wait_change_set(cfn, created["Id"], sleep)
     except NoChanges:
-        st.delete_change_set(cfn, created["Id"])
+        changesets.delete_change_set(cfn, created["Id"])
         reporter.step(
             f"No changes: the templates and parameters of {stack} are unchanged (empty change set {name} deleted; "
             "a deploy does not revert drift: see 'deploy.py drift')"
@@ -459,27 +460,27 @@ def _deploy(
     reporter.step(f"Change set {name} ({decision.change_set_type})")
     result.nodes, result.refused = _show(cfn, created["Id"], request.allow_replacement, reporter)
     if ch.removes_services(result.nodes) and not request.remove_services:
-        st.delete_change_set(cfn, created["Id"])
+        changesets.delete_change_set(cfn, created["Id"])
         raise UnsafeChange(
             f"change set {name} would remove the services ({ch.SERVICES_STACK}): nothing was changed; "
             "give --image-tag TAG, or --remove-services if the site really should stop"
         )
     if result.refused and request.execute:
-        st.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
+        changesets.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
         raise ch.refusal(result.refused)
     if not request.execute:
         reporter.review(
             {
                 "Change set name": name,
                 "Change set ARN": created["Id"],
-                "Review it": st.console_url(clients.region, created["StackId"], created["Id"]),
+                "Review it": changesets.console_url(clients.region, created["StackId"], created["Id"]),
                 "Execute it": execute_command(request.env, name, request.stack_name, clients.region, clients.profile),
             }
         )
         reporter.result(result.document())
         return result
     if not reporter.confirm(f"Execute change set {name} on {stack}?"):
-        st.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
+        changesets.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
         raise Aborted(f"nothing was changed (answered no); change set {name} deleted")
     execute_and_follow(
         cfn,
@@ -507,7 +508,7 @@ def execute(
     """Execute a reviewed change set of this stack, after checking it is still executable and safe."""
     cfn, stack = clients.cloudformation, request.stack
     aws.account_id(clients.sts)
-    cs = st.find_change_set(cfn, stack, request.change_set)
+    cs = changesets.find_change_set(cfn, stack, request.change_set)
     made_for = {p["ParameterKey"]: p.get("ParameterValue") for p in cs.get("Parameters", [])}.get("EnvironmentName")
     if made_for and made_for != request.env:  # --env picks the protection applied afterwards: it must match
         raise BadInput(

@@ -15,7 +15,7 @@ from typing import Any
 import botocore.exceptions as bex
 from botocore.parsers import ResponseParserError
 
-from cylink_deploy import aws
+from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import AwsAccessError, DeployError, DeploymentFailed, StackStateError
 from cylink_deploy.jobs.deploy import StackRequest
@@ -92,7 +92,7 @@ def wait(
     """Poll every detection until none is in progress; path -> final status description."""
     done: dict[str, dict[str, Any]] = {}
     waited = 0.0
-    for delay in st.backoff(cap=10.0):
+    for delay in polling.backoff(cap=10.0):
         for path, detection in detections.items():
             if path not in done:
                 described = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cylink_deploy import aws
+from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import BadInput, StackStateError
 from cylink_deploy.jobs.deploy import deploy_first, stack_name
@@ -103,7 +103,7 @@ def logs(
     clients: aws.Clients,
     reporter: Reporter,
     sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], datetime] = st.now,
+    clock: Callable[[], datetime] = polling.now,
     polls: int | None = None,
 ) -> int:
     """Print the events; with ``follow``, keep polling until Ctrl-C (or ``polls`` polls, for tests).
@@ -124,7 +124,7 @@ def logs(
     )
     seen: set[str] = set()
     shown = 0
-    delays = st.backoff(first=1.0, factor=2.0, cap=FOLLOW_CAP)
+    delays = polling.backoff(first=1.0, factor=2.0, cap=FOLLOW_CAP)
     try:
         while True:
             fresh = [e for e in fetch(clients.logs, group, start, pattern) if e.event_id not in seen]
@@ -134,7 +134,7 @@ def logs(
             shown += len(fresh)
             if fresh:
                 start = int(fresh[-1].timestamp.timestamp() * 1000)  # same millisecond again: dedup by event ID
-                delays = st.backoff(first=1.0, factor=2.0, cap=FOLLOW_CAP)
+                delays = polling.backoff(first=1.0, factor=2.0, cap=FOLLOW_CAP)
             if not request.follow or (polls is not None and (polls := polls - 1) <= 0):
                 return shown
             sleep(next(delays))

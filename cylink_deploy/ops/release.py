@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cylink_deploy import aws
+from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import BadInput, DeploymentFailed, DockerError, StackStateError
 from cylink_deploy.jobs import deploy as workflow
@@ -286,7 +286,7 @@ def release(
         + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items()))
     )
     names, cluster = rollout.service_names(outputs), outputs.get("ClusterName", "")
-    watch = rollout.RolloutWatch(clients.ecs, cluster, names, reporter, st.now()) if names and cluster else None
+    watch = rollout.RolloutWatch(clients.ecs, cluster, names, reporter, polling.now()) if names and cluster else None
     fields = {"imageTag": tag, "previousImageTag": previous, "imageDigests": digests}
     try:
         result = workflow.deploy(

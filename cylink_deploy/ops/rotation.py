@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cylink_deploy import aws
+from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, DeployError, StackStateError
 from cylink_deploy.jobs.deploy import StackRequest, deploy_first
@@ -169,7 +169,7 @@ def wait_available(elasticache: Any, group_id: str, sleep: Sleep, timeout: float
     """True once the group is ``available`` again after a modification; False on timeout."""
     timeout = GROUP_TIMEOUT if timeout is None else timeout
     waited = 0.0
-    for delay in st.backoff(5.0, 1.5, 30.0):
+    for delay in polling.backoff(5.0, 1.5, 30.0):
         sleep(delay)
         waited += delay
         if group_state(elasticache, group_id).get("Status") == "available":
@@ -185,7 +185,7 @@ def wait_services(
     """None once every service's new deployment has completed; else why not (failed, timed out)."""
     timeout = ROLLOUT_TIMEOUT if timeout is None else timeout
     waited, last = 0.0, dict[str, str]()
-    for delay in st.backoff(5.0, 1.5, 15.0):
+    for delay in polling.backoff(5.0, 1.5, 15.0):
         sleep(delay)
         waited += delay
         states = rollout.describe_services(ecs, cluster, names)

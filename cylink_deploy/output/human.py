@@ -12,7 +12,8 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn.changes import ChangeSetNode
-from cylink_deploy.cfn.stacks import ReleaseRollback, Retained
+from cylink_deploy.cfn.ecs_verdict import ReleaseRollback
+from cylink_deploy.cfn.stacks import Retained
 
 if TYPE_CHECKING:  # the day-2 views (their modules report through this one)
     from cylink_deploy.ops.drift import DriftReport

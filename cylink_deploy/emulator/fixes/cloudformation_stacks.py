@@ -7,8 +7,8 @@ from typing import Any, Callable
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import Stack
 from moto.cloudformation.parsing import ResourceMap
-from moto.cloudformation.utils import get_stack_from_s3_url
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.cloudformation.utils import get_stack_from_s3_url
 from moto.core.responses import ActionResult
 from moto.utilities.utils import get_partition
 

@@ -1,0 +1,122 @@
+"""Following a stack operation: the events of the root and every nested stack (deduplicated, new
+nested stacks found from the events), the progress counter, and the root cause of a failure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from cylink_deploy import polling
+from cylink_deploy.aws import is_missing_stack
+
+
+def _new_events(cfn: Any, stack_id: str, since: datetime, seen: set[str]) -> list[dict[str, Any]]:
+    """Events of one stack newer than ``since`` and not yet seen, oldest first (pages until older)."""
+    fresh: list[dict[str, Any]] = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+        for event in page.get("StackEvents", []):
+            if event["Timestamp"] < since:
+                return list(reversed(fresh))
+            if event["EventId"] not in seen:
+                fresh.append(event)
+    return list(reversed(fresh))
+
+
+def existing_event_ids(cfn: Any, stack_id: str) -> set[str]:
+    """IDs of the events a stack already has (the newest page): not news when following an operation."""
+    return {e["EventId"] for e in cfn.describe_stack_events(StackName=stack_id).get("StackEvents", [])}
+
+
+@dataclass
+class Progress:
+    """What an operation has done so far: the root's changes completed out of ``total``, and resources
+    completed in all stacks (the root's own stack events are not resources)."""
+
+    stack_id: str
+    total: int
+    root_done: set[str] = field(default_factory=set)
+    resources_done: set[tuple[str, str]] = field(default_factory=set)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, event: dict[str, Any]) -> bool:
+        """Count ``event``; False for events that belong to creating the change set, not executing it."""
+        if event.get("ResourceStatus") == "REVIEW_IN_PROGRESS":
+            return False
+        self.events.append(event)
+        logical, own_stack = event["LogicalResourceId"], event["StackName"]  # always given, as is StackId
+        if str(event.get("ResourceStatus")).endswith("_COMPLETE") and logical != own_stack:
+            self.resources_done.add((event["StackId"], logical))
+            if event["StackId"] == self.stack_id:
+                self.root_done.add(logical)
+        return True
+
+    def __str__(self) -> str:
+        return f"{len(self.root_done):>2}/{self.total} | {len(self.resources_done):>3} resources"
+
+
+def follow(
+    cfn: Any,
+    stack_id: str,
+    since: datetime,
+    on_event: Callable[[dict[str, Any]], None],
+    sleep: polling.Sleep = time.sleep,
+    seen: set[str] | None = None,
+    nested: list[str] | None = None,
+    on_poll: Callable[[], None] | None = None,
+) -> str:
+    """Stream events of the root and every nested stack (deduplicated) until the root settles.
+
+    ``seen`` holds event IDs that predate the operation; ``nested`` the nested stacks that already exist
+    (new ones are found from the events); a nested stack that vanished (replaced and deleted) simply
+    stops being followed. ``on_poll`` runs after every sweep (the ECS rollout view of a release)."""
+    seen = set(seen or ())
+    stacks = [stack_id, *(nested or [])]
+    gone: set[str] = set()
+    delays = polling.backoff(first=1.0, cap=3.0)
+    while True:
+        status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+        settled = not status.endswith("_IN_PROGRESS")
+        for sid in stacks:  # grows while iterating: a nested stack found now is polled in this sweep
+            if sid in gone:
+                continue
+            try:
+                fresh = _new_events(cfn, sid, since, seen)
+            except ClientError as exc:
+                if sid == stack_id or not is_missing_stack(exc):
+                    raise
+                gone.add(sid)
+                continue
+            for event in fresh:
+                seen.add(event["EventId"])
+                child = event.get("PhysicalResourceId")
+                # a stack's own events name it as their resource too, but it is already in the list
+                if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and child not in stacks:
+                    stacks.append(child)
+                on_event(event)
+        if on_poll:
+            on_poll()
+        if settled:
+            return str(status)
+        sleep(next(delays))
+
+
+CONSEQUENCES = (
+    "The following resource(s) failed",  # a stack failing because of its resources
+    "Embedded stack",  # a nested stack failing because of its own
+    "cancelled",  # Resource creation/update cancelled: stopped because something else failed
+)
+
+
+def root_cause(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first failure that is not merely a consequence of another (usually deep in a nested stack)."""
+    failed = [e for e in events if str(e.get("ResourceStatus")).endswith("_FAILED")]
+    failed.sort(key=lambda e: e["Timestamp"])
+    for event in failed:
+        if not any(c in str(event.get("ResourceStatusReason")) for c in CONSEQUENCES):
+            return event
+    return failed[0] if failed else None
