@@ -248,7 +248,8 @@ def test_a_deploy_that_trips_a_deployment_alarm_reports_the_release_as_rolled_ba
 
 def test_other_failures_are_not_reported_as_a_release_rollback():
     failed = event(SERVICES_ID, "BackendService", "UPDATE_FAILED", 10, HANDLER, physical=SERVICE_ARN)
-    assert ecs_verdict.release_rollback(failed, "UPDATE_FAILED") is None  # the stack did not roll back (e.g. --disable-rollback)
+    # the stack did not roll back (e.g. --disable-rollback)
+    assert ecs_verdict.release_rollback(failed, "UPDATE_FAILED") is None
     assert ecs_verdict.release_rollback(None, "UPDATE_ROLLBACK_COMPLETE") is None
     other = event(
         SERVICES_ID,
