@@ -268,7 +268,9 @@ def test_other_failures_are_not_reported_as_a_release_rollback():
 
 def test_ecs_events_of_a_service_arn_without_a_cluster_are_not_guessed():
     assert (
-        ecs_verdict.ecs_failure_events(client("ecs"), "arn:aws:ecs:ap-northeast-1:123456789012:service/cylink-backend-service")
+        ecs_verdict.ecs_failure_events(
+            client("ecs"), "arn:aws:ecs:ap-northeast-1:123456789012:service/cylink-backend-service"
+        )
         == []
     )
 

@@ -582,7 +582,9 @@ def test_a_removed_nested_stack_that_never_existed_or_a_new_stack_takes_nothing_
             stub.add_response("list_stack_resources", response, expected)
         assert changesets.stateful_inside_removed(cfn, [node]) == []
         stub.assert_no_pending_responses()
-    assert changesets.stateful_inside_removed(cfn, [ChangeSetNode("", {}, node.changes)]) == []  # no stack yet: nothing to list
+    assert (
+        changesets.stateful_inside_removed(cfn, [ChangeSetNode("", {}, node.changes)]) == []
+    )  # no stack yet: nothing to list
 
 
 def test_the_nested_stack_walk_reads_every_page_of_every_stack():
@@ -808,7 +810,10 @@ def test_a_vanished_nested_stack_is_skipped_and_the_ones_after_it_still_followed
             {"StackEvents": [event(NESTED_ID, "Redis", "UPDATE_COMPLETE", 3)]},
             {"StackName": NESTED_ID},
         )
-        assert stack_events.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None, nested=[old, NESTED_ID]) == "UPDATE_COMPLETE"
+        assert (
+            stack_events.follow(cfn, ROOT_ID, T0, seen.append, lambda s: None, nested=[old, NESTED_ID])
+            == "UPDATE_COMPLETE"
+        )
         stub.assert_no_pending_responses()
     assert [e["LogicalResourceId"] for e in seen] == ["Redis"]
 
