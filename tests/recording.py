@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+SHOWN: dict[str, Callable[[Any], tuple[str, Any]]] = {
+    "ChangeSets": lambda v: ("change_sets", v.nodes),
+    "Refused": lambda v: ("refused", v.rows),
+    "StackEvent": lambda v: ("event", (v.event, v.progress)),
+    "RootCause": lambda v: ("root_cause", v.event),
+    "ReleaseRolledBack": lambda v: ("release_rolled_back", (v.rollback, list(v.ecs_events))),
+    "RetainedResources": lambda v: ("retained", v.kept),
+    "Review": lambda v: ("review", v.fields),
+    "Outputs": lambda v: ("outputs", v.outputs),
+    "ServiceState": lambda v: ("rollout", v),
+    "StoppedTask": lambda v: ("stopped_task", v),
+    "StatusView": lambda v: ("status", v),
+    "LogEvent": lambda v: ("log_event", v),
+    "DriftReport": lambda v: ("drift", v),
+}
 
 
 class RecordingReporter:
@@ -24,32 +40,13 @@ class RecordingReporter:
     def warn(self, text: str) -> None:
         self._record("warn", text)
 
-    def change_sets(self, nodes: list[Any]) -> None:
-        self._record("change_sets", nodes)
-
-    def refused(self, rows: list[Any]) -> None:
-        self._record("refused", rows)
-
     def sent(self, operation: str) -> None:
         self._record("sent", operation)
 
-    def event(self, event: dict[str, Any], progress: str, started: Any) -> None:
-        self._record("event", (event, progress))
-
-    def root_cause(self, event: dict[str, Any]) -> None:
-        self._record("root_cause", event)
-
-    def release_rolled_back(self, rollback: Any, ecs_events: Any = ()) -> None:
-        self._record("release_rolled_back", (rollback, list(ecs_events)))
-
-    def retained(self, kept: list[Any]) -> None:
-        self._record("retained", kept)
-
-    def review(self, fields: dict[str, str]) -> None:
-        self._record("review", fields)
-
-    def outputs(self, outputs: dict[str, str]) -> None:
-        self._record("outputs", outputs)
+    def show(self, view: Any) -> None:
+        """Recorded under the view's kind, e.g. ("event", (event, progress)), as the tests read them."""
+        kind, value = SHOWN[type(view).__name__](view)
+        self._record(kind, value)
 
     def confirm(self, question: str) -> bool:
         self._record("confirm", question)
@@ -60,24 +57,20 @@ class RecordingReporter:
     def result(self, document: dict[str, Any]) -> None:
         self.documents.append(document)
 
-    def rollout(self, state: Any) -> None:
-        self._record("rollout", state)
-
-    def stopped_task(self, task: Any) -> None:
-        self._record("stopped_task", task)
-
-    def status(self, view: Any) -> None:
-        self._record("status", view)
-
-    def log_event(self, event: Any) -> None:
-        self._record("log_event", event)
-
-    def drift(self, report: Any) -> None:
-        self._record("drift", report)
-
     def of(self, name: str) -> list[Any]:
         """Everything reported through one method, in order."""
         return [value for kind, value in self.calls if kind == name]
 
     def text(self) -> str:
         return "\n".join(str(v) for k, v in self.calls if k in ("step", "detail", "warn"))
+
+
+def run_command(args: Any, reporter: Any, clients: Any, sleep: Callable[[float], None] = lambda s: None) -> int:
+    """A registered command's ``run`` with clients the test made (Stubber or recording); no project needed."""
+    import io
+
+    from cylink_deploy.commands.base import Context
+    from cylink_deploy.commands.registry import COMMANDS
+
+    command = COMMANDS[args.command]
+    return command.run(Context(command, args, io.StringIO(), sleep, None, reporter, preset=clients))  # type: ignore[arg-type]

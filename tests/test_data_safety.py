@@ -13,7 +13,8 @@ from botocore.stub import Stubber
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import changes, changesets, protection
 from cylink_deploy.errors import Aborted, BadInput, UnsafeChange
-from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs import deploy as deploy_job
+from cylink_deploy.jobs import model
 
 from .conftest import REPO
 from .recording import RecordingReporter
@@ -97,8 +98,8 @@ def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(pr
             "list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID}
         )  # RecordsStack: already gone
         with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup"):
-            workflow.execute(
-                workflow.ExecuteRequest("prod", "cs-root"),
+            deploy_job.execute(
+                model.ExecuteRequest("prod", "cs-root"),
                 aws.Clients(cfn, None, sts, "ap-northeast-1"),
                 reporter,
                 project,
@@ -226,8 +227,8 @@ def test_a_change_set_whose_condition_removes_a_nested_stack_holding_redis_is_re
             )
             stub.add_response("list_stack_resources", {"StackResourceSummaries": [redis]}, {"StackName": NESTED_ID})
             with pytest.raises((UnsafeChange, Aborted)) as err:
-                workflow.execute(
-                    workflow.ExecuteRequest("prod", "cs-root", allow_replacement=allowed),
+                deploy_job.execute(
+                    model.ExecuteRequest("prod", "cs-root", allow_replacement=allowed),
                     aws.Clients(cfn, None, sts, "ap-northeast-1"),
                     reporter,
                     project,

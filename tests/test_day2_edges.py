@@ -6,10 +6,10 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from cylink_deploy import cli, opscmd
+from cylink_deploy import cli
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.errors import AwsAccessError
-from cylink_deploy.ops import drift
+from cylink_deploy.ops import drift, rotation
 
 REGION = "ap-northeast-1"
 
@@ -54,7 +54,7 @@ def test_ctrl_c_during_a_rotation_says_it_is_part_way_and_how_to_finish(monkeypa
         reporter.sent("rotation")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(opscmd, "rotate_redis_auth", part_way)
+    monkeypatch.setattr(rotation, "rotate_redis_auth", part_way)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     assert cli.main(["rotate-redis-auth", "--env", "dev", "--yes", "--project-dir", str(project.root)]) == 5
@@ -88,7 +88,7 @@ def test_logs_json_is_json_lines_on_stdout():
     reporter = JsonReporter(out=err, document_out=out)
     when = datetime(2026, 11, 28, 12, 0, 1, 500000, tzinfo=timezone.utc)
     for text in ("listening on 3001", 'redis "ready"'):
-        reporter.log_event(LogEvent(when, "abc123", text, "id"))
+        reporter.show(LogEvent(when, "abc123", text, "id"))
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert lines == [
         {"message": "listening on 3001", "task": "abc123", "timestamp": "2026-11-28T12:00:01.500000+00:00"},

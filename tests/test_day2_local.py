@@ -17,7 +17,8 @@ import pytest
 from cylink_deploy import aws
 from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
-from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs import deploy as deploy_job
+from cylink_deploy.jobs import model
 from cylink_deploy.project import Project
 
 from .conftest import image_manifest, project_copy
@@ -54,8 +55,8 @@ def stack(emulator, project, prefix):
     os.environ["MOTO_ECS_SERVICE_RUNNING"] = (
         "1"  # dev: 1 desired task per service (moto recreates a service on update: keep it set)
     )
-    result = workflow.deploy(
-        workflow.DeployRequest("dev", name, image_tag="1.0.0"),
+    result = deploy_job.deploy(
+        model.DeployRequest("dev", name, image_tag="1.0.0"),
         clients,
         RecordingReporter([True]),
         project,

@@ -11,15 +11,15 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, opscmd, polling
+from cylink_deploy import aws, polling
 from cylink_deploy.errors import DeploymentFailed
-from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.ops import release, rollout
 from cylink_deploy.ops.drift import Drifted
 from cylink_deploy.ops.status import Unhealthy
 from cylink_deploy.output.human import HumanReporter
 
-from .recording import RecordingReporter
+from .recording import RecordingReporter, run_command
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
@@ -187,7 +187,7 @@ def test_a_rollout_whose_tasks_keep_stopping_is_shown_as_it_happens_beside_the_e
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub:
         stub_circuit_breaker_release(cfn_stub, ecs_stub)
         with pytest.raises(DeploymentFailed, match="ended UPDATE_ROLLBACK_COMPLETE"):
-            workflow.execute_and_follow(
+            deploy_job.execute_and_follow(
                 cfn, "cylink-prod", CS, ROOT_ID, 1, reporter, lambda s: None, clock=lambda: NOW, watch=watch
             )
         cfn_stub.assert_no_pending_responses()
@@ -236,11 +236,11 @@ def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(
 
     def follow_only(request, clients, reporter, project, prepared, sleep, watch):
         """deploy up to the executed change set is covered elsewhere; here: the real following + watch."""
-        workflow.execute_and_follow(
+        deploy_job.execute_and_follow(
             clients.cloudformation, request.stack, CS, ROOT_ID, 1, reporter, sleep, clock=lambda: NOW, watch=watch
         )
 
-    monkeypatch.setattr(release.workflow, "deploy", follow_only)
+    monkeypatch.setattr(release.deploy_job, "deploy", follow_only)
     monkeypatch.setattr(polling, "now", lambda: NOW)
     reporter = RecordingReporter()
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub, Stubber(ecr) as ecr_stub, Stubber(sts) as sts_stub:
@@ -376,7 +376,7 @@ def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1
             match=r"^1 resource\(s\) drifted: CacheStack/RedisReplicationGroup "
             r"\(see README 'Troubleshooting' to resolve\)$",
         ):
-            opscmd.run(args, io.StringIO(), None, HumanReporter(out=out), lambda s: None, clients)  # type: ignore[arg-type]
+            run_command(args, HumanReporter(out=out), clients)
         stub.assert_no_pending_responses()
     text = out.getvalue()
     assert (
@@ -484,7 +484,7 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
             {"AlarmNamePrefix": "cyl-", "StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
         )
         with pytest.raises(Unhealthy) as unhealthy:
-            opscmd.run(opscmd_args("status"), io.StringIO(), None, HumanReporter(out=out), lambda s: None, clients)  # type: ignore[arg-type]
+            run_command(opscmd_args("status"), HumanReporter(out=out), clients)
         for stub in (cfn_stub, ecs_stub, elb_stub, cw_stub):
             stub.assert_no_pending_responses()
     assert str(unhealthy.value) == (

@@ -17,7 +17,8 @@ from cylink_deploy.cfn import changes, changesets
 from cylink_deploy.cfn import events as stack_events
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, StackStateError
-from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs import deploy as deploy_job
+from cylink_deploy.jobs.views import ChangeSets
 from cylink_deploy.output.human import HumanReporter
 
 from .recording import RecordingReporter
@@ -134,7 +135,7 @@ def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out()
         ("RedisNodeType", "cache.t3.medium", "cache.r7g.large")
     ]  # NoEcho unchanged: hidden
     out = io.StringIO()
-    HumanReporter(out=out).change_sets(nodes)
+    HumanReporter(out=out).show(ChangeSets(nodes))
     text = out.getvalue()
     assert "CacheStack: 3 change(s)" in text and "RedisNodeType: cache.t3.medium -> cache.r7g.large" in text
     assert (
@@ -243,7 +244,7 @@ def test_a_failure_deep_in_a_nested_stack_is_reported_first_as_the_root_cause(ca
         with pytest.raises(
             errors.DeploymentFailed, match=r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: RedisReplicationGroup\)"
         ):
-            workflow.execute_and_follow(
+            deploy_job.execute_and_follow(
                 cfn, "cylink-prod", ROOT_CS, ROOT_ID, 3, HumanReporter(out=out), lambda s: None, clock=lambda: T0
             )
         stub.assert_no_pending_responses()
@@ -274,7 +275,7 @@ def test_a_rollback_complete_first_create_is_explained_and_cleaned_up_after_conf
         stub.add_response("describe_stacks", stack_desc(dev_id, "DELETE_IN_PROGRESS"), {"StackName": dev_id})
         stub.add_response("describe_stacks", stack_desc(dev_id, "DELETE_COMPLETE"), {"StackName": dev_id})
         reporter = RecordingReporter(answers=[True])
-        plan = workflow.settle(cfn, "cylink-dev", reporter, lambda s: None)
+        plan = deploy_job.settle(cfn, "cylink-dev", reporter, lambda s: None)
         stub.assert_no_pending_responses()
     assert plan.change_set_type == "CREATE" and plan.clean_up_first
     assert "its first create failed and rolled back" in reporter.text()
@@ -287,7 +288,7 @@ def test_declining_the_cleanup_changes_nothing():
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "REVIEW_IN_PROGRESS"), {"StackName": "cylink-dev"})
         stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": "cylink-dev"})
         with pytest.raises(Aborted):
-            workflow.settle(cfn, "cylink-dev", RecordingReporter(answers=[False]), lambda s: None)
+            deploy_job.settle(cfn, "cylink-dev", RecordingReporter(answers=[False]), lambda s: None)
         stub.assert_no_pending_responses()  # no delete_stack was called
 
 
@@ -311,7 +312,7 @@ def test_a_stack_with_a_change_set_under_review_is_never_deleted_by_another_depl
         with pytest.raises(
             StackStateError, match="has change set cylink-dev-20261128-101500-3f9a1c under review: execute it"
         ):
-            workflow.settle(cfn, "cylink-dev", RecordingReporter(), lambda s: None)
+            deploy_job.settle(cfn, "cylink-dev", RecordingReporter(), lambda s: None)
         stub.assert_no_pending_responses()  # no delete_stack, nobody asked
 
 

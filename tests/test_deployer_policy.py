@@ -22,6 +22,7 @@ from cylink_deploy.project import Project
 
 from . import awscalls, iameval
 from .conftest import project_copy
+from .recording import run_command
 from .test_day2_local import put_image
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"  # moto's account
@@ -187,7 +188,6 @@ def test_drift_calls_are_allowed_too():
 
     from botocore.stub import Stubber
 
-    from cylink_deploy import opscmd
     from cylink_deploy.ops.drift import Drifted
     from cylink_deploy.output.human import HumanReporter
 
@@ -238,7 +238,7 @@ def test_drift_calls_are_allowed_too():
         )
         args = argparse.Namespace(command="drift", env="prod", stack_name=None, region=REGION, profile=None, json=False)
         with pytest.raises(Drifted):
-            opscmd.run(args, io.StringIO(), None, HumanReporter(out=io.StringIO()), lambda s: None, clients)  # type: ignore[arg-type]
+            run_command(args, HumanReporter(out=io.StringIO()), clients)
     assert {"cloudformation.DetectStackDrift", "cloudformation.DescribeStackResourceDrifts"} <= set(
         recorder.operations()
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cylink_deploy.cli import parser
+from cylink_deploy.commands.registry import parser
 from templates_src import render
 
 from .conftest import REPO

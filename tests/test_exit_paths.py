@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from cylink_deploy import cli
-from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs import build as build_job
+from cylink_deploy.jobs import delete as delete_job
+from cylink_deploy.jobs import deploy as deploy_job
 
 from .conftest import REPO, project_copy
 
@@ -97,7 +99,7 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("something nobody planned for\nsecond line")
 
-    monkeypatch.setattr(workflow, "build", broken)
+    monkeypatch.setattr(build_job, "build", broken)
     assert cli.main(["build", "--project-dir", str(project)]) == 1
     err = capsys.readouterr().err
     assert (
@@ -111,7 +113,7 @@ def test_ctrl_c_before_any_aws_call_says_nothing_was_executed(monkeypatch, capsy
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(workflow, "build", interrupted)
+    monkeypatch.setattr(build_job, "build", interrupted)
     assert cli.main(["build", "--project-dir", str(project)]) == 5
     assert capsys.readouterr().err == "error: interrupted; nothing was executed\n"  # build makes no change set
 
@@ -134,7 +136,7 @@ def test_ctrl_c_while_execute_change_set_is_being_sent_says_the_operation_contin
     monkeypatch.setattr(stacks, "nested_stacks", lambda cfn, stack_id: [])
     monkeypatch.setattr(changesets, "execute_change_set", execute)
     with pytest.raises(KeyboardInterrupt):
-        workflow.execute_and_follow(object(), "stack", "cs-id", "stack-id", 1, reporter, lambda s: None)
+        deploy_job.execute_and_follow(object(), "stack", "cs-id", "stack-id", 1, reporter, lambda s: None)
     assert sent_before_call == ["ExecuteChangeSet"]
 
 
@@ -143,7 +145,7 @@ def test_ctrl_c_after_an_operation_was_sent_says_it_continues(monkeypatch, capsy
         reporter.sent("DeleteStack")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(workflow, "delete", sent_then_interrupted)
+    monkeypatch.setattr(delete_job, "delete", sent_then_interrupted)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     assert cli.main(["delete", "--env", "dev", "--yes", "--project-dir", str(project)]) == 5

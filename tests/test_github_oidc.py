@@ -17,8 +17,9 @@ from cylink_deploy.cfn.github_oidc import GitHubTrust
 from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
 from cylink_deploy.errors import BadInput
-from cylink_deploy.jobs import deploy as workflow
-from cylink_deploy.jobs.deploy import BootstrapRequest, Status
+from cylink_deploy.jobs import bootstrap as bootstrap_job
+from cylink_deploy.jobs.bootstrap import BootstrapRequest
+from cylink_deploy.jobs.model import Status
 
 from .recording import RecordingReporter
 
@@ -47,7 +48,7 @@ def _trust_of(iam, role=github_oidc.ROLE_NAME):
 def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_ref_and_environment(clients):
     reporter = RecordingReporter()
     trust = GitHubTrust("cylink/infra", ("refs/heads/main",), ("prod",))
-    result = workflow.bootstrap(clients, reporter, BootstrapRequest(trust))
+    result = bootstrap_job.bootstrap(clients, reporter, BootstrapRequest(trust))
 
     assert result.status is Status.BOOTSTRAPPED
     iam = clients.iam
@@ -86,7 +87,7 @@ def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_r
 
     # again, with another choice: the provider is reused (not duplicated), the trust is replaced, not widened
     reporter = RecordingReporter()
-    workflow.bootstrap(clients, reporter, BootstrapRequest(GitHubTrust("cylink/infra", environments=("staging",))))
+    bootstrap_job.bootstrap(clients, reporter, BootstrapRequest(GitHubTrust("cylink/infra", environments=("staging",))))
     assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
     assert any(s.startswith("Reusing the GitHub OIDC provider") for s in reporter.of("step"))
     (statement,) = _trust_of(iam)["Statement"]

@@ -16,7 +16,8 @@ import boto3
 import pytest
 import yaml
 
-from cylink_deploy import cli
+from cylink_deploy.commands import registry
+from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
 from cylink_deploy.output import summary
 
@@ -168,9 +169,9 @@ def _dry_run(script: str, env: dict[str, str], where: Path) -> list[list[str]]:
 def _check_call(argv: list[str]) -> None:
     """A python call in a workflow is a documented deploy.py command or the summary module, with valid flags."""
     if argv[:1] == ["deploy.py"]:
-        normalized, notice = cli.normalize(argv[1:], cli.COMMANDS)
+        normalized, notice = normalize(argv[1:], tuple(registry.COMMANDS))
         assert notice is None, f"old form in a workflow: {argv}"
-        cli.parser().parse_args(normalized)  # a bad subcommand or flag raises BadInput
+        registry.parser().parse_args(normalized)  # a bad subcommand or flag raises BadInput
         assert normalized[0] == "deploy" or f"python deploy.py {normalized[0]}" in README, f"undocumented: {argv}"
     elif argv[:2] == ["-m", "cylink_deploy.output.summary"]:
         summary.parser().parse_args(argv[2:])

@@ -16,7 +16,8 @@ from botocore.stub import Stubber
 from cylink_deploy import errors
 from cylink_deploy.cfn import ecs_verdict
 from cylink_deploy.cfn import events as stack_events
-from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs import deploy as deploy_job
+from cylink_deploy.jobs.views import ReleaseRolledBack, RootCause
 from cylink_deploy.output.human import HumanReporter
 
 from .recording import RecordingReporter
@@ -187,8 +188,8 @@ def test_a_release_that_trips_its_deployment_alarm_is_reported_as_rolled_back():
 
     out = io.StringIO()
     printer = HumanReporter(out=out)
-    printer.root_cause(cause)
-    printer.release_rolled_back(rollback, told)
+    printer.show(RootCause(cause))
+    printer.show(ReleaseRolledBack(rollback, tuple(told)))
     text = out.getvalue()
     assert "Root cause: cylink-prod-ServicesStack-1Q2W/BackendService (AWS::ECS::Service) UPDATE_FAILED" in text
     assert "Release rolled back: ECS failed the new deployment of cylink-prod-ServicesStack-1Q2W/BackendService" in text
@@ -236,7 +237,7 @@ def test_a_deploy_that_trips_a_deployment_alarm_reports_the_release_as_rolled_ba
         )
         ended = r"ended UPDATE_ROLLBACK_COMPLETE \(root cause: BackendService\)"
         with pytest.raises(errors.DeploymentFailed, match=ended):
-            workflow.execute_and_follow(
+            deploy_job.execute_and_follow(
                 cfn, "cylink-prod", cs, ROOT_ID, 1, reporter, lambda s: None, clock=lambda: T0, ecs=ecs
             )
         stub.assert_no_pending_responses()

@@ -704,7 +704,7 @@ def test_an_update_with_nothing_to_do_is_no_changes_not_a_failure():
 
 @pytest.mark.parametrize("final", ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"])
 def test_an_operation_that_completes_succeeds(final):
-    from cylink_deploy.jobs import deploy as workflow
+    from cylink_deploy.jobs import deploy as deploy_job
 
     from .recording import RecordingReporter
 
@@ -719,7 +719,7 @@ def test_an_operation_that_completes_succeeds(final):
             {"StackEvents": [event(ROOT_ID, "Redis", "UPDATE_COMPLETE", 5)]},
             {"StackName": ROOT_ID},
         )
-        workflow.execute_and_follow(
+        deploy_job.execute_and_follow(
             cfn, "cylink-prod", ROOT_CS, ROOT_ID, 1, RecordingReporter(), lambda s: None, clock=lambda: T0
         )
         stub.assert_no_pending_responses()

@@ -9,7 +9,7 @@ import pytest
 
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn.changes import ChangeSetNode
-from cylink_deploy.jobs.deploy import Result, Status
+from cylink_deploy.jobs.model import Result, Status
 from cylink_deploy.output import summary
 
 

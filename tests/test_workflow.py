@@ -9,11 +9,15 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import aws
+from cylink_deploy import aws, polling
+from cylink_deploy.cfn import artifacts, changesets
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.errors import Aborted, StackStateError
-from cylink_deploy.jobs import deploy as workflow
-from cylink_deploy.jobs.deploy import DeleteRequest, DeployRequest, Status
+from cylink_deploy.jobs import delete as delete_job
+from cylink_deploy.jobs import deploy as deploy_job
+from cylink_deploy.jobs import model
+from cylink_deploy.jobs.model import DeleteRequest, DeployRequest, Status
+from cylink_deploy.preflight import build as build_step
 
 from .recording import RecordingReporter
 
@@ -36,19 +40,19 @@ def no_sleep(seconds: float) -> None:
 
 def test_a_deploy_returns_a_typed_result_and_reports_each_step(clients, project):
     reporter = RecordingReporter(answers=[True])
-    result = workflow.deploy(request(), clients, reporter, project, sleep=no_sleep)
+    result = deploy_job.deploy(request(), clients, reporter, project, sleep=no_sleep)
     assert result.status is Status.DEPLOYED
     assert result.change_set_name.startswith(result.stack + "-") and result.change_set_id.startswith(
         "arn:aws:cloudformation:"
     )
-    files = workflow.build_step.build(project.build_dir).files
+    files = build_step.build(project.build_dir).files
     keys = {
         o["Key"] for o in clients.s3.list_objects_v2(Bucket=f"cylink-cfn-artifacts-123456789012-{REGION}")["Contents"]
     }
     assert set(result.uploaded) <= set(
         files
     )  # the emulator is shared: templates another test uploaded are not uploaded again
-    assert {workflow.artifacts.object_key(name, text) for name, text in files.items()} <= keys
+    assert {artifacts.object_key(name, text) for name, text in files.items()} <= keys
     assert result.outputs["SiteUrl"].startswith("http://")
     assert [n.path for n in result.nodes][0] == "" and result.refused == []
     assert reporter.of("confirm") == [f"Execute change set {result.change_set_name} on {result.stack}?"]
@@ -60,7 +64,7 @@ def test_a_deploy_returns_a_typed_result_and_reports_each_step(clients, project)
 def test_review_only_stops_before_executing_and_names_the_command_that_executes_it(clients, project):
     reporter = RecordingReporter()
     req = request(execute=False)
-    result = workflow.deploy(req, clients, reporter, project, sleep=no_sleep)
+    result = deploy_job.deploy(req, clients, reporter, project, sleep=no_sleep)
     assert result.status is Status.REVIEW and reporter.of("confirm") == []
     (fields,) = reporter.of("review")
     assert (
@@ -75,7 +79,7 @@ def test_declining_deletes_the_change_set_so_nothing_executable_is_left(clients,
     reporter = RecordingReporter(answers=[False])
     req = request()
     with pytest.raises(Aborted, match="answered no"):
-        workflow.deploy(req, clients, reporter, project, sleep=no_sleep)
+        deploy_job.deploy(req, clients, reporter, project, sleep=no_sleep)
     (cs_name,) = [s.split()[2] for s in reporter.of("step") if s.startswith("Change set ")]
     cfn = clients.cloudformation
     with pytest.raises(cfn.exceptions.ClientError):  # AWS: ChangeSetNotFound; moto: ValidationError
@@ -83,8 +87,8 @@ def test_declining_deletes_the_change_set_so_nothing_executable_is_left(clients,
 
 
 def test_two_change_set_names_of_the_same_second_never_collide():
-    at = workflow.st.now()
-    assert workflow.st.change_set_name("cylink-dev", at) != workflow.st.change_set_name("cylink-dev", at)
+    at = polling.now()
+    assert changesets.change_set_name("cylink-dev", at) != changesets.change_set_name("cylink-dev", at)
 
 
 def stubbed(cfn_responses):
@@ -107,7 +111,7 @@ def test_deleting_a_stack_that_does_not_exist_is_a_result_not_an_error():
     missing = Exception("Stack with id cylink-dev does not exist")
     clients, stub, sts_stub = stubbed([("describe_stacks", missing, {"StackName": "cylink-dev"})])
     with stub, sts_stub:
-        result = workflow.delete(DeleteRequest("dev"), clients, RecordingReporter(), no_sleep)
+        result = delete_job.delete(DeleteRequest("dev"), clients, RecordingReporter(), no_sleep)
     assert result.status is Status.NOTHING_TO_DELETE
 
 
@@ -118,7 +122,7 @@ def test_delete_refuses_while_termination_protection_is_on_and_deletes_nothing()
                 "StackName": "cylink-prod",
                 "StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/a",
                 "StackStatus": "UPDATE_COMPLETE",
-                "CreationTime": workflow.st.now(),
+                "CreationTime": polling.now(),
                 "EnableTerminationProtection": True,
             }
         ]
@@ -134,7 +138,7 @@ def test_delete_refuses_while_termination_protection_is_on_and_deletes_nothing()
         sts_stub,
         pytest.raises(StackStateError, match="update-termination-protection --no-enable-termination-protection"),
     ):
-        workflow.delete(DeleteRequest("prod"), clients, RecordingReporter(), no_sleep)
+        delete_job.delete(DeleteRequest("prod"), clients, RecordingReporter(), no_sleep)
     stub.assert_no_pending_responses()
 
 
@@ -157,6 +161,6 @@ def test_execute_refuses_a_change_set_of_another_stack():
             StackStateError, match="belongs to stack cylink-prod, not cylink-dev: pass --stack-name cylink-prod"
         ),
     ):
-        workflow.execute(
-            workflow.ExecuteRequest("dev", other["ChangeSetId"]), clients, RecordingReporter(), None, no_sleep
+        deploy_job.execute(
+            model.ExecuteRequest("dev", other["ChangeSetId"]), clients, RecordingReporter(), None, no_sleep
         )  # type: ignore[arg-type]

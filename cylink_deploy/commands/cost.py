@@ -1,18 +1,18 @@
-"""``deploy.py cost``: flags, the offline estimate, and (only when asked) the price refresh.
-
-Thin: parses flags, calls ``cost`` / ``pricing``, prints through ``costreport``, maps errors to exit
-codes. ``add_arguments`` and ``run`` are what a subcommand CLI needs (one line each).
-"""
+"""``cost``: the offline monthly and event cost estimate per environment, and (only when asked) the
+price refresh. Thin: flags in, ``cost/`` computes, ``output/cost.py`` prints; errors are raised for the
+CLI to map to exit codes."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, Callable
 
 from cylink_deploy import aws
+from cylink_deploy.commands.base import Command, Context
 from cylink_deploy.cost import model as cost
 from cylink_deploy.cost import pricing
 from cylink_deploy.errors import EXIT_OK
@@ -22,7 +22,7 @@ from cylink_deploy.preflight.params import parse_overrides
 DEFAULT_ENVS = ("dev", "staging", "prod")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--env", action="append", help="environment(s) to estimate (repeatable; default: dev, staging and prod)"
     )
@@ -125,7 +125,7 @@ def _positive_hours(value: str) -> float:
     return hours
 
 
-def run(
+def report(
     args: argparse.Namespace,
     params_dir: Path,
     out: IO[str],
@@ -141,3 +141,10 @@ def run(
     report = build_report(args, params_dir)
     out.write(costreport.to_json(report) if args.json else costreport.text(report))
     return EXIT_OK
+
+
+def run(ctx: Context) -> int:
+    return report(ctx.args, ctx.project.params_dir, ctx.out or sys.stdout, sys.stderr, _pricing_client)
+
+
+COMMAND = Command("cost", "local", "offline monthly and event cost estimate per environment", run, (), arguments)

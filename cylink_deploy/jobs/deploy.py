@@ -10,248 +10,32 @@ credentials -> stack state -> upload -> change set -> show -> ask -> execute -> 
 
 from __future__ import annotations
 
-import enum
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from cylink_deploy import aws, polling
-from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, github_oidc, leftovers, protection
+from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, leftovers, protection
 from cylink_deploy.cfn import bootstrap as boot
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn import events as stack_events
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import Aborted, BadInput, DeploymentFailed, NoChanges, StackStateError, UnsafeChange
-from cylink_deploy.output.human import Reporter
-from cylink_deploy.preflight import build as build_step
-from cylink_deploy.preflight import lint as lint_step
+from cylink_deploy.jobs.build import Prepared, prepare, require_lint_clean
+from cylink_deploy.jobs.model import DeployRequest, ExecuteRequest, Result, Status, stack_name
+from cylink_deploy.jobs.reporter import Reporter
+from cylink_deploy.jobs.views import ChangeSets, Outputs, Refused, ReleaseRolledBack, Review, RootCause, StackEvent
 from cylink_deploy.preflight import params
 from cylink_deploy.project import Project
 from templates_src import render
 
-Sleep = Callable[[float], None]
 CLOCK_SKEW = timedelta(seconds=2)  # events up to this much older than our clock still belong to the operation
 
 
-class Status(str, enum.Enum):
-    NO_CHANGES = "NO_CHANGES"
-    REVIEW = "REVIEW"
-    DEPLOYED = "DEPLOYED"
-    DELETED = "DELETED"
-    NOTHING_TO_DELETE = "NOTHING_TO_DELETE"
-    BOOTSTRAPPED = "BOOTSTRAPPED"
-    BUILT = "BUILT"
-
-
-def stack_name(env: str, override: str | None = None) -> str:
-    """The stack an environment deploys to: cylink-ENV unless named explicitly."""
-    return override or f"cylink-{env}"
-
-
-@dataclass(frozen=True)
-class DeployRequest:
-    """A new change set for an environment, executed unless ``execute`` is False (review only)."""
-
-    env: str
-    stack_name: str | None = None
-    overrides: dict[str, str] = field(default_factory=dict)
-    image_tag: str | None = None
-    allow_replacement: frozenset[str] = frozenset()
-    execute: bool = True
-    remove_services: bool = False  # the only way a deploy removes the services (ImageTag emptied on purpose)
-
-    @property
-    def stack(self) -> str:
-        return stack_name(self.env, self.stack_name)
-
-
-@dataclass(frozen=True)
-class ExecuteRequest:
-    """Execute a change set that was reviewed earlier (``deploy --no-execute``)."""
-
-    env: str
-    change_set: str
-    stack_name: str | None = None
-    allow_replacement: frozenset[str] = frozenset()
-
-    @property
-    def stack(self) -> str:
-        return stack_name(self.env, self.stack_name)
-
-
-@dataclass(frozen=True)
-class StackRequest:
-    """A job that needs only the environment's stack (delete, status, drift, rotate-redis-auth)."""
-
-    env: str
-    stack_name: str | None = None
-
-    @property
-    def stack(self) -> str:
-        return stack_name(self.env, self.stack_name)
-
-
-DeleteRequest = StackRequest
-
-
-def deploy_first(env: str, stack_name: str | None) -> str:
-    """What to run when the stack does not exist yet (the same --stack-name, or it deploys another stack)."""
-    return f"deploy it first (python deploy.py --env {env}" + (f" --stack-name {stack_name})" if stack_name else ")")
-
-
-@dataclass
-class Result:
-    """What a job did; ``document()`` is the ``--json`` form (its keys are an interface for CI)."""
-
-    status: Status
-    stack: str = ""
-    change_set_name: str | None = None
-    change_set_id: str | None = None
-    nodes: list[ChangeSetNode] = field(default_factory=list)
-    refused: list[ch.Row] = field(default_factory=list)
-    uploaded: list[str] | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
-    retained: list[st.Retained] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"status": self.status.value, **self.extra}
-        if self.stack:
-            doc["stack"] = self.stack
-        if self.change_set_name:
-            doc["changeSetName"] = self.change_set_name
-        if self.change_set_id:
-            doc["changeSetId"] = self.change_set_id
-        if self.uploaded is not None:
-            doc["uploaded"] = self.uploaded
-        if self.nodes:
-            doc.update(ch.summary(self.nodes))
-            doc["refused"] = [r.path for r in self.refused]
-        if self.status in (Status.DEPLOYED, Status.NO_CHANGES, Status.REVIEW) and self.status != Status.REVIEW:
-            doc["outputs"] = self.outputs
-        if self.status == Status.DELETED:
-            doc["retained"] = [[k.stack, k.logical_id, k.resource_type, k.policy] for k in self.retained]
-        return doc
-
-
-# --- build ---------------------------------------------------------------------------------------
-
-
-def _build(project: Project, waiting: Callable[[str], None]) -> tuple[build_step.Build, Callable[[], None]]:
-    """Render into the build directory, held for this process until the returned release is called."""
-    release: Callable[[], None] = lambda: None  # noqa: E731
-    try:
-        release = project.lock_build(waiting)
-        return build_step.build(project.build_dir), release
-    except build_step.TemplateError as exc:
-        release()
-        raise DeploymentFailed(f"the templates do not render: {exc}") from None
-    except OSError as exc:
-        release()
-        raise BadInput(
-            f"cannot write the build directory {project.build_dir} ({exc.strerror}): "
-            "make it writable, or run from (or pass --project-dir) a writable checkout"
-        ) from None
-
-
-def build(project: Project, reporter: Reporter, env: str | None = None) -> Result:
-    """Render and lint (templates, and the parameter files: ENV's or all); any lint match is an error."""
-    param_files = [params.env_file(project.params_dir, env)] if env else sorted(project.params_dir.glob("*.yaml"))
-    linter = lint_step.linter()  # loads cfn-lint while the templates render
-    release: Callable[[], None] = lambda: None  # noqa: E731
-    try:
-        result, release = _build(project, reporter.warn)
-        reporter.step(
-            f"Synthesised {len(result.files)} templates in {result.synth_seconds * 1000:.0f} ms -> {project.build_dir}"
-        )
-        root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
-        for path in param_files:  # read as a deploy reads them (a deploy adds only its own rules): exit 2
-            params.resolve(path.stem, path, root_parameters, deploying=False)
-        lint = lint_step.Lint(result.paths, param_files, project.lint_cache, linter=linter)
-        problems = lint.result()
-    finally:
-        linter.close()
-        release()
-    for warning in lint.warnings:
-        reporter.warn(warning)
-    how = (
-        "all cached clean"
-        if lint.cached
-        else f"{len(lint.pending)} of {len(lint.units)} linted, {time.perf_counter() - lint.started:.1f} s"
-    )
-    reporter.step(f"cfn-lint: {len(result.paths)} templates, {len(param_files)} parameter files ({how})")
-    for line in problems:
-        reporter.detail(line)
-    if problems:
-        raise DeploymentFailed(f"cfn-lint found {len(problems)} problem(s): fix them before deploying")
-    return Result(Status.BUILT, extra={"templates": sorted(result.files)})
-
-
-# --- deploy --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Prepared:
-    """What needs no AWS: validated parameters, built templates, and cfn-lint under way."""
-
-    deployment: params.Deployment
-    build: build_step.Build
-    param_file: Path
-    lint: lint_step.Lint
-
-    def close(self) -> None:
-        self.lint.close()
-
-
-def prepare(request: DeployRequest, project: Project, reporter: Reporter | None = None) -> Prepared:
-    """Validate parameters and build (bad input stops here), then start cfn-lint in the background. The
-    build directory stays held until the lint result is in (``reporter`` hears if that means waiting)."""
-    param_file = params.env_file(project.params_dir, request.env)
-    linter = lint_step.linter()  # loads cfn-lint while the templates render and the parameters are checked
-    release: Callable[[], None] = lambda: None  # noqa: E731
-    try:
-        result, release = _build(project, reporter.warn if reporter else lambda text: None)
-        root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
-        deployment = params.resolve(
-            request.env, param_file, root_parameters, request.overrides, request.image_tag, request.remove_services
-        )
-        lint = lint_step.Lint(result.paths, [param_file], project.lint_cache, linter=linter, release=release)
-    except BaseException:
-        linter.close()
-        release()
-        raise
-    return Prepared(deployment, result, param_file, lint)
-
-
-def _require_lint_clean(reporter: Reporter, prepared: Prepared) -> None:
-    """Wait for cfn-lint; any problem stops the deploy before anything in AWS changes."""
-    problems = prepared.lint.result()
-    for warning in prepared.lint.warnings:
-        reporter.warn(warning)
-    for line in problems:
-        reporter.detail(line)
-    if problems:
-        raise DeploymentFailed(
-            f"cfn-lint found {len(problems)} problem(s) in the templates or {prepared.param_file}: fix them before "
-            "deploying"
-        )
-    how = (
-        "cached result for identical input"
-        if prepared.lint.cached
-        else f"{time.perf_counter() - prepared.lint.started:.1f} s"
-    )
-    reporter.step(
-        f"Built {len(prepared.build.files)} templates ({prepared.build.synth_seconds * 1000:.0f} ms), cfn-lint clean "
-        f"({how})"
-    )
-
-
-def settle(cfn: Any, stack: str, reporter: Reporter, sleep: Sleep) -> st.Plan:
+def settle(cfn: Any, stack: str, reporter: Reporter, sleep: polling.Sleep) -> st.Plan:
     """Wait out other operations, clean up a failed first create (with consent), and plan."""
     status = st.wait_settled(
         cfn,
@@ -288,10 +72,10 @@ def _show(
     """Show the change set tree and which stateful replacements/removals it would be refused for
     (including what a removed nested stack would take with it)."""
     nodes = changesets.describe_tree(cfn, change_set_id)
-    reporter.change_sets(nodes)
+    reporter.show(ChangeSets(nodes))
     inside = changesets.stateful_inside_removed(cfn, nodes)
     refused = ch.unsafe(nodes, allowed, inside)
-    reporter.refused(refused)
+    reporter.show(Refused(refused))
     for name in ch.unused_allowances(nodes, allowed, inside):
         reporter.warn(
             f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name"
@@ -316,7 +100,7 @@ def execute_and_follow(
     stack_id: str,
     total: int,
     reporter: Reporter,
-    sleep: Sleep,
+    sleep: polling.Sleep,
     clock: Callable[[], datetime] = polling.now,
     watch: Watch | None = None,
     ecs: Any = None,
@@ -333,25 +117,24 @@ def execute_and_follow(
 
     def on_event(event: dict[str, Any]) -> None:
         if progress.record(event):
-            reporter.event(event, str(progress), started)
+            reporter.show(StackEvent(event, str(progress), started))
 
     on_poll = (lambda: watch(progress.events)) if watch else None
     status = stack_events.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested, on_poll)
     if status not in st.SUCCESS:
         cause = stack_events.root_cause(progress.events)
         if cause:
-            reporter.root_cause(cause)
+            reporter.show(RootCause(cause))
         rollback = ecs_verdict.release_rollback(cause, status)
         if rollback:  # ECS itself refused the release (deployment alarm or circuit breaker): say what ECS saw
-            reporter.release_rolled_back(
-                rollback, ecs_verdict.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else ()
-            )
+            said = ecs_verdict.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else []
+            reporter.show(ReleaseRolledBack(rollback, tuple(said)))
         raise DeploymentFailed(
             f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else "")
         )
 
 
-def _ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, update: bool = False) -> tuple[str, str]:
+def ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, update: bool = False) -> tuple[str, str]:
     """The artifacts bucket and the CloudFormation service role (created on first use)."""
     bucket = artifacts.bucket_name(account, clients.region)
     if artifacts.ensure_bucket(clients.s3, bucket, clients.region):
@@ -364,7 +147,7 @@ def _ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, up
 
 def _finish(cfn: Any, result: Result, reporter: Reporter) -> Result:
     result.outputs = st.outputs(cfn, result.stack)
-    reporter.outputs(result.outputs)
+    reporter.show(Outputs(result.outputs))
     reporter.result(result.document())
     return result
 
@@ -386,7 +169,7 @@ def deploy(
     reporter: Reporter,
     project: Project,
     prepared: Prepared | None = None,
-    sleep: Sleep = time.sleep,
+    sleep: polling.Sleep = time.sleep,
     watch: Watch | None = None,
 ) -> Result:
     """Create a change set, show it, and (unless review only) execute it after confirmation."""
@@ -403,12 +186,12 @@ def _deploy(
     reporter: Reporter,
     project: Project,
     prepared: Prepared,
-    sleep: Sleep,
+    sleep: polling.Sleep,
     watch: Watch | None = None,
 ) -> Result:
     cfn, stack = clients.cloudformation, request.stack
     account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
-    _require_lint_clean(reporter, prepared)  # before anything in AWS can change
+    require_lint_clean(reporter, prepared)  # before anything in AWS can change
     for warning in prepared.deployment.warnings:
         reporter.warn(warning)
     reporter.step(f"Account {account}, region {clients.region}, stack {stack}")
@@ -424,7 +207,7 @@ def _deploy(
             if live:  # not leftovers: another environment's data, never to be offered for deletion
                 raise leftovers.in_use(stack, found, live, prefix)
             raise leftovers.refusal(stack, found, clients.region)
-    bucket, role_arn = _ensure_bootstrap(clients, account, reporter)
+    bucket, role_arn = ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
     up = artifacts.upload(clients.s3, bucket, files)
     reporter.step(
@@ -469,13 +252,17 @@ def _deploy(
         changesets.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
         raise ch.refusal(result.refused)
     if not request.execute:
-        reporter.review(
-            {
-                "Change set name": name,
-                "Change set ARN": created["Id"],
-                "Review it": changesets.console_url(clients.region, created["StackId"], created["Id"]),
-                "Execute it": execute_command(request.env, name, request.stack_name, clients.region, clients.profile),
-            }
+        reporter.show(
+            Review(
+                {
+                    "Change set name": name,
+                    "Change set ARN": created["Id"],
+                    "Review it": changesets.console_url(clients.region, created["StackId"], created["Id"]),
+                    "Execute it": execute_command(
+                        request.env, name, request.stack_name, clients.region, clients.profile
+                    ),
+                }
+            )
         )
         reporter.result(result.document())
         return result
@@ -499,11 +286,12 @@ def _deploy(
     return _finish(cfn, result, reporter)
 
 
-# --- execute, delete, bootstrap ------------------------------------------------------------------
-
-
 def execute(
-    request: ExecuteRequest, clients: aws.Clients, reporter: Reporter, project: Project, sleep: Sleep = time.sleep
+    request: ExecuteRequest,
+    clients: aws.Clients,
+    reporter: Reporter,
+    project: Project,
+    sleep: polling.Sleep = time.sleep,
 ) -> Result:
     """Execute a reviewed change set of this stack, after checking it is still executable and safe."""
     cfn, stack = clients.cloudformation, request.stack
@@ -529,75 +317,3 @@ def execute(
     reporter.step(f"{stack} deployed")
     _protect(cfn, project, request.env, stack, reporter)
     return _finish(cfn, Result(Status.DEPLOYED, stack, change_set_id=cs["ChangeSetId"], nodes=nodes), reporter)
-
-
-def delete(request: DeleteRequest, clients: aws.Clients, reporter: Reporter, sleep: Sleep = time.sleep) -> Result:
-    """Delete the stack after showing what deletion keeps; refuses while termination protection is on."""
-    cfn, stack = clients.cloudformation, request.stack
-    aws.account_id(clients.sts)
-    status = st.wait_settled(cfn, stack, sleep)
-    described = st.describe(cfn, stack) if status else None
-    if described is None:
-        reporter.step(f"Stack {stack} does not exist: nothing to delete")
-        result = Result(Status.NOTHING_TO_DELETE, stack)
-        reporter.result(result.document())
-        return result
-    if described.get("EnableTerminationProtection"):
-        raise StackStateError(
-            f"{stack} has termination protection: lift it deliberately with "
-            f"aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {stack} "
-            f"--region {clients.region}"
-        )
-    kept = st.retained_resources(cfn, stack)
-    reporter.step(f"Deleting {stack} ({status}) and all its nested stacks")
-    reporter.retained(kept)
-    if not reporter.confirm(f"Delete stack {stack}?"):
-        raise Aborted("nothing was changed (answered no)")
-    reporter.sent("DeleteStack")
-    final = st.delete_and_wait(cfn, stack, sleep, described.get("RoleARN"))  # delete as the role that created it
-    if final != "DELETE_COMPLETE":
-        raise DeploymentFailed(f"delete of {stack} ended {final}: see its events in the console")
-    reporter.step(f"{stack} deleted; {len(kept)} retained resource(s) remain")
-    result = Result(Status.DELETED, stack, retained=kept)
-    reporter.result(result.document())
-    return result
-
-
-@dataclass(frozen=True)
-class BootstrapRequest:
-    """What a bootstrap sets up besides the bucket and the service role: with ``github``, the GitHub OIDC
-    provider and the role GitHub Actions of that repository deploy with (no long-lived keys)."""
-
-    github: github_oidc.GitHubTrust | None = None
-
-
-def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapRequest | None = None) -> Result:
-    """(Administrator, once per account and region) the artifacts bucket and the service role."""
-    request = request or BootstrapRequest()
-    account = aws.account_id(clients.sts)
-    bucket, role_arn = _ensure_bootstrap(clients, account, reporter, update=True)
-    reporter.step(
-        f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policy updated)"
-    )
-    reporter.detail("Deployers now need only this policy (see README 'Deployer permissions'):")
-    reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
-    extra: dict[str, Any] = {"bucket": bucket, "serviceRoleArn": role_arn}
-    if request.github:
-        extra.update(_bootstrap_github(clients, account, bucket, request.github, reporter))
-    result = Result(Status.BOOTSTRAPPED, extra=extra)
-    reporter.result(result.document())
-    return result
-
-
-def _bootstrap_github(
-    clients: aws.Clients, account: str, bucket: str, trust: github_oidc.GitHubTrust, reporter: Reporter
-) -> dict[str, Any]:
-    """The OIDC provider and the deployer role that trusts exactly ``trust``."""
-    provider, created = github_oidc.ensure_provider(clients.iam, account)
-    reporter.step(f"{'Created' if created else 'Reusing'} the GitHub OIDC provider {provider}")
-    role, created = github_oidc.ensure_role(clients.iam, account, clients.region, bucket, trust)
-    reporter.step(f"{'Created' if created else 'Updated'} role {role} with the deployer policy; it trusts only:")
-    for subject in trust.subjects():
-        reporter.detail(subject)
-    reporter.detail(f"Set the repository variable AWS_DEPLOY_ROLE_ARN={role} (see README 'GitHub Actions')")
-    return {"githubOidcProviderArn": provider, "githubRoleArn": role, "githubSubjects": trust.subjects()}

@@ -18,8 +18,8 @@ from botocore.parsers import ResponseParserError
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import AwsAccessError, DeployError, DeploymentFailed, StackStateError
-from cylink_deploy.jobs.deploy import StackRequest
-from cylink_deploy.output.human import Reporter
+from cylink_deploy.jobs.model import StackRequest
+from cylink_deploy.jobs.reporter import Reporter
 
 DRIFTED = ["MODIFIED", "DELETED"]
 TIMEOUT = 900.0
@@ -155,6 +155,6 @@ def drift(
             report.incomplete.append(f"{path}: {result.get('DetectionStatusReason', 'detection failed')}")
         if result.get("StackDriftStatus") == "DRIFTED" or result["DetectionStatus"] == "DETECTION_FAILED":
             report.drifted += drifted_resources(cfn, path, physical)
-    reporter.drift(report)
+    reporter.show(report)
     reporter.result(report.document())
     return report

@@ -17,8 +17,8 @@ from typing import Any
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import BadInput, StackStateError
-from cylink_deploy.jobs.deploy import deploy_first, stack_name
-from cylink_deploy.output.human import Reporter
+from cylink_deploy.jobs.model import deploy_first, stack_name
+from cylink_deploy.jobs.reporter import Reporter
 from templates_src.common import SERVICES
 
 SINCE = re.compile(r"^(\d+)([smhd])$")
@@ -130,7 +130,7 @@ def logs(
             fresh = [e for e in fetch(clients.logs, group, start, pattern) if e.event_id not in seen]
             for event in fresh:
                 seen.add(event.event_id)
-                reporter.log_event(event)
+                reporter.show(event)
             shown += len(fresh)
             if fresh:
                 start = int(fresh[-1].timestamp.timestamp() * 1000)  # same millisecond again: dedup by event ID

@@ -26,9 +26,11 @@ from typing import Any
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import BadInput, DeploymentFailed, DockerError, StackStateError
-from cylink_deploy.jobs import deploy as workflow
+from cylink_deploy.jobs import build as build_job
+from cylink_deploy.jobs import deploy as deploy_job
+from cylink_deploy.jobs import model
+from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
-from cylink_deploy.output.human import Reporter
 from cylink_deploy.project import Project
 from templates_src.common import FRONTEND, SERVICES, AppService
 
@@ -63,10 +65,10 @@ class ReleaseRequest:
 
     @property
     def stack(self) -> str:
-        return workflow.stack_name(self.env, self.stack_name)
+        return model.stack_name(self.env, self.stack_name)
 
-    def deploy_request(self) -> workflow.DeployRequest:
-        return workflow.DeployRequest(
+    def deploy_request(self) -> model.DeployRequest:
+        return model.DeployRequest(
             self.env, self.stack_name, dict(self.overrides), self.image_tag, self.allow_replacement
         )
 
@@ -256,18 +258,17 @@ def release(
     clients: aws.Clients,
     reporter: Reporter,
     project: Project,
-    prepared: workflow.Prepared | None = None,
+    prepared: build_job.Prepared | None = None,
     sleep: Callable[[float], None] = time.sleep,
     docker: Docker | None = None,
-) -> workflow.Result:
+) -> model.Result:
     """Check (or build and push) the images, then deploy the tag with the rollout in view."""
     tag = request.image_tag
     aws.account_id(clients.sts)
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
         raise StackStateError(
-            f"stack {request.stack} does not exist: {workflow.deploy_first(request.env, request.stack_name)}, then "
-            "release"
+            f"stack {request.stack} does not exist: {model.deploy_first(request.env, request.stack_name)}, then release"
         )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
     previous = next(
@@ -289,7 +290,7 @@ def release(
     watch = rollout.RolloutWatch(clients.ecs, cluster, names, reporter, polling.now()) if names and cluster else None
     fields = {"imageTag": tag, "previousImageTag": previous, "imageDigests": digests}
     try:
-        result = workflow.deploy(
+        result = deploy_job.deploy(
             request.deploy_request(), clients, _ReleaseDocument(reporter, fields), project, prepared, sleep, watch=watch
         )
     except DeploymentFailed as exc:

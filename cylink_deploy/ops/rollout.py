@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cylink_deploy.output.human import Reporter
+from cylink_deploy.jobs.reporter import Reporter
 from templates_src.common import SERVICES
 
 SERVICES_STACK = "ServicesStack"  # the root's logical ID of the nested stack that holds the ECS services
@@ -185,7 +185,7 @@ class RolloutWatch:
         for state in describe_services(self.ecs, self.cluster, self.names):
             if self.last.get(state.name) != state:
                 self.last[state.name] = state
-                self.reporter.rollout(state)
+                self.reporter.show(state)
             if state.rollout == "FAILED" and not self.failure:
                 self.failure = f"{state.name}: {state.rollout_reason or 'rollout failed'}"
             for task in reversed(stopped_tasks(self.ecs, self.cluster, state.name, state.service)):
@@ -193,7 +193,7 @@ class RolloutWatch:
                     continue
                 self.seen_tasks.add(task.task_id)
                 self.stop_reasons.append(f"{task.name}: {task.reason}")
-                self.reporter.stopped_task(task)
+                self.reporter.show(task)
 
     def verdict(self) -> str:
         """Why the rollout failed, for "release TAG rolled back: <reason>" ("" if nothing was seen)."""

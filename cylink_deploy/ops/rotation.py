@@ -30,9 +30,9 @@ from typing import Any
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, DeployError, StackStateError
-from cylink_deploy.jobs.deploy import StackRequest, deploy_first
+from cylink_deploy.jobs.model import StackRequest, deploy_first
+from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
-from cylink_deploy.output.human import Reporter
 from templates_src.cache import AUTH_TOKEN_REFERENCE  # noqa: F401  (the template's side of the agreement: AWSCURRENT)
 from templates_src.common import SERVICES
 
@@ -191,7 +191,7 @@ def wait_services(
         states = rollout.describe_services(ecs, cluster, names)
         for s in states:
             if last.get(s.name) != s.line():
-                reporter.rollout(s)
+                reporter.show(s)
                 last[s.name] = s.line()
         failed = [s for s in states if s.rollout == "FAILED"]
         if failed:

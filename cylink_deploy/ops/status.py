@@ -14,9 +14,9 @@ from typing import Any
 from cylink_deploy import aws
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import DeployError, StackStateError
-from cylink_deploy.jobs.deploy import StackRequest, deploy_first
+from cylink_deploy.jobs.model import StackRequest, deploy_first
+from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
-from cylink_deploy.output.human import Reporter
 
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
@@ -177,6 +177,6 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     if parameters.get("NamePrefix"):
         view.alarms = alarms_in_alarm(clients.cloudwatch, parameters["NamePrefix"])
     view.problems = problems(view)
-    reporter.status(view)
+    reporter.show(view)
     reporter.result(view.document())
     return view

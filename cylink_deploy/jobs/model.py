@@ -1,0 +1,113 @@
+"""What a caller gives a job and gets back: the requests (each names its environment's stack) and the
+result, whose ``document()`` is the ``--json`` form (its keys are an interface for CI)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from cylink_deploy.cfn import changes as ch
+from cylink_deploy.cfn import stacks as st
+from cylink_deploy.cfn.changes import ChangeSetNode
+
+
+class Status(str, enum.Enum):
+    NO_CHANGES = "NO_CHANGES"
+    REVIEW = "REVIEW"
+    DEPLOYED = "DEPLOYED"
+    DELETED = "DELETED"
+    NOTHING_TO_DELETE = "NOTHING_TO_DELETE"
+    BOOTSTRAPPED = "BOOTSTRAPPED"
+    BUILT = "BUILT"
+
+
+def stack_name(env: str, override: str | None = None) -> str:
+    """The stack an environment deploys to: cylink-ENV unless named explicitly."""
+    return override or f"cylink-{env}"
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    """A job that needs only the environment's stack (delete, status, drift, rotate-redis-auth)."""
+
+    env: str
+    stack_name: str | None = None
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.env, self.stack_name)
+
+
+DeleteRequest = StackRequest
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """A new change set for an environment, executed unless ``execute`` is False (review only)."""
+
+    env: str
+    stack_name: str | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    image_tag: str | None = None
+    allow_replacement: frozenset[str] = frozenset()
+    execute: bool = True
+    remove_services: bool = False  # the only way a deploy removes the services (ImageTag emptied on purpose)
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.env, self.stack_name)
+
+
+@dataclass(frozen=True)
+class ExecuteRequest:
+    """Execute a change set that was reviewed earlier (``deploy --no-execute``)."""
+
+    env: str
+    change_set: str
+    stack_name: str | None = None
+    allow_replacement: frozenset[str] = frozenset()
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.env, self.stack_name)
+
+
+def deploy_first(env: str, stack_name: str | None) -> str:
+    """What to run when the stack does not exist yet (the same --stack-name, or it deploys another stack)."""
+    return f"deploy it first (python deploy.py --env {env}" + (f" --stack-name {stack_name})" if stack_name else ")")
+
+
+@dataclass
+class Result:
+    """What a job did; ``document()`` is the ``--json`` form (its keys are an interface for CI)."""
+
+    status: Status
+    stack: str = ""
+    change_set_name: str | None = None
+    change_set_id: str | None = None
+    nodes: list[ChangeSetNode] = field(default_factory=list)
+    refused: list[ch.Row] = field(default_factory=list)
+    uploaded: list[str] | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    retained: list[st.Retained] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"status": self.status.value, **self.extra}
+        if self.stack:
+            doc["stack"] = self.stack
+        if self.change_set_name:
+            doc["changeSetName"] = self.change_set_name
+        if self.change_set_id:
+            doc["changeSetId"] = self.change_set_id
+        if self.uploaded is not None:
+            doc["uploaded"] = self.uploaded
+        if self.nodes:
+            doc.update(ch.summary(self.nodes))
+            doc["refused"] = [r.path for r in self.refused]
+        if self.status in (Status.DEPLOYED, Status.NO_CHANGES, Status.REVIEW) and self.status != Status.REVIEW:
+            doc["outputs"] = self.outputs
+        if self.status == Status.DELETED:
+            doc["retained"] = [[k.stack, k.logical_id, k.resource_type, k.policy] for k in self.retained]
+        return doc

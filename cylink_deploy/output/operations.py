@@ -1,0 +1,111 @@
+"""How people see the day-2 views: an ECS rollout and its stopped tasks, the status screen, log events
+(and their JSON Lines form), and the drift report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cylink_deploy.ops.drift import DriftReport
+from cylink_deploy.ops.logs import LogEvent
+from cylink_deploy.ops.rollout import ServiceState, StoppedTask
+from cylink_deploy.ops.status import StatusView
+from cylink_deploy.output.human import BOLD, GREEN, JSON_LINES, RED, HumanReporter, formats
+
+
+@formats(ServiceState)
+def rollout(out: HumanReporter, state: ServiceState) -> None:
+    """A service's deployment changed (shown between the stack events while a release rolls)."""
+    text = f"    ECS {state.line()}"
+    out.line(out.c(RED, text) if state.rollout == "FAILED" else text)
+
+
+@formats(StoppedTask)
+def stopped_task(out: HumanReporter, task: StoppedTask) -> None:
+    out.line(out.c(RED, f"    ECS {task.line()}"))
+
+
+@formats(StatusView)
+def status(out: HumanReporter, view: StatusView) -> None:
+    """One screen: stack, URLs, services, targets, Redis, alarms, stopped tasks, verdict."""
+    out.line(out.c(BOLD, f"{view.stack}") + f"  {view.stack_status}  (last update {view.last_update})")
+    out.line(f"  site {view.site_url or '-'}   api {view.api_url or '-'}")
+    out.line()
+    out.table(
+        ["Service", "Desired", "Running", "Pending", "Task definition", "Image tag", "Rollout"],
+        [
+            [
+                s.name,
+                str(s.desired),
+                str(s.running),
+                str(s.pending),
+                s.task_definition,
+                view.image_tags.get(s.name, ""),
+                s.rollout or "-",
+            ]
+            for s in view.services
+        ],
+        [not s.healthy for s in view.services],
+    )
+    out.line()
+    _targets(out, view)
+    for redis in view.redis:
+        out.line(
+            f"  Redis {redis.id}: {redis.status}; " + ", ".join(f"{node} {role or '?'}" for node, role in redis.nodes)
+        )
+    for alarm in view.alarms:
+        out.line(out.c(RED, f"  ALARM {alarm['name']}: {alarm['reason']}"))
+    if view.stopped:
+        out.line()
+        out.line("Last stopped tasks:")
+        for task in view.stopped:
+            out.line(f"  {task.line()}")
+    out.line()
+    if view.problems:
+        out.line(out.c(RED, f"NOT HEALTHY: {'; '.join(view.problems)}"))
+    else:
+        out.line(out.c(GREEN, "HEALTHY"))
+
+
+def _targets(out: HumanReporter, view: StatusView) -> None:
+    rows = [
+        [tg.logical_id, t.id, str(t.port or ""), t.state, t.reason or t.description]
+        for tg in view.target_groups
+        for t in tg.targets
+    ]
+    rows += [[tg.logical_id, "(no targets)", "", "", ""] for tg in view.target_groups if not tg.targets]
+    out.table(
+        ["Target group", "Target", "Port", "Health", "Reason"],
+        rows,
+        [r[3] not in ("healthy", "initial", "draining") for r in rows],
+    )
+
+
+@formats(LogEvent)
+def log_event(out: HumanReporter, event: LogEvent) -> None:
+    out.line(f"{event.timestamp.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} [{event.task_id}] {event.message}")
+
+
+def log_event_json(event: LogEvent) -> dict[str, Any]:
+    """One JSON object per line on stdout (JSON Lines): ``logs --follow`` never ends, so no document."""
+    return {"timestamp": event.timestamp.isoformat(), "task": event.task_id, "message": event.message}
+
+
+JSON_LINES[LogEvent] = log_event_json
+
+
+@formats(DriftReport)
+def drift(out: HumanReporter, report: DriftReport) -> None:
+    for reason in report.incomplete:
+        out.warn(f"detection incomplete: {reason}")
+    if not report.drifted:
+        out.line(out.c(GREEN, f"No drift: {len(report.checked)} stack(s) match their templates"))
+        return
+    body = []
+    for d in report.drifted:
+        diffs = [f"{p.path}: {p.expected or '(none)'} -> {p.actual or '(none)'}" for p in d.differences] or [
+            "(resource deleted)" if d.status == "DELETED" else ""
+        ]
+        body += [[d.stack, d.logical_id, d.resource_type, d.status, diffs[0]]] + [
+            ["", "", "", "", more] for more in diffs[1:]
+        ]
+    out.table(["Stack", "Logical ID", "Type", "Drift", "Expected -> actual"], body)

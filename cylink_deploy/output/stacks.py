@@ -1,0 +1,127 @@
+"""How people see the stack jobs' views: the change set tables, refusals, stack events, the root cause
+of a failure, a release ECS rolled back, what deletion keeps, the review fields and the outputs."""
+
+from __future__ import annotations
+
+from cylink_deploy.cfn import changes as ch
+from cylink_deploy.jobs.views import (
+    ChangeSets,
+    Outputs,
+    Refused,
+    ReleaseRolledBack,
+    RetainedResources,
+    Review,
+    RootCause,
+    StackEvent,
+)
+from cylink_deploy.output.human import BOLD, RED, HumanReporter, formats
+
+
+@formats(ChangeSets)
+def change_sets(out: HumanReporter, view: ChangeSets) -> None:
+    """One table per stack; replacements and removals marked with '!' (and red on a terminal)."""
+    total = 0
+    for node in view.nodes:
+        rows = ch.rows(node)
+        params = ch.parameter_changes(node)
+        total += len(rows)
+        out.line()
+        out.line(out.c(BOLD, f"{node.path or 'root stack'}: {len(rows)} change(s)"))
+        if params:
+            out.line("  parameters: " + "; ".join(f"{k}: {o} -> {n}" for k, o, n in params))
+        if rows:
+            body = [
+                ["!" if r.destructive else "", r.action, r.logical_id, r.resource_type, r.replacement or "-", r.details]
+                for r in rows
+            ]
+            out.table(
+                ["", "Action", "Logical ID", "Type", "Replacement", "Changed"], body, [r.destructive for r in rows]
+            )
+    destructive = [r for r in ch.all_rows(view.nodes) if r.destructive]
+    out.line()
+    if destructive:
+        out.warn(
+            f"{len(destructive)} replacement(s)/removal(s): "
+            + ", ".join(f"{r.stack}/{r.logical_id}" for r in destructive)
+        )
+    out.line(f"{total} change(s) in {len(view.nodes)} change set(s)")
+
+
+@formats(Refused)
+def refused(out: HumanReporter, view: Refused) -> None:
+    """Stateful replacements/removals deploy.py refuses to execute."""
+    for r in view.rows:
+        what = "removed" if r.action == "Remove" else f"replaced (Replacement: {r.replacement})"
+        out.line(out.c(RED, f"REFUSED  {r.path} ({r.resource_type}) would be {what}: its data would be lost"))
+        out.line(f"         allow exactly this one with --allow-replacement {r.path}")
+
+
+@formats(StackEvent)
+def stack_event(out: HumanReporter, view: StackEvent) -> None:
+    out.in_flight = out.in_flight or "stack operation"
+    event = view.event
+    elapsed = max(int((event["Timestamp"] - view.started).total_seconds()), 0) if event.get("Timestamp") else 0
+    status = event.get("ResourceStatus", "")
+    text = (
+        f"[{view.progress}] {elapsed // 60}:{elapsed % 60:02d} "
+        f"{event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
+    )
+    if event.get("ResourceStatusReason") and status.endswith("FAILED"):
+        text += f": {event['ResourceStatusReason']}"
+    out.line(out.c(RED, text) if status.endswith("FAILED") else text)
+
+
+@formats(RootCause)
+def root_cause(out: HumanReporter, view: RootCause) -> None:
+    event = view.event
+    out.line()
+    out.line(
+        out.c(RED, "Root cause: ")
+        + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) "
+        f"{event.get('ResourceStatus')}"
+    )
+    out.line(f"  {event.get('ResourceStatusReason') or 'no reason given'}")
+
+
+@formats(RetainedResources)
+def retained(out: HumanReporter, view: RetainedResources) -> None:
+    if view.kept:
+        out.line("These are kept (DeletionPolicy), and must be removed by hand if really unwanted:")
+        out.table(
+            ["Stack", "Logical ID", "Type", "Policy"],
+            [[k.stack, k.logical_id, k.resource_type, k.policy] for k in view.kept],
+        )
+
+
+@formats(Review)
+def review(out: HumanReporter, view: Review) -> None:
+    """Where to review a change set and how to execute it."""
+    out.line()
+    width = max(len(k) for k in view.fields) + 1
+    for key, value in view.fields.items():
+        out.line(f"{key + ':':<{width}} {value}")
+
+
+@formats(ReleaseRolledBack)
+def release_rolled_back(out: HumanReporter, view: ReleaseRolledBack) -> None:
+    """A release ECS refused (deployment alarm or circuit breaker) and rolled back."""
+    rollback = view.rollback
+    out.line()
+    out.line(
+        out.c(RED, "Release rolled back: ")
+        + f"ECS failed the new deployment of {rollback.stack}/{rollback.logical_id} and returned the service to "
+        "its last completed deployment; the stack rolled back to the previous release."
+    )
+    for message in view.ecs_events:
+        out.line(f"  ECS: {message}")
+    out.line(
+        "  Look at the alarms in ALARM on the dashboard (DashboardUrl) and the service's log group before "
+        "releasing again."
+    )
+
+
+@formats(Outputs)
+def outputs(out: HumanReporter, view: Outputs) -> None:
+    out.line()
+    out.line(out.c(BOLD, "Outputs"))
+    out.table(["Key", "Value"], [[k, v] for k, v in sorted(view.outputs.items())])
