@@ -196,17 +196,68 @@ def _deploy(
         reporter.warn(warning)
     reporter.step(f"Account {account}, region {clients.region}, stack {stack}")
     decision = settle(cfn, stack, reporter, sleep)
-    if decision.change_set_type == "CREATE" and clients.logs is not None and clients.ecr is not None:
-        planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
-        found = leftovers.existing(clients.logs, clients.ecr, planned)
-        if found:  # fail now, in one line, rather than half-way through the create
-            defaults = json.loads(prepared.build.files[render.ROOT_FILE])["Parameters"]
-            prefix = prepared.deployment.parameters.get("NamePrefix") or str(defaults["NamePrefix"].get("Default"))
-            others = [stack_name(p.stem, None) for p in sorted(project.params_dir.glob("*.yaml"))]
-            live = leftovers.owner(cfn, [o for o in others if o != stack], prefix)
-            if live:  # not leftovers: another environment's data, never to be offered for deletion
-                raise leftovers.in_use(stack, found, live, prefix)
-            raise leftovers.refusal(stack, found, clients.region)
+    if decision.change_set_type == "CREATE":
+        _refuse_leftovers(clients, project, prepared, stack)
+    created, result = _create(request, clients, reporter, project, prepared, account, decision.change_set_type)
+    try:
+        changesets.wait_change_set(cfn, created["Id"], sleep)
+    except NoChanges:
+        changesets.delete_change_set(cfn, created["Id"])
+        reporter.step(
+            f"No changes: the templates and parameters of {stack} are unchanged (empty change set "
+            f"{result.change_set_name} deleted; a deploy does not revert drift: see 'deploy.py drift')"
+        )
+        result.status = Status.NO_CHANGES
+        _protect(cfn, project, request.env, stack, reporter)
+        return _finish(cfn, result, reporter)
+    reporter.step(f"Change set {result.change_set_name} ({decision.change_set_type})")
+    result.nodes, result.refused = _show(cfn, created["Id"], request.allow_replacement, reporter)
+    _refuse_unsafe(cfn, request, result, created["Id"])
+    if not request.execute:
+        reporter.show(Review(_review_fields(request, clients, created, str(result.change_set_name))))
+        reporter.result(result.document())
+        return result
+    if not reporter.confirm(f"Execute change set {result.change_set_name} on {stack}?"):
+        changesets.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
+        raise Aborted(f"nothing was changed (answered no); change set {result.change_set_name} deleted")
+    total = len(ch.rows(result.nodes[0]))
+    execute_and_follow(
+        cfn, stack, created["Id"], created["StackId"], total, reporter, sleep, watch=watch, ecs=clients.ecs
+    )
+    reporter.step(f"{stack} deployed")
+    result.status = Status.DEPLOYED
+    _protect(cfn, project, request.env, stack, reporter)
+    return _finish(cfn, result, reporter)
+
+
+def _refuse_leftovers(clients: aws.Clients, project: Project, prepared: Prepared, stack: str) -> None:
+    """A create whose fixed names (log groups, repositories) already exist fails now, in one line, rather than
+    half-way through; names another live environment uses are never offered for deletion."""
+    if clients.logs is None or clients.ecr is None:
+        return
+    planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
+    found = leftovers.existing(clients.logs, clients.ecr, planned)
+    if not found:
+        return
+    defaults = json.loads(prepared.build.files[render.ROOT_FILE])["Parameters"]
+    prefix = prepared.deployment.parameters.get("NamePrefix") or str(defaults["NamePrefix"].get("Default"))
+    others = [stack_name(p.stem, None) for p in sorted(project.params_dir.glob("*.yaml"))]
+    live = leftovers.owner(clients.cloudformation, [o for o in others if o != stack], prefix)
+    if live:  # not leftovers: another environment's data, never to be offered for deletion
+        raise leftovers.in_use(stack, found, live, prefix)
+    raise leftovers.refusal(stack, found, clients.region)
+
+
+def _create(
+    request: DeployRequest,
+    clients: aws.Clients,
+    reporter: Reporter,
+    project: Project,
+    prepared: Prepared,
+    account: str,
+    change_set_type: str,
+) -> tuple[dict[str, str], Result]:
+    """Upload the templates (content-addressed: unchanged ones stay) and create the change set."""
     bucket, role_arn = ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
     up = artifacts.upload(clients.s3, bucket, files)
@@ -214,13 +265,13 @@ def _deploy(
         f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, "
         f"{len(files) - len(up.uploaded)} already there"
     )
-    name = changesets.change_set_name(stack)
+    name = changesets.change_set_name(request.stack)
     placement = {"TemplatesBucket": bucket, "TemplatesKeyPrefix": artifacts.KEY_PREFIX}
     created = changesets.create_change_set(
-        cfn,
-        stack,
+        clients.cloudformation,
+        request.stack,
         name,
-        decision.change_set_type,
+        change_set_type,
         artifacts.s3_url(bucket, clients.region, up.root_key),
         {**prepared.deployment.parameters, **placement},
         prepared.deployment.tags,
@@ -228,62 +279,31 @@ def _deploy(
         params.KEEP_PREVIOUS,
         role_arn,
     )
-    result = Result(Status.REVIEW, stack, name, created["Id"], uploaded=up.uploaded)
-    try:
-        changesets.wait_change_set(cfn, created["Id"], sleep)
-    except NoChanges:
-        changesets.delete_change_set(cfn, created["Id"])
-        reporter.step(
-            f"No changes: the templates and parameters of {stack} are unchanged (empty change set {name} deleted; "
-            "a deploy does not revert drift: see 'deploy.py drift')"
-        )
-        result.status = Status.NO_CHANGES
-        _protect(cfn, project, request.env, stack, reporter)
-        return _finish(cfn, result, reporter)
-    reporter.step(f"Change set {name} ({decision.change_set_type})")
-    result.nodes, result.refused = _show(cfn, created["Id"], request.allow_replacement, reporter)
+    return created, Result(Status.REVIEW, request.stack, name, created["Id"], uploaded=up.uploaded)
+
+
+def _refuse_unsafe(cfn: Any, request: DeployRequest, result: Result, change_set_id: str) -> None:
+    """Removing the services needs --remove-services; a stateful replacement or removal is never executed
+    (and the change set is deleted, so nobody executes it from the console by mistake)."""
     if ch.removes_services(result.nodes) and not request.remove_services:
-        changesets.delete_change_set(cfn, created["Id"])
+        changesets.delete_change_set(cfn, change_set_id)
         raise UnsafeChange(
-            f"change set {name} would remove the services ({ch.SERVICES_STACK}): nothing was changed; "
-            "give --image-tag TAG, or --remove-services if the site really should stop"
+            f"change set {result.change_set_name} would remove the services ({ch.SERVICES_STACK}): nothing was "
+            "changed; give --image-tag TAG, or --remove-services if the site really should stop"
         )
     if result.refused and request.execute:
-        changesets.delete_change_set(cfn, created["Id"])  # nobody executes it from the console by mistake
+        changesets.delete_change_set(cfn, change_set_id)
         raise ch.refusal(result.refused)
-    if not request.execute:
-        reporter.show(
-            Review(
-                {
-                    "Change set name": name,
-                    "Change set ARN": created["Id"],
-                    "Review it": changesets.console_url(clients.region, created["StackId"], created["Id"]),
-                    "Execute it": execute_command(
-                        request.env, name, request.stack_name, clients.region, clients.profile
-                    ),
-                }
-            )
-        )
-        reporter.result(result.document())
-        return result
-    if not reporter.confirm(f"Execute change set {name} on {stack}?"):
-        changesets.delete_change_set(cfn, created["Id"])  # declined: leave nothing executable behind
-        raise Aborted(f"nothing was changed (answered no); change set {name} deleted")
-    execute_and_follow(
-        cfn,
-        stack,
-        created["Id"],
-        created["StackId"],
-        len(ch.rows(result.nodes[0])),
-        reporter,
-        sleep,
-        watch=watch,
-        ecs=clients.ecs,
-    )
-    reporter.step(f"{stack} deployed")
-    result.status = Status.DEPLOYED
-    _protect(cfn, project, request.env, stack, reporter)
-    return _finish(cfn, result, reporter)
+
+
+def _review_fields(request: DeployRequest, clients: aws.Clients, created: dict[str, str], name: str) -> dict[str, str]:
+    """Where a reviewer finds the change set, and the exact command that executes it."""
+    return {
+        "Change set name": name,
+        "Change set ARN": created["Id"],
+        "Review it": changesets.console_url(clients.region, created["StackId"], created["Id"]),
+        "Execute it": execute_command(request.env, name, request.stack_name, clients.region, clients.profile),
+    }
 
 
 def execute(
