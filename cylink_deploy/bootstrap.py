@@ -5,6 +5,8 @@ artifacts bucket, and iam:PassRole on this one role — not AdministratorAccess.
 generated from the templates: the union of the CloudFormation handler permissions of exactly the resource
 types in the build, confined to cylink-* IAM roles, buckets and stacks where the action names one; it
 passes roles only to the services that use them and trusts only CloudFormation of this account.
+The role's policy and the deployer policy are also checked in under policies/iam/, so a change to either is
+a reviewable diff (``make policies``, tools/policies.py).
 """
 
 from __future__ import annotations
