@@ -58,6 +58,11 @@ test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
 snapshots: $(STAMP)
 	$(PY) tools/snapshots.py
 
+## policies: rewrite policies/iam/*.json (deployer and service-role policies) after changing their source or the templates
+.PHONY: policies
+policies: $(STAMP)
+	$(PY) tools/policies.py
+
 ## mutation: mutation score (mutmut) of the modules that guard data and input, with the survivors; slow, so not in test
 mutation: $(STAMP)
 	$(PY) tools/mutation.py

@@ -53,13 +53,29 @@ def test_the_service_role_is_confined_to_cylink_roles_and_passes_them_only_to_th
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
 
 
+def _readme_section(heading: str) -> str:
+    text = (REPO / "README.md").read_text()
+    return text.split(f"\n{heading}\n", 1)[1].split("\n### ", 1)[0]
+
+
+def _rendered(name: str) -> str:
+    """A file of policies/iam/, which must be the policy rendered for ACCOUNT_ID and REGION (no stale copy)."""
+    return (REPO / "policies" / "iam" / name).read_text().rstrip("\n")
+
+
 def test_the_readme_shows_exactly_the_deployer_policy():
+    """By linking the checked-in file, which is exactly the generated policy; no copy of it to go stale."""
+    section = _readme_section("### Deployer permissions")
+    assert "](policies/iam/deployer-policy.json)" in section and "](policies/iam/deployer-policy.yaml)" in section
+    assert '"Statement"' not in section
     expected = bootstrap.as_json(
         bootstrap.deployer_policy("ACCOUNT_ID", "REGION", "cylink-cfn-artifacts-ACCOUNT_ID-REGION")
     )
-    assert expected in (REPO / "README.md").read_text()
+    assert _rendered("deployer-policy.json") == expected
 
 
 def test_the_readme_shows_exactly_the_generated_service_role_policy():
+    section = _readme_section("### Service role policy (as generated)")
+    assert "](policies/iam/service-role-policy.json)" in section and '"Statement"' not in section
     expected = bootstrap.as_json(bootstrap.role_policy("ACCOUNT_ID", "cylink-cfn-artifacts-ACCOUNT_ID-REGION"))
-    assert expected in (REPO / "README.md").read_text()
+    assert _rendered("service-role-policy.json") == expected

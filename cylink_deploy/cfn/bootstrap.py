@@ -5,6 +5,8 @@ artifacts bucket, and iam:PassRole on this one role — not AdministratorAccess.
 generated from the templates: the union of the CloudFormation handler permissions of exactly the resource
 types in the build, confined to cylink-* IAM roles, buckets and stacks where the action names one; it
 passes roles only to the services that use them and trusts only CloudFormation of this account.
+The role's policy and the deployer policy are also checked in under policies/iam/, so a change to either is
+a reviewable diff (``make policies``, tools/policies.py).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from awacs import cloudformation as cfn
-from awacs import iam, s3, sts
-from awacs.aws import Action, Allow, ArnLike, Condition, PolicyDocument, Statement, StringEquals, StringLike
+import awacs.aws
+import yaml
+from awacs import iam, s3
+from awacs.aws import Action, Allow, Condition, ConditionElement, PolicyDocument, Statement, StringEquals, StringLike
 from botocore.exceptions import ClientError
 
 from templates_src.common import service_trust
+
+from .project import PACKAGE_ROOT
 
 ROLE_NAME = "cylink-cloudformation"
 POLICY_NAME = "manage-cylink-stacks"
@@ -164,160 +169,56 @@ def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 
-# ECR push permissions docker uses for ``release --build`` (its own HTTP calls, not boto3: from the ECR
-# User Guide's "pushing an image" policy; every other day-2 action below is proven by recording).
-ECR_PUSH = (
-    "BatchCheckLayerAvailability",
-    "InitiateLayerUpload",
-    "UploadLayerPart",
-    "CompleteLayerUpload",
-    "PutImage",
-    "BatchGetImage",
-)
+# The deployer policy is data: its statements, with placeholders, reviewed as a document rather than code.
+DEPLOYER_SOURCE = PACKAGE_ROOT / "policies" / "iam" / "deployer-policy.yaml"
+STATEMENT_KEYS = {"actions", "resources", "condition"}
 
 
 def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyDocument:
     """The least privilege of whoever runs deploy.py once the account is bootstrapped: change sets on the
     cylink-* stacks, and the day-2 commands (release, status, logs, drift, rotate-redis-auth) on resources
-    named from a NamePrefix starting with ``cylink``. Proven by tests/test_deployer_policy.py, which records
-    every call the commands make against the emulator and evaluates each against this document."""
-    arn = f"{region}:{account}"
-    stacks = [f"arn:aws:cloudformation:{arn}:stack/{NAME_PREFIX}-*/*"]
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(Sid="WhoAmI", Effect=Allow, Action=[sts.GetCallerIdentity], Resource=["*"]),
-            Statement(
-                Sid="CylinkStacks",
-                Effect=Allow,
-                Action=[
-                    cfn.Action(a)
-                    for a in (
-                        "CreateChangeSet",
-                        "DescribeChangeSet",
-                        "ExecuteChangeSet",
-                        "DeleteChangeSet",
-                        "ListChangeSets",
-                        "DescribeStacks",
-                        "DescribeStackEvents",
-                        "ListStackResources",
-                        "GetTemplate",
-                        "DeleteStack",
-                        "SetStackPolicy",
-                        "GetStackPolicy",
-                        "UpdateTerminationProtection",
-                    )
-                ],
-                Resource=[*stacks, f"arn:aws:cloudformation:{arn}:changeSet/{NAME_PREFIX}-*/*"],
-            ),
-            Statement(
-                Sid="ArtifactsBucket",
-                Effect=Allow,
-                Action=[s3.ListBucket, s3.GetObject, s3.PutObject],
-                Resource=[f"arn:aws:s3:::{artifacts_bucket}", f"arn:aws:s3:::{artifacts_bucket}/*"],
-            ),
-            Statement(
-                Sid="CheckTheServiceRole",
-                Effect=Allow,
-                Action=[iam.GetRole],
-                Resource=[f"arn:aws:iam::{account}:role/{ROLE_NAME}"],
-            ),
-            Statement(
-                Sid="PassTheServiceRoleToCloudFormation",
-                Effect=Allow,
-                Action=[iam.PassRole],
-                Resource=[f"arn:aws:iam::{account}:role/{ROLE_NAME}"],
-                Condition=Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com")),
-            ),
-            Statement(
-                Sid="Drift",
-                Effect=Allow,
-                Action=[cfn.Action("DetectStackDrift"), cfn.Action("DescribeStackResourceDrifts")],
-                Resource=stacks,
-            ),
-            # No resource-level permissions exist for these reads (Service Authorization Reference).
-            Statement(
-                Sid="Day2Reads",
-                Effect=Allow,
-                Action=[
-                    cfn.Action("DescribeStackDriftDetectionStatus"),
-                    Action("ecs", "DescribeTaskDefinition"),
-                    Action("ecr", "GetAuthorizationToken"),
-                    Action("elasticloadbalancing", "DescribeTargetHealth"),
-                    Action("cloudwatch", "DescribeAlarms"),
-                ],
-                Resource=["*"],
-            ),
-            Statement(
-                Sid="ReleaseImages",
-                Effect=Allow,
-                Action=[Action("ecr", "DescribeImages"), *[Action("ecr", a) for a in ECR_PUSH]],
-                Resource=[f"arn:aws:ecr:{arn}:repository/{NAME_PREFIX}*/*"],
-            ),
-            Statement(
-                Sid="Services",
-                Effect=Allow,
-                Action=[
-                    Action("ecs", "DescribeServices"),
-                    Action("ecs", "UpdateService"),
-                    Action("ecs", "DescribeTasks"),
-                ],
-                Resource=[
-                    f"arn:aws:ecs:{arn}:service/{NAME_PREFIX}*-cluster/{NAME_PREFIX}*",
-                    f"arn:aws:ecs:{arn}:task/{NAME_PREFIX}*-cluster/*",
-                ],
-            ),
-            Statement(
-                Sid="ServiceTasks",
-                Effect=Allow,
-                Action=[Action("ecs", "ListTasks")],
-                Resource=["*"],
-                Condition=Condition(ArnLike("ecs:cluster", f"arn:aws:ecs:{arn}:cluster/{NAME_PREFIX}*-cluster")),
-            ),
-            # Before a create: are retained log groups or repositories of an earlier stack in the way?
-            # (DescribeLogGroups has no resource-level permission.)
-            Statement(
-                Sid="FindLeftovers",
-                Effect=Allow,
-                Action=[Action("ecr", "DescribeRepositories")],
-                Resource=[f"arn:aws:ecr:{arn}:repository/{NAME_PREFIX}*/*"],
-            ),
-            Statement(
-                Sid="FindLeftoverLogGroups", Effect=Allow, Action=[Action("logs", "DescribeLogGroups")], Resource=["*"]
-            ),
-            Statement(
-                Sid="ContainerLogs",
-                Effect=Allow,
-                Action=[Action("logs", "FilterLogEvents")],
-                Resource=[f"arn:aws:logs:{arn}:log-group:/ecs/{NAME_PREFIX}*"],
-            ),
-            Statement(
-                Sid="Redis",
-                Effect=Allow,
-                Action=[
-                    Action("elasticache", "DescribeReplicationGroups"),
-                    Action("elasticache", "ModifyReplicationGroup"),
-                ],
-                Resource=[f"arn:aws:elasticache:{arn}:replicationgroup:{NAME_PREFIX}-*"],
-            ),
-            Statement(
-                Sid="RotateTheRedisToken",
-                Effect=Allow,
-                Action=[
-                    Action("secretsmanager", a)
-                    for a in ("DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage")
-                ],
-                Resource=[f"arn:aws:secretsmanager:{arn}:secret:*RedisAuthSecret*"],
-            ),
-            Statement(
-                Sid="TheSecretsKeyThroughSecretsManager",
-                Effect=Allow,
-                Action=[Action("kms", "Decrypt"), Action("kms", "GenerateDataKey")],
-                Resource=[f"arn:aws:kms:{arn}:key/*"],
-                Condition=Condition(StringEquals("kms:ViaService", f"secretsmanager.{region}.amazonaws.com")),
-            ),
-        ],
-    )
+    named from a NamePrefix starting with ``cylink``. The statements are policies/iam/deployer-policy.yaml,
+    filled in here. Proven by tests/test_deployer_policy.py, which records every call the commands make
+    against the emulator and evaluates each against this document."""
+    values = {
+        "account": account,
+        "region": region,
+        "bucket": artifacts_bucket,
+        "prefix": NAME_PREFIX,
+        "role": ROLE_NAME,
+    }
+    source = yaml.safe_load(DEPLOYER_SOURCE.read_text())
+    return PolicyDocument(Version="2012-10-17", Statement=[_statement(sid, s, values) for sid, s in source.items()])
+
+
+def _statement(sid: str, source: dict[str, Any], values: dict[str, str]) -> Statement:
+    """An Allow statement from its source (``actions``, ``resources``, optional ``condition`` as
+    ``{operator: {key: value}}``), every ``{placeholder}`` filled from ``values``: an unknown key, placeholder
+    or operator, or an action that is not ``service:Name``, is an error, never a statement that grants
+    something other than what the file says."""
+    if set(source) - STATEMENT_KEYS or not {"actions", "resources"} <= set(source):
+        raise ValueError(f"{DEPLOYER_SOURCE.name}: {sid}: keys {sorted(source)}, expected {sorted(STATEMENT_KEYS)}")
+    if not all(IAM_ACTION.match(a) for a in source["actions"]):
+        raise ValueError(f"{DEPLOYER_SOURCE.name}: {sid}: actions are service:Name, without wildcards")
+
+    def fill(value: str | list[str]) -> str | list[str]:
+        return value.format_map(values) if isinstance(value, str) else [v.format_map(values) for v in value]
+
+    extra = {}
+    if "condition" in source:
+        extra["Condition"] = Condition(
+            [_operator(op)({key: fill(v) for key, v in pairs.items()}) for op, pairs in source["condition"].items()]
+        )
+    actions = [Action(*a.split(":")) for a in source["actions"]]
+    return Statement(Sid=sid, Effect=Allow, Action=actions, Resource=fill(source["resources"]), **extra)
+
+
+def _operator(name: str) -> Any:
+    """awacs's class for an IAM condition operator (``StringEquals``, ``ArnLike``...)."""
+    operator = getattr(awacs.aws, name, None)
+    if not (isinstance(operator, type) and issubclass(operator, ConditionElement)):
+        raise ValueError(f"{DEPLOYER_SOURCE.name}: {name} is not an IAM condition operator")
+    return operator
 
 
 def as_json(document: PolicyDocument) -> str:
