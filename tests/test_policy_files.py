@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cylink_deploy import bootstrap
+from cylink_deploy.cfn import bootstrap
 from tools import policies
 
 

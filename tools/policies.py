@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cylink_deploy import artifacts, bootstrap  # noqa: E402
+from cylink_deploy.cfn import artifacts, bootstrap  # noqa: E402
 
 IAM_DIR = REPO / "policies" / "iam"
 ACCOUNT, REGION = "ACCOUNT_ID", "REGION"

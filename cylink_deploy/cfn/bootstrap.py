@@ -22,9 +22,8 @@ from awacs import iam, s3
 from awacs.aws import Action, Allow, Condition, ConditionElement, PolicyDocument, Statement, StringEquals, StringLike
 from botocore.exceptions import ClientError
 
+from cylink_deploy.project import PACKAGE_ROOT
 from templates_src.common import service_trust
-
-from .project import PACKAGE_ROOT
 
 ROLE_NAME = "cylink-cloudformation"
 POLICY_NAME = "manage-cylink-stacks"

@@ -210,11 +210,8 @@ def rotate_redis_auth(
     aws.account_id(clients.sts)
     target = find_target(clients, request)
     found = preflight(clients, target)
-    sm, cache, env = clients.secretsmanager, clients.elasticache, request.env
     pending = found.get("AWSPENDING")
-    resumed = pending is not None
-    promoted = resumed and pending == found["AWSCURRENT"]
-    again = f"python deploy.py rotate-redis-auth --env {env}" + (
+    again = f"python deploy.py rotate-redis-auth --env {request.env}" + (
         f" --stack-name {request.stack_name}" if request.stack_name else ""
     )
     services = sorted(target.services.values())
@@ -222,71 +219,115 @@ def rotate_redis_auth(
         f"Rotating the AUTH token of Redis {target.group_id} (stack {target.stack}); then redeploying: "
         f"{', '.join(services) or 'no service'}"
     )
-    if resumed:
+    if pending is not None:
         reporter.warn(
             f"an earlier rotation did not finish (version {pending} is AWSPENDING): finishing it with that token"
         )
     if not reporter.confirm("Rotate the Redis AUTH token now?"):
         raise Aborted("declined: nothing was changed")
     reporter.sent("rotation")  # from here an interruption leaves a rotation part-way (the next run finishes it)
-    result = Result(target.stack, target.group_id, target.secret_arn, pending or "", services, resumed)
-
-    if pending is None:
-        token = new_token()
-        pending = sm.put_secret_value(
-            SecretId=target.secret_arn,
-            ClientRequestToken=str(uuid.uuid4()),
-            SecretString=token,
-            VersionStages=["AWSPENDING"],
-        )["VersionId"]
-        result.version_id = pending
-        result.steps.append("stored the new token as AWSPENDING")
-        reporter.step(
-            f"Stored the new token in the secret as AWSPENDING (version {pending}); tasks still read the old one"
-        )
-    else:
-        token = sm.get_secret_value(SecretId=target.secret_arn, VersionStage="AWSPENDING")["SecretString"]
-
-    if not promoted:
-        cache.modify_replication_group(
-            ReplicationGroupId=target.group_id, AuthToken=token, AuthTokenUpdateStrategy="ROTATE", ApplyImmediately=True
-        )
-        reporter.step(f"Redis {target.group_id}: ROTATE (old and new token both accepted); waiting until available")
-        if not wait_available(cache, target.group_id, sleep):
-            raise RotationIncomplete(
-                f"Redis {target.group_id} did not become available after ROTATE: the old token still works (the new "
-                "one "
-                f"may too), the secret still gives tasks the old token (the new one is AWSPENDING); once the group is "
-                f"available, run '{again}' to finish with the same token"
-            )
-        result.steps.append("ROTATE: old and new token accepted")
-        sm.update_secret_version_stage(
-            SecretId=target.secret_arn,
-            VersionStage="AWSCURRENT",
-            MoveToVersionId=pending,
-            RemoveFromVersionId=found["AWSCURRENT"],
-        )
-        result.steps.append("AWSCURRENT is the new token")
-        reporter.step(
-            "The secret's AWSCURRENT is now the new token (the old one is AWSPREVIOUS): tasks started from now on "
-            "read it"
-        )
-
+    result = Result(target.stack, target.group_id, target.secret_arn, pending or "", services, pending is not None)
+    token, pending_id = _pending_token(clients, target, pending, result, reporter)
+    if pending != found["AWSCURRENT"]:  # not yet promoted by an earlier run
+        _rotate(clients, target, token, pending_id, found["AWSCURRENT"], again, result, reporter, sleep)
     if target.services:
-        for name in services:
-            clients.ecs.update_service(cluster=target.cluster, service=name, forceNewDeployment=True)
-        reporter.step(
-            f"New deployment of {', '.join(services)} (tasks start with the new token); waiting until it has completed"
-        )
-        problem = wait_services(clients.ecs, target.cluster, target.services, reporter, sleep)
-        if problem:
-            raise RotationIncomplete(
-                f"{problem}: Redis still accepts the old and the new token, and the secret gives the new one, so "
-                f"nothing is disconnected; fix the service (python deploy.py status/logs --env {env}), then run "
-                f"'{again}' to redeploy and finish (SET)"
-            )
-        result.steps.append("services redeployed with the new token")
+        _redeploy(clients, target, services, request.env, again, result, reporter, sleep)
+    _set(clients, target, token, pending_id, again, result, reporter, sleep)
+    reporter.result(result.document())
+    return result
 
+
+def _pending_token(
+    clients: aws.Clients, target: Target, pending: str | None, result: Result, reporter: Reporter
+) -> tuple[str, str]:
+    """The token to rotate to and its version: a new one stored as AWSPENDING, or the one an earlier run left."""
+    sm = clients.secretsmanager
+    if pending is not None:
+        return sm.get_secret_value(SecretId=target.secret_arn, VersionStage="AWSPENDING")["SecretString"], pending
+    token = new_token()
+    version = sm.put_secret_value(
+        SecretId=target.secret_arn,
+        ClientRequestToken=str(uuid.uuid4()),
+        SecretString=token,
+        VersionStages=["AWSPENDING"],
+    )["VersionId"]
+    result.version_id = version
+    result.steps.append("stored the new token as AWSPENDING")
+    reporter.step(f"Stored the new token in the secret as AWSPENDING (version {version}); tasks still read the old one")
+    return token, version
+
+
+def _rotate(
+    clients: aws.Clients,
+    target: Target,
+    token: str,
+    pending: str,
+    current: str,
+    again: str,
+    result: Result,
+    reporter: Reporter,
+    sleep: Sleep,
+) -> None:
+    """ROTATE (Redis accepts the old and the new token), then make the new token the secret's AWSCURRENT."""
+    cache, sm = clients.elasticache, clients.secretsmanager
+    cache.modify_replication_group(
+        ReplicationGroupId=target.group_id, AuthToken=token, AuthTokenUpdateStrategy="ROTATE", ApplyImmediately=True
+    )
+    reporter.step(f"Redis {target.group_id}: ROTATE (old and new token both accepted); waiting until available")
+    if not wait_available(cache, target.group_id, sleep):
+        raise RotationIncomplete(
+            f"Redis {target.group_id} did not become available after ROTATE: the old token still works (the new "
+            "one may too), the secret still gives tasks the old token (the new one is AWSPENDING); once the group "
+            f"is available, run '{again}' to finish with the same token"
+        )
+    result.steps.append("ROTATE: old and new token accepted")
+    sm.update_secret_version_stage(
+        SecretId=target.secret_arn, VersionStage="AWSCURRENT", MoveToVersionId=pending, RemoveFromVersionId=current
+    )
+    result.steps.append("AWSCURRENT is the new token")
+    reporter.step(
+        "The secret's AWSCURRENT is now the new token (the old one is AWSPREVIOUS): tasks started from now on read it"
+    )
+
+
+def _redeploy(
+    clients: aws.Clients,
+    target: Target,
+    services: list[str],
+    env: str,
+    again: str,
+    result: Result,
+    reporter: Reporter,
+    sleep: Sleep,
+) -> None:
+    """A new deployment of every service that reads the token, waited out: tasks start with the new one."""
+    for name in services:
+        clients.ecs.update_service(cluster=target.cluster, service=name, forceNewDeployment=True)
+    reporter.step(
+        f"New deployment of {', '.join(services)} (tasks start with the new token); waiting until it has completed"
+    )
+    problem = wait_services(clients.ecs, target.cluster, target.services, reporter, sleep)
+    if problem:
+        raise RotationIncomplete(
+            f"{problem}: Redis still accepts the old and the new token, and the secret gives the new one, so "
+            f"nothing is disconnected; fix the service (python deploy.py status/logs --env {env}), then run "
+            f"'{again}' to redeploy and finish (SET)"
+        )
+    result.steps.append("services redeployed with the new token")
+
+
+def _set(
+    clients: aws.Clients,
+    target: Target,
+    token: str,
+    pending: str,
+    again: str,
+    result: Result,
+    reporter: Reporter,
+    sleep: Sleep,
+) -> None:
+    """SET: only the new token is accepted; the AWSPENDING label goes."""
+    cache = clients.elasticache
     cache.modify_replication_group(
         ReplicationGroupId=target.group_id, AuthToken=token, AuthTokenUpdateStrategy="SET", ApplyImmediately=True
     )
@@ -296,8 +337,8 @@ def rotate_redis_auth(
             f"Redis {target.group_id} did not become available after SET: every task already uses the new token; "
             f"once the group is available, run '{again}' to confirm the SET and finish"
         )
-    sm.update_secret_version_stage(SecretId=target.secret_arn, VersionStage="AWSPENDING", RemoveFromVersionId=pending)
+    clients.secretsmanager.update_secret_version_stage(
+        SecretId=target.secret_arn, VersionStage="AWSPENDING", RemoveFromVersionId=pending
+    )
     result.steps.append("SET: only the new token accepted; AWSPENDING removed")
     reporter.step(f"Done: Redis {target.group_id} accepts only the new token (secret version {pending})")
-    reporter.result(result.document())
-    return result
