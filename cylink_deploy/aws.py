@@ -55,17 +55,17 @@ class Clients:
 
 
 class FailFast:
-    """Ends a call at once when its connection is refused or its host name does not resolve, until an endpoint
-    has answered in this run: retrying a connection that was never made only delays the error line (~25 s).
+    """Ends a call at once when its connection is refused or its host name does not resolve, while nothing has
+    answered in this run: retrying a connection that was never made only delays the error line by 10-30 s.
 
-    botocore's standard and adaptive retry modes retry ``ConnectionError`` (EndpointConnectionError's base) like
-    throttling and HTTP 500/502/503/504 (https://docs.aws.amazon.com/boto3/latest/guide/retries.html;
-    botocore/retries/standard.py TransientRetryableChecker). The endpoint asks its ``needs-retry.<service>``
-    handlers after every attempt (botocore/endpoint.py ``_needs_retry``); this one is registered first on that
-    very event, so it runs before botocore's retry handler (registered there too), and an exception it raises
-    reaches the caller unretried. Anything that answers (throttling, 5xx) goes on to botocore's retries, and once
-    an endpoint has answered, a failed connection (a Wi-Fi or VPN blip mid-deploy) is retried as before. The
-    same on AWS and the emulator: only the endpoint differs."""
+    botocore's standard and adaptive modes retry ``ConnectionError`` (EndpointConnectionError's base) as they
+    retry throttling and HTTP 500/502/503/504 (https://docs.aws.amazon.com/boto3/latest/guide/retries.html,
+    botocore/retries/standard.py TransientRetryableChecker). After every attempt the endpoint emits
+    ``needs-retry.<service>.<operation>`` (botocore/endpoint.py ``_needs_retry``); botocore's retry handler is
+    registered on ``needs-retry.<service>`` and this check first on that same event (``register_first``), so it
+    decides before the retry handler, and what it raises reaches the caller unretried. Whatever answers goes
+    on to botocore's retries; once something has answered, a failed connection (a Wi-Fi or VPN blip mid-deploy)
+    is retried as before. The same on AWS and the emulator: only the endpoint differs."""
 
     def __init__(self) -> None:
         self.answered = False
