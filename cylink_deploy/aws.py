@@ -147,9 +147,10 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     fail_fast = FailFast()
+    new_client: Any = session.client  # Any: boto3-stubs' overloads take only a literal service name
 
     def client(name: str) -> Any:
-        return fail_fast.attach(session.client(name, **kwargs))
+        return fail_fast.attach(new_client(name, **kwargs))
 
     return Clients(
         cloudformation=client("cloudformation"),
