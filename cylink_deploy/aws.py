@@ -54,6 +54,36 @@ class Clients:
     secretsmanager: Any = None  # rotate-redis-auth
 
 
+class FailFast:
+    """Ends a call at once when its connection is refused or its host name does not resolve, while nothing has
+    answered in this run: retrying a connection that was never made only delays the error line by 10-30 s.
+
+    botocore's standard and adaptive modes retry ``ConnectionError`` (EndpointConnectionError's base) as they
+    retry throttling and HTTP 500/502/503/504 (https://docs.aws.amazon.com/boto3/latest/guide/retries.html,
+    botocore/retries/standard.py TransientRetryableChecker). After every attempt the endpoint emits
+    ``needs-retry.<service>.<operation>`` (botocore/endpoint.py ``_needs_retry``); botocore's retry handler is
+    registered on ``needs-retry.<service>`` and this check first on that same event (``register_first``), so it
+    decides before the retry handler, and what it raises reaches the caller unretried. Whatever answers goes
+    on to botocore's retries; once something has answered, a failed connection (a Wi-Fi or VPN blip mid-deploy)
+    is retried as before. The same on AWS and the emulator: only the endpoint differs."""
+
+    def __init__(self) -> None:
+        self.answered = False
+
+    def attach(self, client: Any) -> Any:
+        """``client``, with the check ahead of its retry handler."""
+        service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register_first(f"needs-retry.{service}", self.check)
+        return client
+
+    def check(self, response: Any = None, caught_exception: Exception | None = None, **_: Any) -> None:
+        """A ``needs-retry`` handler: None lets botocore's retry handler decide."""
+        if response is not None:
+            self.answered = True
+        elif isinstance(caught_exception, bex.EndpointConnectionError) and not self.answered:
+            raise caught_exception
+
+
 @functools.cache
 def client_config() -> Config:
     """Throttling and transient errors: botocore's adaptive retry mode (client-side rate limiting + backoff)."""
@@ -111,18 +141,25 @@ def make_session(
 
 
 def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
-    """Clients for ``session`` with adaptive retries; ``endpoint_url`` only for the emulator."""
+    """Clients for ``session`` with adaptive retries, failing fast while nothing answers (one ``FailFast``
+    for the set); ``endpoint_url`` only for the emulator."""
     kwargs: dict[str, Any] = {"config": client_config()}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
+    fail_fast = FailFast()
+    new_client: Any = session.client  # Any: boto3-stubs' overloads take only a literal service name
+
+    def client(name: str) -> Any:
+        return fail_fast.attach(new_client(name, **kwargs))
+
     return Clients(
-        cloudformation=session.client("cloudformation", **kwargs),
-        s3=session.client("s3", **kwargs),
-        sts=session.client("sts", **kwargs),
+        cloudformation=client("cloudformation"),
+        s3=client("s3"),
+        sts=client("sts"),
         region=session.region_name,
-        iam=session.client("iam", **kwargs),
+        iam=client("iam"),
         profile=session.profile_name if session.profile_name != "default" else None,
-        **{name: session.client(name, **kwargs) for name in OPS_SERVICES},
+        **{name: client(name) for name in OPS_SERVICES},
     )
 
 

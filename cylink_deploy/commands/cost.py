@@ -94,7 +94,7 @@ def refresh(args: argparse.Namespace, client: Any, today: str, pricing_dir: Path
 
 def _pricing_client(args: argparse.Namespace) -> Any:
     session = aws.make_session(pricing.PRICE_LIST_REGION, args.profile)
-    return session.client("pricing", config=aws.client_config())
+    return aws.FailFast().attach(session.client("pricing", config=aws.client_config()))  # as make_clients does
 
 
 def _amount(value: str) -> float:
