@@ -28,7 +28,8 @@ from .test_exit_paths import CLEAN_AWS, FAKE, deploy_py
 
 UNRESOLVED = "http://cylink-unreachable.invalid:4566"  # RFC 6761: names under .invalid never resolve
 CANNOT_REACH = "check the network, AWS_ENDPOINT_URL, or use --local"
-# every command that calls AWS (cli.run, opscmd.COMMANDS, cost's price refresh), past any prompt
+# every command that calls AWS, past any prompt: the registry's commands outside the local group, and cost's
+# price refresh (test_the_list_covers_every_command_that_calls_aws)
 COMMANDS = {
     "deploy": ["--env", "dev", "--yes", "--image-tag", "1.0.0"],
     "execute": ["execute", "--env", "dev", "--yes", "cs-1"],
@@ -41,6 +42,12 @@ COMMANDS = {
     "rotate-redis-auth": ["rotate-redis-auth", "--env", "dev", "--yes"],
     "cost --refresh-prices": ["cost", "--refresh-prices"],
 }
+
+
+def test_the_list_covers_every_command_that_calls_aws():
+    from cylink_deploy.commands.registry import REGISTRY
+
+    assert {c.name for c in REGISTRY if c.group != "local"} | {"cost --refresh-prices"} == set(COMMANDS)
 
 
 @pytest.fixture(scope="module")
