@@ -54,6 +54,14 @@ class Clients:
     secretsmanager: Any = None  # rotate-redis-auth
 
 
+# Nothing answered: refused, no such host (EndpointConnectionError), or no answer to the connect within
+# CONNECT_TIMEOUT (ConnectTimeoutError: an endpoint that drops packets, e.g. a firewall or a wrong VPN route).
+UNREACHABLE = (bex.EndpointConnectionError, bex.ConnectTimeoutError)
+# botocore's default is 60 s per attempt (https://docs.aws.amazon.com/botocore/latest/reference/config.html):
+# a TCP connect to an AWS endpoint takes milliseconds, so 5 s is generous and an unreachable one is said soon.
+CONNECT_TIMEOUT = 5
+
+
 class FailFast:
     """Ends a call at once when its connection is refused or its host name does not resolve, while nothing has
     answered in this run: retrying a connection that was never made only delays the error line by 10-30 s.
@@ -80,7 +88,7 @@ class FailFast:
         """A ``needs-retry`` handler: None lets botocore's retry handler decide."""
         if response is not None:
             self.answered = True
-        elif isinstance(caught_exception, bex.EndpointConnectionError) and not self.answered:
+        elif isinstance(caught_exception, UNREACHABLE) and not self.answered:
             raise caught_exception
 
 
@@ -89,7 +97,11 @@ def client_config() -> Config:
     """Throttling and transient errors: botocore's adaptive retry mode (client-side rate limiting + backoff)."""
     from botocore.config import Config
 
-    return Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="cylink-deploy")
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": 10},
+        connect_timeout=CONNECT_TIMEOUT,
+        user_agent_extra="cylink-deploy",
+    )
 
 
 OPS_SERVICES = ("ecr", "ecs", "logs", "elbv2", "elasticache", "cloudwatch", "secretsmanager")
@@ -198,7 +210,7 @@ def translate(exc: Exception) -> DeployError | None:
         return AwsAccessError(f"no AWS region: pass --region (default {DEFAULT_REGION}) or set AWS_REGION")
     if isinstance(exc, bex.TokenRetrievalError) or isinstance(exc, bex.SSOTokenLoadError):
         return AwsAccessError("your SSO session has expired: run 'aws sso login' (with --profile NAME) and retry")
-    if isinstance(exc, bex.EndpointConnectionError):
+    if isinstance(exc, UNREACHABLE):
         where = os.environ.get("AWS_ENDPOINT_URL") or str(exc)
         return AwsAccessError(
             f"cannot reach the AWS endpoint ({where}): check the network, AWS_ENDPOINT_URL, or use --local"

@@ -123,6 +123,26 @@ def test_a_name_that_does_not_resolve_is_looked_up_once(monkeypatch, capsys, pro
     assert connections == [("cylink-unreachable.invalid", 4566)]
 
 
+def test_an_endpoint_that_never_answers_the_connect_is_given_5_s_once(monkeypatch, capsys, project):
+    """A firewall that drops packets: no refusal ever comes. Each connect is bounded by CONNECT_TIMEOUT (botocore's
+    default is 60 s, times 11 attempts), and it too is said in one line after one attempt. The silence is
+    simulated where urllib3 connects (socket.timeout, as a real connect timeout raises), so the test takes no time."""
+    timeouts: list[float] = []
+
+    def silent(address, timeout=None, *args, **kwargs):
+        timeouts.append(timeout)
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", silent)
+    endpoint = "http://127.0.0.1:9"  # never reached: the connect is simulated
+    shell(monkeypatch, endpoint)
+    assert cli.main(COMMANDS["status"], stdin=io.StringIO(), project=project) == 3
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: cannot reach the AWS endpoint ({endpoint}): {CANNOT_REACH}"
+    ]
+    assert timeouts == [aws.CONNECT_TIMEOUT] == [5]
+
+
 # --- what answers keeps its retries ---------------------------------------------------------------------
 
 IDENTITY = (
