@@ -330,3 +330,63 @@ def test_the_execute_step_fails_the_job_when_the_change_set_is_gone(tmp_path, ow
     proc = execute.run("execute")
     assert proc.returncode == 4 and "no change set" in proc.stderr
     assert not (tmp_path / "summary.md").exists()  # nothing claims it executed
+
+
+# --- the deploy jobs run only hash-pinned code ----------------------------------------------------------------
+
+DEPLOY_REQUIREMENTS = REPO / "requirements-deploy.txt"
+
+
+def _pins() -> dict[str, tuple[str, list[str]]]:
+    """requirements-deploy.txt as name -> (version, hashes)."""
+    text = DEPLOY_REQUIREMENTS.read_text().replace("\\\n", " ")
+    pins = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            spec, *options = line.split()
+            name, _, version = spec.partition("==")
+            pins[name.lower()] = (
+                version,
+                [o.removeprefix("--hash=") for o in options if o.startswith("--hash=sha256:")],
+            )
+    return pins
+
+
+def test_the_deploy_jobs_install_only_hash_pinned_requirements_and_restore_no_cache():
+    """A job holding id-token: write runs nothing a cache entry or an unpinned resolution could have changed."""
+    for job_id, job in load("deploy.yml")["jobs"].items():
+        assert job["permissions"].get("id-token") == "write", job_id
+        uses = [s.get("uses", "") for s in job["steps"]]
+        assert not any(u.startswith("actions/cache") for u in uses), f"{job_id} restores a cache"
+        runs = "\n".join(s.get("run", "") for s in job["steps"])
+        assert "make " not in runs and ".venv/" not in runs, f"{job_id} installs the dev environment"
+        install = [s["run"] for s in job["steps"] if "pip install" in s.get("run", "")]
+        assert len(install) == 1 and all(
+            flag in install[0] for flag in ("--require-hashes", "--no-deps", "--only-binary :all:")
+        ), job_id
+        assert "-r requirements-deploy.txt" in install[0].replace("\\\n", " ").replace("  ", " "), job_id
+
+
+def test_the_deploy_requirements_are_the_runtime_pinned_with_hashes_at_the_tested_versions():
+    """Every line ==-pinned with sha256 hashes; setup.cfg's install_requires all there, within their ranges;
+    each at the version this test run imports, so the deploy job runs what the tests ran."""
+    import configparser
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    pins = _pins()
+    assert pins and all(v and hashes for v, hashes in pins.values()), pins
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    for line in cfg["options"]["install_requires"].strip().splitlines():
+        req = Requirement(line)
+        pinned = pins[req.name.lower()][0]
+        assert req.specifier.contains(pinned), f"{req.name}=={pinned} outside setup.cfg's {req.specifier}"
+    for name, (pinned, _) in pins.items():
+        assert version(name) == pinned, f"{name}: tests run {version(name)}, deploy jobs {pinned}"
+    compiled_from = (REPO / "requirements-deploy.in").read_text()
+    assert {Requirement(x).name.lower() for x in compiled_from.splitlines() if x and not x.startswith("#")} == {
+        Requirement(x).name.lower() for x in cfg["options"]["install_requires"].strip().splitlines()
+    }
