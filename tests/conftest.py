@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -64,13 +65,34 @@ def project_copy(where: Path) -> Path:
     return where
 
 
+_SHARED: list[Any] = []  # this process's shared emulator, once a test has asked for it
+
+
 @pytest.fixture(scope="session")
 def emulator():
     """One emulator (moto server on 127.0.0.1) per test process; tests use unique stack names."""
     from cylink_deploy.emulator import Emulator
 
     with Emulator() as emu:
-        yield emu
+        _SHARED.append(emu)
+        try:
+            yield emu
+        finally:
+            _SHARED.remove(emu)
+
+
+@contextmanager
+def shared_emulator_stopped() -> Iterator[None]:
+    """Stop this process's shared emulator (its server and its hold on the fixes) for tests that apply
+    other fix sets or need moto as shipped; afterwards it serves again on its port, moto reset."""
+    stopped = list(_SHARED)
+    for emu in stopped:
+        emu.stop()
+    try:
+        yield
+    finally:
+        for emu in stopped:
+            emu.start()
 
 
 @pytest.fixture
