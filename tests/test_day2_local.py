@@ -126,8 +126,11 @@ def test_release_refuses_a_tag_missing_in_one_repository_before_any_change_set(a
     )
     cfn = client(aws_env, "cloudformation")
     assert image_tag_parameter(aws_env, stack) == before
+    # moto lists every stack's change sets: another test's may be waiting on the shared emulator
     assert not [
-        s for s in cfn.list_change_sets(StackName=stack["name"])["Summaries"] if s["ExecutionStatus"] == "AVAILABLE"
+        s
+        for s in cfn.list_change_sets(StackName=stack["name"])["Summaries"]
+        if s["StackName"] == stack["name"] and s["ExecutionStatus"] == "AVAILABLE"
     ]
 
 

@@ -259,6 +259,8 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
         REPO / "templates_src"
     )  # a checkout: deploy.py finds the project from the working directory
     (where / "deploy.py").symlink_to(REPO / "deploy.py")
+    # `python -m cylink_deploy.summary` runs the checkout's package, not whichever checkout is installed
+    (where / "cylink_deploy").symlink_to(REPO / "cylink_deploy")
     job_summary = tmp_path / "summary.md"
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
