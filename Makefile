@@ -7,7 +7,7 @@ CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 GUARD_STAMP := .venv-guard/.installed-stamp
 
-.PHONY: local test build bench bench-preflight clean taskcat-venv guard-venv snapshots mutation
+.PHONY: local test test-fast build bench bench-preflight clean taskcat-venv guard-venv snapshots mutation
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,6 +53,11 @@ test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
 	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks tools policies deploy.py
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile
+
+## test-fast: the inner loop, under a minute: pure, template and Stubber tests (no emulator, no process such as
+## deploy.py: tests/conftest.py fails an unmarked test that starts one); `make test` runs these and the rest
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 ## snapshots: rewrite tests/snapshots/ after a deliberate template or parameter change (review the diff)
 snapshots: $(STAMP)

@@ -1,11 +1,14 @@
-"""Shared fixtures: the rendered templates (in memory, as parsed JSON) and small lookup helpers."""
+"""Shared fixtures: the rendered templates (in memory, as parsed JSON) and small lookup helpers; the
+emulator shared by a test process; and the line between the fast tier and the rest (``slow``)."""
 
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import pytest
 
@@ -13,6 +16,82 @@ from cylink_deploy.project import Project
 from templates_src import render
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The fast tier (`make test-fast`, `pytest -m "not slow"`): pure, template and Stubber tests. A test that
+# serves the emulator or starts a process is marked slow: by hand (pytestmark or a decorator), or here if
+# it uses the emulator fixtures. An unmarked test that does either fails, whichever tier runs it, so a
+# slow test cannot slip into the fast tier unnoticed.
+EMULATOR_FIXTURES = {"emulator", "aws_env"}
+FAST_PROGRAMS = {"git"}  # milliseconds: a deploy records the commit it deploys
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if EMULATOR_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def _program(args: Any) -> str:
+    first = shlex.split(args)[0] if isinstance(args, (str, bytes)) else args[0]
+    return Path(str(first)).name
+
+
+@contextmanager
+def _refusing_slow_work(refused: list[str]) -> Iterator[None]:
+    """Make serving HTTP (the emulator: werkzeug's server) or starting a process other than FAST_PROGRAMS
+    fail, and note it."""
+    import werkzeug.serving
+
+    start_process, make_server = subprocess.Popen._execute_child, werkzeug.serving.make_server
+
+    def refuse(what: str) -> None:
+        refused.append(what)
+        pytest.fail(f"{what}: not in the fast tier, so mark the test @pytest.mark.slow", pytrace=False)
+
+    def guarded_start(self: subprocess.Popen[Any], args: Any, *rest: Any) -> None:
+        if _program(args) not in FAST_PROGRAMS:
+            refuse(f"starts a process ({_program(args)})")
+        start_process(self, args, *rest)
+
+    def guarded_make_server(*args: Any, **kwargs: Any) -> Any:
+        refuse("serves the emulator (an HTTP server)")
+
+    subprocess.Popen._execute_child = guarded_start
+    werkzeug.serving.make_server = guarded_make_server
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = start_process
+        werkzeug.serving.make_server = make_server
+
+
+def _guarded(item: pytest.Item) -> Generator[None, Any, Any]:
+    """One phase of a test not marked slow, with slow work refused; failed if any was tried, even if the
+    code under test swallowed the refusal."""
+    if item.get_closest_marker("slow"):
+        return (yield)
+    refused: list[str] = []
+    try:
+        with _refusing_slow_work(refused):
+            return (yield)
+    finally:
+        if refused:
+            pytest.fail(f"{refused[0]}: not in the fast tier, so mark the test @pytest.mark.slow", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _guarded(item))
 
 
 class Built:

@@ -18,8 +18,15 @@ from .conftest import shared_emulator_stopped
 @pytest.fixture(scope="module", autouse=True)
 def _moto_to_ourselves():
     """These tests apply fix sets of their own and check moto unpatched: no other hold may be in force."""
-    with shared_emulator_stopped(), emulator_server():
+    with shared_emulator_stopped():
         yield
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One server for the module's scenarios; each gets a fresh moto with its fix set (serving())."""
+    with emulator_server() as endpoint:
+        yield endpoint
 
 
 def test_every_fix_has_a_scenario_and_the_moto_pin_is_checked():
@@ -27,13 +34,15 @@ def test_every_fix_has_a_scenario_and_the_moto_pin_is_checked():
     assert moto.__version__ == emulator.MOTO_VERSION
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(emulator.FIXES))
-def test_the_scenario_passes_with_all_fixes(name):
+def test_the_scenario_passes_with_all_fixes(name, server):
     run(name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(emulator.FIXES))
-def test_the_scenario_fails_without_its_fix(name):
+def test_the_scenario_fails_without_its_fix(name, server):
     others = [f for f in emulator.FIXES if f != name]
     with serving(fixes=others), emulator.apply(only=others) as applied:
         assert name not in applied.names  # the set in force is exactly the others (apply refuses any other)

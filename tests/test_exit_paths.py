@@ -65,6 +65,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv, env, code, message", CASES, ids=[c[3][:40] for c in CASES])
 def test_each_failure_is_one_line_with_the_documented_exit_code(project, argv, env, code, message):
     proc = deploy_py(project, *argv, env=env)
@@ -74,6 +75,7 @@ def test_each_failure_is_one_line_with_the_documented_exit_code(project, argv, e
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_params_file_that_is_not_utf8_or_repeats_a_key_is_one_line(tmp_path):
     project = project_copy(tmp_path)
     dev = project / "params" / "dev.yaml"
@@ -85,6 +87,7 @@ def test_a_params_file_that_is_not_utf8_or_repeats_a_key_is_one_line(tmp_path):
     assert proc.returncode == 2 and "dev.yaml:4:3: key 'EgressMode' is given twice" in proc.stderr
 
 
+@pytest.mark.slow
 def test_an_unwritable_build_directory_is_one_line(tmp_path):
     project = project_copy(tmp_path)
     (project / "build").write_text("a file where the build directory should be")
@@ -185,6 +188,7 @@ def test_the_options_of_every_subcommand_may_come_before_it():
     assert normalize(["--debug", "--env", "dev"], cli.COMMANDS) == (["deploy", "--debug", "--env", "dev"], None)
 
 
+@pytest.mark.slow
 def test_a_project_dir_without_params_is_refused_before_anything_is_written(tmp_path):
     """A typo in --project-dir once created DIR/build and linted zero parameter files, exit 0."""
     missing = tmp_path / "no-such-checkout"
@@ -211,6 +215,7 @@ def test_a_project_dir_without_params_is_refused_before_anything_is_written(tmp_
     assert not (missing / "build").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("edit", "says"),
     [
@@ -230,6 +235,7 @@ def test_build_reads_a_parameter_file_as_deploy_does(tmp_path, edit, says):
         assert len(proc.stderr.splitlines()) == 1 and says in proc.stderr, (argv, proc.stderr)
 
 
+@pytest.mark.slow
 def test_a_project_with_templates_of_its_own_is_refused_not_built_from_this_checkout(tmp_path):
     """Templates come from the templates_src this deploy.py imports: another checkout's edits were
     silently ignored (its build/ filled with this checkout's templates, exit 0)."""
@@ -258,6 +264,7 @@ def _tool_copy(where: Path) -> Path:
     return where
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "says"),
     [

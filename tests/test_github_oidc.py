@@ -42,6 +42,7 @@ def _trust_of(iam, role=github_oidc.ROLE_NAME):
     return json.loads(document) if isinstance(document, str) else document
 
 
+@pytest.mark.slow
 def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_ref_and_environment(clients):
     reporter = RecordingReporter()
     trust = GitHubTrust("cylink/infra", ("refs/heads/main",), ("prod",))
@@ -142,6 +143,7 @@ def test_a_trust_wider_than_meant_or_malformed_is_refused_in_one_line(repo, refs
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_the_cli_passes_the_github_flags_and_refuses_them_without_a_repository(own_emulator, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", own_emulator.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])

@@ -51,12 +51,14 @@ def actionlint(*paths: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow
 def test_both_workflows_exist_and_actionlint_is_clean():
     assert {p.name for p in workflow_files()} >= {"ci.yml", "deploy.yml"}
     proc = actionlint(*workflow_files())
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_actionlint_catches_a_broken_workflow(tmp_path):
     broken = (
         (WORKFLOWS / "deploy.yml")
@@ -178,6 +180,7 @@ def _check_call(argv: list[str]) -> None:
         raise AssertionError(f"unexpected python call in a workflow: {argv}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image_tag", ["v1.2.0", ""])
 def test_every_python_call_in_the_workflows_is_a_documented_command(tmp_path, image_tag):
     env = {
@@ -251,6 +254,7 @@ class Job:
         return {k: self.evaluate(v) for k, v in self.job.get("outputs", {}).items()}
 
 
+@pytest.mark.slow
 def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_change_set_on_the_emulator(
     tmp_path, own_emulator
 ):
@@ -308,6 +312,7 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
     assert "### cylink-dev: no changes" in job_summary.read_text()
 
 
+@pytest.mark.slow
 def test_the_execute_step_fails_the_job_when_the_change_set_is_gone(tmp_path, own_emulator):
     where = project_copy(tmp_path / "checkout")
     (where / "templates_src").symlink_to(REPO / "templates_src")

@@ -86,6 +86,7 @@ def test_make_test_runs_the_skipped_hooks_commands_over_every_python_file():
     assert python_files and [f for f in python_files if not any(f == p or f.startswith(p + "/") for p in paths)] == []
 
 
+@pytest.mark.slow
 def test_pre_commit_runs_clean_on_the_repository(checkout):
     proc = pre_commit(checkout, "run", "--all-files", skip=SKIPPED)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -96,6 +97,7 @@ def test_pre_commit_runs_clean_on_the_repository(checkout):
         assert any(line.startswith(HOOKS[hook]["name"]) and line.endswith("Skipped") for line in lines), proc.stdout
 
 
+@pytest.mark.slow
 def test_a_staged_build_file_is_refused_at_commit(checkout):
     assert pre_commit(checkout, "install").returncode == 0
     (checkout / "build").mkdir(exist_ok=True)
@@ -113,6 +115,7 @@ def test_a_staged_build_file_is_refused_at_commit(checkout):
         pre_commit(checkout, "uninstall")
 
 
+@pytest.mark.slow
 def test_a_broken_parameter_file_fails_the_build_hook(checkout):
     dev = checkout / "params" / "dev.yaml"
     original = dev.read_text()

@@ -80,6 +80,7 @@ def taskcat(*args: str, cwd: Path, endpoint: str | None = None) -> subprocess.Co
     )
 
 
+@pytest.mark.slow
 def test_taskcat_lint_passes_and_validates_the_config_with_taskcats_schema(taskcat_project):
     proc = taskcat("lint", cwd=taskcat_project)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -113,6 +114,7 @@ def test_no_local_only_setting_leaks_into_the_real_config():
     assert "sig_v2" not in text and "127.0.0.1" not in text and "endpoint" not in text.lower()
 
 
+@pytest.mark.slow
 def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, taskcat_project, tmp_path):
     proc = taskcat(
         "test",
@@ -136,6 +138,7 @@ def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, t
         assert statuses and set(statuses) == {"DELETE_COMPLETE"}, statuses
 
 
+@pytest.mark.slow
 def test_a_broken_template_fails_the_local_run(emulator_url, taskcat_project, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(taskcat_project / "build", project / "build")
