@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -36,27 +33,9 @@ def taskcat_project(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def emulator_url():
-    """deploy.py --serve-local in its own process (taskcat runs in another virtual environment)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+def emulator_url(emulator):
+    """This test process's emulator, served over HTTP to taskcat (which runs in another virtual environment)."""
+    return emulator.endpoint
 
 
 def taskcat(*args: str, cwd: Path, endpoint: str | None = None) -> subprocess.CompletedProcess:
