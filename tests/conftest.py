@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 # slow test cannot slip into the fast tier unnoticed.
 EMULATOR_FIXTURES = {"emulator", "aws_env"}
 FAST_PROGRAMS = {"git"}  # milliseconds: a deploy records the commit it deploys
+_INFRASTRUCTURE: list[bool] = []  # non-empty while conftest itself starts something (see shared_emulator_stopped)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,12 +50,14 @@ def _refusing_slow_work(refused: list[str]) -> Iterator[None]:
         pytest.fail(f"{what}: not in the fast tier, so mark the test @pytest.mark.slow", pytrace=False)
 
     def guarded_start(self: subprocess.Popen[Any], args: Any, *rest: Any) -> None:
-        if _program(args) not in FAST_PROGRAMS:
+        if _program(args) not in FAST_PROGRAMS and not _INFRASTRUCTURE:
             refuse(f"starts a process ({_program(args)})")
         start_process(self, args, *rest)
 
     def guarded_make_server(*args: Any, **kwargs: Any) -> Any:
-        refuse("serves the emulator (an HTTP server)")
+        if not _INFRASTRUCTURE:
+            refuse("serves the emulator (an HTTP server)")
+        return make_server(*args, **kwargs)
 
     subprocess.Popen._execute_child = guarded_start
     werkzeug.serving.make_server = guarded_make_server
@@ -160,18 +163,34 @@ def emulator():
             _SHARED.remove(emu)
 
 
+@pytest.fixture(scope="module")
+def fresh_emulator(emulator):
+    """The shared emulator emptied for this module (moto reset): for tests that need an empty account
+    (a first upload, account-wide names). A process runs one module at a time, so no other test's
+    stacks are lost."""
+    from moto.moto_api import _internal as moto_api
+
+    moto_api.moto_api_backend.reset()
+    return emulator
+
+
 @contextmanager
 def shared_emulator_stopped() -> Iterator[None]:
     """Stop this process's shared emulator (its server and its hold on the fixes) for tests that apply
-    other fix sets or need moto as shipped; afterwards it serves again on its port, moto reset."""
+    other fix sets or need moto as shipped; afterwards it serves again on its port, moto reset. The
+    restart is the session's, not a test's: it may happen while a fast test's teardown ends the module."""
     stopped = list(_SHARED)
     for emu in stopped:
         emu.stop()
     try:
         yield
     finally:
-        for emu in stopped:
-            emu.start()
+        _INFRASTRUCTURE.append(True)
+        try:
+            for emu in stopped:
+                emu.start()
+        finally:
+            _INFRASTRUCTURE.pop()
 
 
 @pytest.fixture

@@ -410,7 +410,8 @@ def test_status_shows_both_services_and_exits_by_health(aws_env, stack, project)
     cfn = client(aws_env, "cloudformation")
     groups = [
         r["PhysicalResourceId"]
-        for s in cfn.describe_stacks()["Stacks"]
+        for page in cfn.get_paginator("describe_stacks").paginate()  # other tests' stacks share the emulator
+        for s in page["Stacks"]
         if s["StackName"].startswith(stack["name"] + "-LoadBalancerStack")
         for r in cfn.list_stack_resources(StackName=s["StackId"])["StackResourceSummaries"]
         if r["ResourceType"].endswith("TargetGroup")

@@ -15,7 +15,7 @@ from cylink_deploy import aws, bootstrap, github_oidc, workflow
 from cylink_deploy.cli import main
 from cylink_deploy.errors import BadInput
 from cylink_deploy.github_oidc import GitHubTrust
-from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.workflow import BootstrapRequest, Status
 
 from .recording import RecordingReporter
@@ -26,10 +26,9 @@ PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubuserconten
 
 
 @pytest.fixture(scope="module")
-def own_emulator():
-    """An emulator of this module's own: the provider and the role are account-wide names."""
-    with Emulator() as emu:
-        yield emu
+def own_emulator(fresh_emulator):
+    """The shared emulator, emptied for this module: the provider and the role are account-wide names."""
+    return fresh_emulator
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from cylink_deploy import cli, summary
-from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 
 from .conftest import REPO, project_copy
 
@@ -210,9 +210,9 @@ def test_every_python_call_in_the_workflows_is_a_documented_command(tmp_path, im
 
 
 @pytest.fixture(scope="module")
-def own_emulator():
-    with Emulator() as emu:
-        yield emu
+def own_emulator(fresh_emulator):
+    """The shared emulator, emptied for this module: the workflow deploys the default stack, cylink-dev."""
+    return fresh_emulator
 
 
 class Job:
