@@ -117,6 +117,7 @@ LONGEST_FIRST = [
 ]
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: still runs with -p no:xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getvalue("dist") != "loadfile":
         return None
@@ -212,8 +213,9 @@ def fresh_emulator(emulator):
 @contextmanager
 def shared_emulator_stopped() -> Iterator[None]:
     """Stop this process's shared emulator (its server and its hold on the fixes) for tests that apply
-    other fix sets or need moto as shipped; afterwards it serves again on its port, moto reset. The
-    restart is the session's, not a test's: it may happen while a fast test's teardown ends the module."""
+    other fix sets or need moto as shipped; afterwards it serves again, moto reset, on a free port (its
+    old one may be taken by then; tests read ``emulator.endpoint`` when they start). The restart is the
+    session's, not a test's: it may happen while a fast test's teardown ends the module."""
     stopped = list(_SHARED)
     for emu in stopped:
         emu.stop()
@@ -223,6 +225,7 @@ def shared_emulator_stopped() -> Iterator[None]:
         _INFRASTRUCTURE.append(True)
         try:
             for emu in stopped:
+                emu.port = 0
                 emu.start()
         finally:
             _INFRASTRUCTURE.pop()
