@@ -45,7 +45,11 @@ def timed(args: list[str]) -> tuple[float, float]:
     )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"pytest {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+        log = REPO / "benchmarks" / "results" / "test_suite_bench-failure.txt"  # git-ignored
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(proc.stdout + proc.stderr)
+        summary = proc.stdout[proc.stdout.rfind("short test summary") :] or proc.stdout[-2000:]
+        raise SystemExit(f"pytest {' '.join(args)} failed (whole output: {log}):\n{summary}{proc.stderr[-2000:]}")
     return wall, children_cpu() - cpu
 
 
