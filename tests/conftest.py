@@ -4,7 +4,7 @@ emulator shared by a test process; and the line between the fast tier and the re
 from __future__ import annotations
 
 import json
-import shlex
+import os
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,8 +33,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _program(args: Any) -> str:
-    first = shlex.split(args)[0] if isinstance(args, (str, bytes)) else args[0]
-    return Path(str(first)).name
+    """The program Popen was asked to start: a command line's first word, or the first argument."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        args = os.fsdecode(args).split() or [""]
+    return Path(os.fsdecode(args[0])).name
 
 
 @contextmanager
