@@ -7,7 +7,7 @@ CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 GUARD_STAMP := .venv-guard/.installed-stamp
 
-.PHONY: local test build bench bench-preflight clean taskcat-venv guard-venv snapshots mutation
+.PHONY: local test test-fast build bench bench-preflight bench-tests clean taskcat-venv guard-venv snapshots mutation
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -54,6 +54,11 @@ test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile
 
+## test-fast: the inner loop, under a minute: pure, template and Stubber tests (no emulator, no process such as
+## deploy.py: tests/conftest.py fails an unmarked test that starts one); `make test` runs these and the rest
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
 ## snapshots: rewrite tests/snapshots/ after a deliberate template or parameter change (review the diff)
 snapshots: $(STAMP)
 	$(PY) tools/snapshots.py
@@ -75,6 +80,10 @@ bench: $(STAMP)
 
 bench-preflight: $(STAMP)
 	$(PY) benchmarks/preflight_bench.py
+
+## bench-tests: wall clock of make test-fast and of make test's pytest run (benchmarks/test_suite_bench.py)
+bench-tests: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
+	$(PY) benchmarks/test_suite_bench.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,21 +1,30 @@
 """One scenario per emulator fix: each passes with the fix and fails (raises) without it.
 
-Each runs over HTTP with boto3 against a fresh emulator: in-process with every fix (by
-tests/test_emulator_fixes.py), and in a subprocess with every fix but its own.
+Each runs over HTTP with boto3 against a fresh emulator (moto reset, then the fix set applied, as
+Emulator.start does) in the test's own process: once with every fix and once with every fix but its own
+(tests/test_emulator_fixes.py). ``python -m tests.compat_scenarios NAME [FIX ...]`` runs one by hand.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import boto3
+from botocore.config import Config
 
-from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.emulator import FAKE_CREDENTIALS, LOOPBACK, apply
+from cylink_deploy.emulator.server import _listening_server
 
 REGION = "ap-northeast-1"
-ENDPOINT: str | None = None  # set by run()
+ENDPOINT: str | None = None  # set by serving()
+_SERVERS: list[str] = []  # the endpoint of emulator_server()'s server while it runs
+# One attempt: the emulator is deterministic, so retrying its errors (a 500 from a missing fix) only
+# waits out botocore's backoff before the same failure.
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
 SCENARIOS: dict[str, Callable[[], None]] = {}
 
 
@@ -26,7 +35,7 @@ def scenario(func: Callable[[], None]) -> Callable[[], None]:
 
 def c(service: str) -> Any:
     """A client of the emulator the running scenario talks to."""
-    return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT, **FAKE_CREDENTIALS)
+    return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT, config=NO_RETRIES, **FAKE_CREDENTIALS)
 
 
 def create(
@@ -993,16 +1002,44 @@ def stale_change_sets_become_obsolete() -> None:
             raise AssertionError(f"{name} was executed")
 
 
-def run(name: str, fixes: list[str] | None = None) -> None:
-    """Run one scenario over HTTP against a fresh emulator with these fixes (default: all)."""
+@contextmanager
+def emulator_server() -> Iterator[str]:
+    """The emulator's HTTP server (moto's, on 127.0.0.1), once for many scenarios: serving() gives each
+    a fresh moto with its fix set. An Emulator per scenario would wait 0.5 s at each stop (werkzeug's
+    shutdown poll), half a minute over the suite's scenarios."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request log lines, as Emulator.start
+    server = _listening_server(0)
+    _SERVERS.append(f"http://{LOOPBACK}:{server.get_host_and_port()[1]}")
+    try:
+        yield _SERVERS[-1]
+    finally:
+        _SERVERS.pop()
+        server.stop()
+
+
+@contextmanager
+def serving(fixes: list[str] | None = None) -> Iterator[str]:
+    """A fresh emulator behind the running emulator_server(): moto reset, these fixes (default: all)
+    applied, as Emulator.start does; moto is restored when it ends."""
+    from moto.moto_api import _internal as moto_api
+
     global ENDPOINT
-    with Emulator(fixes=fixes) as emulator:
-        ENDPOINT = emulator.endpoint
+    assert _SERVERS, "serving() needs a running emulator_server()"
+    with apply(fixes):
+        moto_api.moto_api_backend.reset()  # nothing left from an earlier scenario
+        ENDPOINT = _SERVERS[-1]
         try:
-            SCENARIOS[name]()
+            yield ENDPOINT
         finally:
             ENDPOINT = None
 
 
+def run(name: str, fixes: list[str] | None = None) -> None:
+    """Run one scenario over HTTP against a fresh emulator with these fixes (default: all)."""
+    with serving(fixes):
+        SCENARIOS[name]()
+
+
 if __name__ == "__main__":  # python -m tests.compat_scenarios NAME [FIX ...]: apply only the given fixes
-    run(sys.argv[1], fixes=sys.argv[2:])
+    with emulator_server():
+        run(sys.argv[1], fixes=sys.argv[2:])

@@ -24,6 +24,7 @@ from .conftest import REPO, image_manifest, project_copy
 
 REGION = "ap-northeast-1"
 AWS_CLI = Path(sys.executable).parent / "aws"
+pytestmark = pytest.mark.slow  # serve-local, deploy.py and the AWS CLI as processes
 
 
 @pytest.fixture(scope="module")

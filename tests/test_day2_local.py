@@ -128,8 +128,11 @@ def test_release_refuses_a_tag_missing_in_one_repository_before_any_change_set(a
     )
     cfn = client(aws_env, "cloudformation")
     assert image_tag_parameter(aws_env, stack) == before
+    # moto lists every stack's change sets: another test's may be waiting on the shared emulator
     assert not [
-        s for s in cfn.list_change_sets(StackName=stack["name"])["Summaries"] if s["ExecutionStatus"] == "AVAILABLE"
+        s
+        for s in cfn.list_change_sets(StackName=stack["name"])["Summaries"]
+        if s["StackName"] == stack["name"] and s["ExecutionStatus"] == "AVAILABLE"
     ]
 
 
@@ -409,7 +412,8 @@ def test_status_shows_both_services_and_exits_by_health(aws_env, stack, project)
     cfn = client(aws_env, "cloudformation")
     groups = [
         r["PhysicalResourceId"]
-        for s in cfn.describe_stacks()["Stacks"]
+        for page in cfn.get_paginator("describe_stacks").paginate()  # other tests' stacks share the emulator
+        for s in page["Stacks"]
         if s["StackName"].startswith(stack["name"] + "-LoadBalancerStack")
         for r in cfn.list_stack_resources(StackName=s["StackId"])["StackResourceSummaries"]
         if r["ResourceType"].endswith("TargetGroup")

@@ -326,6 +326,7 @@ def test_delete_refuses_while_termination_protection_is_on(aws_env, capsys):
     assert code == 4 and "update-termination-protection --no-enable-termination-protection" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_readme_main_job_runs_end_to_end_with_local(tmp_path):
     where = project_copy(tmp_path)
     proc = subprocess.run(

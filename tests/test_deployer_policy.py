@@ -34,8 +34,10 @@ def _policy() -> dict:
 
 
 @pytest.fixture(scope="module")
-def recorded(emulator, tmp_path_factory):
-    """command -> (exit code, the calls it made); one stack, named cylink-*, with NamePrefix cylink<hex>."""
+def recorded(fresh_emulator, tmp_path_factory):
+    """command -> (exit code, the calls it made); one stack, named cylink-*, with NamePrefix cylink<hex>.
+    An emptied emulator: the first deploy must upload its templates (another test's may be there)."""
+    emulator = fresh_emulator
     tag = uuid.uuid4().hex[:6]
     prefix, stack = f"cylink{tag}", f"cylink-p{tag}"
     root = project_copy(tmp_path_factory.mktemp("policy-project"))

@@ -14,6 +14,8 @@ from cylink_deploy.errors import EXIT_BAD_INPUT, BadInput
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.slow  # starts the emulator (in-process, or serve-local as a process)
+
 
 @pytest.fixture
 def busy_port():

@@ -15,7 +15,7 @@ from cylink_deploy import aws
 from cylink_deploy.cfn import bootstrap, github_oidc
 from cylink_deploy.cfn.github_oidc import GitHubTrust
 from cylink_deploy.cli import main
-from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.errors import BadInput
 from cylink_deploy.jobs import bootstrap as bootstrap_job
 from cylink_deploy.jobs.bootstrap import BootstrapRequest
@@ -29,10 +29,9 @@ PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubuserconten
 
 
 @pytest.fixture(scope="module")
-def own_emulator():
-    """An emulator of this module's own: the provider and the role are account-wide names."""
-    with Emulator() as emu:
-        yield emu
+def own_emulator(fresh_emulator):
+    """The shared emulator, emptied for this module: the provider and the role are account-wide names."""
+    return fresh_emulator
 
 
 @pytest.fixture
@@ -45,6 +44,7 @@ def _trust_of(iam, role=github_oidc.ROLE_NAME):
     return json.loads(document) if isinstance(document, str) else document
 
 
+@pytest.mark.slow
 def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_ref_and_environment(clients):
     reporter = RecordingReporter()
     trust = GitHubTrust("cylink/infra", ("refs/heads/main",), ("prod",))
@@ -145,6 +145,7 @@ def test_a_trust_wider_than_meant_or_malformed_is_refused_in_one_line(repo, refs
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_the_cli_passes_the_github_flags_and_refuses_them_without_a_repository(own_emulator, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", own_emulator.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])

@@ -18,7 +18,7 @@ import yaml
 
 from cylink_deploy.commands import registry
 from cylink_deploy.commands.legacy import normalize
-from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
+from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.output import summary
 
 from .conftest import REPO, project_copy
@@ -53,12 +53,14 @@ def actionlint(*paths: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow
 def test_both_workflows_exist_and_actionlint_is_clean():
     assert {p.name for p in workflow_files()} >= {"ci.yml", "deploy.yml"}
     proc = actionlint(*workflow_files())
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_actionlint_catches_a_broken_workflow(tmp_path):
     broken = (
         (WORKFLOWS / "deploy.yml")
@@ -180,6 +182,7 @@ def _check_call(argv: list[str]) -> None:
         raise AssertionError(f"unexpected python call in a workflow: {argv}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image_tag", ["v1.2.0", ""])
 def test_every_python_call_in_the_workflows_is_a_documented_command(tmp_path, image_tag):
     env = {
@@ -209,9 +212,9 @@ def test_every_python_call_in_the_workflows_is_a_documented_command(tmp_path, im
 
 
 @pytest.fixture(scope="module")
-def own_emulator():
-    with Emulator() as emu:
-        yield emu
+def own_emulator(fresh_emulator):
+    """The shared emulator, emptied for this module: the workflow deploys the default stack, cylink-dev."""
+    return fresh_emulator
 
 
 class Job:
@@ -253,6 +256,7 @@ class Job:
         return {k: self.evaluate(v) for k, v in self.job.get("outputs", {}).items()}
 
 
+@pytest.mark.slow
 def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_change_set_on_the_emulator(
     tmp_path, own_emulator
 ):
@@ -261,6 +265,8 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
         REPO / "templates_src"
     )  # a checkout: deploy.py finds the project from the working directory
     (where / "deploy.py").symlink_to(REPO / "deploy.py")
+    # `python -m cylink_deploy.summary` runs the checkout's package, not whichever checkout is installed
+    (where / "cylink_deploy").symlink_to(REPO / "cylink_deploy")
     job_summary = tmp_path / "summary.md"
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -308,6 +314,7 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
     assert "### cylink-dev: no changes" in job_summary.read_text()
 
 
+@pytest.mark.slow
 def test_the_execute_step_fails_the_job_when_the_change_set_is_gone(tmp_path, own_emulator):
     where = project_copy(tmp_path / "checkout")
     (where / "templates_src").symlink_to(REPO / "templates_src")

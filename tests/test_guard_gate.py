@@ -53,10 +53,12 @@ def exemptions() -> list[guard.Exemption]:
     return guard.load_exemptions(EXEMPTIONS, ENVIRONMENTS)
 
 
+@pytest.mark.slow
 def test_zero_unexempted_control_tower_failures_in_every_environment(found, exemptions):
     assert [f"{f.env} {f.control} {f.stack}/{f.resource}" for f in guard.unexempted(found, exemptions)] == []
 
 
+@pytest.mark.slow
 def test_every_exemption_is_still_needed(found, exemptions):
     assert guard.unused(found, exemptions) == []
 
@@ -72,6 +74,7 @@ def test_every_exemption_has_its_reason_and_is_listed_in_the_readme(exemptions):
             )
 
 
+@pytest.mark.slow
 def test_the_rules_ran_on_every_stack_of_every_environment(tmp_path, built):
     """Guard's verdicts cover the whole deployment: every resolved stack is a data file, and rules applied."""
     stacks, _ = cost.env_stacks("prod", REPO / "params", REGION, files=built.files)
@@ -101,6 +104,7 @@ def _fails(control: str, stack: str, template: dict, tmp_path: Path) -> bool:
     return any(f.control == control for f in guard.failures("prod", _guard(tmp_path)))
 
 
+@pytest.mark.slow
 def test_the_kms_key_policy_fails_ct_kms_pr_3_without_the_grant_restriction(tmp_path, built):
     stacks = resolve(built.files, {}, region=REGION)
     keys = guard.for_guard(stacks, "KeysStack", REGION)
@@ -110,6 +114,7 @@ def test_the_kms_key_policy_fails_ct_kms_pr_3_without_the_grant_restriction(tmp_
     assert _fails("CT.KMS.PR.3", "KeysStack", keys, tmp_path)
 
 
+@pytest.mark.slow
 def test_the_log_bucket_policy_fails_ct_s3_pr_8_in_the_sub_form(tmp_path, built):
     stacks = resolve(built.files, {}, region=REGION)
     lb = guard.for_guard(stacks, "LoadBalancerStack", REGION)

@@ -96,6 +96,7 @@ def test_two_builds_are_byte_identical(tmp_path):
         assert p.read_bytes() == (b / p.name).read_bytes(), p.name
 
 
+@pytest.mark.slow
 def test_rendering_is_deterministic_across_processes():
     """Hash seeds differ per process: any set/dict-order leak would show here."""
     code = (
@@ -116,6 +117,7 @@ def test_rendering_is_deterministic_across_processes():
     assert len(outs) == 1
 
 
+@pytest.mark.slow
 def test_build_writes_root_and_children_into_the_project_and_exits_zero(tmp_path):
     where = project_copy(tmp_path)
     proc = subprocess.run(
@@ -129,6 +131,7 @@ def test_build_writes_root_and_children_into_the_project_and_exits_zero(tmp_path
     assert (where / "build" / "root.json").is_file()
 
 
+@pytest.mark.slow
 def test_the_old_build_only_flag_still_works_and_names_the_new_form(tmp_path):
     where = project_copy(tmp_path)
     proc = subprocess.run(

@@ -110,6 +110,7 @@ def _session_processes(sid: int) -> list[int]:
     return alive
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
 def test_an_early_lint_process_that_is_not_needed_does_not_hold_up_the_exit(tmp_path):
     """deploy.py starts cfn-lint before it knows the environment; a bad one must still end at once."""
@@ -121,6 +122,7 @@ def test_an_early_lint_process_that_is_not_needed_does_not_hold_up_the_exit(tmp_
     assert _session_processes(proc.pid) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
 def test_ctrl_c_while_linting_is_one_line_and_leaves_no_process(tmp_path):
     """Ctrl-C reaches the whole foreground process group: the deploy answers in one line, the lint
@@ -149,6 +151,7 @@ def test_a_lint_process_that_dies_is_an_error_not_a_hang(built_dir):
     linter.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
 def test_a_killed_deploy_does_not_leave_its_lint_process_behind(tmp_path):
     """SIGKILL gives the deploy no chance to stop the lint process: it must notice by itself (it used to
@@ -179,6 +182,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
 def test_ctrl_c_while_deploy_py_is_still_loading_is_one_line(tmp_path):
     where = project_copy(tmp_path)
@@ -216,6 +220,7 @@ def test_cfnlintrc_files_in_the_working_directory_or_home_change_nothing(tmp_pat
     assert lint_step.Lint([bad], [], cache).result() == expected  # in the lint process too
 
 
+@pytest.mark.slow
 def test_a_second_build_in_the_same_directory_waits_for_the_first(tmp_path):
     """Two builds at once: the second would rewrite root.json and remove stale children under the first
     one's lint (a FileNotFoundError, or a clean result cached for content never linted). It waits."""

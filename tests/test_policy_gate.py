@@ -63,12 +63,14 @@ def gate(built_dir):
     return checkov(built_dir)
 
 
+@pytest.mark.slow
 def test_zero_failed_checks_on_the_built_templates(gate):
     failed = [(r["check_id"], r["resource"], r["file_path"]) for r in gate["failed_checks"]]
     assert failed == []
     assert len(gate["passed_checks"]) > 100
 
 
+@pytest.mark.slow
 def test_every_skip_carries_its_reason_and_is_listed_in_the_readme(gate):
     readme = (REPO / "README.md").read_text()
     assert gate["skipped_checks"]
@@ -81,11 +83,13 @@ def test_every_skip_carries_its_reason_and_is_listed_in_the_readme(gate):
         )
 
 
+@pytest.mark.slow
 def test_every_custom_check_passes_on_our_templates(gate):
     passed = {r["check_id"] for r in gate["passed_checks"]}
     assert set(CUSTOM) <= passed
 
 
+@pytest.mark.slow
 def test_every_custom_check_fails_on_a_template_lacking_its_control():
     results = checkov(FIXTURES, "--check", ",".join(sorted(CUSTOM)))
     failed = {(r["check_id"], r["file_path"].lstrip("/")) for r in results["failed_checks"]}

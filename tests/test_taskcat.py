@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -36,27 +33,9 @@ def taskcat_project(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def emulator_url():
-    """deploy.py --serve-local in its own process (taskcat runs in another virtual environment)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+def emulator_url(emulator):
+    """This test process's emulator, served over HTTP to taskcat (which runs in another virtual environment)."""
+    return emulator.endpoint
 
 
 def taskcat(*args: str, cwd: Path, endpoint: str | None = None) -> subprocess.CompletedProcess:
@@ -80,6 +59,7 @@ def taskcat(*args: str, cwd: Path, endpoint: str | None = None) -> subprocess.Co
     )
 
 
+@pytest.mark.slow
 def test_taskcat_lint_passes_and_validates_the_config_with_taskcats_schema(taskcat_project):
     proc = taskcat("lint", cwd=taskcat_project)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -113,6 +93,7 @@ def test_no_local_only_setting_leaks_into_the_real_config():
     assert "sig_v2" not in text and "127.0.0.1" not in text and "endpoint" not in text.lower()
 
 
+@pytest.mark.slow
 def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, taskcat_project, tmp_path):
     proc = taskcat(
         "test",
@@ -136,6 +117,7 @@ def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, t
         assert statuses and set(statuses) == {"DELETE_COMPLETE"}, statuses
 
 
+@pytest.mark.slow
 def test_a_broken_template_fails_the_local_run(emulator_url, taskcat_project, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(taskcat_project / "build", project / "build")
