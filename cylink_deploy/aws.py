@@ -11,13 +11,24 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import botocore.exceptions as bex
 
 if TYPE_CHECKING:  # boto3 itself is imported when a session is made: `build` and `cost` never pay for it
     import boto3
     from botocore.config import Config
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_elasticache import ElastiCacheClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sts import STSClient
 
 from cylink_deploy.errors import AwsAccessError, BadInput, DeployError
 
@@ -38,20 +49,20 @@ DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "All
 class Clients:
     """The clients the deploy steps use; built once, passed explicitly."""
 
-    cloudformation: Any
-    s3: Any
-    sts: Any
+    cloudformation: CloudFormationClient
+    s3: S3Client
+    sts: STSClient
     region: str
-    iam: Any = None
-    profile: str | None = None  # named profile in use (None: the default chain)
+    iam: IAMClient
     # day-2 operations (release, status, logs, drift; ECS also explains a rolled-back release)
-    ecr: Any = None
-    ecs: Any = None
-    logs: Any = None
-    elbv2: Any = None
-    elasticache: Any = None
-    cloudwatch: Any = None
-    secretsmanager: Any = None  # rotate-redis-auth
+    ecr: ECRClient
+    ecs: ECSClient
+    logs: CloudWatchLogsClient
+    elbv2: ElasticLoadBalancingv2Client
+    elasticache: ElastiCacheClient
+    cloudwatch: CloudWatchClient
+    secretsmanager: SecretsManagerClient  # rotate-redis-auth
+    profile: str | None = None  # named profile in use (None: the default chain)
 
 
 @functools.cache
@@ -62,7 +73,6 @@ def client_config() -> Config:
     return Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="cylink-deploy")
 
 
-OPS_SERVICES = ("ecr", "ecs", "logs", "elbv2", "elasticache", "cloudwatch", "secretsmanager")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
@@ -112,17 +122,21 @@ def make_session(
 
 def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
     """Clients for ``session`` with adaptive retries; ``endpoint_url`` only for the emulator."""
-    kwargs: dict[str, Any] = {"config": client_config()}
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
+    config, url = client_config(), endpoint_url or None  # None: botocore's own endpoint (or AWS_ENDPOINT_URL)
     return Clients(
-        cloudformation=session.client("cloudformation", **kwargs),
-        s3=session.client("s3", **kwargs),
-        sts=session.client("sts", **kwargs),
+        cloudformation=session.client("cloudformation", config=config, endpoint_url=url),
+        s3=session.client("s3", config=config, endpoint_url=url),
+        sts=session.client("sts", config=config, endpoint_url=url),
         region=session.region_name,
-        iam=session.client("iam", **kwargs),
+        iam=session.client("iam", config=config, endpoint_url=url),
+        ecr=session.client("ecr", config=config, endpoint_url=url),
+        ecs=session.client("ecs", config=config, endpoint_url=url),
+        logs=session.client("logs", config=config, endpoint_url=url),
+        elbv2=session.client("elbv2", config=config, endpoint_url=url),
+        elasticache=session.client("elasticache", config=config, endpoint_url=url),
+        cloudwatch=session.client("cloudwatch", config=config, endpoint_url=url),
+        secretsmanager=session.client("secretsmanager", config=config, endpoint_url=url),
         profile=session.profile_name if session.profile_name != "default" else None,
-        **{name: session.client(name, **kwargs) for name in OPS_SERVICES},
     )
 
 
@@ -139,7 +153,7 @@ def is_missing_stack(exc: Exception) -> bool:
     return error_code(exc) == "ValidationError" and "does not exist" in str(exc)
 
 
-def account_id(sts: Any) -> str:
+def account_id(sts: STSClient) -> str:
     """Who we are: the cheapest call that proves the credentials work."""
     return sts.get_caller_identity()["Account"]
 

@@ -21,6 +21,7 @@ from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs.views import ChangeSets
 from cylink_deploy.output.human import HumanReporter
 
+from . import stubbed
 from .recording import RecordingReporter
 
 REGION = "ap-northeast-1"
@@ -397,9 +398,7 @@ def test_credential_failures_give_one_actionable_line_and_exit_3(monkeypatch, ca
     stub = Stubber(sts)
     stub.add_client_error("get_caller_identity", service_error_code=code, service_message="...", http_status_code=403)
     stub.activate()
-    monkeypatch.setattr(
-        aws, "make_clients", lambda session, endpoint_url=None: aws.Clients(cfn_client(), None, sts, REGION)
-    )
+    monkeypatch.setattr(aws, "make_clients", lambda session, endpoint_url=None: stubbed.clients(cfn_client(), sts=sts))
     assert cli.main(["--env", "dev", "--yes"]) == 3
     err = capsys.readouterr().err.strip()
     assert expected in err and "\n" not in err

@@ -20,7 +20,7 @@ from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.project import Project
 
-from . import awscalls, iameval
+from . import awscalls, iameval, stubbed
 from .conftest import project_copy
 from .recording import run_command
 from .test_day2_local import put_image
@@ -194,7 +194,7 @@ def test_drift_calls_are_allowed_too():
     now = datetime.now(timezone.utc)
     cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     recorder = awscalls.Recorder()
-    clients = recorder.attach(aws.Clients(cfn, None, None, REGION))
+    clients = recorder.attach(stubbed.clients(cfn))
     root = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/cylink-prod/aaaa"
     with Stubber(cfn) as stub:
         stub.add_response(

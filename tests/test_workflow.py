@@ -19,6 +19,7 @@ from cylink_deploy.jobs import model
 from cylink_deploy.jobs.model import DeleteRequest, DeployRequest, Status
 from cylink_deploy.preflight import build as build_step
 
+from .stubbed import clients as stubbed_clients
 from .recording import RecordingReporter
 
 REGION = "ap-northeast-1"
@@ -104,7 +105,7 @@ def stubbed(cfn_responses):
             stub.add_client_error(method, "ValidationError", str(response), expected_params=params)
         else:
             stub.add_response(method, response, params)
-    return aws.Clients(cfn, None, sts, REGION), stub, sts_stub
+    return stubbed_clients(cfn, sts=sts), stub, sts_stub
 
 
 def test_deleting_a_stack_that_does_not_exist_is_a_result_not_an_error():

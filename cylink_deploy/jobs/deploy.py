@@ -233,8 +233,6 @@ def _deploy(
 def _refuse_leftovers(clients: aws.Clients, project: Project, prepared: Prepared, stack: str) -> None:
     """A create whose fixed names (log groups, repositories) already exist fails now, in one line, rather than
     half-way through; names another live environment uses are never offered for deletion."""
-    if clients.logs is None or clients.ecr is None:
-        return
     planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
     found = leftovers.existing(clients.logs, clients.ecr, planned)
     if not found:
