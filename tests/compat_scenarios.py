@@ -14,6 +14,8 @@ import boto3
 
 from cylink_deploy.emulator import FAKE_CREDENTIALS, Emulator
 
+from .conftest import credentials
+
 REGION = "ap-northeast-1"
 ENDPOINT: str | None = None  # set by run()
 SCENARIOS: dict[str, Callable[[], None]] = {}
@@ -26,7 +28,10 @@ def scenario(func: Callable[[], None]) -> Callable[[], None]:
 
 def c(service: str) -> Any:
     """A client of the emulator the running scenario talks to."""
-    return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT, **FAKE_CREDENTIALS)
+    # any service by name: the stubs type only literal names, so this client is Any
+    return boto3.client(  # type: ignore[call-overload]
+        service, region_name=REGION, endpoint_url=ENDPOINT, **credentials(FAKE_CREDENTIALS)
+    )
 
 
 def create(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -35,6 +36,16 @@ class Built:
 
     def props(self, stem: str, logical_id: str) -> dict[str, Any]:
         return self.resource(stem, logical_id).get("Properties", {})
+
+
+class Credentials(TypedDict):
+    aws_access_key_id: str
+    aws_secret_access_key: str
+
+
+def credentials(fake: Mapping[str, str]) -> Credentials:
+    """The emulator's FAKE_CREDENTIALS (a plain dict) as boto3's keyword arguments, typed."""
+    return {"aws_access_key_id": fake["aws_access_key_id"], "aws_secret_access_key": fake["aws_secret_access_key"]}
 
 
 @pytest.fixture(scope="session")

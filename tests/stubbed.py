@@ -1,9 +1,10 @@
-"""``aws.Clients`` for tests that answer AWS with botocore's Stubber: the clients a test gives, and for every
-other service an offline client whose empty Stubber fails the test on any call (nothing reaches a network)."""
+"""For tests that answer AWS with botocore's Stubber: ``aws.Clients`` with the clients a test gives (every other
+service gets an offline client whose empty Stubber fails the test on any call: nothing reaches a network), and
+partial responses for the pure views."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import boto3
 from botocore.client import BaseClient
@@ -13,6 +14,7 @@ from cylink_deploy import aws
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import DescribeChangeSetOutputTypeDef
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
@@ -66,3 +68,9 @@ def clients(
         cloudwatch or unused(SESSION.client("cloudwatch", region_name=region)),
         secretsmanager or unused(SESSION.client("secretsmanager", region_name=region)),
     )
+
+
+def described(**fields: object) -> DescribeChangeSetOutputTypeDef:
+    """A DescribeChangeSet answer with only ``fields``: the views read a few of its keys (and AWS leaves out
+    many that the stubs' output type lists as always there)."""
+    return cast("DescribeChangeSetOutputTypeDef", fields)

@@ -70,7 +70,7 @@ def test_the_guard_refuses_stateful_replacements_deep_in_nested_stacks():
     ],
 )
 def test_the_guard_decides_by_type_and_replacement(action, type_, replacement, refused):
-    node = changes.ChangeSetNode("ClusterStack", {}, [change(action, "Thing", type_, replacement)])
+    node = changes.ChangeSetNode("ClusterStack", stubbed.described(), [change(action, "Thing", type_, replacement)])
     assert bool(changes.unsafe([node])) is refused
 
 

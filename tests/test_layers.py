@@ -114,8 +114,12 @@ def runtime_stub_imports(package: Path = PACKAGE) -> list[str]:
             for n in (m for stmt in node.body for m in ast.walk(stmt))
         }
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
             if id(node) not in checking_only and any(n.startswith("mypy_boto3") for n in names):
                 found.append(f"{path.relative_to(package.parent)}:{node.lineno}")
     return found
