@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -34,7 +34,7 @@ from cylink_deploy.preflight import lint as lint_step  # noqa: E402
 from cylink_deploy.project import Project  # noqa: E402
 from templates_src import render  # noqa: E402
 
-REGION = "ap-northeast-1"
+REGION: Final = "ap-northeast-1"
 RUNS = 3
 
 
@@ -46,7 +46,7 @@ class CallCounter:
         self._original = aws.make_clients
 
     def __enter__(self) -> "CallCounter":
-        def counting(session: Any, endpoint_url: str | None = None) -> aws.Clients:
+        def counting(session: boto3.Session, endpoint_url: str | None = None) -> aws.Clients:
             clients = self._original(session, endpoint_url)
             for client in (clients.cloudformation, clients.s3, clients.sts):
                 client.meta.events.register("before-call", lambda model, **kw: self.calls.append(model.name))
@@ -77,8 +77,13 @@ def timed(func: Callable[[], Any]) -> tuple[float, Any]:
 def baseline_create(stack: str) -> None:
     """Raw boto3 against a fresh emulator: the least any deploy of these templates must do."""
     with Emulator() as emu:
-        kw = {"region_name": REGION, "endpoint_url": emu.endpoint, **FAKE_CREDENTIALS}
-        s3, cfn = boto3.client("s3", **kw), boto3.client("cloudformation", **kw)
+        session = boto3.Session(
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+            aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
+        )
+        s3 = session.client("s3", endpoint_url=emu.endpoint)
+        cfn = session.client("cloudformation", endpoint_url=emu.endpoint)
         s3.create_bucket(Bucket="baseline-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
         for name, text in render.render().items():
             s3.put_object(Bucket="baseline-bucket", Key=f"t/{name}", Body=text.encode())

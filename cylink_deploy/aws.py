@@ -11,13 +11,27 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import botocore.exceptions as bex
 
-if TYPE_CHECKING:  # boto3 itself is imported when a session is made: `build` and `cost` never pay for it
+if TYPE_CHECKING:
+    from botocore.client import (
+        BaseClient,
+    )  # boto3 itself is imported when a session is made: `build` and `cost` never pay for it
     import boto3
     from botocore.config import Config
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_elasticache import ElastiCacheClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sts import STSClient
 
 from cylink_deploy.errors import AwsAccessError, BadInput, DeployError
 
@@ -38,20 +52,20 @@ DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "All
 class Clients:
     """The clients the deploy steps use; built once, passed explicitly."""
 
-    cloudformation: Any
-    s3: Any
-    sts: Any
+    cloudformation: CloudFormationClient
+    s3: S3Client
+    sts: STSClient
     region: str
-    iam: Any = None
-    profile: str | None = None  # named profile in use (None: the default chain)
+    iam: IAMClient
     # day-2 operations (release, status, logs, drift; ECS also explains a rolled-back release)
-    ecr: Any = None
-    ecs: Any = None
-    logs: Any = None
-    elbv2: Any = None
-    elasticache: Any = None
-    cloudwatch: Any = None
-    secretsmanager: Any = None  # rotate-redis-auth
+    ecr: ECRClient
+    ecs: ECSClient
+    logs: CloudWatchLogsClient
+    elbv2: ElasticLoadBalancingv2Client
+    elasticache: ElastiCacheClient
+    cloudwatch: CloudWatchClient
+    secretsmanager: SecretsManagerClient  # rotate-redis-auth
+    profile: str | None = None  # named profile in use (None: the default chain)
 
 
 # Nothing answered: refused, no such host (EndpointConnectionError), or no answer to the connect within
@@ -60,6 +74,9 @@ UNREACHABLE = (bex.EndpointConnectionError, bex.ConnectTimeoutError)
 # botocore's default is 60 s per attempt (https://docs.aws.amazon.com/botocore/latest/reference/config.html):
 # a TCP connect to an AWS endpoint takes milliseconds, so 5 s is generous and an unreachable one is said soon.
 CONNECT_TIMEOUT = 5
+
+
+C = TypeVar("C", bound="BaseClient")
 
 
 class FailFast:
@@ -78,8 +95,8 @@ class FailFast:
     def __init__(self) -> None:
         self.answered = False
 
-    def attach(self, client: Any) -> Any:
-        """``client``, with the check ahead of its retry handler."""
+    def attach(self, client: C) -> C:
+        """``client``, with the check ahead of its retry handler (its type kept: typed clients stay typed)."""
         service = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register_first(f"needs-retry.{service}", self.check)
         return client
@@ -104,7 +121,6 @@ def client_config() -> Config:
     )
 
 
-OPS_SERVICES = ("ecr", "ecs", "logs", "elbv2", "elasticache", "cloudwatch", "secretsmanager")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
@@ -155,23 +171,22 @@ def make_session(
 def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
     """Clients for ``session`` with adaptive retries, failing fast while nothing answers (one ``FailFast``
     for the set); ``endpoint_url`` only for the emulator."""
-    kwargs: dict[str, Any] = {"config": client_config()}
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-    fail_fast = FailFast()
-    new_client: Any = session.client  # Any: boto3-stubs' overloads take only a literal service name
-
-    def client(name: str) -> Any:
-        return fail_fast.attach(new_client(name, **kwargs))
-
+    config, url = client_config(), endpoint_url or None  # None: botocore's own endpoint (or AWS_ENDPOINT_URL)
+    ff = FailFast()
     return Clients(
-        cloudformation=client("cloudformation"),
-        s3=client("s3"),
-        sts=client("sts"),
+        cloudformation=ff.attach(session.client("cloudformation", config=config, endpoint_url=url)),
+        s3=ff.attach(session.client("s3", config=config, endpoint_url=url)),
+        sts=ff.attach(session.client("sts", config=config, endpoint_url=url)),
         region=session.region_name,
-        iam=client("iam"),
+        iam=ff.attach(session.client("iam", config=config, endpoint_url=url)),
+        ecr=ff.attach(session.client("ecr", config=config, endpoint_url=url)),
+        ecs=ff.attach(session.client("ecs", config=config, endpoint_url=url)),
+        logs=ff.attach(session.client("logs", config=config, endpoint_url=url)),
+        elbv2=ff.attach(session.client("elbv2", config=config, endpoint_url=url)),
+        elasticache=ff.attach(session.client("elasticache", config=config, endpoint_url=url)),
+        cloudwatch=ff.attach(session.client("cloudwatch", config=config, endpoint_url=url)),
+        secretsmanager=ff.attach(session.client("secretsmanager", config=config, endpoint_url=url)),
         profile=session.profile_name if session.profile_name != "default" else None,
-        **{name: client(name) for name in OPS_SERVICES},
     )
 
 
@@ -188,7 +203,7 @@ def is_missing_stack(exc: Exception) -> bool:
     return error_code(exc) == "ValidationError" and "does not exist" in str(exc)
 
 
-def account_id(sts: Any) -> str:
+def account_id(sts: STSClient) -> str:
     """Who we are: the cheapest call that proves the credentials work."""
     return sts.get_caller_identity()["Account"]
 

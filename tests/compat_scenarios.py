@@ -19,6 +19,8 @@ from botocore.config import Config
 from cylink_deploy.emulator import FAKE_CREDENTIALS, LOOPBACK, apply
 from cylink_deploy.emulator.server import _listening_server
 
+from .conftest import credentials
+
 REGION = "ap-northeast-1"
 ENDPOINT: str | None = None  # set by serving()
 _SERVERS: list[str] = []  # the endpoint of emulator_server()'s server while it runs
@@ -35,7 +37,10 @@ def scenario(func: Callable[[], None]) -> Callable[[], None]:
 
 def c(service: str) -> Any:
     """A client of the emulator the running scenario talks to."""
-    return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT, config=NO_RETRIES, **FAKE_CREDENTIALS)
+    # any service by name: the stubs type only literal names, so this client is Any
+    return boto3.client(  # type: ignore[call-overload]
+        service, region_name=REGION, endpoint_url=ENDPOINT, config=NO_RETRIES, **credentials(FAKE_CREDENTIALS)
+    )
 
 
 def create(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Generator, Iterator
+from typing import Any, Generator, Iterator, TypedDict
 
 import pytest
 
@@ -45,7 +46,7 @@ def _refusing_slow_work(refused: list[str]) -> Iterator[None]:
     fail, and note it."""
     import werkzeug.serving
 
-    start_process, make_server = subprocess.Popen._execute_child, werkzeug.serving.make_server
+    start_process, make_server = subprocess.Popen._execute_child, werkzeug.serving.make_server  # type: ignore[attr-defined]
 
     def refuse(what: str) -> None:
         refused.append(what)
@@ -61,12 +62,12 @@ def _refusing_slow_work(refused: list[str]) -> Iterator[None]:
             refuse("serves the emulator (an HTTP server)")
         return make_server(*args, **kwargs)
 
-    subprocess.Popen._execute_child = guarded_start
+    subprocess.Popen._execute_child = guarded_start  # type: ignore[attr-defined]
     werkzeug.serving.make_server = guarded_make_server
     try:
         yield
     finally:
-        subprocess.Popen._execute_child = start_process
+        subprocess.Popen._execute_child = start_process  # type: ignore[attr-defined]
         werkzeug.serving.make_server = make_server
 
 
@@ -156,6 +157,16 @@ class Built:
 
     def props(self, stem: str, logical_id: str) -> dict[str, Any]:
         return self.resource(stem, logical_id).get("Properties", {})
+
+
+class Credentials(TypedDict):
+    aws_access_key_id: str
+    aws_secret_access_key: str
+
+
+def credentials(fake: Mapping[str, str]) -> Credentials:
+    """The emulator's FAKE_CREDENTIALS (a plain dict) as boto3's keyword arguments, typed."""
+    return {"aws_access_key_id": fake["aws_access_key_id"], "aws_secret_access_key": fake["aws_secret_access_key"]}
 
 
 @pytest.fixture(scope="session")

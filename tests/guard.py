@@ -23,7 +23,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
@@ -174,7 +174,7 @@ def _walk(node: Any, controls: set[str], resources: set[str]) -> None:
             _walk(item, controls, resources)
 
 
-def failures(env: str, report: list[Mapping[str, Any]]) -> list[Failure]:
+def failures(env: str, report: Sequence[Mapping[str, Any]]) -> list[Failure]:
     """Every (control, resource) that failed in cfn-guard's ``-o json -z`` report of one environment."""
     out = set()
     for document in report:

@@ -20,7 +20,7 @@ import pytest
 
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 
-from .conftest import REPO, image_manifest, project_copy
+from .conftest import REPO, credentials, image_manifest, project_copy
 
 REGION = "ap-northeast-1"
 AWS_CLI = Path(sys.executable).parent / "aws"
@@ -68,6 +68,9 @@ def user(endpoint, tmp_path_factory):
     params_file.write_text(params_file.read_text().replace("NamePrefix: cylink", f"NamePrefix: {prefix}"))
 
     class User:
+        prefix: str  # the NamePrefix and stack of this test's environment
+        stack: str
+
         def deploy_py(self, *argv: str, expect: int = 0) -> dict:
             cmd, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("deploy", argv)
             proc = subprocess.run(
@@ -112,7 +115,10 @@ def user(endpoint, tmp_path_factory):
             return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
         def client(self, service: str):
-            return boto3.client(service, region_name=REGION, endpoint_url=endpoint, **FAKE_CREDENTIALS)
+            # any service by name: the stubs type only literal names, so this client is Any
+            return boto3.client(  # type: ignore[call-overload]
+                service, region_name=REGION, endpoint_url=endpoint, **credentials(FAKE_CREDENTIALS)
+            )
 
     u = User()
     u.prefix, u.stack = prefix, stack

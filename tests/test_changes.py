@@ -4,6 +4,7 @@ changed, changes driven by attributes, the keys CI reads, removed nested stacks,
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,13 +12,17 @@ from cylink_deploy.cfn import changes
 from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import UnsafeChange
 
+from .stubbed import described
 from .test_deploy_stubbed import ROOT_CS, change
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import DescribeChangeSetOutputTypeDef
 
 NESTED = "AWS::CloudFormation::Stack"
 
 
-def params(**values: str) -> dict:
-    return {"Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]}
+def params(**values: str) -> DescribeChangeSetOutputTypeDef:
+    return described(Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()])
 
 
 def test_a_parameter_the_template_adds_is_shown_as_new_and_one_it_drops_as_removed():
@@ -43,7 +48,7 @@ def test_unchanged_parameters_are_not_shown_and_a_new_stack_shows_no_parameter_d
 
 def test_a_masked_parameter_never_shows_its_value_even_when_added_or_removed():
     added = ChangeSetNode("", params(Token="****"), [], {})
-    removed = ChangeSetNode("", {}, [], {"Token": "****"})
+    removed = ChangeSetNode("", described(), [], {"Token": "****"})
     assert changes.parameter_changes(added) == [("Token", "****", "****")]
     assert changes.parameter_changes(removed) == [("Token", "****", "****")]
     unchanged = ChangeSetNode("", params(Token="****"), [], {"Token": "****"})
@@ -70,7 +75,7 @@ def test_a_change_driven_only_by_tags_names_the_tags_as_its_cause():
             {"Target": {}},
         ],
     )
-    node = ChangeSetNode("LoadBalancerStack", {}, [tagged, both])
+    node = ChangeSetNode("LoadBalancerStack", described(), [tagged, both])
     assert [(r.logical_id, r.details) for r in changes.rows(node)] == [
         ("AlbLogBucket", "Tags"),
         ("Alb", "Subnets, Tags"),
@@ -78,7 +83,7 @@ def test_a_change_driven_only_by_tags_names_the_tags_as_its_cause():
 
 
 def test_only_a_modification_carries_a_replacement_and_a_row_without_an_action_keeps_the_change_type():
-    node = ChangeSetNode("", {}, [change("Add", "Bucket", "AWS::S3::Bucket", "True"), {"Type": "Resource"}])
+    node = ChangeSetNode("", described(), [change("Add", "Bucket", "AWS::S3::Bucket", "True"), {"Type": "Resource"}])
     added, bare = changes.rows(node)
     assert (added.stack, added.action, added.replacement, added.destructive) == ("(root)", "Add", "", False)
     assert (bare.action, bare.logical_id, bare.resource_type, bare.details) == ("Resource", "", "", "")
@@ -87,13 +92,13 @@ def test_only_a_modification_carries_a_replacement_and_a_row_without_an_action_k
 def test_the_json_summary_carries_the_keys_ci_reads():
     root = ChangeSetNode(
         "",
-        {"ChangeSetId": ROOT_CS, **params(RedisNodeType="cache.r7g.large")},
+        described(ChangeSetId=ROOT_CS, **params(RedisNodeType="cache.r7g.large")),
         [change("Modify", "CacheStack", NESTED, "False", "arn:nested")],
         {"RedisNodeType": "cache.t3.medium"},
     )
     nested = ChangeSetNode(
         "CacheStack",
-        {"ChangeSetId": "arn:nested"},
+        described(ChangeSetId="arn:nested"),
         [
             change("Modify", "RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True"),
             change("Modify", "RedisSubnetGroup", "AWS::ElastiCache::SubnetGroup", "Conditional"),
@@ -129,27 +134,27 @@ def test_the_json_summary_carries_the_keys_ci_reads():
 def test_a_removed_nested_stack_is_found_at_any_depth_but_only_the_roots_services_stack_means_removing_the_services():
     root = ChangeSetNode(
         "",
-        {},
+        described(),
         [
             change("Remove", "RecordsStack", NESTED),
             change("Remove", "Alarm", "AWS::CloudWatch::Alarm"),
             change("Modify", "ServicesStack", NESTED, "False"),
         ],
     )
-    deep = ChangeSetNode("AppStack", {}, [change("Remove", "ServicesStack", NESTED)])
+    deep = ChangeSetNode("AppStack", described(), [change("Remove", "ServicesStack", NESTED)])
     assert [(node.path, row.logical_id) for node, row in changes.removed_nested_stacks([root, deep])] == [
         ("", "RecordsStack"),
         ("AppStack", "ServicesStack"),
     ]
     assert not changes.removes_services([root, deep])
-    gone = ChangeSetNode("", {}, [change("Remove", "ServicesStack", NESTED)])
+    gone = ChangeSetNode("", described(), [change("Remove", "ServicesStack", NESTED)])
     assert changes.removes_services([gone])
-    a_resource_named_like_it = ChangeSetNode("", {}, [change("Remove", "ServicesStack", "AWS::ECS::Service")])
+    a_resource_named_like_it = ChangeSetNode("", described(), [change("Remove", "ServicesStack", "AWS::ECS::Service")])
     assert not changes.removes_services([a_resource_named_like_it])
 
 
 def test_a_stateful_resource_inside_a_removed_nested_stack_is_refused_unless_allowed():
-    node = ChangeSetNode("", {}, [change("Remove", "CacheStack", NESTED)])
+    node = ChangeSetNode("", described(), [change("Remove", "CacheStack", NESTED)])
     inside = [
         changes.Row(
             "CacheStack",
@@ -170,7 +175,7 @@ def test_a_stateful_resource_inside_a_removed_nested_stack_is_refused_unless_all
 def test_an_allowance_that_matches_nothing_is_reported_as_unused():
     node = ChangeSetNode(
         "CacheStack",
-        {},
+        described(),
         [
             change("Modify", "RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True"),
             change("Modify", "RedisSubnetGroup", "AWS::ElastiCache::SubnetGroup", "True"),
@@ -209,7 +214,7 @@ def test_a_change_set_without_changes_or_a_known_stack_shows_nothing():
 def test_a_parameter_without_a_value_is_empty_not_invented():
     node = ChangeSetNode(
         "",
-        {"Parameters": [{"ParameterKey": "AlarmEmail"}, {"ParameterKey": "DomainName"}]},
+        described(Parameters=[{"ParameterKey": "AlarmEmail"}, {"ParameterKey": "DomainName"}]),
         [],
         {"AlarmEmail": "", "DomainName": "x.jp"},
     )
@@ -217,7 +222,7 @@ def test_a_parameter_without_a_value_is_empty_not_invented():
 
 
 def test_a_modification_aws_gives_no_replacement_for_is_not_a_replacement():
-    node = ChangeSetNode("", {}, [change("Modify", "Repo", "AWS::ECR::Repository"), {}])
+    node = ChangeSetNode("", described(), [change("Modify", "Repo", "AWS::ECR::Repository"), {}])
     modified, empty = changes.rows(node)
     assert (modified.replacement, modified.loses_data) == ("", False)
     assert (empty.action, empty.logical_id) == ("", "")

@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
@@ -24,6 +23,8 @@ from cylink_deploy.errors import EXIT_AWS_ACCESS, EXIT_BAD_INPUT, BadInput
 from cylink_deploy.output import cost as costreport
 from cylink_deploy.preflight.resolve import ResolvedStack, pseudo_parameters, resolve_template
 from templates_src import render
+
+from . import stubbed
 
 REPO = Path(__file__).resolve().parent.parent
 PARAMS = REPO / "params"
@@ -400,9 +401,7 @@ def price_doc(usagetype: str, *tiers: tuple[str, str]) -> str:
 
 def test_refresh_rewrites_queried_prices_and_keeps_the_rest(tmp_path: Path) -> None:
     shutil.copy(pricing.price_file("ap-northeast-1"), tmp_path / "ap-northeast-1.json")
-    client = botocore.session.get_session().create_client(
-        "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
+    client = stubbed.SESSION.client("pricing", region_name="us-east-1")
     stub = Stubber(client)
     for key in sorted(pricing.CATALOG):
         spec = pricing.CATALOG[key]

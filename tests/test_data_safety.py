@@ -10,12 +10,13 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cylink_deploy import aws, polling
+from cylink_deploy import polling
 from cylink_deploy.cfn import changes, changesets, protection
 from cylink_deploy.errors import Aborted, BadInput, UnsafeChange
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs import model
 
+from . import stubbed
 from .conftest import REPO
 from .recording import RecordingReporter
 from .test_deploy_stubbed import NESTED_ID, ROOT_CS, ROOT_ID, change, stub_tree
@@ -69,7 +70,7 @@ def test_the_guard_refuses_stateful_replacements_deep_in_nested_stacks():
     ],
 )
 def test_the_guard_decides_by_type_and_replacement(action, type_, replacement, refused):
-    node = changes.ChangeSetNode("ClusterStack", {}, [change(action, "Thing", type_, replacement)])
+    node = changes.ChangeSetNode("ClusterStack", stubbed.described(), [change(action, "Thing", type_, replacement)])
     assert bool(changes.unsafe([node])) is refused
 
 
@@ -100,7 +101,7 @@ def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(pr
         with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup"):
             deploy_job.execute(
                 model.ExecuteRequest("prod", "cs-root"),
-                aws.Clients(cfn, None, sts, "ap-northeast-1"),
+                stubbed.clients(cfn, sts=sts),
                 reporter,
                 project,
                 lambda s: None,
@@ -229,7 +230,7 @@ def test_a_change_set_whose_condition_removes_a_nested_stack_holding_redis_is_re
             with pytest.raises((UnsafeChange, Aborted)) as err:
                 deploy_job.execute(
                     model.ExecuteRequest("prod", "cs-root", allow_replacement=allowed),
-                    aws.Clients(cfn, None, sts, "ap-northeast-1"),
+                    stubbed.clients(cfn, sts=sts),
                     reporter,
                     project,
                     lambda s: None,

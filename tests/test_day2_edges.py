@@ -11,6 +11,8 @@ from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.errors import AwsAccessError
 from cylink_deploy.ops import drift, rotation
 
+from .conftest import credentials
+
 REGION = "ap-northeast-1"
 
 
@@ -44,7 +46,9 @@ def test_a_value_botocore_refuses_is_one_line_with_exit_2(aws_env, project, caps
 def test_drift_against_an_endpoint_without_drift_detection_is_one_line_not_exit_1(aws_env):
     """moto answers DetectStackDrift with a page botocore cannot parse: it was 'unexpected
     ResponseParserError' with exit 1, the code for 'drifted'."""
-    cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=aws_env.endpoint, **FAKE_CREDENTIALS)
+    cfn = boto3.client(
+        "cloudformation", region_name=REGION, endpoint_url=aws_env.endpoint, **credentials(FAKE_CREDENTIALS)
+    )
     with pytest.raises(AwsAccessError, match="does not implement drift detection"):
         drift.start(cfn, {"root": "cylink-edges"})
 

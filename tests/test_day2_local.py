@@ -21,14 +21,14 @@ from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs import model
 from cylink_deploy.project import Project
 
-from .conftest import image_manifest, project_copy
+from .conftest import credentials, image_manifest, project_copy
 from .recording import RecordingReporter
 
 REGION = "ap-northeast-1"
 
 
 def client(emulator, service):
-    return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS)
+    return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **credentials(FAKE_CREDENTIALS))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cylink_deploy import aws, polling
+from cylink_deploy import polling
 from cylink_deploy.errors import DeploymentFailed
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.ops import release, rollout
@@ -19,6 +19,7 @@ from cylink_deploy.ops.drift import Drifted
 from cylink_deploy.ops.status import Unhealthy
 from cylink_deploy.output.human import HumanReporter
 
+from . import stubbed
 from .recording import RecordingReporter, run_command
 
 REGION = "ap-northeast-1"
@@ -225,7 +226,7 @@ def test_the_watch_stays_quiet_until_the_services_stack_is_being_updated():
 
 def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(monkeypatch, project):
     cfn, ecs, ecr, sts = make("cloudformation"), make("ecs"), make("ecr"), make("sts")
-    clients = aws.Clients(cfn, None, sts, REGION, ecr=ecr, ecs=ecs)
+    clients = stubbed.clients(cfn, sts=sts, ecr=ecr, ecs=ecs)
     outputs = {
         "ClusterName": CLUSTER,
         "BackendServiceName": SERVICE,
@@ -297,7 +298,7 @@ def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(
 
 def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1():
     cfn = make("cloudformation")
-    clients = aws.Clients(cfn, None, None, REGION)
+    clients = stubbed.clients(cfn)
     nested = {
         "LogicalResourceId": "CacheStack",
         "PhysicalResourceId": NESTED_ID,
@@ -399,7 +400,7 @@ def opscmd_args(command, **extra):
 
 def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1():
     cfn, ecs, elbv2, cw = make("cloudformation"), make("ecs"), make("elbv2"), make("cloudwatch")
-    clients = aws.Clients(cfn, None, None, REGION, ecs=ecs, elbv2=elbv2, cloudwatch=cw)
+    clients = stubbed.clients(cfn, ecs=ecs, elbv2=elbv2, cloudwatch=cw)
     outputs = {
         "ClusterName": CLUSTER,
         "BackendServiceName": SERVICE,

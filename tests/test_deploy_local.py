@@ -14,14 +14,18 @@ import pytest
 
 from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
+from cylink_deploy.project import Project
 
-from .conftest import REPO, project_copy
+from .conftest import REPO, credentials, project_copy
 
 REGION = "ap-northeast-1"
 
 
 def client(emulator, service):
-    return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS)
+    return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **credentials(FAKE_CREDENTIALS))
+
+
+PROJECT: Project | None = None  # this test run's project (the fixture below sets it)
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +36,6 @@ def _project(project):
 
 def run(*argv, answer: str = ""):
     """Run deploy.py's main with --json (after the subcommand, if any); returns (exit code, JSON document or None)."""
-    argv = list(argv)
     at = 1 if argv and not argv[0].startswith("-") else 0
     out = io.StringIO()
     code = main(

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import ANY, Stubber
 
 from cylink_deploy import aws, cli, errors, polling
@@ -21,7 +22,11 @@ from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs.views import ChangeSets
 from cylink_deploy.output.human import HumanReporter
 
+from . import stubbed
 from .recording import RecordingReporter
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
 
 REGION = "ap-northeast-1"
 ROOT_ID = "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/aaaa"
@@ -147,7 +152,10 @@ def test_nested_change_sets_are_shown_per_stack_with_replacements_standing_out()
 
 def test_noecho_parameter_changes_are_masked():
     node = changes.ChangeSetNode(
-        "", {"Parameters": [{"ParameterKey": "Token", "ParameterValue": "****"}]}, [], {"Token": "old-secret"}
+        "",
+        stubbed.described(Parameters=[{"ParameterKey": "Token", "ParameterValue": "****"}]),
+        [],
+        {"Token": "old-secret"},
     )
     assert changes.parameter_changes(node) == [("Token", "****", "****")]
 
@@ -261,7 +269,8 @@ def test_root_cause_skips_cancellations_and_embedded_stack_messages():
         event(NESTED_ID, "Other", "CREATE_FAILED", 4, "Resource creation cancelled"),
         event(NESTED_ID, "Real", "CREATE_FAILED", 6, "Invalid parameter"),
     ]
-    assert stack_events.root_cause(events)["LogicalResourceId"] == "Real"
+    cause = stack_events.root_cause(events)
+    assert cause is not None and cause["LogicalResourceId"] == "Real"
     assert stack_events.root_cause([]) is None
 
 
@@ -360,12 +369,12 @@ def test_throttling_is_retried_by_botocore_adaptive_retries():
                 b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
                 b"<Message>Rate exceeded</Message></Error></ErrorResponse>"
             )
-            return AWSResponse(request.url, 400, {}, _Raw(body))
+            return AWSResponse(request.url, 400, HTTPHeaders(), _Raw(body))
         body = (
             b"<DescribeStacksResponse><DescribeStacksResult><Stacks></Stacks></DescribeStacksResult>"
             b"</DescribeStacksResponse>"
         )
-        return AWSResponse(request.url, 200, {}, _Raw(body))
+        return AWSResponse(request.url, 200, HTTPHeaders(), _Raw(body))
 
     client.meta.events.register("before-send.cloudformation.DescribeStacks", respond)
     client.meta.events.register("before-sleep", lambda **kw: None)
@@ -397,9 +406,7 @@ def test_credential_failures_give_one_actionable_line_and_exit_3(monkeypatch, ca
     stub = Stubber(sts)
     stub.add_client_error("get_caller_identity", service_error_code=code, service_message="...", http_status_code=403)
     stub.activate()
-    monkeypatch.setattr(
-        aws, "make_clients", lambda session, endpoint_url=None: aws.Clients(cfn_client(), None, sts, REGION)
-    )
+    monkeypatch.setattr(aws, "make_clients", lambda session, endpoint_url=None: stubbed.clients(cfn_client(), sts=sts))
     assert cli.main(["--env", "dev", "--yes"]) == 3
     err = capsys.readouterr().err.strip()
     assert expected in err and "\n" not in err
@@ -532,7 +539,7 @@ def test_following_survives_a_nested_stack_that_was_replaced_and_deleted():
         event(ROOT_ID, "CacheStack", "UPDATE_COMPLETE", 5, None, "AWS::CloudFormation::Stack", NESTED_ID),
         event(ROOT_ID, "CacheStack", "DELETE_COMPLETE", 4, None, "AWS::CloudFormation::Stack", old_nested),
     ]
-    seen = []
+    seen: list[StackEventTypeDef] = []
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_COMPLETE"), {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": events}, {"StackName": ROOT_ID})

@@ -20,8 +20,8 @@ from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.project import Project
 
-from . import awscalls, iameval
-from .conftest import project_copy
+from . import awscalls, iameval, stubbed
+from .conftest import credentials, project_copy
 from .recording import run_command
 from .test_day2_local import put_image
 
@@ -86,7 +86,7 @@ def recorded(fresh_emulator, tmp_path_factory):
         review = run("review", "deploy", *target, "--no-execute", "--image-tag", "1.1.0")
         run("execute", "execute", *target, "--yes", review["changeSetName"])
         outputs = boto3.client(
-            "cloudformation", region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS
+            "cloudformation", region_name=REGION, endpoint_url=emulator.endpoint, **credentials(FAKE_CREDENTIALS)
         ).describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
         for svc, layer in (("backend", "0"), ("frontend", "9")):
             uri = next(o["OutputValue"] for o in outputs if o["OutputKey"] == f"{svc.capitalize()}RepositoryUri")
@@ -94,7 +94,9 @@ def recorded(fresh_emulator, tmp_path_factory):
         run("release", "release", *target, "--yes", "--image-tag", "2.0.0")
         run("status", "status", *target, codes=(0, 1))  # 1: the emulator's target groups have no healthy targets
         run("logs", "logs", *target, "backend", "--since", "5m")
-        sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS)
+        sm = boto3.client(
+            "secretsmanager", region_name=REGION, endpoint_url=emulator.endpoint, **credentials(FAKE_CREDENTIALS)
+        )
         secret = next(s["ARN"] for s in sm.list_secrets()["SecretList"] if s["Name"].startswith(f"{stack}-CacheStack"))
         before = sm.get_secret_value(SecretId=secret)["SecretString"]
         doc = run("rotate-redis-auth", "rotate-redis-auth", *target, "--yes")
@@ -196,7 +198,7 @@ def test_drift_calls_are_allowed_too():
     now = datetime.now(timezone.utc)
     cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     recorder = awscalls.Recorder()
-    clients = recorder.attach(aws.Clients(cfn, None, None, REGION))
+    clients = recorder.attach(stubbed.clients(cfn))
     root = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/cylink-prod/aaaa"
     with Stubber(cfn) as stub:
         stub.add_response(

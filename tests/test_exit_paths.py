@@ -157,7 +157,15 @@ def test_ctrl_c_while_execute_change_set_is_being_sent_says_the_operation_contin
     monkeypatch.setattr(stacks, "nested_stacks", lambda cfn, stack_id: [])
     monkeypatch.setattr(changesets, "execute_change_set", execute)
     with pytest.raises(KeyboardInterrupt):
-        deploy_job.execute_and_follow(object(), "stack", "cs-id", "stack-id", 1, reporter, lambda s: None)
+        deploy_job.execute_and_follow(
+            object(),  # type: ignore[arg-type]  # no client: every step that would use it is replaced
+            "stack",
+            "cs-id",
+            "stack-id",
+            1,
+            reporter,
+            lambda s: None,
+        )
     assert sent_before_call == ["ExecuteChangeSet"]
 
 
@@ -181,7 +189,8 @@ def test_the_emulator_needs_no_aws_setup_even_with_an_unknown_profile_in_the_env
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     session = aws.make_session(None, None, FAKE_CREDENTIALS, env={})
     assert session.region_name == aws.DEFAULT_REGION
-    assert session.get_credentials().access_key == FAKE_CREDENTIALS["aws_access_key_id"]
+    found = session.get_credentials()
+    assert found is not None and found.access_key == FAKE_CREDENTIALS["aws_access_key_id"]
 
 
 @pytest.mark.parametrize(
@@ -203,11 +212,11 @@ def test_the_options_of_every_subcommand_may_come_before_it():
     from cylink_deploy import cli
     from cylink_deploy.commands.legacy import normalize
 
-    assert normalize(["--project-dir", "/p", "delete", "--env", "dev"], cli.COMMANDS) == (
+    assert normalize(["--project-dir", "/p", "delete", "--env", "dev"], tuple(cli.COMMANDS)) == (
         ["delete", "--project-dir", "/p", "--env", "dev"],
         None,
     )
-    assert normalize(["--debug", "--env", "dev"], cli.COMMANDS) == (["deploy", "--debug", "--env", "dev"], None)
+    assert normalize(["--debug", "--env", "dev"], tuple(cli.COMMANDS)) == (["deploy", "--debug", "--env", "dev"], None)
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.output import summary
 
-from .conftest import REPO, project_copy
+from .conftest import REPO, credentials, project_copy
 
 WORKFLOWS = REPO / ".github" / "workflows"
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
@@ -301,7 +301,10 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
     result = json.loads((where / "result.json").read_text())
     assert result["status"] == "DEPLOYED" and result["changeSetId"] == outputs["change-set-id"]
     cfn = boto3.client(
-        "cloudformation", region_name="ap-northeast-1", endpoint_url=own_emulator.endpoint, **FAKE_CREDENTIALS
+        "cloudformation",
+        region_name="ap-northeast-1",
+        endpoint_url=own_emulator.endpoint,
+        **credentials(FAKE_CREDENTIALS),
     )
     assert cfn.describe_stacks(StackName="cylink-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert f"Executed `{outputs['change-set-id']}` on `cylink-dev`." in job_summary.read_text()

@@ -100,3 +100,38 @@ def test_test_only_helpers_live_with_the_tests() -> None:
     """guard and iameval are used only by tests: they are not part of the package a user installs."""
     assert not (PACKAGE / "guard.py").exists() and not (PACKAGE / "iameval.py").exists()
     assert (REPO / "tests" / "guard.py").is_file() and (REPO / "tests" / "iameval.py").is_file()
+
+
+def runtime_stub_imports(package: Path = PACKAGE) -> list[str]:
+    """Imports of the boto3 type stubs (mypy_boto3_*, a dev extra) outside ``if TYPE_CHECKING:``."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        checking_only = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            for n in (m for stmt in node.body for m in ast.walk(stmt))
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if id(node) not in checking_only and any(n.startswith("mypy_boto3") for n in names):
+                found.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    return found
+
+
+def test_the_client_types_are_imported_only_for_the_type_checker(tmp_path: Path) -> None:
+    """boto3-stubs is a dev extra: an installed cylink_deploy must run without it. The probe shows the walk
+    sees an import at run time, even inside a function."""
+    assert runtime_stub_imports() == []
+    copy = tmp_path / "cylink_deploy"
+    copy.mkdir()
+    (copy / "probe.py").write_text(
+        "if TYPE_CHECKING:\n    from mypy_boto3_s3 import S3Client\ndef f() -> None:\n    import mypy_boto3_ecs\n"
+    )
+    assert runtime_stub_imports(copy) == ["cylink_deploy/probe.py:4"]

@@ -144,6 +144,7 @@ def test_ctrl_c_while_linting_is_one_line_and_leaves_no_process(tmp_path):
 
 def test_a_lint_process_that_dies_is_an_error_not_a_hang(built_dir):
     linter = lint_step.Linter()
+    assert linter._process is not None and linter._process.pid is not None
     os.kill(linter._process.pid, signal.SIGKILL)
     linter.lint([lint_step.LintUnit(built_dir / render.ROOT_FILE)])
     with pytest.raises(RuntimeError, match="the cfn-lint process stopped"):

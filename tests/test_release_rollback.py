@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -21,6 +22,9 @@ from cylink_deploy.jobs.views import ReleaseRolledBack, RootCause
 from cylink_deploy.output.human import HumanReporter
 
 from .recording import RecordingReporter
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
 
 REGION = "ap-northeast-1"
 ROOT_ID = "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod/aaaa"
@@ -141,7 +145,7 @@ ECS_SERVICE = {
 
 def follow_the_release():
     cfn = client("cloudformation")
-    seen = []
+    seen: list[StackEventTypeDef] = []
     with Stubber(cfn) as stub:
         stub.add_response(
             "describe_stacks",
@@ -168,7 +172,7 @@ def test_a_release_that_trips_its_deployment_alarm_is_reported_as_rolled_back():
     status, events = follow_the_release()
     assert status == "UPDATE_ROLLBACK_COMPLETE"
     cause = stack_events.root_cause(events)
-    assert (cause["StackName"], cause["LogicalResourceId"]) == (
+    assert cause is not None and (cause["StackName"], cause["LogicalResourceId"]) == (
         "cylink-prod-ServicesStack-1Q2W",
         "BackendService",
     )  # not the cancelled frontend
@@ -303,4 +307,4 @@ def test_a_rolled_back_service_without_a_physical_id_is_still_named_and_the_find
     rollback = ecs_verdict.release_rollback(failed, "ROLLBACK_COMPLETE")
     assert rollback == ecs_verdict.ReleaseRollback("cylink-prod-ServicesStack-1Q2W", "BackendService", "", HANDLER)
     with pytest.raises(AttributeError):
-        rollback.reason = "x"  # type: ignore[misc,union-attr]
+        rollback.reason = "x"  # type: ignore[misc]  # frozen: assigning must fail

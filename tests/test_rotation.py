@@ -18,7 +18,7 @@ from cylink_deploy.cli import main
 from cylink_deploy.errors import Aborted, StackStateError
 from cylink_deploy.ops import rotation
 
-from . import awscalls
+from . import awscalls, stubbed
 from .recording import RecordingReporter
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"
@@ -37,11 +37,9 @@ def make(service):
 
 @pytest.fixture
 def env():
-    clients = aws.Clients(
+    clients = stubbed.clients(
         make("cloudformation"),
-        None,
-        make("sts"),
-        REGION,
+        sts=make("sts"),
         ecs=make("ecs"),
         elasticache=make("elasticache"),
         secretsmanager=make("secretsmanager"),

@@ -5,7 +5,9 @@ takes with it, and what deleting keeps."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from botocore.exceptions import ClientError
@@ -18,7 +20,12 @@ from cylink_deploy.cfn import stacks as st
 from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import DeploymentFailed, StackStateError
 
+from .stubbed import described
 from .test_deploy_stubbed import NESTED_ID, ROOT_CS, ROOT_ID, T0, cfn_client, change, event, stack_desc
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
 
 RECORDS_ID = "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/cylink-prod-CacheStack-1X-Inner-2Y/cccc"
 
@@ -84,13 +91,18 @@ class Busy:
         self.calls += 1
         return {"ChangeSetName": "cs-root", "Status": "CREATE_IN_PROGRESS"}
 
+    @property
+    def client(self) -> CloudFormationClient:
+        """Where a client goes: it answers only the two calls the waits make."""
+        return cast("CloudFormationClient", self)
+
 
 def test_a_stack_busy_for_more_than_three_hours_stops_waiting_and_says_so(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(st.time, "monotonic", clock)
     seen: list[str] = []
     with pytest.raises(StackStateError, match="UPDATE_IN_PROGRESS for over 3 h"):
-        st.wait_settled(Busy(), "cylink-prod", clock.sleep, seen.append)
+        st.wait_settled(Busy().client, "cylink-prod", clock.sleep, seen.append)
     assert 3 * 3600 < clock.now <= 3 * 3600 + 10  # waited the whole three hours, polling every 10 s at most
     assert max(clock.sleeps) == 10.0 and seen and set(seen) == {"UPDATE_IN_PROGRESS"}
 
@@ -101,13 +113,13 @@ def test_a_stack_busy_for_more_than_three_hours_stops_waiting_and_says_so(monkey
 )
 def test_a_settled_stack_or_one_under_review_is_not_waited_on(status, expected):
     busy = Busy(status)
-    assert st.wait_settled(busy, "cylink-prod", lambda s: pytest.fail("slept")) == expected and busy.calls == 1
+    assert st.wait_settled(busy.client, "cylink-prod", lambda s: pytest.fail("slept")) == expected and busy.calls == 1
 
 
 def test_a_change_set_is_waited_on_for_fifteen_minutes_then_reported():
     clock, busy = Clock(), Busy()
     with pytest.raises(DeploymentFailed, match="still CREATE_IN_PROGRESS after 90[0-9] s"):
-        changesets.wait_change_set(busy, ROOT_CS, clock.sleep)
+        changesets.wait_change_set(busy.client, ROOT_CS, clock.sleep)
     assert 900 <= clock.now < 905 and busy.calls == len(clock.sleeps) + 1
 
 
@@ -115,7 +127,7 @@ def test_a_stack_busy_for_half_an_hour_when_that_is_the_limit_says_half_an_hour(
     clock = Clock()
     monkeypatch.setattr(st.time, "monotonic", clock)
     with pytest.raises(StackStateError, match=r"has been UPDATE_IN_PROGRESS for over 0\.5 h: check it in the console$"):
-        st.wait_settled(Busy(), "cylink-prod", clock.sleep, timeout=1800)
+        st.wait_settled(Busy().client, "cylink-prod", clock.sleep, timeout=1800)
 
 
 def test_a_computed_change_set_is_returned_and_a_failure_without_a_reason_still_fails():
@@ -134,7 +146,7 @@ def test_a_computed_change_set_is_returned_and_a_failure_without_a_reason_still_
 def test_a_change_set_still_computing_exactly_at_the_timeout_is_not_polled_again():
     clock, busy = Clock(), Busy()
     with pytest.raises(DeploymentFailed, match="after 2 s"):  # 1 + 1.5 s of waiting
-        changesets.wait_change_set(busy, ROOT_CS, clock.sleep, timeout=2.5)
+        changesets.wait_change_set(busy.client, ROOT_CS, clock.sleep, timeout=2.5)
     assert busy.calls == 3
 
 
@@ -239,7 +251,9 @@ def test_an_error_other_than_a_vanished_stack_reading_a_nested_stacks_events_is_
 
 def test_following_polls_nested_stacks_found_in_the_events_until_the_root_settles():
     cfn = cfn_client()
-    seen, polls, sleeps = [], [], []
+    seen: list[StackEventTypeDef] = []
+    polls: list[int] = []
+    sleeps: list[float] = []
     started = event(ROOT_ID, "CacheStack", "CREATE_IN_PROGRESS", 1, None, "AWS::CloudFormation::Stack", NESTED_ID)
     root_itself = event(ROOT_ID, "cylink-prod", "UPDATE_IN_PROGRESS", 0, None, "AWS::CloudFormation::Stack", ROOT_ID)
     redis = event(NESTED_ID, "Redis", "CREATE_COMPLETE", 3)
@@ -282,7 +296,8 @@ def test_when_every_failure_is_a_consequence_the_earliest_is_the_root_cause():
         event(NESTED_ID, "Group", "UPDATE_FAILED", 5, "Resource creation cancelled"),
         event(NESTED_ID, "Group", "UPDATE_COMPLETE", 1),
     ]
-    assert stack_events.root_cause(events)["LogicalResourceId"] == "Redis"
+    cause = stack_events.root_cause(events)
+    assert cause is not None and cause["LogicalResourceId"] == "Redis"
 
 
 # --- change sets ----------------------------------------------------------------------------------
@@ -387,7 +402,7 @@ def test_a_change_set_is_created_with_every_parameter_sorted_and_nothing_kept_on
             ("ImageTag",),
         )
         stub.assert_no_pending_responses()
-    assert created == {"Id": ROOT_CS, "StackId": ROOT_ID}
+    assert dict(created) == {"Id": ROOT_CS, "StackId": ROOT_ID}
 
 
 def test_change_set_names_are_unique_per_run_and_the_console_link_is_escaped():
@@ -422,7 +437,7 @@ def test_outputs_of_a_stack_without_outputs_are_empty():
 
 
 def summaries(
-    stack_id: str, resources: list[tuple[str, str, str | None]], page_size: int = 100
+    stack_id: str, resources: Sequence[tuple[str, str, str | None]], page_size: int = 100
 ) -> list[tuple[dict, dict]]:
     """list_stack_resources pages (response, expected params) of ``resources`` (logical, type, physical)."""
     items = [
@@ -519,7 +534,7 @@ def test_removing_a_nested_stack_lists_the_stateful_resources_inside_it_at_any_d
     cfn = cfn_client()
     node = ChangeSetNode(
         "",
-        {"StackId": ROOT_ID},
+        described(StackId=ROOT_ID),
         [
             change("Remove", "CacheStack", "AWS::CloudFormation::Stack"),
             change("Remove", "Alarm", "AWS::CloudWatch::Alarm"),
@@ -576,14 +591,16 @@ def test_removing_a_nested_stack_lists_the_stateful_resources_inside_it_at_any_d
 
 def test_a_removed_nested_stack_that_never_existed_or_a_new_stack_takes_nothing_with_it():
     cfn = cfn_client()
-    node = ChangeSetNode("", {"StackId": ROOT_ID}, [change("Remove", "RecordsStack", "AWS::CloudFormation::Stack")])
+    node = ChangeSetNode(
+        "", described(StackId=ROOT_ID), [change("Remove", "RecordsStack", "AWS::CloudFormation::Stack")]
+    )
     with Stubber(cfn) as stub:
         for response, expected in summaries(ROOT_ID, [("RecordsStack", "AWS::CloudFormation::Stack", None)]):
             stub.add_response("list_stack_resources", response, expected)
         assert changesets.stateful_inside_removed(cfn, [node]) == []
         stub.assert_no_pending_responses()
     assert (
-        changesets.stateful_inside_removed(cfn, [ChangeSetNode("", {}, node.changes)]) == []
+        changesets.stateful_inside_removed(cfn, [ChangeSetNode("", described(), node.changes)]) == []
     )  # no stack yet: nothing to list
 
 
@@ -664,7 +681,9 @@ def test_a_stack_busy_exactly_as_long_as_the_timeout_is_polled_once_more(monkeyp
     clock, busy = Clock(), Busy()
     monkeypatch.setattr(st.time, "monotonic", clock)
     with pytest.raises(StackStateError):
-        st.wait_settled(busy, "cylink-prod", clock.sleep, timeout=2.5)  # polls at 0, 1, 2.5 (not over), 4.75 (over)
+        st.wait_settled(
+            busy.client, "cylink-prod", clock.sleep, timeout=2.5
+        )  # polls at 0, 1, 2.5 (not over), 4.75 (over)
     assert busy.calls == 4
 
 
@@ -792,7 +811,7 @@ def test_following_polls_about_every_three_seconds_at_most():
 def test_a_vanished_nested_stack_is_skipped_and_the_ones_after_it_still_followed():
     cfn = cfn_client()
     old = NESTED_ID.replace("bbbb", "old")
-    seen = []
+    seen: list[StackEventTypeDef] = []
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc(ROOT_ID, "UPDATE_IN_PROGRESS"), {"StackName": ROOT_ID})
         stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": ROOT_ID})
@@ -832,14 +851,15 @@ def test_a_stack_failing_because_of_its_resources_is_not_the_root_cause():
         event(NESTED_ID, "Redis", "CREATE_FAILED", 2, "Cache subnet group not found"),
         event(NESTED_ID, "Group", "CREATE_FAILED", 0, "Resource creation cancelled"),
     ]
-    assert stack_events.root_cause(events)["LogicalResourceId"] == "Redis"
+    cause = stack_events.root_cause(events)
+    assert cause is not None and cause["LogicalResourceId"] == "Redis"
 
 
 def test_a_removed_nested_stack_that_never_existed_does_not_hide_another_removed_one():
     cfn = cfn_client()
     node = ChangeSetNode(
         "",
-        {"StackId": ROOT_ID},
+        described(StackId=ROOT_ID),
         [
             change("Remove", "RecordsStack", "AWS::CloudFormation::Stack"),
             change("Remove", "CacheStack", "AWS::CloudFormation::Stack"),

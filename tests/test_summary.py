@@ -12,6 +12,8 @@ from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.jobs.model import Result, Status
 from cylink_deploy.output import summary
 
+from .stubbed import described
+
 
 def _change(action, logical_id, type_, replacement="", targets=()):
     rc = {
@@ -28,13 +30,13 @@ def _change(action, logical_id, type_, replacement="", targets=()):
 def review_document(allowed=frozenset()):
     root = ChangeSetNode(
         "",
-        {"ChangeSetId": "arn:root", "Parameters": [{"ParameterKey": "ImageTag", "ParameterValue": "v2"}]},
+        described(ChangeSetId="arn:root", Parameters=[{"ParameterKey": "ImageTag", "ParameterValue": "v2"}]),
         [_change("Modify", "ServicesStack", "AWS::CloudFormation::Stack", "False", ["ImageTag"])],
         {"ImageTag": "v1"},
     )
     cache = ChangeSetNode(
         "CacheStack",
-        {"ChangeSetId": "arn:cache"},
+        described(ChangeSetId="arn:cache"),
         [
             _change(
                 "Modify",

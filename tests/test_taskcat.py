@@ -16,7 +16,7 @@ import yaml
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from templates_src import render
 
-from .conftest import REPO
+from .conftest import REPO, credentials
 
 TASKCAT_PY = REPO / ".venv-taskcat" / "bin" / "python"
 CONFIG = yaml.safe_load((REPO / ".taskcat.yml").read_text())
@@ -110,7 +110,9 @@ def test_a_full_local_run_creates_and_deletes_every_tests_stacks(emulator_url, t
     expected = len(CONFIG["tests"]) * len(CONFIG["project"]["regions"])
     assert report.count("CREATE_COMPLETE") == expected
     for region in CONFIG["project"]["regions"]:
-        cfn = boto3.client("cloudformation", region_name=region, endpoint_url=emulator_url, **FAKE_CREDENTIALS)
+        cfn = boto3.client(
+            "cloudformation", region_name=region, endpoint_url=emulator_url, **credentials(FAKE_CREDENTIALS)
+        )
         statuses = [
             s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"] if s["StackName"].startswith("tCaT-cylink-")
         ]

@@ -19,6 +19,7 @@ from cylink_deploy.jobs import model
 from cylink_deploy.jobs.model import DeleteRequest, DeployRequest, Status
 from cylink_deploy.preflight import build as build_step
 
+from .stubbed import clients as stubbed_clients
 from .recording import RecordingReporter
 
 REGION = "ap-northeast-1"
@@ -42,14 +43,13 @@ def test_a_deploy_returns_a_typed_result_and_reports_each_step(clients, project)
     reporter = RecordingReporter(answers=[True])
     result = deploy_job.deploy(request(), clients, reporter, project, sleep=no_sleep)
     assert result.status is Status.DEPLOYED
-    assert result.change_set_name.startswith(result.stack + "-") and result.change_set_id.startswith(
-        "arn:aws:cloudformation:"
-    )
+    assert result.change_set_name and result.change_set_name.startswith(result.stack + "-")
+    assert result.change_set_id and result.change_set_id.startswith("arn:aws:cloudformation:")
     files = build_step.build(project.build_dir).files
     keys = {
         o["Key"] for o in clients.s3.list_objects_v2(Bucket=f"cylink-cfn-artifacts-123456789012-{REGION}")["Contents"]
     }
-    assert set(result.uploaded) <= set(
+    assert result.uploaded is not None and set(result.uploaded) <= set(
         files
     )  # the emulator is shared: templates another test uploaded are not uploaded again
     assert {artifacts.object_key(name, text) for name, text in files.items()} <= keys
@@ -104,7 +104,7 @@ def stubbed(cfn_responses):
             stub.add_client_error(method, "ValidationError", str(response), expected_params=params)
         else:
             stub.add_response(method, response, params)
-    return aws.Clients(cfn, None, sts, REGION), stub, sts_stub
+    return stubbed_clients(cfn, sts=sts), stub, sts_stub
 
 
 def test_deleting_a_stack_that_does_not_exist_is_a_result_not_an_error():
@@ -162,5 +162,9 @@ def test_execute_refuses_a_change_set_of_another_stack():
         ),
     ):
         deploy_job.execute(
-            model.ExecuteRequest("dev", other["ChangeSetId"]), clients, RecordingReporter(), None, no_sleep
-        )  # type: ignore[arg-type]
+            model.ExecuteRequest("dev", other["ChangeSetId"]),
+            clients,
+            RecordingReporter(),
+            None,  # type: ignore[arg-type]  # no project: refused before it is read
+            no_sleep,
+        )

@@ -34,7 +34,7 @@ class _Offline:
         return response
 
 
-_generate_reports.requests = _Offline  # type: ignore[assignment]
+_generate_reports.requests = _Offline
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,11 +11,16 @@ import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
 
 from cylink_deploy.errors import AwsAccessError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from mypy_boto3_s3.type_defs import CreateBucketRequestTypeDef
 
 KEY_PREFIX = "templates/"
 EXPIRE_DAYS = 90  # a stack keeps its own copy of each template; old keys only serve re-deploys
@@ -45,7 +50,7 @@ def tls_only_policy(bucket: str) -> str:
     )
 
 
-def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
+def ensure_bucket(s3: S3Client, bucket: str, region: str) -> bool:
     """Create and harden the bucket unless it exists; True when it was created now."""
     try:
         s3.head_bucket(Bucket=bucket)
@@ -59,14 +64,17 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
             ) from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise
-    create: dict[str, Any] = {"Bucket": bucket}
-    if region != "us-east-1":
-        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    create: CreateBucketRequestTypeDef = {"Bucket": bucket}
+    if region != "us-east-1":  # any region name: the stubs' list is a snapshot of the regions there were
+        create["CreateBucketConfiguration"] = {"LocationConstraint": cast("BucketLocationConstraintType", region)}
     s3.create_bucket(**create)
     s3.put_public_access_block(
         Bucket=bucket,
         PublicAccessBlockConfiguration={
-            k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
         },
     )
     s3.put_bucket_encryption(
@@ -114,7 +122,7 @@ class Upload:
         return self.keys["root.json"]
 
 
-def _exists(s3: Any, bucket: str, key: str) -> bool:
+def _exists(s3: S3Client, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
         return True
@@ -124,7 +132,7 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
         raise
 
 
-def upload(s3: Any, bucket: str, files: dict[str, str], workers: int = 8) -> Upload:
+def upload(s3: S3Client, bucket: str, files: dict[str, str], workers: int = 8) -> Upload:
     """Upload the files that are not in the bucket yet, concurrently."""
     keys = {name: object_key(name, text) for name, text in files.items()}
 

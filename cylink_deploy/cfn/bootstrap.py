@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import awacs.aws
 import yaml
@@ -24,6 +24,9 @@ from botocore.exceptions import ClientError
 
 from cylink_deploy.project import PACKAGE_ROOT
 from templates_src.common import service_trust
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 ROLE_NAME = "cylink-cloudformation"
 POLICY_NAME = "manage-cylink-stacks"
@@ -212,7 +215,7 @@ def _statement(sid: str, source: dict[str, Any], values: dict[str, str]) -> Stat
     return Statement(Sid=sid, Effect=Allow, Action=actions, Resource=fill(source["resources"]), **extra)
 
 
-def _operator(name: str) -> Any:
+def _operator(name: str) -> type[ConditionElement]:
     """awacs's class for an IAM condition operator (``StringEquals``, ``ArnLike``...)."""
     operator = getattr(awacs.aws, name, None)
     if not (isinstance(operator, type) and issubclass(operator, ConditionElement)):
@@ -225,7 +228,7 @@ def as_json(document: PolicyDocument) -> str:
     return json.dumps(json.loads(document.to_json()), indent=2, sort_keys=True)
 
 
-def service_role(iam_client: Any, account: str, artifacts_bucket: str, update: bool = False) -> tuple[str, bool]:
+def service_role(iam_client: IAMClient, account: str, artifacts_bucket: str, update: bool = False) -> tuple[str, bool]:
     """The service role's ARN, creating it when missing (``update``: also rewrite its policy).
     Returns (arn, created)."""
     try:

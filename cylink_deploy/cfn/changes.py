@@ -6,9 +6,12 @@ Kept free of I/O so the rules are unit-tested against responses shaped like the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cylink_deploy.errors import UnsafeChange
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import ChangeTypeDef, DescribeChangeSetOutputTypeDef
 
 MASK = "****"
 
@@ -31,8 +34,8 @@ class ChangeSetNode:
     """One change set of the tree (the root's, or a nested stack's) with all its pages merged."""
 
     path: str  # "" for the root, "ServicesStack" or "A/B" for nested ones
-    description: dict[str, Any]
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    description: DescribeChangeSetOutputTypeDef  # the first page (its Changes: see ``changes``)
+    changes: list[ChangeTypeDef] = field(default_factory=list)
     previous_parameters: dict[str, str] | None = None  # None: the stack does not exist yet
 
 

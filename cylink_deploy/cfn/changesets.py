@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from botocore.exceptions import ClientError
@@ -15,10 +15,26 @@ from botocore.exceptions import ClientError
 from cylink_deploy import polling
 from cylink_deploy.aws import error_code
 from cylink_deploy.cfn.changes import STATEFUL_TYPES, ChangeSetNode, Row, removed_nested_stacks
-from cylink_deploy.cfn.stacks import deployed_parameters, nested_stacks, parse_template, resource_summaries
+from cylink_deploy.cfn.stacks import (
+    ChangeSetKind,
+    deployed_parameters,
+    nested_stacks,
+    processed_template,
+    resource_summaries,
+)
 from cylink_deploy.errors import DeploymentFailed, NoChanges, StackStateError
 
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.literals import CapabilityType
+    from mypy_boto3_cloudformation.type_defs import (
+        CreateChangeSetInputTypeDef,
+        CreateChangeSetOutputTypeDef,
+        DescribeChangeSetOutputTypeDef,
+        ParameterTypeDef,
+    )
+
+CAPABILITIES: list[CapabilityType] = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")
 
 
@@ -36,42 +52,43 @@ def console_url(region: str, stack_id: str, change_set_id: str) -> str:
 
 
 def create_change_set(
-    cfn: Any,
+    cfn: CloudFormationClient,
     stack: str,
     name: str,
-    change_set_type: str,
+    change_set_type: ChangeSetKind,
     template_url: str,
     parameters: dict[str, str],
     tags: dict[str, str],
     description: str,
     keep_previous: tuple[str, ...] = (),
     role_arn: str | None = None,
-) -> dict[str, str]:
-    """Create a change set including nested stacks; returns {"Id", "StackId"}.
+) -> CreateChangeSetOutputTypeDef:
+    """Create a change set including nested stacks; returns its "Id" and "StackId".
 
     ``keep_previous`` names parameters that keep their deployed value when not given (on UPDATE).
     """
-    params: list[dict[str, Any]] = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
+    params: list[ParameterTypeDef] = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
     if change_set_type == "UPDATE":
         params += [{"ParameterKey": k, "UsePreviousValue": True} for k in keep_previous if k not in parameters]
-    created: dict[str, str] = cfn.create_change_set(
-        StackName=stack,
-        ChangeSetName=name,
-        ChangeSetType=change_set_type,
-        TemplateURL=template_url,
-        Parameters=params,
-        Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
-        Capabilities=CAPABILITIES,
-        IncludeNestedStacks=True,
-        Description=description[:1024],
-        **({"RoleARN": role_arn} if role_arn else {}),
-    )
-    return created
+    request: CreateChangeSetInputTypeDef = {
+        "StackName": stack,
+        "ChangeSetName": name,
+        "ChangeSetType": change_set_type,
+        "TemplateURL": template_url,
+        "Parameters": params,
+        "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+        "Capabilities": CAPABILITIES,
+        "IncludeNestedStacks": True,
+        "Description": description[:1024],
+    }
+    if role_arn:
+        request["RoleARN"] = role_arn
+    return cfn.create_change_set(**request)
 
 
 def wait_change_set(
-    cfn: Any, change_set_id: str, sleep: polling.Sleep = time.sleep, timeout: float = 15 * 60.0
-) -> dict[str, Any]:
+    cfn: CloudFormationClient, change_set_id: str, sleep: polling.Sleep = time.sleep, timeout: float = 15 * 60.0
+) -> DescribeChangeSetOutputTypeDef:
     """Wait until the change set is computed; NoChanges when empty, DeploymentFailed when it failed or
     is still not computed after ``timeout`` seconds of waiting."""
     waited, delays = 0.0, polling.backoff()
@@ -80,7 +97,7 @@ def wait_change_set(
         cs = cfn.describe_change_set(ChangeSetName=change_set_id)
         status = cs["Status"]
         if status == "CREATE_COMPLETE":
-            return dict(cs)
+            return cs
         if status == "FAILED":
             reason = cs.get("StatusReason", "")
             if any(r in reason for r in NO_CHANGE_REASONS):
@@ -94,10 +111,10 @@ def wait_change_set(
         waited += delay
 
 
-def describe_tree(cfn: Any, change_set_id: str, path: str = "") -> list[ChangeSetNode]:
+def describe_tree(cfn: CloudFormationClient, change_set_id: str, path: str = "") -> list[ChangeSetNode]:
     """The change set and every nested change set under it, each with all pages merged."""
     pages = list(cfn.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id))
-    first = dict(pages[0])
+    first = pages[0]
     node = ChangeSetNode(path, first, [c for page in pages for c in page.get("Changes", [])])
     node.previous_parameters = deployed_parameters(cfn, first.get("StackId"))
     nodes = [node]
@@ -109,15 +126,15 @@ def describe_tree(cfn: Any, change_set_id: str, path: str = "") -> list[ChangeSe
     return nodes
 
 
-def execute_change_set(cfn: Any, change_set_id: str) -> None:
+def execute_change_set(cfn: CloudFormationClient, change_set_id: str) -> None:
     cfn.execute_change_set(ChangeSetName=change_set_id)
 
 
-def delete_change_set(cfn: Any, change_set_id: str) -> None:
+def delete_change_set(cfn: CloudFormationClient, change_set_id: str) -> None:
     cfn.delete_change_set(ChangeSetName=change_set_id)
 
 
-def pending_change_sets(cfn: Any, stack: str) -> list[str]:
+def pending_change_sets(cfn: CloudFormationClient, stack: str) -> list[str]:
     """Names of the stack's change sets that someone could still execute (or that are being computed)."""
     summaries = [
         c for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack) for c in page.get("Summaries", [])
@@ -129,10 +146,10 @@ def pending_change_sets(cfn: Any, stack: str) -> list[str]:
     ]
 
 
-def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
+def find_change_set(cfn: CloudFormationClient, stack: str, name: str) -> DescribeChangeSetOutputTypeDef:
     """A reviewed change set by name (or ARN) of ``stack``; it must still be executable."""
     try:
-        cs = dict(cfn.describe_change_set(StackName=stack, ChangeSetName=name))
+        cs = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
     except ClientError as exc:
         if error_code(exc) in ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"):
             raise StackStateError(
@@ -153,7 +170,7 @@ def find_change_set(cfn: Any, stack: str, name: str) -> dict[str, Any]:
     return cs
 
 
-def stateful_inside_removed(cfn: Any, nodes: list[ChangeSetNode]) -> list[Row]:
+def stateful_inside_removed(cfn: CloudFormationClient, nodes: list[ChangeSetNode]) -> list[Row]:
     """The stateful resources that go with every nested stack the change set removes: CloudFormation
     deletes everything inside a removed nested stack, which its own Remove row does not show."""
     found: list[Row] = []
@@ -169,8 +186,7 @@ def stateful_inside_removed(cfn: Any, nodes: list[ChangeSetNode]) -> list[Row]:
             continue
         stacks = [(row.path, removed), *((f"{row.path}/{n.path}", n.physical_id) for n in nested_stacks(cfn, removed))]
         for path, stack_id in stacks:
-            body = cfn.get_template(StackName=stack_id, TemplateStage="Processed")["TemplateBody"]
-            template = body if isinstance(body, dict) else parse_template(body)
+            template = processed_template(cfn, stack_id)
             existing = {
                 s["LogicalResourceId"] for s in resource_summaries(cfn, stack_id) if s.get("PhysicalResourceId")
             }

@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
+    from mypy_boto3_ecs import ECSClient
 
 # How CloudFormation reports an ECS service whose deployment ECS itself failed (circuit breaker, or a
 # deployment alarm in ALARM) and rolled back to the last completed deployment (aws/containers-roadmap#1205):
@@ -24,7 +28,7 @@ class ReleaseRollback:
     reason: str
 
 
-def release_rollback(cause: dict[str, Any] | None, final_status: str) -> ReleaseRollback | None:
+def release_rollback(cause: StackEventTypeDef | None, final_status: str) -> ReleaseRollback | None:
     """The root cause read as a release ECS rolled back: an ECS service update ECS failed (its
     deployment alarms or circuit breaker), after which the stack rolled back too."""
     if not cause or cause.get("ResourceType") != "AWS::ECS::Service" or "ROLLBACK" not in final_status:
@@ -35,7 +39,7 @@ def release_rollback(cause: dict[str, Any] | None, final_status: str) -> Release
     return ReleaseRollback(cause["StackName"], cause["LogicalResourceId"], cause.get("PhysicalResourceId", ""), reason)
 
 
-def ecs_failure_events(ecs: Any, service_arn: str, limit: int = 5) -> list[str]:
+def ecs_failure_events(ecs: ECSClient, service_arn: str, limit: int = 5) -> list[str]:
     """ECS's own account of a failed deployment (newest first): e.g. 'deployment failed: alarm
     detected' and 'rolling back to deployment ...'. The cluster is read from the service ARN."""
     parts = service_arn.split("/")  # arn:...:service/<cluster>/<name>

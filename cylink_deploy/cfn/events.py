@@ -7,17 +7,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from cylink_deploy import polling
 from cylink_deploy.aws import is_missing_stack
 
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
 
-def _new_events(cfn: Any, stack_id: str, since: datetime, seen: set[str]) -> list[dict[str, Any]]:
+
+def _new_events(cfn: CloudFormationClient, stack_id: str, since: datetime, seen: set[str]) -> list[StackEventTypeDef]:
     """Events of one stack newer than ``since`` and not yet seen, oldest first (pages until older)."""
-    fresh: list[dict[str, Any]] = []
+    fresh: list[StackEventTypeDef] = []
     for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
         for event in page.get("StackEvents", []):
             if event["Timestamp"] < since:
@@ -27,7 +31,7 @@ def _new_events(cfn: Any, stack_id: str, since: datetime, seen: set[str]) -> lis
     return list(reversed(fresh))
 
 
-def existing_event_ids(cfn: Any, stack_id: str) -> set[str]:
+def existing_event_ids(cfn: CloudFormationClient, stack_id: str) -> set[str]:
     """IDs of the events a stack already has (the newest page): not news when following an operation."""
     return {e["EventId"] for e in cfn.describe_stack_events(StackName=stack_id).get("StackEvents", [])}
 
@@ -41,15 +45,16 @@ class Progress:
     total: int
     root_done: set[str] = field(default_factory=set)
     resources_done: set[tuple[str, str]] = field(default_factory=set)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[StackEventTypeDef] = field(default_factory=list)
 
-    def record(self, event: dict[str, Any]) -> bool:
+    def record(self, event: StackEventTypeDef) -> bool:
         """Count ``event``; False for events that belong to creating the change set, not executing it."""
-        if event.get("ResourceStatus") == "REVIEW_IN_PROGRESS":
+        status: str | None = event.get("ResourceStatus")  # a stack's own events carry stack statuses too
+        if status == "REVIEW_IN_PROGRESS":  # (the stubs' ResourceStatusType lacks this one)
             return False
         self.events.append(event)
         logical, own_stack = event["LogicalResourceId"], event["StackName"]  # always given, as is StackId
-        if str(event.get("ResourceStatus")).endswith("_COMPLETE") and logical != own_stack:
+        if str(status).endswith("_COMPLETE") and logical != own_stack:
             self.resources_done.add((event["StackId"], logical))
             if event["StackId"] == self.stack_id:
                 self.root_done.add(logical)
@@ -60,10 +65,10 @@ class Progress:
 
 
 def follow(
-    cfn: Any,
+    cfn: CloudFormationClient,
     stack_id: str,
     since: datetime,
-    on_event: Callable[[dict[str, Any]], None],
+    on_event: Callable[[StackEventTypeDef], None],
     sleep: polling.Sleep = time.sleep,
     seen: set[str] | None = None,
     nested: list[str] | None = None,
@@ -112,7 +117,7 @@ CONSEQUENCES = (
 )
 
 
-def root_cause(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+def root_cause(events: list[StackEventTypeDef]) -> StackEventTypeDef | None:
     """The first failure that is not merely a consequence of another (usually deep in a nested stack)."""
     failed = [e for e in events if str(e.get("ResourceStatus")).endswith("_FAILED")]
     failed.sort(key=lambda e: e["Timestamp"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from awacs import sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike
@@ -22,6 +22,9 @@ from botocore.exceptions import ClientError
 
 from cylink_deploy.cfn import bootstrap
 from cylink_deploy.errors import BadInput
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 ISSUER_HOST = "token.actions.githubusercontent.com"
 ISSUER_URL = f"https://{ISSUER_HOST}"
@@ -113,7 +116,7 @@ def trust_policy(account: str, trust: GitHubTrust) -> PolicyDocument:
     )
 
 
-def ensure_provider(iam_client: Any, account: str) -> tuple[str, bool]:
+def ensure_provider(iam_client: IAMClient, account: str) -> tuple[str, bool]:
     """The account's GitHub OIDC provider, created when missing, reused (audience added) when there.
     Returns (arn, created). No thumbprint: AWS verifies GitHub's certificate through its own CA store."""
     arn = provider_arn(account)
@@ -131,7 +134,7 @@ def ensure_provider(iam_client: Any, account: str) -> tuple[str, bool]:
 
 
 def ensure_role(
-    iam_client: Any, account: str, region: str, artifacts_bucket: str, trust: GitHubTrust
+    iam_client: IAMClient, account: str, region: str, artifacts_bucket: str, trust: GitHubTrust
 ) -> tuple[str, bool]:
     """The deployer role for GitHub Actions: created, or its trust replaced by exactly ``trust``; the
     deployer policy of this region (re)written inline. Returns (arn, created)."""

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from cylink_deploy.aws import error_code
 from cylink_deploy.errors import StackStateError
 from cylink_deploy.preflight.resolve import resolve
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 # Stateful types whose name the templates fix, with the property that names them.
 NAMED = {"AWS::Logs::LogGroup": "LogGroupName", "AWS::ECR::Repository": "RepositoryName"}
@@ -46,7 +51,7 @@ def planned(files: Mapping[str, str], parameters: Mapping[str, str], region: str
     return sorted(set(found), key=lambda x: (x.resource_type, x.name))
 
 
-def existing(logs: Any, ecr: Any, wanted: list[Leftover]) -> list[Leftover]:
+def existing(logs: CloudWatchLogsClient, ecr: ECRClient, wanted: list[Leftover]) -> list[Leftover]:
     """Those of ``wanted`` that exist already."""
     found = []
     for item in wanted:
@@ -65,7 +70,7 @@ def existing(logs: Any, ecr: Any, wanted: list[Leftover]) -> list[Leftover]:
     return found
 
 
-def owner(cfn: Any, candidates: list[str], name_prefix: str) -> str | None:
+def owner(cfn: CloudFormationClient, candidates: list[str], name_prefix: str) -> str | None:
     """The live stack among ``candidates`` (the other environments' stacks) that uses ``name_prefix``: its
     resources are not leftovers, and must never be offered for deletion."""
     for candidate in candidates:

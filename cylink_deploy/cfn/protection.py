@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from cylink_deploy.cfn.stacks import nested_stacks
 from cylink_deploy.errors import BadInput
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
 
 CONFIG_FILE = "protection.yaml"  # in the project's policies/ directory
 
@@ -42,7 +45,7 @@ def for_env(env: str, config: Path) -> Protection:
     return Protection(bool(entry.get("termination_protection", False)), policy)
 
 
-def apply(cfn: Any, stack: str, protection: Protection) -> list[str]:
+def apply(cfn: CloudFormationClient, stack: str, protection: Protection) -> list[str]:
     """Enable termination protection and set the stack policy; returns what was done, for the report."""
     done = []
     if protection.termination:

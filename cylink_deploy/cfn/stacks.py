@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from botocore.exceptions import ClientError
@@ -16,6 +16,12 @@ from botocore.exceptions import ClientError
 from cylink_deploy import polling
 from cylink_deploy.aws import is_missing_stack
 from cylink_deploy.errors import StackStateError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import DeleteStackInputTypeDef, StackResourceSummaryTypeDef, StackTypeDef
+
+ChangeSetKind = Literal["CREATE", "UPDATE"]
 
 CLEAN_UP_FIRST = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"}  # a failed first create: nothing to keep
 UPDATABLE = {
@@ -41,17 +47,17 @@ RECOVERY = {
 }
 
 
-def describe(cfn: Any, stack: str) -> dict[str, Any] | None:
+def describe(cfn: CloudFormationClient, stack: str) -> StackTypeDef | None:
     """The stack's description, or None when it does not exist."""
     try:
-        return dict(cfn.describe_stacks(StackName=stack)["Stacks"][0])
+        return cfn.describe_stacks(StackName=stack)["Stacks"][0]
     except ClientError as exc:
         if is_missing_stack(exc):
             return None
         raise
 
 
-def stack_status(cfn: Any, stack: str) -> str | None:
+def stack_status(cfn: CloudFormationClient, stack: str) -> str | None:
     """Current status of ``stack``, or None when it does not exist."""
     described = describe(cfn, stack)
     return str(described["StackStatus"]) if described else None
@@ -61,7 +67,7 @@ def stack_status(cfn: Any, stack: str) -> str | None:
 class Plan:
     """What the stack's state means for this deploy."""
 
-    change_set_type: str  # CREATE or UPDATE
+    change_set_type: ChangeSetKind
     clean_up_first: bool = False  # delete a stack left behind by a failed first create
     status: str | None = None
 
@@ -85,7 +91,7 @@ def plan(status: str | None, stack: str) -> Plan:
 
 
 def wait_settled(
-    cfn: Any,
+    cfn: CloudFormationClient,
     stack: str,
     sleep: polling.Sleep = time.sleep,
     on_wait: Callable[[str], None] | None = None,
@@ -106,10 +112,15 @@ def wait_settled(
         sleep(next(delays))
 
 
-def delete_and_wait(cfn: Any, stack: str, sleep: polling.Sleep = time.sleep, role_arn: str | None = None) -> str:
+def delete_and_wait(
+    cfn: CloudFormationClient, stack: str, sleep: polling.Sleep = time.sleep, role_arn: str | None = None
+) -> str:
     """Delete ``stack`` and wait for the outcome (DELETE_COMPLETE, or the failure status)."""
     stack_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
-    cfn.delete_stack(StackName=stack_id, **({"RoleARN": role_arn} if role_arn else {}))
+    request: DeleteStackInputTypeDef = {"StackName": stack_id}
+    if role_arn:
+        request["RoleARN"] = role_arn
+    cfn.delete_stack(**request)
     delays = polling.backoff()
     while True:
         status = stack_status(cfn, stack_id) or "DELETE_COMPLETE"
@@ -118,7 +129,7 @@ def delete_and_wait(cfn: Any, stack: str, sleep: polling.Sleep = time.sleep, rol
         sleep(next(delays))
 
 
-def deployed_parameters(cfn: Any, stack_id: str | None) -> dict[str, str] | None:
+def deployed_parameters(cfn: CloudFormationClient, stack_id: str | None) -> dict[str, str] | None:
     """The parameters the stack runs with now (None: it does not exist yet, or only under review)."""
     if not stack_id:
         return None
@@ -135,7 +146,7 @@ class NestedStack:
     physical_id: str
 
 
-def nested_stacks(cfn: Any, stack: str, path: str = "") -> Iterator[NestedStack]:
+def nested_stacks(cfn: CloudFormationClient, stack: str, path: str = "") -> Iterator[NestedStack]:
     """Every nested stack under ``stack``, depth first: the one walker of the tree (retained resources,
     protection and event following all use it)."""
     for res in resource_summaries(cfn, stack):
@@ -145,7 +156,7 @@ def nested_stacks(cfn: Any, stack: str, path: str = "") -> Iterator[NestedStack]
             yield from nested_stacks(cfn, res["PhysicalResourceId"], child)
 
 
-def resource_summaries(cfn: Any, stack: str) -> list[dict[str, Any]]:
+def resource_summaries(cfn: CloudFormationClient, stack: str) -> list[StackResourceSummaryTypeDef]:
     """Every resource of one stack (all pages)."""
     return [
         s
@@ -154,7 +165,7 @@ def resource_summaries(cfn: Any, stack: str) -> list[dict[str, Any]]:
     ]
 
 
-def outputs(cfn: Any, stack: str) -> dict[str, str]:
+def outputs(cfn: CloudFormationClient, stack: str) -> dict[str, str]:
     """Root stack outputs by key."""
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
@@ -170,12 +181,11 @@ class Retained:
     policy: str
 
 
-def retained_resources(cfn: Any, stack: str) -> list[Retained]:
+def retained_resources(cfn: CloudFormationClient, stack: str) -> list[Retained]:
     """Every resource under ``stack`` (nested included) that deletion keeps."""
     found: list[Retained] = []
     for path, stack_name in [("(root)", stack), *((n.path, n.physical_id) for n in nested_stacks(cfn, stack))]:
-        body = cfn.get_template(StackName=stack_name, TemplateStage="Processed")["TemplateBody"]
-        template = body if isinstance(body, dict) else parse_template(body)
+        template = processed_template(cfn, stack_name)
         existing = {s["LogicalResourceId"] for s in resource_summaries(cfn, stack_name) if s.get("PhysicalResourceId")}
         for logical_id, res in sorted(template.get("Resources", {}).items()):
             if (
@@ -185,6 +195,13 @@ def retained_resources(cfn: Any, stack: str) -> list[Retained]:
             ):
                 found.append(Retained(path, logical_id, res["Type"], res["DeletionPolicy"]))
     return found
+
+
+def processed_template(cfn: CloudFormationClient, stack: str) -> dict[str, Any]:
+    """The stack's processed template. botocore parses a JSON body; a YAML one stays text (the stubs say
+    dict only)."""
+    body: dict[str, Any] | str = cfn.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"]
+    return body if isinstance(body, dict) else parse_template(body)
 
 
 def parse_template(text: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Callable
 
 from cylink_deploy import aws
 from cylink_deploy.commands.base import Command, Context
@@ -18,6 +18,9 @@ from cylink_deploy.cost import pricing
 from cylink_deploy.errors import EXIT_OK
 from cylink_deploy.output import cost as costreport
 from cylink_deploy.preflight.params import parse_overrides
+
+if TYPE_CHECKING:
+    from mypy_boto3_pricing import PricingClient
 
 DEFAULT_ENVS = ("dev", "staging", "prod")
 
@@ -81,7 +84,9 @@ def build_report(args: argparse.Namespace, params_dir: Path, pricing_dir: Path =
     return cost.Report(tuple(estimates), tuple(events), a, notes)
 
 
-def refresh(args: argparse.Namespace, client: Any, today: str, pricing_dir: Path = pricing.PRICING_DIR) -> str:
+def refresh(
+    args: argparse.Namespace, client: PricingClient, today: str, pricing_dir: Path = pricing.PRICING_DIR
+) -> str:
     """Refresh the region's price file with ``client`` (a ``pricing`` client); returns the summary."""
     book = pricing.load(args.region, pricing_dir)
     result = pricing.refresh(client, book, today)
@@ -92,7 +97,7 @@ def refresh(args: argparse.Namespace, client: Any, today: str, pricing_dir: Path
     )
 
 
-def _pricing_client(args: argparse.Namespace) -> Any:
+def _pricing_client(args: argparse.Namespace) -> PricingClient:
     session = aws.make_session(pricing.PRICE_LIST_REGION, args.profile)
     return aws.FailFast().attach(session.client("pricing", config=aws.client_config()))  # as make_clients does
 
@@ -130,7 +135,7 @@ def report(
     params_dir: Path,
     out: IO[str],
     err: IO[str],
-    make_client: Callable[[argparse.Namespace], Any] = _pricing_client,
+    make_client: Callable[[argparse.Namespace], PricingClient] = _pricing_client,
     today: Callable[[], str] = lambda: dt.date.today().isoformat(),
 ) -> int:
     """Run ``cost`` for parsed ``args``: print the report (or refresh the prices). Errors are raised

@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from cylink_deploy.errors import BadInput, DeployError
+
+if TYPE_CHECKING:
+    from mypy_boto3_pricing import PricingClient
+    from mypy_boto3_pricing.type_defs import FilterTypeDef
 
 PRICING_DIR = Path(__file__).resolve().parents[2] / "pricing"
 # The Price List API only answers in these two regions; ap-south-1 would do as well.
@@ -175,7 +179,7 @@ def dump(book: PriceBook) -> str:
 # -- refresh from the Price List API -----------------------------------------------------------------
 
 
-def filters_for(spec: Spec, region: str) -> list[dict[str, str]]:
+def filters_for(spec: Spec, region: str) -> list[FilterTypeDef]:
     """GetProducts filters for one price in ``region``."""
     if spec.regional and region not in USAGE_PREFIX:
         raise BadInput(
@@ -204,7 +208,7 @@ def on_demand_usd(price_list_item: str) -> float | None:
     return None
 
 
-def _products(client: Any, service: str, filters: list[dict[str, str]]) -> Iterable[str]:
+def _products(client: PricingClient, service: str, filters: list[FilterTypeDef]) -> Iterable[str]:
     for page in client.get_paginator("get_products").paginate(
         ServiceCode=service, Filters=filters, FormatVersion="aws_v1"
     ):
@@ -218,7 +222,7 @@ class RefreshResult:
     kept: tuple[tuple[str, str], ...]  # (price key, why it was not refreshed)
 
 
-def refresh(client: Any, book: PriceBook, today: str) -> RefreshResult:
+def refresh(client: PricingClient, book: PriceBook, today: str) -> RefreshResult:
     """Ask the Price List API for every price ``CATALOG`` can query; keep the others and say why.
 
     ``client`` is a boto3 ``pricing`` client (us-east-1). An answer with several different prices for

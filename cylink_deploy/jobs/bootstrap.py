@@ -42,7 +42,7 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
 
 def _bootstrap_github(
     clients: aws.Clients, account: str, bucket: str, trust: github_oidc.GitHubTrust, reporter: Reporter
-) -> dict[str, Any]:
+) -> dict[str, str | list[str]]:
     """The OIDC provider and the deployer role that trusts exactly ``trust``."""
     provider, created = github_oidc.ensure_provider(clients.iam, account)
     reporter.step(f"{'Created' if created else 'Reusing'} the GitHub OIDC provider {provider}")

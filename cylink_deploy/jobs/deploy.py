@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, leftovers, protection
@@ -32,10 +32,15 @@ from cylink_deploy.preflight import params
 from cylink_deploy.project import Project
 from templates_src import render
 
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import CreateChangeSetOutputTypeDef, StackEventTypeDef
+    from mypy_boto3_ecs import ECSClient
+
 CLOCK_SKEW = timedelta(seconds=2)  # events up to this much older than our clock still belong to the operation
 
 
-def settle(cfn: Any, stack: str, reporter: Reporter, sleep: polling.Sleep) -> st.Plan:
+def settle(cfn: CloudFormationClient, stack: str, reporter: Reporter, sleep: polling.Sleep) -> st.Plan:
     """Wait out other operations, clean up a failed first create (with consent), and plan."""
     status = st.wait_settled(
         cfn,
@@ -67,7 +72,7 @@ def settle(cfn: Any, stack: str, reporter: Reporter, sleep: polling.Sleep) -> st
 
 
 def _show(
-    cfn: Any, change_set_id: str, allowed: frozenset[str], reporter: Reporter
+    cfn: CloudFormationClient, change_set_id: str, allowed: frozenset[str], reporter: Reporter
 ) -> tuple[list[ChangeSetNode], list[ch.Row]]:
     """Show the change set tree and which stateful replacements/removals it would be refused for
     (including what a removed nested stack would take with it)."""
@@ -83,18 +88,18 @@ def _show(
     return nodes, refused
 
 
-def _protect(cfn: Any, project: Project, env: str, stack: str, reporter: Reporter) -> None:
+def _protect(cfn: CloudFormationClient, project: Project, env: str, stack: str, reporter: Reporter) -> None:
     """The environment's termination protection and stack policy (policies/protection.yaml)."""
     done = protection.apply(cfn, stack, protection.for_env(env, project.policies_dir / protection.CONFIG_FILE))
     if done:
         reporter.step(f"Protection for {env}: " + ", ".join(done))
 
 
-Watch = Callable[[list[dict[str, Any]]], None]  # called after every poll with the operation's events so far
+Watch: TypeAlias = "Callable[[list[StackEventTypeDef]], None]"  # after every poll, with the events so far
 
 
 def execute_and_follow(
-    cfn: Any,
+    cfn: CloudFormationClient,
     stack: str,
     change_set_id: str,
     stack_id: str,
@@ -103,7 +108,7 @@ def execute_and_follow(
     sleep: polling.Sleep,
     clock: Callable[[], datetime] = polling.now,
     watch: Watch | None = None,
-    ecs: Any = None,
+    ecs: ECSClient | None = None,
 ) -> None:
     """Execute and stream events of every stack; a failure names its root cause (and, for a release ECS
     rolled back, what ECS saw). ``watch`` sees the events after every poll (a release shows the ECS
@@ -115,7 +120,7 @@ def execute_and_follow(
     changesets.execute_change_set(cfn, change_set_id)
     progress = stack_events.Progress(stack_id, total)
 
-    def on_event(event: dict[str, Any]) -> None:
+    def on_event(event: StackEventTypeDef) -> None:
         if progress.record(event):
             reporter.show(StackEvent(event, str(progress), started))
 
@@ -145,7 +150,7 @@ def ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, upd
     return bucket, role_arn
 
 
-def _finish(cfn: Any, result: Result, reporter: Reporter) -> Result:
+def _finish(cfn: CloudFormationClient, result: Result, reporter: Reporter) -> Result:
     result.outputs = st.outputs(cfn, result.stack)
     reporter.show(Outputs(result.outputs))
     reporter.result(result.document())
@@ -233,8 +238,6 @@ def _deploy(
 def _refuse_leftovers(clients: aws.Clients, project: Project, prepared: Prepared, stack: str) -> None:
     """A create whose fixed names (log groups, repositories) already exist fails now, in one line, rather than
     half-way through; names another live environment uses are never offered for deletion."""
-    if clients.logs is None or clients.ecr is None:
-        return
     planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
     found = leftovers.existing(clients.logs, clients.ecr, planned)
     if not found:
@@ -255,8 +258,8 @@ def _create(
     project: Project,
     prepared: Prepared,
     account: str,
-    change_set_type: str,
-) -> tuple[dict[str, str], Result]:
+    change_set_type: st.ChangeSetKind,
+) -> tuple[CreateChangeSetOutputTypeDef, Result]:
     """Upload the templates (content-addressed: unchanged ones stay) and create the change set."""
     bucket, role_arn = ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
@@ -282,7 +285,7 @@ def _create(
     return created, Result(Status.REVIEW, request.stack, name, created["Id"], uploaded=up.uploaded)
 
 
-def _refuse_unsafe(cfn: Any, request: DeployRequest, result: Result, change_set_id: str) -> None:
+def _refuse_unsafe(cfn: CloudFormationClient, request: DeployRequest, result: Result, change_set_id: str) -> None:
     """Removing the services needs --remove-services; a stateful replacement or removal is never executed
     (and the change set is deleted, so nobody executes it from the console by mistake)."""
     if ch.removes_services(result.nodes) and not request.remove_services:
@@ -296,7 +299,9 @@ def _refuse_unsafe(cfn: Any, request: DeployRequest, result: Result, change_set_
         raise ch.refusal(result.refused)
 
 
-def _review_fields(request: DeployRequest, clients: aws.Clients, created: dict[str, str], name: str) -> dict[str, str]:
+def _review_fields(
+    request: DeployRequest, clients: aws.Clients, created: CreateChangeSetOutputTypeDef, name: str
+) -> dict[str, str]:
     """Where a reviewer finds the change set, and the exact command that executes it."""
     return {
         "Change set name": name,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cylink_deploy.cfn.changes import ChangeSetNode, Row
 from cylink_deploy.cfn.ecs_verdict import ReleaseRollback
 from cylink_deploy.cfn.stacks import Retained
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Refused:
 class StackEvent:
     """One new stack event while an operation runs, with the progress counter and the operation's start."""
 
-    event: dict[str, Any]
+    event: StackEventTypeDef
     progress: str
     started: datetime
 
@@ -39,7 +42,7 @@ class StackEvent:
 class RootCause:
     """The first failure that is not merely a consequence of another."""
 
-    event: dict[str, Any]
+    event: StackEventTypeDef
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bex
 from botocore.parsers import ResponseParserError
@@ -21,7 +21,16 @@ from cylink_deploy.errors import AwsAccessError, DeployError, DeploymentFailed, 
 from cylink_deploy.jobs.model import StackRequest
 from cylink_deploy.jobs.reporter import Reporter
 
-DRIFTED = ["MODIFIED", "DELETED"]
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.literals import StackResourceDriftStatusType
+    from mypy_boto3_cloudformation.type_defs import (
+        DescribeStackDriftDetectionStatusOutputTypeDef,
+        DescribeStackResourceDriftsInputTypeDef,
+        DescribeStackResourceDriftsOutputTypeDef,
+    )
+
+DRIFTED: list[StackResourceDriftStatusType] = ["MODIFIED", "DELETED"]
 TIMEOUT = 900.0
 
 
@@ -69,7 +78,7 @@ class DriftReport:
 UNSUPPORTED = {"InvalidAction", "NotImplemented", "501", "500"}  # what an endpoint without the call answers
 
 
-def start(cfn: Any, stacks: dict[str, str]) -> dict[str, str]:
+def start(cfn: CloudFormationClient, stacks: dict[str, str]) -> dict[str, str]:
     """Start a detection on each stack (path -> physical ID); returns path -> detection ID."""
     try:
         return {
@@ -87,10 +96,10 @@ def start(cfn: Any, stacks: dict[str, str]) -> dict[str, str]:
 
 
 def wait(
-    cfn: Any, detections: dict[str, str], sleep: Callable[[float], None], timeout: float = TIMEOUT
-) -> dict[str, dict[str, Any]]:
+    cfn: CloudFormationClient, detections: dict[str, str], sleep: Callable[[float], None], timeout: float = TIMEOUT
+) -> dict[str, DescribeStackDriftDetectionStatusOutputTypeDef]:
     """Poll every detection until none is in progress; path -> final status description."""
-    done: dict[str, dict[str, Any]] = {}
+    done: dict[str, DescribeStackDriftDetectionStatusOutputTypeDef] = {}
     waited = 0.0
     for delay in polling.backoff(cap=10.0):
         for path, detection in detections.items():
@@ -110,7 +119,7 @@ def wait(
     return done  # unreachable
 
 
-def drifted_resources(cfn: Any, path: str, physical: str) -> list[DriftedResource]:
+def drifted_resources(cfn: CloudFormationClient, path: str, physical: str) -> list[DriftedResource]:
     """Resources of one stack that drifted, with their property differences (all pages)."""
     found = []
     for page in _drift_pages(cfn, physical):
@@ -127,9 +136,12 @@ def drifted_resources(cfn: Any, path: str, physical: str) -> list[DriftedResourc
     return found
 
 
-def _drift_pages(cfn: Any, physical: str) -> Iterator[dict[str, Any]]:
+def _drift_pages(cfn: CloudFormationClient, physical: str) -> Iterator[DescribeStackResourceDriftsOutputTypeDef]:
     """DescribeStackResourceDrifts page by page (boto3 has no paginator for it)."""
-    kwargs: dict[str, Any] = {"StackName": physical, "StackResourceDriftStatusFilters": DRIFTED}
+    kwargs: DescribeStackResourceDriftsInputTypeDef = {
+        "StackName": physical,
+        "StackResourceDriftStatusFilters": DRIFTED,
+    }
     while True:
         page = cfn.describe_stack_resource_drifts(**kwargs)
         yield page

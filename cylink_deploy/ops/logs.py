@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
@@ -20,6 +20,10 @@ from cylink_deploy.errors import BadInput, StackStateError
 from cylink_deploy.jobs.model import deploy_first, stack_name
 from cylink_deploy.jobs.reporter import Reporter
 from templates_src.common import SERVICES
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_logs.type_defs import FilteredLogEventTypeDef, FilterLogEventsRequestPaginateTypeDef
 
 SINCE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -72,7 +76,7 @@ def filter_pattern(text: str | None) -> str | None:
     return '"' + text.replace('"', '\\"') + '"'
 
 
-def to_event(raw: dict[str, Any]) -> LogEvent:
+def to_event(raw: FilteredLogEventTypeDef) -> LogEvent:
     return LogEvent(
         datetime.fromtimestamp(raw["timestamp"] / 1000, timezone.utc),
         raw.get("logStreamName", "").rsplit("/", 1)[-1],
@@ -81,9 +85,9 @@ def to_event(raw: dict[str, Any]) -> LogEvent:
     )
 
 
-def fetch(logs: Any, group: str, start_ms: int, pattern: str | None) -> list[LogEvent]:
+def fetch(logs: CloudWatchLogsClient, group: str, start_ms: int, pattern: str | None) -> list[LogEvent]:
     """Every event of ``group`` since ``start_ms`` (all pages), all streams interleaved in time order."""
-    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+    kwargs: FilterLogEventsRequestPaginateTypeDef = {"logGroupName": group, "startTime": start_ms}
     if pattern:
         kwargs["filterPattern"] = pattern
     raw = [e for page in logs.get_paginator("filter_log_events").paginate(**kwargs) for e in page.get("events", [])]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
@@ -33,6 +33,10 @@ from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
 from cylink_deploy.project import Project
 from templates_src.common import FRONTEND, SERVICES, AppService
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecs import ECSClient
 
 DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 PLATFORM = "linux/amd64"  # the task definitions run X86_64 (an image built on Apple silicon would not start)
@@ -93,7 +97,7 @@ def repositories(outputs: dict[str, str], stack: str) -> list[Repository]:
     return repos
 
 
-def image_digest(ecr: Any, repository: str, tag: str) -> str | None:
+def image_digest(ecr: ECRClient, repository: str, tag: str) -> str | None:
     """The digest the tag names in the repository, or None when the tag is not there."""
     try:
         details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
@@ -108,7 +112,7 @@ def image_digest(ecr: Any, repository: str, tag: str) -> str | None:
     return str(details[0]["imageDigest"]) if details else None
 
 
-def require_images(ecr: Any, repos: Sequence[Repository], tag: str) -> dict[str, str]:
+def require_images(ecr: ECRClient, repos: Sequence[Repository], tag: str) -> dict[str, str]:
     """Service -> digest of ``tag``; the first repository without it stops the release."""
     digests = {}
     for repo in repos:
@@ -163,7 +167,7 @@ class Docker:
 
 
 @contextmanager
-def ecr_login(ecr: Any, docker: Docker) -> Iterator[dict[str, str]]:
+def ecr_login(ecr: ECRClient, docker: Docker) -> Iterator[dict[str, str]]:
     """Log docker in to ECR with a token from GetAuthorizationToken, passed on stdin; yields the
     environment for docker commands that need the login. The credentials file docker writes is in a
     temporary DOCKER_CONFIG that is removed when the block ends."""
@@ -182,7 +186,13 @@ def local_digests(docker: Docker, ref: str) -> list[str]:
 
 
 def build_and_push(
-    ecr: Any, docker: Docker, repos: Sequence[Repository], tag: str, spec: BuildSpec, api_url: str, reporter: Reporter
+    ecr: ECRClient,
+    docker: Docker,
+    repos: Sequence[Repository],
+    tag: str,
+    spec: BuildSpec,
+    api_url: str,
+    reporter: Reporter,
 ) -> dict[str, str]:
     """Build both images, refuse a tag that names another image, push, verify digests; service -> digest."""
     docker.check()
@@ -246,7 +256,7 @@ class _ReleaseDocument:
         self._reporter.result({**document, **self.fields})
 
 
-def running_tags(ecs: Any, cluster: str, names: dict[str, str]) -> dict[str, str]:
+def running_tags(ecs: ECSClient, cluster: str, names: dict[str, str]) -> dict[str, str]:
     """Service -> the image tag its primary deployment runs now."""
     states = rollout.describe_services(ecs, cluster, names)
     tags = rollout.image_tags(ecs, [s.task_definition for s in states])

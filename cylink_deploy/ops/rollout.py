@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cylink_deploy.jobs.reporter import Reporter
 from templates_src.common import SERVICES
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_ecs.type_defs import DeploymentTypeDef, TaskTypeDef
 
 SERVICES_STACK = "ServicesStack"  # the root's logical ID of the nested stack that holds the ECS services
 STOPPED_SHOWN = 3  # stopped tasks per service: enough to see a pattern, few enough for one screen
@@ -79,14 +84,14 @@ def service_names(outputs: dict[str, str]) -> dict[str, str]:
     return {svc.name: outputs[f"{svc.title}ServiceName"] for svc in SERVICES if f"{svc.title}ServiceName" in outputs}
 
 
-def describe_services(ecs: Any, cluster: str, names: dict[str, str]) -> list[ServiceState]:
+def describe_services(ecs: ECSClient, cluster: str, names: dict[str, str]) -> list[ServiceState]:
     """The state of each service (missing services are left out)."""
     by_service = {v: k for k, v in names.items()}
     found = ecs.describe_services(cluster=cluster, services=list(names.values()))["services"]
     states = []
     for svc in found:
         deployments = svc.get("deployments", [])
-        primary: dict[str, Any] = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+        primary: DeploymentTypeDef = next((d for d in deployments if d.get("status") == "PRIMARY"), None) or {}
         states.append(
             ServiceState(
                 by_service.get(svc["serviceName"], svc["serviceName"]),
@@ -105,7 +110,7 @@ def describe_services(ecs: Any, cluster: str, names: dict[str, str]) -> list[Ser
     return sorted(states, key=lambda s: s.name)
 
 
-def stop_reason(task: dict[str, Any]) -> str:
+def stop_reason(task: TaskTypeDef) -> str:
     """Why a task stopped: the task's reason, plus the first container's own reason or exit code when
     they say more (CannotPullContainerError is a container reason; 'Essential container in task exited'
     needs the exit code to mean anything)."""
@@ -119,7 +124,9 @@ def stop_reason(task: dict[str, Any]) -> str:
     return str(reason)
 
 
-def stopped_tasks(ecs: Any, cluster: str, name: str, service: str, limit: int = STOPPED_SHOWN) -> list[StoppedTask]:
+def stopped_tasks(
+    ecs: ECSClient, cluster: str, name: str, service: str, limit: int = STOPPED_SHOWN
+) -> list[StoppedTask]:
     """The service's most recently stopped tasks, newest first (ECS keeps them for about an hour)."""
     arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])
     if not arns:
@@ -138,7 +145,7 @@ def stopped_tasks(ecs: Any, cluster: str, name: str, service: str, limit: int = 
     ]
 
 
-def image_tags(ecs: Any, task_definitions: Sequence[str]) -> dict[str, str]:
+def image_tags(ecs: ECSClient, task_definitions: Sequence[str]) -> dict[str, str]:
     """Task definition -> the image tag its first container runs."""
     tags = {}
     for td in task_definitions:
@@ -150,7 +157,7 @@ def image_tags(ecs: Any, task_definitions: Sequence[str]) -> dict[str, str]:
     return tags
 
 
-def services_stack_updating(events: list[dict[str, Any]]) -> bool:
+def services_stack_updating(events: list[StackEventTypeDef]) -> bool:
     """Has this operation started updating (or rolling back) the nested services stack?"""
     return any(
         e.get("LogicalResourceId") == SERVICES_STACK and e.get("ResourceStatus", "").endswith("IN_PROGRESS")
@@ -164,7 +171,7 @@ class RolloutWatch:
     and report each change of state and each newly stopped task as soon as it appears (not only when
     CloudFormation gives up). Remembers the first failed rollout for the release's one-line verdict."""
 
-    ecs: Any
+    ecs: ECSClient
     cluster: str
     names: dict[str, str]
     reporter: Reporter
@@ -175,7 +182,7 @@ class RolloutWatch:
     stop_reasons: list[str] = field(default_factory=list)
     polls: int = 0
 
-    def __call__(self, events: list[dict[str, Any]]) -> None:
+    def __call__(self, events: list[StackEventTypeDef]) -> None:
         if not services_stack_updating(events):
             return
         self.poll()

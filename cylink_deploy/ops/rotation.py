@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
@@ -35,6 +35,12 @@ from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
 from templates_src.cache import AUTH_TOKEN_REFERENCE  # noqa: F401  (the template's side of the agreement: AWSCURRENT)
 from templates_src.common import SERVICES
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_elasticache import ElastiCacheClient
+    from mypy_boto3_elasticache.type_defs import ReplicationGroupTypeDef
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 Sleep = Callable[[float], None]
 SECRET_ID, GROUP_ID = "RedisAuthSecret", "RedisReplicationGroup"  # logical IDs in the cache stack
@@ -116,16 +122,16 @@ def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
     return Target(stack, found[GROUP_ID], found[SECRET_ID], outputs.get("ClusterName", ""), services)
 
 
-def group_state(elasticache: Any, group_id: str) -> dict[str, Any]:
+def group_state(elasticache: ElastiCacheClient, group_id: str) -> ReplicationGroupTypeDef:
     try:
-        return dict(elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0])
+        return elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
     except elasticache.exceptions.ReplicationGroupNotFoundFault:
         raise StackStateError(
             f"Redis replication group {group_id} does not exist (deleted by hand?): redeploy the stack"
         ) from None
 
 
-def stages(secretsmanager: Any, secret_arn: str) -> dict[str, str]:
+def stages(secretsmanager: SecretsManagerClient, secret_arn: str) -> dict[str, str]:
     """Stage -> version ID of the secret (refused when the secret is gone or scheduled for deletion)."""
     try:
         described = secretsmanager.describe_secret(SecretId=secret_arn)
@@ -165,7 +171,7 @@ def preflight(clients: aws.Clients, target: Target) -> dict[str, str]:
     return found
 
 
-def wait_available(elasticache: Any, group_id: str, sleep: Sleep, timeout: float | None = None) -> bool:
+def wait_available(elasticache: ElastiCacheClient, group_id: str, sleep: Sleep, timeout: float | None = None) -> bool:
     """True once the group is ``available`` again after a modification; False on timeout."""
     timeout = GROUP_TIMEOUT if timeout is None else timeout
     waited = 0.0
@@ -180,7 +186,7 @@ def wait_available(elasticache: Any, group_id: str, sleep: Sleep, timeout: float
 
 
 def wait_services(
-    ecs: Any, cluster: str, names: dict[str, str], reporter: Reporter, sleep: Sleep, timeout: float | None = None
+    ecs: ECSClient, cluster: str, names: dict[str, str], reporter: Reporter, sleep: Sleep, timeout: float | None = None
 ) -> str | None:
     """None once every service's new deployment has completed; else why not (failed, timed out)."""
     timeout = ROLLOUT_TIMEOUT if timeout is None else timeout

@@ -9,7 +9,7 @@ last stopped tasks' reasons.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cylink_deploy import aws
 from cylink_deploy.cfn import stacks as st
@@ -17,6 +17,13 @@ from cylink_deploy.errors import DeployError, StackStateError
 from cylink_deploy.jobs.model import StackRequest, deploy_first
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import StackResourceSummaryTypeDef
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_elasticache import ElastiCacheClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
@@ -79,7 +86,7 @@ class StatusView:
         return doc
 
 
-def resources_of(cfn: Any, stack: str, types: set[str]) -> list[dict[str, Any]]:
+def resources_of(cfn: CloudFormationClient, stack: str, types: set[str]) -> list[StackResourceSummaryTypeDef]:
     """Resources of these types anywhere under ``stack`` (one walk of the nested stacks)."""
     stacks = [stack, *(n.physical_id for n in st.nested_stacks(cfn, stack))]
     return [
@@ -90,7 +97,7 @@ def resources_of(cfn: Any, stack: str, types: set[str]) -> list[dict[str, Any]]:
     ]
 
 
-def target_health(elbv2: Any, logical_id: str, arn: str) -> TargetGroup:
+def target_health(elbv2: ElasticLoadBalancingv2Client, logical_id: str, arn: str) -> TargetGroup:
     described = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
     targets = [
         Target(
@@ -105,7 +112,7 @@ def target_health(elbv2: Any, logical_id: str, arn: str) -> TargetGroup:
     return TargetGroup(logical_id, arn, targets)
 
 
-def replication_group(elasticache: Any, group_id: str) -> Redis:
+def replication_group(elasticache: ElastiCacheClient, group_id: str) -> Redis:
     group = elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
     nodes = [
         (m.get("CacheClusterId", ""), m.get("CurrentRole", ""))
@@ -115,7 +122,7 @@ def replication_group(elasticache: Any, group_id: str) -> Redis:
     return Redis(group_id, group.get("Status", ""), nodes)
 
 
-def alarms_in_alarm(cloudwatch: Any, prefix: str) -> list[dict[str, str]]:
+def alarms_in_alarm(cloudwatch: CloudWatchClient, prefix: str) -> list[dict[str, str]]:
     """Alarms named ``<NamePrefix>-...`` in ALARM (the monitoring stack names its alarms so)."""
     found = []
     for page in cloudwatch.get_paginator("describe_alarms").paginate(
