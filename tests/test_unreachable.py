@@ -93,6 +93,7 @@ def shell(monkeypatch, endpoint: str) -> None:
         monkeypatch.setenv(name, value)
 
 
+@pytest.mark.slow  # runs deploy.py as a process
 @pytest.mark.parametrize("command", ["status", "deploy"])
 @pytest.mark.parametrize("kind", ["refused", "unresolved"])
 def test_an_unreachable_endpoint_is_one_line_and_exit_3(project_dir, closed_port, command, kind):
