@@ -277,7 +277,8 @@ def update_termination_protection() -> None:
 def bucket_policy_conditions() -> None:
     from cylink_deploy.cfn.artifacts import ensure_bucket
 
-    ensure_bucket(c("s3"), "tls-only-bucket", REGION)  # the real hardening, TLS-only policy included
+    # the real hardening, TLS-only policy included (123456789012: moto's account, the owner)
+    ensure_bucket(c("s3"), "tls-only-bucket", REGION, "123456789012")
     c("s3").put_object(Bucket="tls-only-bucket", Key="k", Body=b"x")
     assert c("s3").get_object(Bucket="tls-only-bucket", Key="k")["Body"].read() == b"x"
 

@@ -114,6 +114,15 @@ def test_the_deployer_policy_allows_every_call_the_command_makes(recorded, comma
     assert awscalls.denied(_policy(), calls, ACCOUNT) == []
 
 
+def test_every_s3_call_names_this_account_as_the_buckets_owner(recorded):
+    """Issue 24 finding 3: the artifacts bucket's name is predictable; each S3 request carries ExpectedBucketOwner
+    so S3 itself refuses a bucket another account created first (CreateBucket, which cannot, runs only at
+    bootstrap and is refused by s3:ResourceAccount in the policies)."""
+    s3_calls = [c for name in COMMANDS for c in recorded[name][1] if c.service == "s3"]
+    assert {c.operation for c in s3_calls} >= {"HeadBucket", "HeadObject", "PutObject"}
+    assert [str(c) for c in s3_calls if c.params.get("ExpectedBucketOwner") != ACCOUNT] == []
+
+
 def test_the_recording_saw_the_calls_that_matter(recorded):
     """The recorder is really on: the writes each command exists for are among its calls."""
     ops = {name: {f"{c.service}.{c.operation}" for c in recorded[name][1]} for name in COMMANDS}

@@ -30,6 +30,8 @@ def _requests(type_: str, action: str) -> list[tuple[str, str, dict]]:
     resource = SAMPLE.get(service, f"arn:aws:{service}:{REGION}:{ACCOUNT}:cylink-resource")
     if service == "s3" and "Object" in name:
         resource += "/AWSLogs/x"
+    if service == "s3":  # the stack's own buckets are this account's
+        return [(action, resource, {"s3:ResourceAccount": ACCOUNT})]
     if action == "iam:PassRole":
         return [(action, SAMPLE["iam"], {"iam:PassedToService": PASSED[type_]})] if type_ in PASSED else []
     if action == "iam:CreateServiceLinkedRole":

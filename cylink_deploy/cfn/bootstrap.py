@@ -139,16 +139,28 @@ def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None
         "objects": "StackBucketObjects",
         "stacks": "NestedStacks",
     }
+    # S3 only in this account's buckets: bucket names are global, so a cylink-* bucket may be another account's
+    # (s3:ResourceAccount is the bucket owner's account, S3's condition keys in the Service Authorization
+    # Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+    own_buckets = {"Condition": Condition(StringEquals("s3:ResourceAccount", account))}
     statements = [
         Statement(
-            Sid=sids[key], Effect=Allow, Action=[Action(*a.split(":")) for a in groups[key]], Resource=resources[key]
+            Sid=sids[key],
+            Effect=Allow,
+            Action=[Action(*a.split(":")) for a in groups[key]],
+            Resource=resources[key],
+            **(own_buckets if key in ("buckets", "objects") else {}),
         )
         for key in ("any", "roles", "buckets", "objects", "stacks")
         if groups.get(key)
     ]
     statements += [
         Statement(
-            Sid="ReadTemplates", Effect=Allow, Action=[s3.GetObject], Resource=[f"arn:aws:s3:::{artifacts_bucket}/*"]
+            Sid="ReadTemplates",
+            Effect=Allow,
+            Action=[s3.GetObject],
+            Resource=[f"arn:aws:s3:::{artifacts_bucket}/*"],
+            **own_buckets,
         ),
         Statement(
             Sid="PassStackRolesToTheirServices",
