@@ -265,6 +265,33 @@ def kms_key_policy_object() -> None:
 
 
 @scenario
+def kms_key_tags() -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    outputs = create(
+        "tagged-key",
+        {
+            "Key": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": policy, "Tags": [{"Key": "cylink:data-key", "Value": "true"}]},
+            }
+        },
+        {"Id": {"Value": {"Ref": "Key"}}},
+    )
+    tags = c("kms").list_resource_tags(KeyId=outputs["Id"])["Tags"]
+    assert {"TagKey": "cylink:data-key", "TagValue": "true"} in tags, tags
+
+
+@scenario
 def update_termination_protection() -> None:
     create("protected", {"T": {"Type": "AWS::SNS::Topic"}})
     c("cloudformation").update_termination_protection(StackName="protected", EnableTerminationProtection=True)
