@@ -28,7 +28,8 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
     account = aws.account_id(clients.sts)
     bucket, role_arn = ensure_bootstrap(clients, account, reporter, update=True)
     reporter.step(
-        f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policy updated)"
+        f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policies and "
+        f"the stack roles' permissions boundary {boot.PERMISSIONS_BOUNDARY} updated)"
     )
     reporter.detail("Deployers now need only this policy (see README 'Deployer permissions'):")
     reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
