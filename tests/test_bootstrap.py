@@ -56,7 +56,7 @@ def test_the_service_role_is_confined_to_cylink_roles_and_passes_them_only_to_th
     never = statements["NeverThisRoleOrTheDeployers"]
     assert never["Effect"] == "Deny" and never["Resource"] == [
         "arn:aws:iam::111122223333:role/cylink-cloudformation",
-        "arn:aws:iam::111122223333:role/github-actions-cylink-deployer*",
+        "arn:aws:iam::111122223333:role/github-actions-cylink-*",
     ]
     assert statements["PassStackRolesToTheirServices"]["Condition"]["StringEquals"]["iam:PassedToService"] == [
         "ecs-tasks.amazonaws.com",

@@ -194,3 +194,38 @@ def test_the_deployer_creates_change_sets_only_as_the_service_role_from_its_buck
 def test_the_change_set_deploy_py_creates_is_allowed(deployer):
     context = {"cloudformation:RoleArn": SERVICE_ROLE, "cloudformation:TemplateUrl": TEMPLATE}
     assert iameval.allowed(deployer, "cloudformation:CreateChangeSet", EVIL, context)
+
+
+PROD = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/cylink-prod/00000000-0000-0000-0000-000000000000"
+PROD_NESTED = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/cylink-prod-CacheStack-1A2B/0000"
+PROD_CHANGE_SET = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/cylink-prod-20261204-000000-abcdef/1111"
+GITHUB_ESCALATIONS = [  # (role, what it must not do, action, resource)
+    ("plan", "execute a change set", "cloudformation:ExecuteChangeSet", PROD_CHANGE_SET),
+    ("plan", "delete a stack", "cloudformation:DeleteStack", PROD),
+    ("plan", "lift the stack policy", "cloudformation:SetStackPolicy", PROD),
+    (
+        "plan",
+        "roll out a service",
+        "ecs:UpdateService",
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/cylink-cluster/cylink-backend-service",
+    ),
+    ("staging", "execute prod's change set", "cloudformation:ExecuteChangeSet", PROD_CHANGE_SET),
+    ("staging", "delete prod", "cloudformation:DeleteStack", PROD),
+    ("staging", "delete a nested stack of prod", "cloudformation:DeleteStack", PROD_NESTED),
+    ("dev", "create a change set on prod", "cloudformation:CreateChangeSet", PROD),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "what", "action", "resource"), GITHUB_ESCALATIONS, ids=[f"{e[0]}: {e[1]}" for e in GITHUB_ESCALATIONS]
+)
+def test_each_github_role_does_only_its_own_job(role, what, action, resource):
+    """Issue 24 finding 2: the plan job's role creates change sets and executes none; an environment's role
+    reaches only its own stack."""
+    kwargs = {"plan": True} if role == "plan" else {"environment": role}
+    policy = json.loads(bootstrap.deployer_policy(ACCOUNT, REGION, BUCKET, **kwargs).to_json())
+    context = {"cloudformation:RoleArn": SERVICE_ROLE, "cloudformation:TemplateUrl": TEMPLATE}
+    assert not iameval.allowed(policy, action, resource, context), what
+    if role == "staging":  # its own stack stays its own
+        own = resource.replace("cylink-prod", "cylink-staging")
+        assert iameval.allowed(policy, action, own, context), f"{action} on {own}"

@@ -141,9 +141,9 @@ NO_RESOURCE_TYPE = {  # actions IAM authorises only on "*"
 KMS_ALIAS_ACTIONS = ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias")  # authorised on alias and key
 # Never granted: a stack role keeps the boundary (the schemas list it for removing a PermissionsBoundary).
 NEVER = ("iam:DeleteRolePermissionsBoundary",)
-# The roles nothing CloudFormation runs may touch: this one and the deployers' (github_oidc.ROLE_NAME and any
-# per-environment variant), outside the cylink-* namespace too, denied explicitly all the same.
-PROTECTED_ROLES = (ROLE_NAME, "github-actions-cylink-deployer*")
+# The roles nothing CloudFormation runs may touch: this one and GitHub's (github_oidc: the plan role and one
+# deployer role per environment), outside the cylink-* namespace too, denied explicitly all the same.
+PROTECTED_ROLES = (ROLE_NAME, "github-actions-cylink-*")
 ROLE_WRITES = (
     "AttachRolePolicy",
     "CreateRole",
@@ -487,12 +487,42 @@ DEPLOYER_SOURCE = PACKAGE_ROOT / "policies" / "iam" / "deployer-policy.yaml"
 STATEMENT_KEYS = {"effect", "actions", "resources", "condition"}
 
 
-def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyDocument:
+# What the GitHub plan job's role lacks (issue 24 finding 2): it creates and reviews change sets, and can neither
+# execute one, delete a stack, change its protection, nor run a day-2 write (push, roll out, rotate).
+PLAN_WITHHELD = frozenset(
+    {
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:DeleteStack",
+        "cloudformation:SetStackPolicy",
+        "cloudformation:UpdateTerminationProtection",
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+        "ecs:UpdateService",
+        "elasticache:ModifyReplicationGroup",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }
+)
+
+
+def deployer_policy(
+    account: str, region: str, artifacts_bucket: str, environment: str | None = None, plan: bool = False
+) -> PolicyDocument:
     """The least privilege of whoever runs deploy.py once the account is bootstrapped: change sets on the
     cylink-* stacks, and the day-2 commands (release, status, logs, drift, rotate-redis-auth) on resources
     named from a NamePrefix starting with ``cylink``. The statements are policies/iam/deployer-policy.yaml,
     filled in here. Proven by tests/test_deployer_policy.py, which records every call the commands make
-    against the emulator and evaluates each against this document."""
+    against the emulator and evaluates each against this document.
+
+    ``environment``: only the stack of that environment (``cylink-ENV`` and its nested stacks, their change
+    sets), the policy of its GitHub deployer role; the day-2 resources are named from the NamePrefix, which the
+    environments share, so those stay as they are. ``plan``: without PLAN_WITHHELD (the plan job's role)."""
     values = {
         "account": account,
         "region": region,
@@ -501,10 +531,33 @@ def deployer_policy(account: str, region: str, artifacts_bucket: str) -> PolicyD
         "role": ROLE_NAME,
     }
     source = yaml.safe_load(DEPLOYER_SOURCE.read_text())
-    return PolicyDocument(Version="2012-10-17", Statement=[_statement(sid, s, values) for sid, s in source.items()])
+    stack = f"{NAME_PREFIX}-{environment}" if environment else None
+    statements = []
+    for sid, body in source.items():
+        if plan and isinstance(body, dict) and isinstance(body.get("actions"), list):
+            body = {**body, "actions": [a for a in body["actions"] if a not in PLAN_WITHHELD]}
+            if not body["actions"]:
+                continue
+        statements.append(_statement(sid, body, values, stack))
+    return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 
-def _statement(sid: str, source: dict[str, Any], values: dict[str, str]) -> Statement:
+def _one_stack(resources: list[str], stack: str) -> list[str]:
+    """The cylink-* stack and change-set ARNs narrowed to one stack: the stack, its nested stacks
+    (``<stack>-<Child>Stack-...``) and its change sets (named ``<stack>-<time>-<hex>``)."""
+    out: list[str] = []
+    for arn in resources:
+        head, _, tail = arn.partition(f"/{NAME_PREFIX}-*/")
+        if head.endswith(":stack"):
+            out += [f"{head}/{stack}/{tail}", f"{head}/{stack}-*/{tail}"]
+        elif head.endswith(":changeSet"):
+            out.append(f"{head}/{stack}-*/{tail}")
+        else:
+            out.append(arn)
+    return out
+
+
+def _statement(sid: str, source: dict[str, Any], values: dict[str, str], stack: str | None = None) -> Statement:
     """A statement from its source (``actions``, ``resources``, optional ``condition`` as
     ``{operator: {key: value}}``, optional ``effect``: Allow, or Deny), every ``{placeholder}`` filled from
     ``values``: an unknown key, placeholder, effect or operator, or an action that is not ``service:Name``, is an
@@ -526,7 +579,9 @@ def _statement(sid: str, source: dict[str, Any], values: dict[str, str]) -> Stat
     if effect is None:
         raise ValueError(f"{DEPLOYER_SOURCE.name}: {sid}: effect is Allow or Deny")
     actions = [Action(*a.split(":")) for a in source["actions"]]
-    return Statement(Sid=sid, Effect=effect, Action=actions, Resource=fill(source["resources"]), **extra)
+    resources = fill(source["resources"])
+    resources = _one_stack([resources] if isinstance(resources, str) else resources, stack) if stack else resources
+    return Statement(Sid=sid, Effect=effect, Action=actions, Resource=resources, **extra)
 
 
 def _operator(name: str) -> Any:
