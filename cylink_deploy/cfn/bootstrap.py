@@ -183,7 +183,7 @@ def _scope(action: str) -> str:
         "ecr": "repositories",
         "sns": "topics",
     }
-    if service in by_service and not (service == "kms" and name.startswith(READ_VERBS + ("ListResource",))):
+    if service in by_service and not (service == "kms" and name.startswith(READ_VERBS)):  # key reads stay on *
         return by_service[service]
     if action in ("wafv2:PutPermissionPolicy", "wafv2:GetPermissionPolicy"):
         return "rule-groups"
@@ -222,7 +222,7 @@ def boundary_arn(account: str) -> str:
     return f"arn:aws:iam::{account}:policy/{PERMISSIONS_BOUNDARY}"
 
 
-def managed_policies(types: Iterable[str] | None = None) -> list[str]:
+def managed_policies() -> list[str]:
     """The AWS managed policies the templates attach to their roles (ManagedPolicyArns), as ARNs in the
     aws partition: the only ones the service role may attach."""
     from templates_src import render
@@ -284,7 +284,7 @@ SIDS = {
 }
 
 
-def _conditions(account: str, types: Iterable[str] | None) -> dict[str, Condition]:
+def _conditions(account: str) -> dict[str, Condition]:
     """Statement key -> the condition its grant is under."""
     boundary = ArnEquals("iam:PermissionsBoundary", boundary_arn(account))
     # S3 only in this account's buckets: bucket names are global, so a cylink-* bucket may be another account's
@@ -295,7 +295,7 @@ def _conditions(account: str, types: Iterable[str] | None) -> dict[str, Conditio
         "roles": Condition(boundary),
         # one ArnEquals element with both keys: awacs keeps only the last of two elements with the same operator
         "managed": Condition(
-            ArnEquals({"iam:PermissionsBoundary": boundary_arn(account), "iam:PolicyARN": managed_policies(types)})
+            ArnEquals({"iam:PermissionsBoundary": boundary_arn(account), "iam:PolicyARN": managed_policies()})
         ),
         "keys": Condition(StringEquals(f"aws:ResourceTag/{DATA_KEY_TAG[0]}", DATA_KEY_TAG[1])),
         "buckets": own_buckets,
@@ -315,7 +315,7 @@ def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None
             if IAM_ACTION.match(a) and a.split(":")[0] not in UNUSED_SERVICES
         }
     )
-    groups, resources, conditions = _grouped(needed), _resources(account), _conditions(account, types)
+    groups, resources, conditions = _grouped(needed), _resources(account), _conditions(account)
     statements = [
         Statement(
             Sid=SIDS[key],
