@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 GUARD_STAMP := .venv-guard/.installed-stamp
+IAM_STAMP := .venv-iam/.installed-stamp
 
 .PHONY: local test test-fast build bench bench-preflight bench-tests clean taskcat-venv guard-venv snapshots mutation
 
@@ -33,6 +34,13 @@ $(GUARD_STAMP): requirements-guard.txt tools/guard_install.py
 	.venv-guard/bin/cfn-guard --version
 	touch $@
 
+# The IAM analysers (cloudsplaining, parliament) over the generated policies: their own pins, their own venv.
+$(IAM_STAMP): requirements-iam.txt
+	python3 -m venv .venv-iam
+	.venv-iam/bin/python -m pip install -q --upgrade pip
+	.venv-iam/bin/python -m pip install -q -r requirements-iam.txt
+	touch $@
+
 # taskcat too: it pins jsonschema<4, which conflicts with moto.
 $(TASKCAT_STAMP): requirements-taskcat.txt
 	python3 -m venv .venv-taskcat
@@ -49,7 +57,7 @@ local: $(STAMP)
 	$(PY) deploy.py --env dev --local --yes --image-tag 1.0.0
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
-test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP) $(IAM_STAMP)
 	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks tools policies deploy.py
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile
@@ -82,7 +90,7 @@ bench-preflight: $(STAMP)
 	$(PY) benchmarks/preflight_bench.py
 
 ## bench-tests: wall clock of make test-fast and of make test's pytest run (benchmarks/test_suite_bench.py)
-bench-tests: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP)
+bench-tests: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP) $(IAM_STAMP)
 	$(PY) benchmarks/test_suite_bench.py
 
 clean:

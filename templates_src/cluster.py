@@ -30,6 +30,7 @@ from .common import (
     data_key_param,
     log_retention_param,
     name_prefix_param,
+    permissions_boundary,
     service_trust,
 )
 
@@ -85,6 +86,7 @@ def _execution_role(t: Template, svc: AppService) -> None:
             f"{svc.title}ExecutionRole",
             AssumeRolePolicyDocument=ecs_tasks_trust(),
             ManagedPolicyArns=[Sub(EXECUTION_POLICY)],
+            PermissionsBoundary=permissions_boundary(),
             **({"Policies": policies} if policies else {}),
         )
     )
@@ -137,7 +139,13 @@ def build() -> Template:
     for svc in SERVICES:
         _execution_role(t, svc)
         # Task roles hold no permissions yet: the apps call no AWS API. Grant here when they do.
-        t.add_resource(iam.Role(f"{svc.title}TaskRole", AssumeRolePolicyDocument=ecs_tasks_trust()))
+        t.add_resource(
+            iam.Role(
+                f"{svc.title}TaskRole",
+                AssumeRolePolicyDocument=ecs_tasks_trust(),
+                PermissionsBoundary=permissions_boundary(),
+            )
+        )
         t.add_resource(
             logs.LogGroup(
                 f"{svc.title}LogGroup",

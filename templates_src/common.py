@@ -112,6 +112,20 @@ def checkov_skips(**reasons: str) -> dict[str, Any]:
     return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in sorted(reasons.items())]}}
 
 
+# Every role a stack creates carries this permissions boundary: a managed policy deploy.py's bootstrap creates
+# (bootstrap.boundary_policy), the most any stack role may do. The CloudFormation service role may create and
+# change roles only under it (issue 24): a template cannot make a role more powerful than the boundary.
+PERMISSIONS_BOUNDARY = "cylink-permissions-boundary"
+# The data key's tag: the service role may administer and use only keys that carry it (or the stack's alias),
+# since CloudFormation does not put its aws:cloudformation:* tags on KMS keys.
+DATA_KEY_TAG = ("cylink:data-key", "true")
+
+
+def permissions_boundary() -> Sub:
+    """The boundary's ARN in the stack's own account (PermissionsBoundary of every AWS::IAM::Role)."""
+    return Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/" + PERMISSIONS_BOUNDARY)
+
+
 def service_trust(service: str, account: Any = None, *extra: ConditionElement) -> PolicyDocument:
     """A role only ``service`` acting for this account may assume (the confused-deputy guard);
     ``account`` defaults to the stack's own, ``extra`` narrows further (e.g. aws:SourceArn)."""

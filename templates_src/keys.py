@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from awacs import kms
 from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, Sub, Template
+from troposphere import GetAtt, Sub, Tags, Template
 from troposphere import kms as tkms
 
-from .common import RETAINED, add_output, name_prefix_param
+from .common import DATA_KEY_TAG, RETAINED, add_output, name_prefix_param
 
 # Administration only: no "kms:Create*", which would include kms:CreateGrant -- a grant is a way around
 # the kms:ViaService limits below. CreateAlias is the one Create action administration needs.
@@ -120,6 +120,7 @@ def build() -> Template:
             Description=Sub("${NamePrefix} data at rest: logs, images, Redis, secrets"),
             EnableKeyRotation=True,
             KeyPolicy=key_policy(),
+            Tags=Tags(**{DATA_KEY_TAG[0]: DATA_KEY_TAG[1]}),
         )
     )
     t.add_resource(

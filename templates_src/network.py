@@ -24,6 +24,7 @@ from .common import (
     log_retention_param,
     name_prefix_param,
     name_tags,
+    permissions_boundary,
     service_trust,
 )
 
@@ -234,6 +235,7 @@ def _flow_logs(t: Template) -> None:
             "FlowLogRole",
             AssumeRolePolicyDocument=trust,
             Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=write)],
+            PermissionsBoundary=permissions_boundary(),
         )
     )
     t.add_resource(

@@ -152,6 +152,11 @@ def _resources(action: str, p: dict[str, Any], region: str, account: str) -> lis
 
 
 def _context(action: str, p: dict[str, Any], region: str, account: str) -> dict[str, str]:
+    if action.startswith("s3:"):  # the bucket's owner: the emulator has one account, this one
+        return {"s3:ResourceAccount": account}
+    if action == "cloudformation:CreateChangeSet":  # the condition keys CloudFormation sets from the request
+        keys = {"RoleARN": "cloudformation:RoleArn", "TemplateURL": "cloudformation:TemplateUrl"}
+        return {key: p[param] for param, key in keys.items() if param in p}
     if action == "ecs:ListTasks":
         return {"ecs:cluster": f"arn:aws:ecs:{region}:{account}:cluster/{p['cluster'].rsplit('/', 1)[-1]}"}
     return {}

@@ -279,6 +279,33 @@ def kms_key_policy_object() -> None:
 
 
 @scenario
+def kms_key_tags() -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    outputs = create(
+        "tagged-key",
+        {
+            "Key": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": policy, "Tags": [{"Key": "cylink:data-key", "Value": "true"}]},
+            }
+        },
+        {"Id": {"Value": {"Ref": "Key"}}},
+    )
+    tags = c("kms").list_resource_tags(KeyId=outputs["Id"])["Tags"]
+    assert {"TagKey": "cylink:data-key", "TagValue": "true"} in tags, tags
+
+
+@scenario
 def update_termination_protection() -> None:
     create("protected", {"T": {"Type": "AWS::SNS::Topic"}})
     c("cloudformation").update_termination_protection(StackName="protected", EnableTerminationProtection=True)
@@ -291,7 +318,8 @@ def update_termination_protection() -> None:
 def bucket_policy_conditions() -> None:
     from cylink_deploy.cfn.artifacts import ensure_bucket
 
-    ensure_bucket(c("s3"), "tls-only-bucket", REGION)  # the real hardening, TLS-only policy included
+    # the real hardening, TLS-only policy included (123456789012: moto's account, the owner)
+    ensure_bucket(c("s3"), "tls-only-bucket", REGION, "123456789012")
     c("s3").put_object(Bucket="tls-only-bucket", Key="k", Body=b"x")
     assert c("s3").get_object(Bucket="tls-only-bucket", Key="k")["Body"].read() == b"x"
 

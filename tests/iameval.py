@@ -3,8 +3,14 @@
 Enough of IAM's logic for the policies Cylink writes (awacs documents as JSON): explicit Deny wins over
 Allow, ``Action``/``NotAction`` and ``Resource``/``NotResource`` with ``*`` and ``?`` wildcards, and the
 condition operators our policies use (StringEquals, StringLike, ArnLike, ArnEquals, Bool, each also
-``...IfExists``). An operator it does not know is an error, never a silent match. Principals are not
+``...IfExists``; Null; and the set qualifiers ``ForAnyValue:``/``ForAllValues:`` for multivalued keys such as
+kms:ResourceAliases). An operator it does not know is an error, never a silent match. Principals are not
 evaluated (identity policies have none; for key policies the caller picks the statements).
+
+Semantics, from the IAM User Guide's condition operators and "Set operators for multivalued context keys"
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html):
+a key missing from the request fails a plain operator and ``ForAnyValue:``, and satisfies ``...IfExists`` and
+``ForAllValues:``; ``Null: {key: "true"}`` holds when the key is missing, ``"false"`` when it is present.
 """
 
 from __future__ import annotations
@@ -26,25 +32,36 @@ def _glob(pattern: str, value: str, case: bool = True) -> bool:
     return fnmatchcase(value, pattern) if case else fnmatchcase(value.lower(), pattern.lower())
 
 
+MATCHERS = {
+    "StringEquals": lambda w, g: w == g,
+    "StringLike": _glob,
+    "ArnLike": _glob,
+    "ArnEquals": _glob,  # IAM: ArnEquals and ArnLike both compare component-wise with * and ? wildcards
+    "Bool": lambda w, g: str(w).lower() == str(g).lower(),
+}
+
+
 def _condition(operator: str, values: Mapping[str, Any], context: Context) -> bool:
-    if_exists = operator.endswith("IfExists")
-    base = operator.removesuffix("IfExists")
+    qualifier, _, name = operator.rpartition(":")
+    if qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        raise ValueError(f"condition operator {operator} is not supported by this evaluator")
+    if_exists = name.endswith("IfExists")
+    base = name.removesuffix("IfExists")
     for key, wanted in values.items():
         given = context.get(key)
-        if given is None:
-            if if_exists:
-                continue
-            return False
-        match = {
-            "StringEquals": lambda w, g: w == g,
-            "StringLike": _glob,
-            "ArnLike": _glob,
-            "ArnEquals": _glob,
-            "Bool": lambda w, g: str(w).lower() == str(g).lower(),
-        }.get(base)
+        if base == "Null" and not qualifier and not if_exists:
+            if not any((given is None) == (str(w).lower() == "true") for w in _list(wanted)):
+                return False
+            continue
+        match = MATCHERS.get(base)
         if match is None:
             raise ValueError(f"condition operator {operator} is not supported by this evaluator")
-        if not any(match(str(w), str(g)) for w in _list(wanted) for g in _list(given)):
+        if given is None or given == []:
+            if if_exists or qualifier == "ForAllValues":
+                continue
+            return False
+        hits = [any(match(str(w), str(g)) for w in _list(wanted)) for g in _list(given)]
+        if not (all(hits) if qualifier == "ForAllValues" else any(hits)):
             return False
     return True
 

@@ -43,7 +43,21 @@ def test_the_deployer_needs_only_cloudformation_the_bucket_passrole_on_the_servi
 
 def test_the_service_role_is_confined_to_cylink_roles_and_passes_them_only_to_their_services():
     statements = _statements(bootstrap.role_policy("111122223333", "bucket"))
-    assert statements["StackRoles"]["Resource"] == ["arn:aws:iam::111122223333:role/cylink-*"]
+    roles = statements["StackRolesOnlyUnderTheBoundary"]
+    assert roles["Resource"] == ["arn:aws:iam::111122223333:role/cylink-*"]
+    boundary = "arn:aws:iam::111122223333:policy/cylink-permissions-boundary"
+    assert roles["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": boundary}}
+    managed = statements["OnlyTheManagedPoliciesTheTemplatesUse"]
+    assert managed["Action"] == ["iam:AttachRolePolicy"]
+    assert managed["Condition"]["ArnEquals"] == {
+        "iam:PermissionsBoundary": boundary,
+        "iam:PolicyARN": ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
+    }
+    never = statements["NeverThisRoleOrTheDeployers"]
+    assert never["Effect"] == "Deny" and never["Resource"] == [
+        "arn:aws:iam::111122223333:role/cylink-cloudformation",
+        "arn:aws:iam::111122223333:role/github-actions-cylink-*",
+    ]
     assert statements["PassStackRolesToTheirServices"]["Condition"]["StringEquals"]["iam:PassedToService"] == [
         "ecs-tasks.amazonaws.com",
         "vpc-flow-logs.amazonaws.com",

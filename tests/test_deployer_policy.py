@@ -47,6 +47,7 @@ def recorded(fresh_emulator, tmp_path_factory):
     out: dict[str, tuple[int, list[awscalls.Call]]] = {}
     rotated: dict = {}
     out["rotated"] = rotated  # type: ignore[assignment]
+    out["stack"] = stack  # type: ignore[assignment]
     with pytest.MonkeyPatch.context() as mp:
         for key, value in (
             ("AWS_ENDPOINT_URL", emulator.endpoint),
@@ -116,6 +117,48 @@ def test_the_deployer_policy_allows_every_call_the_command_makes(recorded, comma
     code, calls = recorded[command]
     assert calls, f"{command} made no AWS call through aws.make_clients"
     assert awscalls.denied(_policy(), calls, ACCOUNT) == []
+
+
+def _document(**kwargs) -> dict:
+    return json.loads(bootstrap.deployer_policy(ACCOUNT, REGION, BUCKET, **kwargs).to_json())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_environments_own_github_role_allows_every_call_on_its_stack(recorded, command):
+    """Issue 24 finding 2: the deployer role of an environment is the deployer policy narrowed to its stack."""
+    environment = recorded["stack"].removeprefix("cylink-")
+    assert awscalls.denied(_document(environment=environment), recorded[command][1], ACCOUNT) == []
+
+
+def test_another_environments_role_may_not_change_the_stack(recorded):
+    calls = [c for name in ("create", "execute", "delete") for c in recorded[name][1]]
+    found = {f.split(" on ")[0] for f in awscalls.denied(_document(environment="staging"), calls, ACCOUNT)}
+    assert {"cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "cloudformation:DeleteStack"} <= found
+
+
+def test_the_plan_role_creates_change_sets_but_never_executes_them(recorded):
+    """The GitHub plan job's role: everything `deploy --no-execute` calls, none of what execute, delete,
+    release or rotate-redis-auth change."""
+    plan = _document(plan=True)
+    assert awscalls.denied(plan, recorded["review"][1], ACCOUNT) == []
+    for command, action in (
+        ("execute", "cloudformation:ExecuteChangeSet"),
+        ("delete", "cloudformation:DeleteStack"),
+        ("rotate-redis-auth", "secretsmanager:PutSecretValue"),
+        ("rotate-redis-auth", "ecs:UpdateService"),
+    ):
+        assert any(f.startswith(f"{action} on ") for f in awscalls.denied(plan, recorded[command][1], ACCOUNT)), action
+    granted = {a for s in plan["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+    assert not granted & bootstrap.PLAN_WITHHELD
+
+
+def test_every_s3_call_names_this_account_as_the_buckets_owner(recorded):
+    """Issue 24 finding 3: the artifacts bucket's name is predictable; each S3 request carries ExpectedBucketOwner
+    so S3 itself refuses a bucket another account created first (CreateBucket, which cannot, runs only at
+    bootstrap and is refused by s3:ResourceAccount in the policies)."""
+    s3_calls = [c for name in COMMANDS for c in recorded[name][1] if c.service == "s3"]
+    assert {c.operation for c in s3_calls} >= {"HeadBucket", "HeadObject", "PutObject"}
+    assert [str(c) for c in s3_calls if c.params.get("ExpectedBucketOwner") != ACCOUNT] == []
 
 
 def test_the_recording_saw_the_calls_that_matter(recorded):

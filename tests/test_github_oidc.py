@@ -44,10 +44,26 @@ def _trust_of(iam, role=github_oidc.ROLE_NAME):
     return json.loads(document) if isinstance(document, str) else document
 
 
+def _policy_of(iam, role):
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert (
+        names == [f"cylink-deployer-{REGION}"]
+        and iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    )
+    document = iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"]
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def _subjects(statement):
+    return statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+
+
 @pytest.mark.slow
-def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_ref_and_environment(clients):
+def test_bootstrap_creates_the_provider_a_plan_role_and_one_role_per_environment(clients):
+    """Issue 24 finding 2: the plan job's role trusts only the chosen refs and cannot execute; each environment's
+    role trusts only that environment's jobs and reaches only its stack."""
     reporter = RecordingReporter()
-    trust = GitHubTrust("cylink/infra", ("refs/heads/main",), ("prod",))
+    trust = GitHubTrust("cylink/infra", ("refs/heads/main",), ("prod", "staging"))
     result = bootstrap_job.bootstrap(clients, reporter, BootstrapRequest(trust))
 
     assert result.status is Status.BOOTSTRAPPED
@@ -57,48 +73,88 @@ def test_bootstrap_creates_the_provider_and_a_role_trusting_exactly_the_chosen_r
     assert provider["ClientIDList"] == ["sts.amazonaws.com"]
     assert provider["Url"].removeprefix("https://") == "token.actions.githubusercontent.com"
 
-    (statement,) = _trust_of(iam)["Statement"]
+    (statement,) = _trust_of(iam, github_oidc.PLAN_ROLE_NAME)["Statement"]
     assert statement["Principal"] == {"Federated": PROVIDER}
     assert statement["Action"] in ("sts:AssumeRoleWithWebIdentity", ["sts:AssumeRoleWithWebIdentity"])
     assert statement["Condition"] == {
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": [
-                "repo:cylink/infra:ref:refs/heads/main",
-                "repo:cylink/infra:environment:prod",
-            ],
+            "token.actions.githubusercontent.com:sub": ["repo:cylink/infra:ref:refs/heads/main"],
         }
     }
-    # exactly the deployer policy, and nothing else
     bucket = result.extra["bucket"]
-    assert iam.list_role_policies(RoleName=github_oidc.ROLE_NAME)["PolicyNames"] == [f"cylink-deployer-{REGION}"]
-    assert iam.list_attached_role_policies(RoleName=github_oidc.ROLE_NAME)["AttachedPolicies"] == []
-    attached = iam.get_role_policy(RoleName=github_oidc.ROLE_NAME, PolicyName=f"cylink-deployer-{REGION}")[
-        "PolicyDocument"
-    ]
-    attached = json.loads(attached) if isinstance(attached, str) else attached
-    assert attached == json.loads(bootstrap.deployer_policy(ACCOUNT, REGION, bucket).to_json())
+    assert _policy_of(iam, github_oidc.PLAN_ROLE_NAME) == json.loads(
+        bootstrap.deployer_policy(ACCOUNT, REGION, bucket, plan=True).to_json()
+    )
+    for environment in ("prod", "staging"):
+        role = github_oidc.deploy_role_name(environment)
+        (statement,) = _trust_of(iam, role)["Statement"]
+        assert _subjects(statement) == [f"repo:cylink/infra:environment:{environment}"]
+        assert _policy_of(iam, role) == json.loads(
+            bootstrap.deployer_policy(ACCOUNT, REGION, bucket, environment=environment).to_json()
+        )
 
     document = reporter.documents[-1]
-    assert document["githubRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/{github_oidc.ROLE_NAME}"
+    assert document["githubPlanRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/github-actions-cylink-plan"
+    assert document["githubDeployRoleArns"] == {
+        env: f"arn:aws:iam::{ACCOUNT}:role/github-actions-cylink-deployer-{env}" for env in ("prod", "staging")
+    }
     assert document["githubOidcProviderArn"] == PROVIDER
-    assert document["githubSubjects"] == ["repo:cylink/infra:ref:refs/heads/main", "repo:cylink/infra:environment:prod"]
-    assert any("AWS_DEPLOY_ROLE_ARN=" in d for d in reporter.of("detail"))
+    assert document["githubSubjects"] == [
+        "repo:cylink/infra:ref:refs/heads/main",
+        "repo:cylink/infra:environment:prod",
+        "repo:cylink/infra:environment:staging",
+    ]
+    details = reporter.of("detail")
+    assert any(d.startswith("repository variable AWS_PLAN_ROLE_ARN=") for d in details)
+    for environment in ("prod", "staging"):
+        assert any(d.startswith(f"environment {environment}: variable AWS_DEPLOY_ROLE_ARN=") for d in details)
+        assert any(
+            d.startswith(f"environment {environment}: required reviewers") and "refs/heads/main" in d for d in details
+        )
+    assert any(d.startswith("protect refs/heads/main: a branch ruleset") for d in details)
 
-    # again, with another choice: the provider is reused (not duplicated), the trust is replaced, not widened
+    # again, with another choice: the provider is reused (not duplicated), a trust is replaced, not widened
     reporter = RecordingReporter()
-    bootstrap_job.bootstrap(clients, reporter, BootstrapRequest(GitHubTrust("cylink/infra", environments=("staging",))))
+    bootstrap_job.bootstrap(
+        clients, reporter, BootstrapRequest(GitHubTrust("cylink/infra", ("refs/tags/v1.0.0",), ("staging",)))
+    )
     assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
     assert any(s.startswith("Reusing the GitHub OIDC provider") for s in reporter.of("step"))
-    (statement,) = _trust_of(iam)["Statement"]
-    assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
-        "repo:cylink/infra:environment:staging"
-    ]
+    (statement,) = _trust_of(iam, github_oidc.PLAN_ROLE_NAME)["Statement"]
+    assert _subjects(statement) == ["repo:cylink/infra:ref:refs/tags/v1.0.0"]
+
+
+def test_only_an_environment_role_when_no_ref_is_given(own_emulator):
+    """No --github-ref: no plan role (and none made trusting nothing); the environment's role as asked."""
+    trust = GitHubTrust("cylink/other", (), ("dev",))
+    iam = boto3.client("iam", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(iam) as stub:
+        role = github_oidc.deploy_role_name("dev")
+        stub.add_client_error("get_role", "NoSuchEntity", "no", 404, {"RoleName": role})
+        stub.add_response(
+            "create_role",
+            {
+                "Role": {
+                    "Path": "/",
+                    "RoleName": role,
+                    "RoleId": "AROAEXAMPLEEXAMPLE1",
+                    "Arn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
+                    "CreateDate": "2026-01-01T00:00:00Z",
+                }
+            },
+        )
+        stub.add_response("put_role_policy", {})
+        (made,) = github_oidc.ensure_roles(iam, ACCOUNT, REGION, "bucket", trust)
+        stub.assert_no_pending_responses()
+    assert (made.name, made.environment, made.subjects) == (role, "dev", ("repo:cylink/other:environment:dev",))
 
 
 def test_a_tag_pattern_uses_string_like_and_keeps_the_other_subjects_exact():
     doc = json.loads(
-        github_oidc.trust_policy(ACCOUNT, GitHubTrust("o/r", ("refs/tags/v*", "refs/heads/main"))).to_json()
+        github_oidc.trust_policy(
+            ACCOUNT, GitHubTrust("o/r", ("refs/tags/v*", "refs/heads/main")).plan_subjects()
+        ).to_json()
     )
     condition = doc["Statement"][0]["Condition"]
     assert condition == {

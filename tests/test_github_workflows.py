@@ -119,6 +119,21 @@ def test_the_deploy_workflow_plans_then_waits_for_the_environment_then_executes_
     assert document["concurrency"]["cancel-in-progress"] is False
 
 
+def test_each_deploy_job_assumes_its_own_role():
+    """Issue 24 finding 2: the plan job the plan role (repository variable; it cannot execute), the execute job
+    the deployer role of its environment (the GitHub environment's variable: only stack cylink-ENV)."""
+    document = load("deploy.yml")
+    roles = {
+        job_id: [
+            s["with"]["role-to-assume"]
+            for s in job["steps"]
+            if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+        ]
+        for job_id, job in document["jobs"].items()
+    }
+    assert roles == {"plan": ["${{ vars.AWS_PLAN_ROLE_ARN }}"], "execute": ["${{ vars.AWS_DEPLOY_ROLE_ARN }}"]}
+
+
 def test_ci_runs_the_readme_test_command_with_venvs_cached_by_their_requirement_files():
     document = load("ci.yml")
     assert set(document["on"]) == {"pull_request", "push"} and document["on"]["push"] == {"branches": ["main"]}

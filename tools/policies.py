@@ -2,7 +2,9 @@
 """The IAM documents bootstrap attaches, checked in as files so a change to either shows up as a reviewable
 diff: policies/iam/deployer-policy.json (from policies/iam/deployer-policy.yaml) and
 policies/iam/service-role-policy.json (generated from the build's resource types and cfn-lint's handler
-permissions). ``make policies`` rewrites them; tests/test_policy_files.py fails when they are stale.
+permissions; bootstrap attaches it as an inline policy plus the managed policies its grants on "*" need) and
+policies/iam/permissions-boundary.json (the boundary of every role the stacks create). ``make policies``
+rewrites them; tests/test_policy_files.py fails when they are stale.
 
 They are rendered for the placeholders ACCOUNT_ID and REGION (and the artifacts bucket named from them), not
 for a sample account such as 123456789012: pasted by mistake, a sample account would be a valid policy that
@@ -32,6 +34,7 @@ def expected() -> dict[str, str]:
     documents = {
         "deployer-policy.json": bootstrap.deployer_policy(ACCOUNT, REGION, bucket),
         "service-role-policy.json": bootstrap.role_policy(ACCOUNT, bucket),
+        "permissions-boundary.json": bootstrap.boundary_policy(ACCOUNT),
     }
     return {name: bootstrap.as_json(document) + "\n" for name, document in documents.items()}
 

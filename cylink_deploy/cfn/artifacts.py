@@ -3,6 +3,13 @@
 One bucket per account and region, created on first use: encrypted, versioned, public access
 blocked, TLS-only, with old templates expiring. Objects are keyed by their content, so a template
 that is already there is never uploaded again (a no-op deploy uploads nothing).
+
+The bucket's name is predictable, so another account could create it first (with a policy letting this
+account in) and receive the templates. Every request therefore names the expected owner
+(``ExpectedBucketOwner``: S3 answers 403 when the bucket belongs to another account,
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html), and such a bucket is
+refused before anything is uploaded. CreateBucket is the one call without that parameter: it makes the bucket
+this account's, or fails because the name is taken.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
 
-from cylink_deploy.errors import AwsAccessError
+from cylink_deploy.errors import StackStateError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -50,26 +57,42 @@ def tls_only_policy(bucket: str) -> str:
     )
 
 
-def ensure_bucket(s3: S3Client, bucket: str, region: str) -> bool:
-    """Create and harden the bucket unless it exists; True when it was created now."""
+class BucketNotOwned(StackStateError):
+    """The artifacts bucket exists but another account owns it: nothing may be uploaded there."""
+
+
+def not_owned(bucket: str, account: str) -> BucketNotOwned:
+    return BucketNotOwned(
+        f"artifacts bucket {bucket} is not owned by account {account} (S3 refused a request naming this account as "
+        "its owner): another account may have created it first; nothing was uploaded. Have an administrator check "
+        "who owns it (or that you may s3:ListBucket on it)"
+    )
+
+
+def ensure_bucket(s3: S3Client, bucket: str, region: str, account: str) -> bool:
+    """Create and harden the bucket unless this account already owns it; True when it was created now.
+    A bucket of that name owned by another account is refused (exit 4) before any upload."""
     try:
-        s3.head_bucket(Bucket=bucket)
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
         return False
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if code in ("403", "AccessDenied"):
-            raise AwsAccessError(
-                f"bucket {bucket} exists but is not accessible: it belongs to another account, or you lack "
-                "s3:ListBucket"
-            ) from None
+            raise not_owned(bucket, account) from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise
     create: CreateBucketRequestTypeDef = {"Bucket": bucket}
     if region != "us-east-1":  # any region name: the stubs' list is a snapshot of the regions there were
         create["CreateBucketConfiguration"] = {"LocationConstraint": cast("BucketLocationConstraintType", region)}
-    s3.create_bucket(**create)
+    try:
+        s3.create_bucket(**create)
+    except ClientError as exc:  # taken between the check and the create
+        if exc.response.get("Error", {}).get("Code") == "BucketAlreadyExists":
+            raise not_owned(bucket, account) from None
+        raise
     s3.put_public_access_block(
         Bucket=bucket,
+        ExpectedBucketOwner=account,
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
@@ -79,14 +102,16 @@ def ensure_bucket(s3: S3Client, bucket: str, region: str) -> bool:
     )
     s3.put_bucket_encryption(
         Bucket=bucket,
+        ExpectedBucketOwner=account,
         ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]
         },
     )
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_policy(Bucket=bucket, Policy=tls_only_policy(bucket))
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}, ExpectedBucketOwner=account)
+    s3.put_bucket_policy(Bucket=bucket, Policy=tls_only_policy(bucket), ExpectedBucketOwner=account)
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
+        ExpectedBucketOwner=account,
         LifecycleConfiguration={
             "Rules": [
                 {
@@ -122,9 +147,9 @@ class Upload:
         return self.keys["root.json"]
 
 
-def _exists(s3: S3Client, bucket: str, key: str) -> bool:
+def _exists(s3: S3Client, bucket: str, key: str, account: str) -> bool:
     try:
-        s3.head_object(Bucket=bucket, Key=key)
+        s3.head_object(Bucket=bucket, Key=key, ExpectedBucketOwner=account)
         return True
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
@@ -132,14 +157,20 @@ def _exists(s3: S3Client, bucket: str, key: str) -> bool:
         raise
 
 
-def upload(s3: S3Client, bucket: str, files: dict[str, str], workers: int = 8) -> Upload:
-    """Upload the files that are not in the bucket yet, concurrently."""
+def upload(s3: S3Client, bucket: str, files: dict[str, str], account: str, workers: int = 8) -> Upload:
+    """Upload the files that are not in the bucket yet, concurrently, only into ``account``'s bucket."""
     keys = {name: object_key(name, text) for name, text in files.items()}
 
     def put_if_missing(name: str) -> str | None:
-        if _exists(s3, bucket, keys[name]):
+        if _exists(s3, bucket, keys[name], account):
             return None
-        s3.put_object(Bucket=bucket, Key=keys[name], Body=files[name].encode(), ContentType="application/json")
+        s3.put_object(
+            Bucket=bucket,
+            Key=keys[name],
+            Body=files[name].encode(),
+            ContentType="application/json",
+            ExpectedBucketOwner=account,
+        )
         return name
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

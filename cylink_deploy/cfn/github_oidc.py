@@ -1,13 +1,22 @@
-"""GitHub Actions deploys without long-lived keys: the account's OIDC provider for GitHub and a role that
-trusts only one repository's chosen branches, tags and environments (``deploy.py bootstrap --github-repo``).
+"""GitHub Actions deploys without long-lived keys: the account's OIDC provider for GitHub and one role per job
+kind, each trusting only what that job's token says (``deploy.py bootstrap --github-repo``).
 
 GitHub signs a token per job whose ``sub`` names the repository and either the ref (a job without an
-environment) or the environment (a job with one, e.g. the approved ``prod`` execute job); AWS lets the job
-assume the role only if ``aud`` is ``sts.amazonaws.com`` and ``sub`` is one of those named here. The role
-carries exactly the deployer policy (``bootstrap.deployer_policy``), nothing more.
+environment: the ``plan`` job) or the environment (a job with one: the approved ``execute`` job). AWS lets the
+job assume a role only if ``aud`` is ``sts.amazonaws.com`` and ``sub`` is one that role names (issue 24,
+finding 2: nobody who can push a branch can own the account):
 
-The role is named outside the ``cylink-*`` namespace on purpose: the CloudFormation service role may manage
-``cylink-*`` roles, and no stack should be able to rewrite who may deploy.
+- ``github-actions-cylink-plan`` trusts the chosen refs (``repo:O/R:ref:refs/heads/main``, a tag pattern) and
+  carries the deployer policy without anything that executes, deletes or changes a stack or a service
+  (``bootstrap.deployer_policy(plan=True)``): it creates change sets for review, nothing more;
+- ``github-actions-cylink-deployer-<ENV>``, one per environment, trusts only ``repo:O/R:environment:ENV`` (the
+  job GitHub runs after that environment's protection rules, e.g. required reviewers, passed) and carries the
+  deployer policy narrowed to that environment's stack ``cylink-ENV`` (``deployer_policy(environment=ENV)``).
+
+``protections`` says what to set on GitHub so that those subjects mean what they should: a ref is only as
+trusted as who may push to it, an environment only as its reviewers. The roles are named outside the
+``cylink-*`` namespace on purpose, and the service role's policy denies every write to ``github-actions-cylink-*``:
+no stack can rewrite who may deploy.
 """
 
 from __future__ import annotations
@@ -29,7 +38,8 @@ if TYPE_CHECKING:
 ISSUER_HOST = "token.actions.githubusercontent.com"
 ISSUER_URL = f"https://{ISSUER_HOST}"
 AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
-ROLE_NAME = "github-actions-cylink-deployer"
+ROLE_NAME = "github-actions-cylink-deployer"  # + "-<ENV>": one per environment
+PLAN_ROLE_NAME = "github-actions-cylink-plan"
 MAX_SESSION_SECONDS = 3600  # a deploy of every nested stack fits; the token is useless an hour later
 
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -79,23 +89,43 @@ class GitHubTrust:
 
     def subjects(self) -> list[str]:
         """The ``sub`` claims GitHub puts in the token of the jobs this trust admits, in a stable order."""
-        return [f"repo:{self.repo}:ref:{ref}" for ref in sorted(set(self.refs))] + [
-            f"repo:{self.repo}:environment:{name}" for name in sorted(set(self.environments))
-        ]
+        return self.plan_subjects() + [self.environment_subject(name) for name in sorted(set(self.environments))]
+
+    def plan_subjects(self) -> list[str]:
+        """The plan job's tokens: a job without an environment, on one of the chosen refs."""
+        return [f"repo:{self.repo}:ref:{ref}" for ref in sorted(set(self.refs))]
+
+    def environment_subject(self, name: str) -> str:
+        """The token of a job that runs in the GitHub environment ``name``."""
+        return f"repo:{self.repo}:environment:{name}"
+
+
+def deploy_role_name(environment: str) -> str:
+    return f"{ROLE_NAME}-{environment}"
+
+
+@dataclass(frozen=True)
+class Role:
+    """One GitHub Actions role as bootstrap left it."""
+
+    name: str
+    arn: str
+    created: bool
+    subjects: tuple[str, ...]
+    environment: str | None = None  # None: the plan role
 
 
 def provider_arn(account: str) -> str:
     return f"arn:aws:iam::{account}:oidc-provider/{ISSUER_HOST}"
 
 
-def trust_policy(account: str, trust: GitHubTrust) -> PolicyDocument:
+def trust_policy(account: str, subjects: list[str]) -> PolicyDocument:
     """Only GitHub's tokens for this audience and exactly these subjects may assume the role.
 
     Exact subjects use StringEquals. A tag pattern needs StringLike; then every subject goes under
     StringLike (two operators on one key would have to hold at once), which is still exact for the
     subjects without a wildcard: no other character is special in it and none is allowed in the names.
     """
-    subjects = trust.subjects()
     audience, subject = f"{ISSUER_HOST}:aud", f"{ISSUER_HOST}:sub"
     # one element per operator: awacs keeps only the last of two elements with the same operator
     if any("*" in s for s in subjects):
@@ -133,30 +163,70 @@ def ensure_provider(iam_client: IAMClient, account: str) -> tuple[str, bool]:
     return created, True
 
 
-def ensure_role(
+def ensure_roles(
     iam_client: IAMClient, account: str, region: str, artifacts_bucket: str, trust: GitHubTrust
+) -> list[Role]:
+    """The plan role (when refs are given) and one deployer role per environment, each trusting exactly its
+    subjects and carrying its policy of this region. Returns them, the plan role first."""
+    roles = []
+    if trust.refs:
+        subjects = trust.plan_subjects()
+        policy = bootstrap.deployer_policy(account, region, artifacts_bucket, plan=True)
+        description = f"GitHub Actions plan jobs of {trust.repo}: create Cylink change sets, never execute them"
+        arn, created = _ensure_role(iam_client, account, region, PLAN_ROLE_NAME, subjects, policy, description)
+        roles.append(Role(PLAN_ROLE_NAME, arn, created, tuple(subjects)))
+    for environment in sorted(set(trust.environments)):
+        name, subjects = deploy_role_name(environment), [trust.environment_subject(environment)]
+        policy = bootstrap.deployer_policy(account, region, artifacts_bucket, environment=environment)
+        description = f"GitHub Actions of {trust.repo} in environment {environment} deploy stack cylink-{environment}"
+        arn, created = _ensure_role(iam_client, account, region, name, subjects, policy, description)
+        roles.append(Role(name, arn, created, tuple(subjects), environment))
+    return roles
+
+
+def _ensure_role(
+    iam_client: IAMClient,
+    account: str,
+    region: str,
+    name: str,
+    subjects: list[str],
+    policy: PolicyDocument,
+    description: str,
 ) -> tuple[str, bool]:
-    """The deployer role for GitHub Actions: created, or its trust replaced by exactly ``trust``; the
-    deployer policy of this region (re)written inline. Returns (arn, created)."""
-    document = trust_policy(account, trust).to_json()
+    """A role created, or its trust replaced by exactly ``subjects``; ``policy`` (re)written inline as this
+    region's. Returns (arn, created)."""
+    document = trust_policy(account, subjects).to_json()
     try:
-        arn = iam_client.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
-        iam_client.update_assume_role_policy(RoleName=ROLE_NAME, PolicyDocument=document)
+        arn = iam_client.get_role(RoleName=name)["Role"]["Arn"]
+        iam_client.update_assume_role_policy(RoleName=name, PolicyDocument=document)
         created = False
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
             raise
         arn = iam_client.create_role(
-            RoleName=ROLE_NAME,
+            RoleName=name,
             AssumeRolePolicyDocument=document,
-            Description=f"GitHub Actions of {trust.repo} deploy the Cylink stacks (created by deploy.py bootstrap)",
+            Description=f"{description} (created by deploy.py bootstrap)"[:1000],
             MaxSessionDuration=MAX_SESSION_SECONDS,
             Tags=[{"Key": "Project", "Value": "Cylink"}],
         )["Role"]["Arn"]
         created = True
-    iam_client.put_role_policy(
-        RoleName=ROLE_NAME,
-        PolicyName=policy_name(region),
-        PolicyDocument=bootstrap.deployer_policy(account, region, artifacts_bucket).to_json(),
-    )
+    iam_client.put_role_policy(RoleName=name, PolicyName=policy_name(region), PolicyDocument=policy.to_json())
     return arn, created
+
+
+def protections(trust: GitHubTrust, role: Role) -> list[str]:
+    """What to set on GitHub so that the role's subjects admit only the jobs meant: a ref is as trusted as who
+    may push to it, an environment as its reviewers and the refs it accepts."""
+    refs = ", ".join(sorted(set(trust.refs))) or "the release refs"
+    if role.environment is None:
+        return [
+            f"repository variable AWS_PLAN_ROLE_ARN={role.arn}",
+            f"protect {refs}: a branch ruleset requiring a reviewed pull request, no force-push or deletion; a tag "
+            "ruleset letting only maintainers create or move release tags",
+        ]
+    return [
+        f"environment {role.environment}: variable AWS_DEPLOY_ROLE_ARN={role.arn}",
+        f"environment {role.environment}: required reviewers (at least one, not the person who started the run: "
+        "'Prevent self-review'), and deployment branches and tags limited to " + refs,
+    ]

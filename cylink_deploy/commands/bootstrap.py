@@ -1,5 +1,6 @@
 """``bootstrap`` (administrator, once per account and region): artifacts bucket, service role, deployer
-policy; with ``--github-repo`` also the GitHub OIDC provider and the deployer role it may assume."""
+policy; with ``--github-repo`` also the GitHub OIDC provider, the plan role and one deployer role per
+environment."""
 
 from __future__ import annotations
 
@@ -15,21 +16,23 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--github-repo",
         metavar="OWNER/REPO",
-        help="also create the GitHub OIDC provider and a deployer role that trusts only this repository",
+        help="also create the GitHub OIDC provider and roles that trust only this repository's jobs",
     )
     p.add_argument(
         "--github-ref",
         action="append",
         default=[],
         metavar="REF",
-        help="with --github-repo: a ref whose jobs may deploy, e.g. refs/heads/main or refs/tags/v* (repeatable)",
+        help="with --github-repo: a ref whose plan jobs may create change sets (never execute them), e.g. "
+        "refs/heads/main or refs/tags/v* (repeatable)",
     )
     p.add_argument(
         "--github-environment",
         action="append",
         default=[],
         metavar="NAME",
-        help="with --github-repo: a GitHub environment whose jobs may deploy, e.g. prod (repeatable)",
+        help="with --github-repo: a GitHub environment whose jobs may deploy its stack cylink-NAME, with a role "
+        "of its own, e.g. prod (repeatable)",
     )
 
 

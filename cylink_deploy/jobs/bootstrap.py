@@ -28,7 +28,8 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
     account = aws.account_id(clients.sts)
     bucket, role_arn = ensure_bootstrap(clients, account, reporter, update=True)
     reporter.step(
-        f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policy updated)"
+        f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policies and "
+        f"the stack roles' permissions boundary {boot.PERMISSIONS_BOUNDARY} updated)"
     )
     reporter.detail("Deployers now need only this policy (see README 'Deployer permissions'):")
     reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
@@ -42,13 +43,30 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
 
 def _bootstrap_github(
     clients: aws.Clients, account: str, bucket: str, trust: github_oidc.GitHubTrust, reporter: Reporter
-) -> dict[str, str | list[str]]:
-    """The OIDC provider and the deployer role that trusts exactly ``trust``."""
+) -> dict[str, object]:
+    """The OIDC provider, the plan role and one deployer role per environment, each trusting exactly its jobs;
+    then what to set on GitHub for each (issue 24 finding 2)."""
     provider, created = github_oidc.ensure_provider(clients.iam, account)
     reporter.step(f"{'Created' if created else 'Reusing'} the GitHub OIDC provider {provider}")
-    role, created = github_oidc.ensure_role(clients.iam, account, clients.region, bucket, trust)
-    reporter.step(f"{'Created' if created else 'Updated'} role {role} with the deployer policy; it trusts only:")
-    for subject in trust.subjects():
-        reporter.detail(subject)
-    reporter.detail(f"Set the repository variable AWS_DEPLOY_ROLE_ARN={role} (see README 'GitHub Actions')")
-    return {"githubOidcProviderArn": provider, "githubRoleArn": role, "githubSubjects": trust.subjects()}
+    roles = github_oidc.ensure_roles(clients.iam, account, clients.region, bucket, trust)
+    for role in roles:
+        does = (
+            "creates change sets, never executes them"
+            if role.environment is None
+            else f"deploys only stack cylink-{role.environment}"
+        )
+        reporter.step(f"{'Created' if role.created else 'Updated'} role {role.arn} ({does}); it trusts only:")
+        for subject in role.subjects:
+            reporter.detail(subject)
+    reporter.step("Set on GitHub (see README 'GitHub Actions'):")
+    for role in roles:
+        for line in github_oidc.protections(trust, role):
+            reporter.detail(line)
+    plan = next((r.arn for r in roles if r.environment is None), None)
+    return {
+        "githubOidcProviderArn": provider,
+        "githubPlanRoleArn": plan,
+        "githubDeployRoleArns": {r.environment: r.arn for r in roles if r.environment},
+        "githubSubjects": trust.subjects(),
+        "githubProtections": [line for role in roles for line in github_oidc.protections(trust, role)],
+    }

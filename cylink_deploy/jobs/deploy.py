@@ -142,7 +142,7 @@ def execute_and_follow(
 def ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, update: bool = False) -> tuple[str, str]:
     """The artifacts bucket and the CloudFormation service role (created on first use)."""
     bucket = artifacts.bucket_name(account, clients.region)
-    if artifacts.ensure_bucket(clients.s3, bucket, clients.region):
+    if artifacts.ensure_bucket(clients.s3, bucket, clients.region, account):
         reporter.step(f"Created artifacts bucket {bucket} (encrypted, versioned, private, TLS-only)")
     role_arn, created = boot.service_role(clients.iam, account, bucket, update)
     if created:
@@ -263,7 +263,7 @@ def _create(
     """Upload the templates (content-addressed: unchanged ones stay) and create the change set."""
     bucket, role_arn = ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
-    up = artifacts.upload(clients.s3, bucket, files)
+    up = artifacts.upload(clients.s3, bucket, files, account)
     reporter.step(
         f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, "
         f"{len(files) - len(up.uploaded)} already there"
