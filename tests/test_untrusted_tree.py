@@ -157,3 +157,20 @@ def test_gitignore_ignores_build_in_any_form(tmp_path, kind):
         (build / "root.json").write_text("{}\n")
     git(tmp_path, "add", "-A")
     assert git(tmp_path, "diff", "--cached", "--name-only").split() == [".gitignore"]
+
+
+def test_a_planted_symlink_in_the_lint_cache_creates_nothing_where_it_points(tmp_path, built_dir):
+    """A clean unit is remembered by creating an empty file named by its digest (predictable for a given
+    template and cfn-lint): a dangling symlink of that name must not make the build create its target."""
+    from cylink_deploy.preflight import lint as lint_step
+
+    child = next(p for p in sorted(built_dir.glob("*.json")) if p.name.startswith("dns-"))
+    cache = tmp_path / "cache"
+    probe = lint_step.Lint([child], [], cache)  # only to learn the unit's digest
+    probe.close()
+    cache.mkdir()
+    (cache / probe.keys[probe.units[0]]).symlink_to(tmp_path / "created-outside")
+    lint = lint_step.Lint([child], [], cache)
+    assert lint.result() == []
+    assert not (tmp_path / "created-outside").exists()
+    assert lint.warnings and "cannot use the lint cache" in lint.warnings[0]

@@ -398,9 +398,12 @@ class Lint:
             )
 
     def _remember(self, unit: LintUnit) -> None:
+        """Create the unit's empty file; never through a symlink of that name (O_NOFOLLOW: ELOOP, a warning),
+        which would create a file wherever it points (the build directory may come from somebody else)."""
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            (self.cache_dir / self.keys[unit]).touch()
+            flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            os.close(os.open(self.cache_dir / self.keys[unit], flags, 0o666))
         except OSError as exc:
             self._warn(exc)
 
