@@ -21,7 +21,7 @@ from cylink_deploy.commands.base import Context
 from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.commands.registry import COMMANDS, parser
 from cylink_deploy.errors import EXIT_FAILED, Aborted, DeployError
-from cylink_deploy.output.human import HumanReporter, JsonReporter
+from cylink_deploy.output.human import HumanReporter, JsonReporter, printable
 from cylink_deploy.preflight import params
 from cylink_deploy.project import Project
 
@@ -55,21 +55,23 @@ def main(
         if notice:
             print(notice, file=sys.stderr)
         return run(args, stdin or sys.stdin, sleep, project, out)
-    except DeployError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except DeployError as exc:  # the messages quote AWS (stack reasons, ECS events): escaped as the reporter does
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except (bex.BotoCoreError, bex.ClientError) as exc:
         translated = aws.translate(exc)
         if debug:
             traceback.print_exc()
-        print(f"error: {translated or f'AWS call failed: {aws.one_line(str(exc))}'}", file=sys.stderr)
+        said = str(translated) if translated else f"AWS call failed: {aws.one_line(str(exc))}"
+        print(f"error: {printable(said)}", file=sys.stderr)
         return translated.exit_code if translated else EXIT_FAILED
     except Exception as exc:  # the one place that turns a surprise into one line
         if debug:
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
         print(
-            f"error: unexpected {type(exc).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr
+            f"error: unexpected {type(exc).__name__}: {printable(first)} (rerun with --debug for the traceback)",
+            file=sys.stderr,
         )
         return EXIT_FAILED
 

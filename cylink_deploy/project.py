@@ -7,6 +7,7 @@ give a temporary ``build_dir`` so they never write into the repository and can r
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ import templates_src
 from cylink_deploy.errors import BadInput
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# git in a tree somebody else prepared runs what its config names: ``core.fsmonitor`` on every status
+# (git-config(1), core.fsmonitor), hooks (githooks(5)); these settings on the command line win over the
+# repository's config (git(1), -c). Clean filters and submodules are handled in ``git_commit``.
+SAFE_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
 
 
 def _same_templates(root: Path, named_by: str) -> None:
@@ -64,16 +69,41 @@ class Project:
     def policies_dir(self) -> Path:
         return self.root / "policies"
 
+    def check_build_dir(self) -> Path:
+        """The build directory, refused when it would send the build's writes elsewhere: a ``build`` (or its
+        lint cache) that is a symlink, or that resolves outside the project (``--project-dir`` may name a
+        tree somebody else prepared; its ``build`` -> ~/.aws would be rewritten by every build). A directory
+        chosen by the caller (``build_override``: tests, benchmarks) is the caller's."""
+        build = self.build_dir
+        if self.build_override is None:
+            for path in (build, build / ".lint-cache"):
+                if path.is_symlink():
+                    raise BadInput(
+                        f"{path} is a symlink (to {os.readlink(path)}): the build writes only into a real directory "
+                        "of the project; remove it (python deploy.py build recreates it)"
+                    )
+            if build.exists() and build.resolve().parent != self.root.resolve():
+                raise BadInput(
+                    f"{build} resolves to {build.resolve()}, outside {self.root}: remove it "
+                    "(python deploy.py build recreates it)"
+                )
+        return build
+
     def lock_build(self, waiting: Callable[[str], None]) -> Callable[[], None]:
         """Hold the build directory until the returned function is called: a second build there would
         rewrite root.json and remove stale children while this one still lints them (and this one could
-        then cache as clean content it never linted). A second build waits; the lock ends with the process."""
+        then cache as clean content it never linted). A second build waits; the lock ends with the process.
+        The directory is checked first (``check_build_dir``)."""
+        self.check_build_dir()
         try:
             import fcntl
         except ImportError:  # no advisory locks on this platform (Windows): builds are not serialised
             return lambda: None
         self.build_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.build_dir / ".lock").open("a")
+        # O_NOFOLLOW: a planted .lock symlink is an error (ELOOP, reported as an unwritable build directory)
+        handle = os.fdopen(
+            os.open(self.build_dir / ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o666), "a"
+        )
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -86,11 +116,34 @@ class Project:
         return self.build_dir / ".lint-cache"
 
     def git_commit(self) -> str:
-        """The commit deployed (recorded in the change set's description), "-dirty" with local edits."""
+        """The commit deployed (recorded in the change set's description), "-dirty" with local edits. git runs
+        none of the tree's commands: no fsmonitor, no hooks (``SAFE_GIT``), no clean filter (``_no_filters``),
+        no submodule's own git (``--ignore-submodules=all``)."""
         try:
-            run = {"cwd": self.root, "capture_output": True, "text": True, "check": True}
-            sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()  # type: ignore[call-overload]
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], **run).stdout.strip()  # type: ignore[call-overload]
+            sha = self._git("rev-parse", "--short", "HEAD").strip()
+            defined = self._git(  # reading the config runs nothing; exit 1 is "no filter defined"
+                "config", "--null", "--get-regexp", r"^filter\..*\.(clean|process|required)$", check=False
+            )
+            status = ("status", "--porcelain", "--untracked-files=no", "--ignore-submodules=all")
+            dirty = self._git(*_no_filters(defined), *status).strip()
             return sha + ("-dirty" if dirty else "")
-        except (OSError, subprocess.CalledProcessError):
+        except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
             return "no git commit"
+
+    def _git(self, *args: str, check: bool = True) -> str:
+        return subprocess.run(
+            [*SAFE_GIT, *args], cwd=self.root, capture_output=True, text=True, check=check, timeout=60
+        ).stdout
+
+
+def _no_filters(defined: str) -> list[str]:
+    """``-c`` options that switch off every filter driver ``defined`` names (``git config --null
+    --get-regexp`` output): git status runs a driver's clean command on content it must compare
+    (gitattributes(5), filter), an empty command is no filter (git's convert.c applies a command only when
+    it is not empty), and ``required`` is turned off so that an emptied filter does not fail the status."""
+    options = []
+    for entry in filter(None, defined.split("\0")):
+        name = entry.split("\n", 1)[0]  # filter.<driver>.<key>; the driver's name may itself hold dots
+        driver, _, key = name.removeprefix("filter.").rpartition(".")
+        options += ["-c", f"filter.{driver}.{key}={'false' if key == 'required' else ''}"]
+    return options

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -461,3 +462,44 @@ def test_the_readme_cost_section_shows_the_current_estimate() -> None:
         assert f"**{estimate(env).total:.2f}**" in section, env
     ev = cost.event_estimate("prod", stacks_for("prod"), TOKYO, A)
     assert f"**${ev.fargate:.2f}**" in section and f"**${ev.total:.2f}**" in section
+
+
+# -- --region names a price file, never a path ---------------------------------------------------------------
+
+
+@pytest.fixture
+def planted(tmp_path: Path) -> tuple[Path, str]:
+    """A valid price file outside pricing/, and the --region that reached it as a relative path."""
+    target = tmp_path / "x.json"
+    shutil.copy(pricing.price_file("ap-northeast-1"), target)
+    return target, os.path.relpath(tmp_path / "x", pricing.PRICING_DIR)
+
+
+def test_a_region_that_is_a_path_is_refused_before_any_file_is_read(run_cli: Any, planted: tuple[Path, str]) -> None:
+    _, region = planted
+    assert region.startswith("..")
+    code, out, err = run_cli("--env", "dev", "--region", region)
+    assert code == EXIT_BAD_INPUT and not out and err.count("\n") == 1
+    assert "--region" in err and "not an AWS region" in err
+
+
+def test_refresh_never_writes_outside_pricing(
+    run_cli: Any, planted: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, region = planted
+    before = target.read_bytes()
+
+    def no_client(args: argparse.Namespace) -> Any:
+        raise AssertionError("no AWS call for a bad --region")
+
+    monkeypatch.setattr(costcmd, "_pricing_client", no_client)
+    code, _, err = run_cli("--refresh-prices", "--region", region)
+    assert code == EXIT_BAD_INPUT and "not an AWS region" in err
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("region", ["../x", "/tmp/x", "ap-northeast-1\n", "ap-northeast-1/../../x", ""])
+def test_the_price_file_of_a_name_that_is_not_a_region_is_refused(region: str) -> None:
+    """Every caller that turns a region into a path goes through price_file (the library, not only the flag)."""
+    with pytest.raises(BadInput, match="not an AWS region"):
+        pricing.price_file(region)

@@ -39,6 +39,15 @@ def test_a_parameter_file_naming_another_template_is_a_lint_problem_not_a_crash(
     assert "template-file-path must be build/root.json" in problem
 
 
+def test_a_parameter_file_with_yaml_aliases_is_a_lint_problem_never_expanded(built_dir, tmp_path):
+    """The build refuses aliases before linting (params.load); the lint process refuses them as well rather
+    than expand an alias bomb while checking the file against Git sync's schema."""
+    aliased = tmp_path / "dev.yaml"
+    aliased.write_text("template-file-path: build/root.json\nparameters:\n  EgressMode: &x none\n  VpcCidr: *x\n")
+    (problem,) = lint_step.lint([built_dir / render.ROOT_FILE], [aliased])
+    assert problem == f"{aliased}:1: YAML anchors and aliases are not allowed (an alias bomb would be expanded here)"
+
+
 def test_clean_lint_units_are_cached_so_an_edit_to_one_child_relints_only_that_child(tmp_path, project):
     out = tmp_path / "build"
     result = build_step.build(out)

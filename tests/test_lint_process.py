@@ -4,6 +4,7 @@ no hang when the lint process is not needed or dies."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -243,3 +244,75 @@ def test_a_second_build_in_the_same_directory_waits_for_the_first(tmp_path):
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
     assert "Synthesised" in out
+
+
+ORPHANED = """
+import sys, time
+from pathlib import Path
+from cylink_deploy.preflight import lint
+linter = lint.Linter()
+linter.lint([lint.LintUnit(Path(sys.argv[1]))] * 400)  # minutes of work for the lint process and its helper
+print("linting", flush=True)
+time.sleep(600)
+"""
+
+
+def _kill_session(sid: int) -> None:
+    """What the test started and left behind (only when the code under test failed to end it)."""
+    for pid in _session_processes(sid):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
+def test_a_lint_process_whose_parent_is_killed_mid_lint_stops_with_its_helpers(built_dir):
+    """SIGKILL of the deploy while the lint process lints (busy, not waiting on the pipe): it and its helpers
+    notice the parent is gone and leave, instead of linting on for minutes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHANED, str(built_dir / render.ROOT_FILE)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "linting\n"
+        time.sleep(3)  # the lint process has loaded cfn-lint and forked its helper
+        assert len(_session_processes(proc.pid)) >= 3
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_processes(proc.pid) == []
+    finally:
+        _kill_session(proc.pid)
+        proc.communicate(timeout=10)
+
+
+BOMB = "".join(f"  - &{chr(97 + i)} [{', '.join([f'*{chr(96 + i)}' if i else 'lol'] * 9)}]\n" for i in range(9))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc (Linux)")
+def test_a_yaml_alias_bomb_in_a_parameter_file_is_one_line_at_once(tmp_path):
+    """template-file-path was never read by the build, and cfn-lint's schema check walked the expanded
+    aliases for minutes. Anchors and aliases are refused before anything is linted."""
+    where = project_copy(tmp_path)
+    dev = where / "params" / "dev.yaml"
+    dev.write_text(dev.read_text().replace("template-file-path: build/root.json\n", f"template-file-path:\n{BOMB}"))
+    proc = _deploy_py(where, "build", start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == EXIT_BAD_INPUT, err
+        (line,) = err.splitlines()
+        assert line.startswith(f"error: {dev}:") and "anchors and aliases" in line, line
+        deadline = time.monotonic() + 10
+        while _session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_processes(proc.pid) == []
+    finally:
+        _kill_session(proc.pid)
+        proc.kill()
+        proc.communicate(timeout=10)

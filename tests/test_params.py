@@ -274,3 +274,35 @@ def test_a_deployment_is_a_fixed_value_with_no_tags_or_warnings_unless_given():
     assert deployment.tags == {} and deployment.warnings == ()
     with pytest.raises(AttributeError):
         deployment.env = "prod"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("parameters:\n  A: &x y\n  B: *x\n", "dev.yaml:3:6: YAML anchors and aliases (&name, *name) are not allowed"),
+        ("tags:\n  T: *nowhere\n", "dev.yaml:3:6: YAML anchors and aliases"),
+        ("tags: &t {T: x}\n", "dev.yaml:2:7: YAML anchors and aliases"),
+    ],
+)
+def test_yaml_anchors_and_aliases_are_refused_in_one_line(tmp_path, body, expected):
+    """An alias bomb (a few lines that expand to billions of values) must never reach cfn-lint."""
+    with pytest.raises(BadInput) as err:
+        params.load(_file(tmp_path, body))
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    [
+        "template-file-path: elsewhere/root.json\n",
+        "template-file-path: [build/root.json]\n",
+        "",
+        "template-file-path:\n",
+    ],
+)
+def test_template_file_path_must_name_the_built_root(tmp_path, root_params, first_line):
+    """The Git-sync key names the template the values are for: only build/root.json is ever deployed."""
+    path = tmp_path / "dev.yaml"
+    path.write_text(first_line + "parameters: {}\n")
+    with pytest.raises(BadInput, match=r"dev.yaml: template-file-path must be build/root.json"):
+        params.resolve("dev", path, root_params)

@@ -116,6 +116,30 @@ def test_a_staged_build_file_is_refused_at_commit(checkout):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["symlink", "file"])
+def test_build_as_a_symlink_or_a_file_is_refused_at_commit_too(checkout, kind):
+    """`build` that is not a directory (a symlink to anywhere, a file) is refused like build/ is: a committed
+    symlink would make every build of a checkout write where it points."""
+    assert pre_commit(checkout, "install").returncode == 0
+    build = checkout / "build"
+    shutil.rmtree(build, ignore_errors=True)
+    if kind == "symlink":
+        build.symlink_to("/tmp")
+    else:
+        build.write_text("x\n")
+    git(checkout, "add", "-f", "build")
+    try:
+        proc = git(checkout, "commit", "-m", "oops", check=False)
+        assert proc.returncode != 0
+        assert "build/ is generated" in proc.stdout + proc.stderr
+        assert git(checkout, "diff", "--cached", "--name-only").stdout.split() == ["build"]
+    finally:
+        git(checkout, "reset", "-q", "build")
+        build.unlink()
+        pre_commit(checkout, "uninstall")
+
+
+@pytest.mark.slow
 def test_a_broken_parameter_file_fails_the_build_hook(checkout):
     dev = checkout / "params" / "dev.yaml"
     original = dev.read_text()

@@ -117,3 +117,55 @@ def test_a_missing_or_foreign_document_is_one_line_and_exit_2(tmp_path, capsys, 
     assert summary.main([str(plan)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "--no-execute --json" in err
+
+
+HOSTILE_ID = "Backend<img src=x onerror=alert(1)><!--"
+HOSTILE_DETAILS = "[approve](https://evil.example) **ok** _x_ ~~y~~ `z` \\| a|b\nc"
+
+
+def hostile_document():
+    node = ChangeSetNode(
+        "",
+        described(ChangeSetId="arn:root`<b>", Parameters=[{"ParameterKey": "ImageTag", "ParameterValue": "v2``<i>"}]),
+        [_change("Remove", HOSTILE_ID, "AWS::S3::Bucket", targets=[HOSTILE_DETAILS])],
+        {"ImageTag": "`v1"},
+    )
+    return Result(
+        Status.REVIEW,
+        "cylink-<b>prod</b>",
+        "cs`<script>",
+        "arn:cs",
+        nodes=[node],
+        refused=ch.unsafe([node], frozenset()),
+    ).document()
+
+
+def test_values_are_html_and_markdown_escaped_so_the_summary_shows_them_as_text():
+    """The approver reads this summary: a logical ID or a change's details (an app user can put text in
+    both) must not become HTML (an image, a comment hiding the refusal), a link, or emphasis."""
+    text = summary.markdown(hostile_document())
+    row = next(line for line in text.splitlines() if line.startswith("| ⚠️ |"))
+    assert "<" not in row and ">" not in row
+    assert "Backend&lt;img src=x onerror=alert(1)&gt;&lt;!--" in row
+    assert "\\[approve\\](https://evil.example) \\*\\*ok\\*\\* \\_x\\_ \\~\\~y\\~\\~ \\`z\\` \\\\\\| a\\|b c" in row
+    assert row.count(" | ") == 6  # seven cells: no pipe of a value splits the row
+    # code spans: a backtick in the value never closes them (the fence is longer than any run inside)
+    assert "### Change set ``cs`<script>`` for `cylink-<b>prod</b>` (REVIEW)" in text
+    assert "- `(root)` ImageTag: `` `v1 `` → ```v2``<i>```" in text
+    assert "`--allow-replacement 'Backend<img src=x onerror=alert(1)><!--'`" in text
+
+
+def test_no_changes_escapes_the_stack_name_too():
+    text = summary.markdown(Result(Status.NO_CHANGES, "cylink-<img src=x>").document())
+    assert text.startswith("### cylink-&lt;img src=x&gt;: no changes")
+
+
+def test_outputs_with_a_line_break_in_a_value_are_refused_not_written(tmp_path, capsys):
+    """$GITHUB_OUTPUT is key=value lines: a line break in a value would add an output of its own."""
+    plan = tmp_path / "plan.json"
+    document = review_document()
+    document["changeSetName"] = "cs\nrefused=0"
+    plan.write_text(json.dumps(document))
+    assert summary.main([str(plan), "--outputs"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and "line break" in err

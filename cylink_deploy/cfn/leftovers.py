@@ -8,6 +8,7 @@ looked up, so the user hears what to do before anything is created.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,8 +36,10 @@ class Leftover:
     def delete_command(self, region: str) -> str:
         """The command that removes it, in the region the stack would be created in."""
         if self.resource_type == "AWS::ECR::Repository":
-            return f"aws ecr delete-repository --repository-name {self.name} --force --region {region}"
-        return f"aws logs delete-log-group --log-group-name {self.name} --region {region}"
+            return shlex.join(
+                ["aws", "ecr", "delete-repository", "--repository-name", self.name, "--force", "--region", region]
+            )
+        return shlex.join(["aws", "logs", "delete-log-group", "--log-group-name", self.name, "--region", region])
 
 
 def planned(files: Mapping[str, str], parameters: Mapping[str, str], region: str) -> list[Leftover]:

@@ -5,6 +5,7 @@ client and return data or raise named errors; nothing here prints."""
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def plan(status: str | None, stack: str) -> Plan:
     if status in UPDATABLE:
         return Plan("UPDATE", status=status)
     step = RECOVERY.get(status, "inspect it in the console and bring it to a *_COMPLETE state")
-    raise StackStateError(f"stack {stack} is {status}: {step.format(s=stack)}")
+    raise StackStateError(f"stack {stack} is {status}: {step.format(s=shlex.quote(stack))}")
 
 
 def wait_settled(

@@ -30,7 +30,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "--env", action="append", help="environment(s) to estimate (repeatable; default: dev, staging and prod)"
     )
     p.add_argument(
-        "--region", default=aws.DEFAULT_REGION, help=f"region whose price file is used (default {aws.DEFAULT_REGION})"
+        "--region",
+        type=_region,
+        default=aws.DEFAULT_REGION,
+        help=f"region whose price file is used (default {aws.DEFAULT_REGION})",
     )
     p.add_argument(
         "--parameter",
@@ -100,6 +103,13 @@ def refresh(
 def _pricing_client(args: argparse.Namespace) -> PricingClient:
     session = aws.make_session(pricing.PRICE_LIST_REGION, args.profile)
     return aws.FailFast().attach(session.client("pricing", config=aws.client_config()))  # as make_clients does
+
+
+def _region(value: str) -> str:
+    """A region name: it names the price file read (and written by --refresh-prices), so never a path."""
+    if not pricing.is_region(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region: use a name such as {aws.DEFAULT_REGION}")
+    return value
 
 
 def _amount(value: str) -> float:

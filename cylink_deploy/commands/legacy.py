@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 from cylink_deploy.errors import BadInput
@@ -59,4 +60,4 @@ def normalize(argv: Sequence[str], commands: Sequence[str]) -> tuple[list[str], 
             raise BadInput("--execute-change-set needs a change set name")
         rest = args[:at] + args[at + 2 :] + [args[at + 1]]
     new = [LEGACY[flag], *rest]
-    return new, f"note: {flag} is now the subcommand: python deploy.py {' '.join(new)}"
+    return new, f"note: {flag} is now the subcommand: {shlex.join(['python', 'deploy.py', *new])}"

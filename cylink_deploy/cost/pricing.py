@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from cylink_deploy.aws import DEFAULT_REGION, REGION
 from cylink_deploy.errors import BadInput, DeployError
 
 if TYPE_CHECKING:
@@ -123,7 +124,16 @@ class PriceBook:
 
 
 def price_file(region: str, pricing_dir: Path = PRICING_DIR) -> Path:
+    """``pricing_dir/<region>.json``; a ``region`` that is not a region name (``../../tmp/x``) is refused:
+    it is the one way a region becomes a path, read by the estimate and written by the refresh."""
+    if not is_region(region):
+        raise BadInput(f"--region {region!r} is not an AWS region: use a name such as {DEFAULT_REGION}")
     return pricing_dir / f"{region}.json"
+
+
+def is_region(name: str) -> bool:
+    """An AWS region name (``aws.REGION``, matched whole: ``$`` alone would take a trailing newline)."""
+    return REGION.fullmatch(name) is not None
 
 
 def parse(text: str, where: str) -> PriceBook:

@@ -7,9 +7,13 @@ repeated deploys and the AWS CLI can use it (``--endpoint-url`` / ``AWS_ENDPOINT
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
+import re
 import socket
 import threading
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 from types import TracebackType
 from typing import Any, Callable
 
@@ -19,6 +23,52 @@ from .registry import Applied, apply
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 LOOPBACK = "127.0.0.1"  # never anything else
 DEFAULT_PORT = 4566
+
+
+def _loopback(host: str) -> bool:
+    """``host`` (a Host header, port or not) names this machine: 127.0.0.0/8, ::1, localhost or a name
+    under it (RFC 6761: always loopback; botocore puts an S3 bucket there for http://localhost:PORT)."""
+    try:
+        name = urlsplit(f"//{host}").hostname or ""
+    except ValueError:  # e.g. an unclosed [
+        return False
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _refusal(environ: dict[str, Any]) -> str | None:
+    """Why a request is not for the emulator (None: serve it). A web page in the user's browser can send
+    requests to 127.0.0.1: through a name of its own re-pointed there (DNS rebinding: the Host header
+    still names the page's site), or directly, when the browser adds Origin (every cross-origin request
+    but a no-cors GET/HEAD: Fetch standard, "Origin header") and Sec-Fetch-Site (Fetch Metadata Request
+    Headers, W3C). The AWS SDKs and CLI send neither. moto's CORS would answer such a page (it reflects
+    any Origin), and /moto-api resets all state or writes files (its recorder) for whoever asks: this
+    project uses none of it (the emulator is reset in-process, ``Emulator.start``)."""
+    if not _loopback(environ.get("HTTP_HOST", "")):
+        return "the Host header must name this machine (127.0.0.1 or localhost)"
+    if "HTTP_ORIGIN" in environ or "HTTP_SEC_FETCH_SITE" in environ:
+        return "requests from web pages are not served"
+    if re.sub("/+", "/", environ.get("PATH_INFO", "")).startswith("/moto-api"):  # as moto routes, slashes merged
+        return "/moto-api is closed"
+    return None
+
+
+def _guarded(app: Any) -> Any:
+    """``app`` (moto's WSGI dispatcher) behind ``_refusal``: a refused request is a 403 and never reaches it."""
+
+    def guard(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        refusal = _refusal(environ)
+        if refusal is None:
+            return app(environ, start_response)
+        body = f"refused by the local AWS emulator: {refusal}\n".encode()
+        start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return guard
 
 
 def _listening_server(port: int) -> Any:
@@ -42,7 +92,11 @@ def _listening_server(port: int) -> Any:
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
     try:
         server._server = make_server(
-            LOOPBACK, port, DomainDispatcherApplication(create_backend_app), True, request_handler=MotoRequestHandler
+            LOOPBACK,
+            port,
+            _guarded(DomainDispatcherApplication(create_backend_app)),
+            True,
+            request_handler=MotoRequestHandler,
         )
     except SystemExit:  # taken between the probe and here
         raise busy from None

@@ -3,6 +3,7 @@ role that created the stack."""
 
 from __future__ import annotations
 
+import shlex
 import time
 
 from cylink_deploy import aws, polling
@@ -27,11 +28,9 @@ def delete(
         reporter.result(result.document())
         return result
     if described.get("EnableTerminationProtection"):
-        raise StackStateError(
-            f"{stack} has termination protection: lift it deliberately with "
-            f"aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {stack} "
-            f"--region {clients.region}"
-        )
+        lift = ["aws", "cloudformation", "update-termination-protection", "--no-enable-termination-protection"]
+        lift += ["--stack-name", stack, "--region", clients.region]
+        raise StackStateError(f"{stack} has termination protection: lift it deliberately with {shlex.join(lift)}")
     kept = st.retained_resources(cfn, stack)
     reporter.step(f"Deleting {stack} ({status}) and all its nested stacks")
     reporter.show(RetainedResources(kept))

@@ -11,6 +11,7 @@ credentials -> stack state -> upload -> change set -> show -> ask -> execute -> 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -52,11 +53,11 @@ def settle(cfn: CloudFormationClient, stack: str, reporter: Reporter, sleep: pol
     if status == "REVIEW_IN_PROGRESS":
         pending = changesets.pending_change_sets(cfn, stack)
         if pending:  # somebody's review: never delete it from under them
+            name = pending[0]
+            delete = ["aws", "cloudformation", "delete-change-set", "--stack-name", stack, "--change-set-name", name]
             raise StackStateError(
-                f"stack {stack} has change set {pending[0]} under review: execute it (python deploy.py execute --env "
-                f"ENV {pending[0]}) "
-                f"or delete it (aws cloudformation delete-change-set --stack-name {stack} --change-set-name "
-                f"{pending[0]}), then deploy again"
+                f"stack {stack} has change set {name} under review: execute it (python deploy.py execute --env "
+                f"ENV {shlex.quote(name)}) or delete it ({shlex.join(delete)}), then deploy again"
             )
     if decision.clean_up_first:
         reporter.warn(
@@ -159,13 +160,13 @@ def _finish(cfn: CloudFormationClient, result: Result, reporter: Reporter) -> Re
 
 def execute_command(env: str, change_set: str, stack_name: str | None, region: str, profile: str | None) -> str:
     """The command that executes a reviewed change set, with every option that chose where it lives."""
-    parts = ["python deploy.py execute", f"--env {env}", change_set]
+    parts = ["python", "deploy.py", "execute", "--env", env, change_set]
     if stack_name:
-        parts.append(f"--stack-name {stack_name}")
-    parts.append(f"--region {region}")
+        parts += ["--stack-name", stack_name]
+    parts += ["--region", region]
     if profile:
-        parts.append(f"--profile {profile}")
-    return " ".join(parts)
+        parts += ["--profile", profile]
+    return shlex.join(parts)  # pasted into a shell: a profile named x$(...) stays a name (shlex.quote)
 
 
 def deploy(

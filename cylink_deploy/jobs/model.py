@@ -4,6 +4,7 @@ result, whose ``document()`` is the ``--json`` form (its keys are an interface f
 from __future__ import annotations
 
 import enum
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +76,8 @@ class ExecuteRequest:
 
 def deploy_first(env: str, stack_name: str | None) -> str:
     """What to run when the stack does not exist yet (the same --stack-name, or it deploys another stack)."""
-    return f"deploy it first (python deploy.py --env {env}" + (f" --stack-name {stack_name})" if stack_name else ")")
+    stack = ["--stack-name", stack_name] if stack_name else []
+    return f"deploy it first ({shlex.join(['python', 'deploy.py', '--env', env, *stack])})"
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -119,7 +120,8 @@ def require_images(ecr: ECRClient, repos: Sequence[Repository], tag: str) -> dic
         digest = image_digest(ecr, repo.name, tag)
         if digest is None:
             raise ImageMissing(
-                f"image tag {tag} is not in repository {repo.name}: push it first (docker push {repo.uri}:{tag}), "
+                f"image tag {tag} is not in repository {repo.name}: push it first "
+                f"({shlex.join(['docker', 'push', f'{repo.uri}:{tag}'])}), "
                 f"or build and push both with release --build"
             )
         digests[repo.service.name] = digest

@@ -20,6 +20,7 @@ reference is unversioned (AWSCURRENT), so the next deploy keeps the rotated toke
 from __future__ import annotations
 
 import secrets
+import shlex
 import string
 import time
 import uuid
@@ -107,8 +108,8 @@ def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
         raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
     if described["StackStatus"] not in st.UPDATABLE:
         raise StackStateError(
-            f"stack {stack} is {described['StackStatus']}: rotate only when it is settled (python deploy.py status "
-            f"--env {request.env})"
+            f"stack {stack} is {described['StackStatus']}: rotate only when it is settled "
+            f"({shlex.join(['python', 'deploy.py', 'status', '--env', request.env])})"
         )
     found = {
         r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources_of(cfn, stack, {SECRET_TYPE, GROUP_TYPE})
@@ -209,6 +210,12 @@ def wait_services(
     return None  # pragma: no cover
 
 
+def again_command(request: RotateRequest) -> str:
+    """The command that resumes this rotation (printed when a step stops it), as shell words."""
+    stack = ["--stack-name", request.stack_name] if request.stack_name else []
+    return shlex.join(["python", "deploy.py", "rotate-redis-auth", "--env", request.env, *stack])
+
+
 def rotate_redis_auth(
     request: RotateRequest, clients: aws.Clients, reporter: Reporter, sleep: Sleep = time.sleep
 ) -> Result:
@@ -217,9 +224,7 @@ def rotate_redis_auth(
     target = find_target(clients, request)
     found = preflight(clients, target)
     pending = found.get("AWSPENDING")
-    again = f"python deploy.py rotate-redis-auth --env {request.env}" + (
-        f" --stack-name {request.stack_name}" if request.stack_name else ""
-    )
+    again = again_command(request)
     services = sorted(target.services.values())
     reporter.step(
         f"Rotating the AUTH token of Redis {target.group_id} (stack {target.stack}); then redeploying: "
@@ -316,7 +321,8 @@ def _redeploy(
     if problem:
         raise RotationIncomplete(
             f"{problem}: Redis still accepts the old and the new token, and the secret gives the new one, so "
-            f"nothing is disconnected; fix the service (python deploy.py status/logs --env {env}), then run "
+            f"nothing is disconnected; fix the service (python deploy.py status/logs --env {shlex.quote(env)}), "
+            "then run "
             f"'{again}' to redeploy and finish (SET)"
         )
     result.steps.append("services redeployed with the new token")

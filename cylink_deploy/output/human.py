@@ -5,11 +5,34 @@ formatted by the formatter registered for its type (``@formats``, one module per
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, TypeVar
 
 BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
+STYLES = (BOLD, RED, YELLOW, GREEN, RESET)  # the only escape sequences the human output ever contains
+
+# What a terminal acts on instead of showing: the C0 controls but tab (ESC starts CSI/OSC sequences that move
+# the cursor, clear the screen, retitle the window or, OSC 52, write the clipboard; CR returns to overwrite the
+# line), DEL, the C1 controls (U+009B is CSI on its own: ECMA-48 8.3.16, and xterm's ctlseqs on 8-bit
+# controls and OSC 52), and the bidi embeddings/overrides and isolates that reorder what is shown (Unicode
+# UAX #9, "Trojan Source", CVE-2021-42574). Text from outside (log lines, AWS reasons, change sets) can carry
+# any of them.
+UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character of ``UNPRINTABLE`` shown as its escape (``\\x1b``, ``\\r``,
+    ``\\u202e``): what a person reads, never what their terminal obeys. Idempotent."""
+    return UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return {0x0A: "\\n", 0x0D: "\\r"}.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
 
 V = TypeVar("V")
 Formatter = Callable[["HumanReporter", Any], None]
@@ -31,7 +54,12 @@ def formats(view_type: type[V]) -> Callable[[Callable[[HumanReporter, V], None]]
 
 class HumanReporter:
     """Readable text (colour on a terminal). ``answers`` is where a confirmation is read from;
-    ``assume_yes`` answers every question with yes (``--yes``)."""
+    ``assume_yes`` answers every question with yes (``--yes``).
+
+    Every line goes out through ``line``, which escapes what a terminal would act on (``printable``): the
+    formatters put text from AWS and the app's logs into lines as it came, and this is the one place that
+    makes it safe. The reporter's own colours (``c``) are marked in the line with a random token, which text
+    from outside cannot know, and only those marks become escape sequences."""
 
     def __init__(self, out: IO[str] | None = None, answers: IO[str] | None = None, assume_yes: bool = False) -> None:
         self.out = out or sys.stdout
@@ -39,19 +67,31 @@ class HumanReporter:
         self.assume_yes = assume_yes
         self.color = self.out.isatty()
         self.in_flight: str | None = None  # the operation sent to AWS, which Ctrl-C no longer stops
+        token = secrets.token_hex(8)
+        self._style = [f"\0{token}{i}\0" for i in range(len(STYLES))]  # STYLES[i] as marked in a line
+        self._styled = re.compile(f"\0{token}([0-9])\0")
 
     def c(self, code: str, text: str) -> str:
-        """``text`` in colour ``code`` on a terminal, plain elsewhere."""
-        return f"{code}{text}{RESET}" if self.color else text
+        """``text`` in colour ``code`` (one of ``STYLES``) on a terminal, plain elsewhere."""
+        if not self.color:
+            return text
+        return f"{self._style[STYLES.index(code)]}{text}{self._style[STYLES.index(RESET)]}"
 
     def line(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        """One line: ``text`` escaped by ``printable`` (a line break in it too), the colours of ``c`` applied."""
+        parts = self._styled.split(text)  # text, style index, text, ...
+        shown = "".join(STYLES[int(part)] if i % 2 else printable(part) for i, part in enumerate(parts))
+        print(shown, file=self.out, flush=True)
 
     def step(self, text: str) -> None:
         self.line(self.c(BOLD, "==> ") + text)
 
     def detail(self, text: str) -> None:
-        self.line("\n".join(f"  {line}" for line in text.splitlines()))
+        """``text`` indented, each of its lines (split at line feeds only) a line of its own."""
+        if not text:
+            self.line()
+        for part in text.removesuffix("\n").split("\n") if text else []:
+            self.line(f"  {part}")
 
     def warn(self, text: str) -> None:
         self.line(self.c(YELLOW, "!   ") + text)
@@ -59,6 +99,7 @@ class HumanReporter:
     def table(
         self, headers: Sequence[str], body: Sequence[Sequence[str]], highlight: Sequence[bool] | None = None
     ) -> None:
+        body = [[printable(cell) for cell in r] for r in body]  # measured as shown
         widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
         fmt = "  ".join(f"{{:{w}}}" for w in widths)
         self.line("  " + fmt.format(*headers))

@@ -13,7 +13,10 @@ module, not as jq in the workflow, so it is tested (tests/test_summary.py).
 from __future__ import annotations
 
 import argparse
+import html
 import json
+import re
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,24 +27,49 @@ from cylink_deploy.errors import EXIT_BAD_INPUT, EXIT_UNSAFE
 HEADERS = ("", "Stack", "Action", "Logical ID", "Type", "Replacement", "Changed")
 
 
+# What Markdown would read as markup in text: the escape itself, code, emphasis, links and images (``[``),
+# GFM strikethrough and table pipes. Any ASCII punctuation may be backslash-escaped (CommonMark 0.31,
+# "Backslash escapes"); a pipe in a cell is escaped that way (GFM spec, "Tables": "including inside other
+# inline spans"). HTML (an image, a comment hiding what follows) is escaped as entities.
+MARKDOWN = re.compile(r"([\\`*_\[\]~|])")
+
+
+def _text(value: Any) -> str:
+    """A value (from AWS, or from a template an app user may have influenced) as Markdown text shown as
+    it is: HTML-escaped, Markdown's characters backslash-escaped, line breaks a space."""
+    return MARKDOWN.sub(r"\\\1", html.escape(" ".join(str(value).splitlines()), quote=False))
+
+
+def _code(value: Any) -> str:
+    """A value as a code span: inside one neither HTML nor escapes apply (CommonMark, "Code spans"), so the
+    value only has to be kept from closing it: the fence is one backtick longer than any run in the value,
+    with a space inside when the value starts or ends with a backtick (the parser strips one each side)."""
+    text = " ".join(str(value).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _cell(value: Any) -> str:
-    """A table cell: pipes and line breaks would break the Markdown row."""
-    return str(value if value not in (None, "") else "-").replace("|", "\\|").replace("\n", " ")
+    """A table cell (``-`` when empty)."""
+    return _text(value if value not in (None, "") else "-")
 
 
 def markdown(doc: dict[str, Any]) -> str:
     """The job summary of one ``--json`` document (a review, a no-op or a finished deploy)."""
     status, stack = doc.get("status", "?"), doc.get("stack", "?")
     if status == "NO_CHANGES":
-        return f"### {stack}: no changes\n\nThe stack already matches this commit; there is nothing to approve.\n"
-    lines = [f"### Change set `{doc.get('changeSetName', '?')}` for `{stack}` ({status})", ""]
+        return (
+            f"### {_text(stack)}: no changes\n\nThe stack already matches this commit; there is nothing to approve.\n"
+        )
+    lines = [f"### Change set {_code(doc.get('changeSetName', '?'))} for {_code(stack)} ({_text(status)})", ""]
     if doc.get("changeSetId"):
-        lines += [f"Change set ARN: `{doc['changeSetId']}`", ""]
+        lines += [f"Change set ARN: {_code(doc['changeSetId'])}", ""]
     rows: list[list[str]] = []
     parameters: list[str] = []
     for node in doc.get("changeSets", []):
         for p in node.get("parameters", []):
-            parameters.append(f"`{node.get('stack')}` {p['key']}: `{p['old']}` → `{p['new']}`")
+            parameters.append(f"{_code(node.get('stack'))} {_text(p['key'])}: {_code(p['old'])} → {_code(p['new'])}")
         for c in node.get("changes", []):
             mark = "⚠️" if c.get("destructive") else ""
             rows.append(
@@ -71,9 +99,9 @@ def markdown(doc: dict[str, Any]) -> str:
     refused = doc.get("refused") or []
     if refused:
         lines.append(
-            f"**Refused**: {', '.join(f'`{r}`' for r in refused)} would be replaced or removed and lose data; "
+            f"**Refused**: {', '.join(_code(r) for r in refused)} would be replaced or removed and lose data; "
             "deploy.py will not execute this change set. To let exactly one go, rerun with "
-            + " ".join(f"`--allow-replacement {r}`" for r in refused)
+            + " ".join(_code(f"--allow-replacement {shlex.quote(r)}") for r in refused)
             + "."
         )
         lines.append("")
@@ -89,6 +117,9 @@ def outputs(doc: dict[str, Any]) -> str:
         "change-set-id": doc.get("changeSetId", ""),
         "refused": str(len(doc.get("refused") or [])),
     }
+    broken = [k for k, v in values.items() if len(str(v).splitlines()) > 1 or str(v).endswith(("\n", "\r"))]
+    if broken:  # one key=value a line (GitHub's "Setting an output parameter"): a break would start another
+        raise ValueError(f"a line break in {', '.join(broken)}: refusing to write outputs from it")
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
 
@@ -121,7 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    sys.stdout.write(outputs(doc) if args.outputs else markdown(doc))
+    try:
+        written = outputs(doc) if args.outputs else markdown(doc)
+    except ValueError as exc:
+        print(f"error: {args.document}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sys.stdout.write(written)
     if args.fail_on_refused and doc.get("refused"):
         print(f"error: deploy.py refuses this change set: {', '.join(doc['refused'])} would lose data", file=sys.stderr)
         return EXIT_UNSAFE

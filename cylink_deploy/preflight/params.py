@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import yaml
 
 from cylink_deploy.errors import BadInput
+from cylink_deploy.preflight.lint import ROOT_TEMPLATE_PATH
 from templates_src.common import SERVICES
 from templates_src.root import PLACEMENT_PARAMS
 
@@ -48,10 +49,27 @@ def env_file(params_dir: Path, env: str) -> Path:
     return path
 
 
+class _NotAllowed(yaml.MarkedYAMLError):
+    """YAML this tool refuses in a parameter file (the message is the whole reason)."""
+
+
 class _Loader(yaml.SafeLoader):
     """YAML as written: every plain scalar stays the text the user typed (``ImageTag: 1.10`` is "1.10",
-    ``010`` is "010", ``true`` is "true": never a float, an octal or a bool), and a key given twice is an
-    error instead of the last one silently winning."""
+    ``010`` is "010", ``true`` is "true": never a float, an octal or a bool), a key given twice is an
+    error instead of the last one silently winning, and anchors and aliases are refused: a few lines of
+    aliases stand for billions of values (an "alias bomb"), which cfn-lint's schema check of the file would
+    walk for minutes, and a parameter file has no use for them."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _NotAllowed(
+                None,
+                None,
+                "YAML anchors and aliases (&name, *name) are not allowed in a parameter file: write each value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 def _scalar(loader: _Loader, node: yaml.ScalarNode) -> str:
@@ -90,9 +108,8 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = str(exc.problem or exc.context)  # PyYAML's marked errors always carry one of them
-        raise BadInput(
-            f"{where}: {problem}" if "given twice" in problem else f"{where}: not valid YAML ({problem})"
-        ) from None
+        ours = isinstance(exc, _NotAllowed) or "given twice" in problem
+        raise BadInput(f"{where}: {problem}" if ours else f"{where}: not valid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):
@@ -103,6 +120,12 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     for key in ("parameters", "tags"):
         if not isinstance(doc.get(key) or {}, dict):
             raise BadInput(f"{path}: {key!r} must be a mapping of names to values")
+    if doc.get("template-file-path") != ROOT_TEMPLATE_PATH:  # Git sync's key: the template these values are for
+        got = repr(doc.get("template-file-path"))
+        raise BadInput(
+            f"{path}: template-file-path must be {ROOT_TEMPLATE_PATH} (the root template deploy.py builds), "
+            f"got {got if len(got) <= 80 else got[:77] + '...'}"
+        )
     return dict(doc.get("parameters") or {}), dict(doc.get("tags") or {})
 
 
