@@ -213,6 +213,7 @@ def test_live_stacks_are_the_other_root_stacks_and_those_this_role_may_not_see()
         summary("cylink-dev-ClusterStack-1AB2"),  # nested (the emulator sets no ParentId)
         summary("cylink-qa-NetworkStack-3CD4", ParentId="arn:x"),
         summary("cylink-old", "DELETE_COMPLETE"),
+        summary("cylink-failed", "ROLLBACK_COMPLETE"),  # a failed first create holds nothing
         summary("cylink-staging"),
         summary("cylink-prod"),
         summary("someone-elses"),

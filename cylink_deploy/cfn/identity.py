@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 ENV_PARAMETER = "EnvironmentName"
 PREFIX_PARAMETER = "NamePrefix"
 ROOT_STACK_NAME = re.compile(r"^cylink-[a-z0-9-]{1,100}$")  # the names deploy.py accepts (--stack-name)
-MASKED = "****"  # how CloudFormation shows a NoEcho parameter's value
+MASKED = "****"
+# Stacks that hold no resources: deleted, or a failed first create (rolled back; deploy deletes it before a retry).
+OWNS_NOTHING = ("DELETE_COMPLETE", "ROLLBACK_COMPLETE")  # how CloudFormation shows a NoEcho parameter's value
 # Types whose physical name the templates fix and which AWS keeps unique per account and region, with the
 # property that names them (a second stack with the same name would fail, or worse, update the first's).
 NAMED = {
@@ -118,7 +120,7 @@ def live_stacks(cfn: CloudFormationClient, stack: str) -> tuple[list[Identity], 
     for page in cfn.get_paginator("list_stacks").paginate():
         for summary in page.get("StackSummaries", []):
             name = summary["StackName"]
-            if name == stack or summary["StackStatus"] == "DELETE_COMPLETE" or not is_root(name, summary):
+            if name == stack or summary["StackStatus"] in OWNS_NOTHING or not is_root(name, summary):
                 continue
             try:
                 described = st.describe(cfn, name)
