@@ -308,6 +308,7 @@ def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1
     }
     out = io.StringIO()
     with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE"), {"StackName": "cylink-prod"})  # --env
         stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE"), {"StackName": "cylink-prod"})
         stub.add_response("list_stack_resources", {"StackResourceSummaries": [nested]}, {"StackName": "cylink-prod"})
         stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": NESTED_ID})
@@ -421,18 +422,26 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
         "LastUpdatedTimestamp": NOW,
         "ResourceStatus": "CREATE_COMPLETE",
     }
+    alarm = {
+        "LogicalResourceId": "BackendTarget5xxAlarm",
+        "PhysicalResourceId": "cyl-backend-5xx",
+        "ResourceType": "AWS::CloudWatch::Alarm",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
     out = io.StringIO()
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub, Stubber(elbv2) as elb_stub, Stubber(cw) as cw_stub:
-        cfn_stub.add_response(
-            "describe_stacks",
-            stack_desc(
-                "UPDATE_COMPLETE",
-                LastUpdatedTime=NOW,
-                Outputs=[{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                Parameters=[{"ParameterKey": "NamePrefix", "ParameterValue": "cyl"}],
-            ),
-            {"StackName": "cylink-prod"},
+        described = stack_desc(
+            "UPDATE_COMPLETE",
+            LastUpdatedTime=NOW,
+            Outputs=[{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+            Parameters=[
+                {"ParameterKey": "NamePrefix", "ParameterValue": "cyl"},
+                {"ParameterKey": "EnvironmentName", "ParameterValue": "prod"},
+            ],
         )
+        cfn_stub.add_response("describe_stacks", described, {"StackName": "cylink-prod"})  # --env checked
+        cfn_stub.add_response("describe_stacks", described, {"StackName": "cylink-prod"})
         ecs_stub.add_response(
             "describe_services",
             services(deployment("PRIMARY", 7, 2, 0, 0, "COMPLETED")),
@@ -446,7 +455,9 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
         stub_ecs_poll_stopped_only(ecs_stub, [UNHEALTHY])
         cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [lb]}, {"StackName": "cylink-prod"})
         cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [tg]}, {"StackName": LB_ID})
-        cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [lb]}, {"StackName": "cylink-prod"})
+        cfn_stub.add_response(
+            "list_stack_resources", {"StackResourceSummaries": [lb, alarm]}, {"StackName": "cylink-prod"}
+        )
         cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [tg]}, {"StackName": LB_ID})
         elb_stub.add_response(
             "describe_target_health",
@@ -482,7 +493,7 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
                 ],
                 "CompositeAlarms": [],
             },
-            {"AlarmNamePrefix": "cyl-", "StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
+            {"AlarmNames": ["cyl-backend-5xx"], "StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
         )
         with pytest.raises(Unhealthy) as unhealthy:
             run_command(opscmd_args("status"), HumanReporter(out=out), clients)

@@ -398,15 +398,16 @@ class _Raw:
     [
         ("ExpiredToken", "your AWS credentials have expired"),
         ("InvalidClientTokenId", "AWS rejected the credentials"),
-        ("AccessDenied", "access denied on GetCallerIdentity"),
+        ("AccessDenied", "access denied on DescribeStacks"),
     ],
 )
 def test_credential_failures_give_one_actionable_line_and_exit_3(monkeypatch, capsys, code, expected):
-    sts = boto3.client("sts", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-    stub = Stubber(sts)
-    stub.add_client_error("get_caller_identity", service_error_code=code, service_message="...", http_status_code=403)
+    """The first call (the stack's recorded environment, checked against --env) meets the bad credentials."""
+    cfn = cfn_client()
+    stub = Stubber(cfn)
+    stub.add_client_error("describe_stacks", service_error_code=code, service_message="...", http_status_code=403)
     stub.activate()
-    monkeypatch.setattr(aws, "make_clients", lambda session, endpoint_url=None: stubbed.clients(cfn_client(), sts=sts))
+    monkeypatch.setattr(aws, "make_clients", lambda session, endpoint_url=None: stubbed.clients(cfn))
     assert cli.main(["--env", "dev", "--yes"]) == 3
     err = capsys.readouterr().err.strip()
     assert expected in err and "\n" not in err

@@ -243,16 +243,12 @@ def test_drift_calls_are_allowed_too():
     recorder = awscalls.Recorder()
     clients = recorder.attach(stubbed.clients(cfn))
     root = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/cylink-prod/aaaa"
+    described = {
+        "Stacks": [{"StackName": "cylink-prod", "StackId": root, "StackStatus": "UPDATE_COMPLETE", "CreationTime": now}]
+    }
     with Stubber(cfn) as stub:
-        stub.add_response(
-            "describe_stacks",
-            {
-                "Stacks": [
-                    {"StackName": "cylink-prod", "StackId": root, "StackStatus": "UPDATE_COMPLETE", "CreationTime": now}
-                ]
-            },
-            {"StackName": "cylink-prod"},
-        )
+        stub.add_response("describe_stacks", described, {"StackName": "cylink-prod"})  # --env checked first
+        stub.add_response("describe_stacks", described, {"StackName": "cylink-prod"})
         stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": "cylink-prod"})
         stub.add_response("detect_stack_drift", {"StackDriftDetectionId": "d-root"}, {"StackName": "cylink-prod"})
         stub.add_response(

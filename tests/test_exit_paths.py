@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cylink_deploy import cli
+from cylink_deploy.cfn import identity
 from cylink_deploy.jobs import build as build_job
 from cylink_deploy.jobs import delete as delete_job
 from cylink_deploy.jobs import deploy as deploy_job
@@ -175,6 +176,7 @@ def test_ctrl_c_after_an_operation_was_sent_says_it_continues(monkeypatch, capsy
         raise KeyboardInterrupt
 
     monkeypatch.setattr(delete_job, "delete", sent_then_interrupted)
+    monkeypatch.setattr(identity, "require_env", lambda cfn, stack, env: None)  # no AWS here: see test_identity.py
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     assert cli.main(["delete", "--env", "dev", "--yes", "--project-dir", str(project)]) == 5

@@ -111,7 +111,7 @@ def test_overrides_and_image_tag_are_checked_too(tmp_path, root_params):
     with pytest.raises(BadInput, match="expected KEY=VALUE"):
         params.parse_overrides(["RedisNodeCount"])
     dep = params.resolve("dev", path, root_params, params.parse_overrides(["RedisNodeCount=2"]), image_tag="v1.2.3")
-    assert dep.parameters == {"ImageTag": "v1.2.3", "RedisNodeCount": "2"}
+    assert dep.parameters == {"EnvironmentName": "dev", "ImageTag": "v1.2.3", "RedisNodeCount": "2"}  # --env fills it
 
 
 def test_unknown_environment_lists_the_known_ones(tmp_path):

@@ -10,6 +10,7 @@ import io
 import pytest
 
 from cylink_deploy import aws
+from cylink_deploy.cfn import identity
 from cylink_deploy.commands import base, registry
 from cylink_deploy.errors import Aborted
 
@@ -95,10 +96,17 @@ def test_yes_or_a_command_that_never_asks_gets_its_clients(monkeypatch):
         return "session"
 
     monkeypatch.setattr(aws, "make_session", session)
-    monkeypatch.setattr(aws, "make_clients", lambda session, endpoint=None: f"clients of {session}")
+
+    class Made(str):
+        cloudformation = "cfn"
+
+    monkeypatch.setattr(aws, "make_clients", lambda session, endpoint=None: Made(f"clients of {session}"))
+    checked: list[tuple[str, str]] = []
+    monkeypatch.setattr(identity, "require_env", lambda cfn, stack, env: checked.append((stack, env)))
     ctx = context(["delete", "--env", "dev", "--yes"], NotATerminal())
     first, again = ctx.clients(), ctx.clients()
     assert [first, again] == ["clients of session"] * 2  # type: ignore[comparison-overlap]
     assert len(made) == 1  # made once, on first use
     status = context(["status", "--env", "dev"], NotATerminal()).clients()
     assert [status] == ["clients of session"]  # type: ignore[comparison-overlap]
+    assert checked == [("cylink-dev", "dev")] * 2  # once per command, however often it asks for its clients

@@ -319,6 +319,9 @@ def test_refused_when_the_stack_does_not_exist(env):
 
 
 def cli(clients, monkeypatch, *extra):
+    from cylink_deploy.cfn import identity
+
+    monkeypatch.setattr(identity, "require_env", lambda cfn, stack, env: None)  # tests/test_identity.py covers it
     monkeypatch.setattr(aws, "make_session", lambda *a, **k: None)
     monkeypatch.setattr(aws, "make_clients", lambda *a, **k: clients)
     err, old = io.StringIO(), sys.stderr

@@ -75,6 +75,7 @@ def test_a_log_line_with_escapes_is_shown_escaped_through_the_logs_command():
     stack["Outputs"] = [{"OutputKey": "BackendLogGroupName", "OutputValue": "/ecs/cylink-backend"}]
     out = io.StringIO()
     with Stubber(cfn) as cfn_stub, Stubber(logs) as logs_stub:
+        cfn_stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "cylink-dev"})  # --env checked
         cfn_stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "cylink-dev"})
         event = {"logStreamName": "ecs/backend/t1", "timestamp": 1767323045000, "eventId": "1"}
         logs_stub.add_response("filter_log_events", {"events": [{**event, "message": f"GET / {HOSTILE}\n"}]})

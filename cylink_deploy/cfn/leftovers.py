@@ -17,15 +17,14 @@ from botocore.exceptions import ClientError
 
 from cylink_deploy.aws import error_code
 from cylink_deploy.errors import StackStateError
-from cylink_deploy.preflight.resolve import resolve
+from cylink_deploy.cfn.identity import Named, named
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_logs import CloudWatchLogsClient
 
-# Stateful types whose name the templates fix, with the property that names them.
-NAMED = {"AWS::Logs::LogGroup": "LogGroupName", "AWS::ECR::Repository": "RepositoryName"}
+# Stateful types whose name the templates fix and that a delete keeps.
+NAMED = ("AWS::Logs::LogGroup", "AWS::ECR::Repository")
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,16 @@ class Leftover:
 
 def planned(files: Mapping[str, str], parameters: Mapping[str, str], region: str) -> list[Leftover]:
     """Every fixed name of a retained type the stack would create with these parameters."""
-    found = []
-    for stack in resolve(files, parameters, region=region).values():
-        for resource_type, prop in NAMED.items():
-            for body in stack.resources(resource_type).values():
-                name = body.get("Properties", {}).get(prop)
-                if isinstance(name, str):
-                    found.append(Leftover(resource_type, name))
-    return sorted(set(found), key=lambda x: (x.resource_type, x.name))
+    return retained(named(files, parameters, region))
+
+
+def retained(names: list[Named]) -> list[Leftover]:
+    """Pure: those of ``names`` whose type a delete keeps (log groups, repositories)."""
+    return sorted({Leftover(n.resource_type, n.name) for n in names if n.resource_type in NAMED}, key=_order)
+
+
+def _order(item: Leftover) -> tuple[str, str]:
+    return item.resource_type, item.name
 
 
 def existing(logs: CloudWatchLogsClient, ecr: ECRClient, wanted: list[Leftover]) -> list[Leftover]:
@@ -71,31 +72,6 @@ def existing(logs: CloudWatchLogsClient, ecr: ECRClient, wanted: list[Leftover])
             if any(g["logGroupName"] == item.name for g in groups):
                 found.append(item)
     return found
-
-
-def owner(cfn: CloudFormationClient, candidates: list[str], name_prefix: str) -> str | None:
-    """The live stack among ``candidates`` (the other environments' stacks) that uses ``name_prefix``: its
-    resources are not leftovers, and must never be offered for deletion."""
-    for candidate in candidates:
-        try:
-            described = cfn.describe_stacks(StackName=candidate)["Stacks"][0]
-        except ClientError as exc:
-            if error_code(exc) == "ValidationError":  # no such stack
-                continue
-            raise
-        values = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
-        if described["StackStatus"] != "DELETE_COMPLETE" and values.get("NamePrefix") == name_prefix:
-            return candidate
-    return None
-
-
-def in_use(stack: str, found: list[Leftover], owner: str, name_prefix: str) -> StackStateError:
-    """The names belong to a live stack: a second environment needs a NamePrefix of its own."""
-    names = ", ".join(x.name for x in found)
-    return StackStateError(
-        f"creating {stack} would collide with {names}, which live stack {owner} uses (NamePrefix {name_prefix}): "
-        f"give {stack} a NamePrefix of its own (--parameter NamePrefix=... or its parameter file)"
-    )
 
 
 def refusal(stack: str, found: list[Leftover], region: str) -> StackStateError:

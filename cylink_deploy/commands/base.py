@@ -10,14 +10,15 @@ nothing reaches AWS from a job that could not ask its question.
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn
 
 from cylink_deploy import aws
+from cylink_deploy.cfn import identity
 from cylink_deploy.errors import Aborted, BadInput
+from cylink_deploy.jobs import model
 from cylink_deploy.output.human import HumanReporter
 from cylink_deploy.project import Project
 
@@ -27,7 +28,7 @@ GROUPS = {  # the help output's sections, in this order
     "local": "no AWS account needed",
     "account": "once per account and region, as an administrator",
 }
-STACK_NAME = re.compile(r"^cylink-[a-z0-9-]{1,100}$")
+STACK_NAME = identity.ROOT_STACK_NAME
 
 
 class Parser(argparse.ArgumentParser):
@@ -138,6 +139,7 @@ class Context:
     out: IO[str] | None = None
     preset: aws.Clients | None = None
     _made: list[aws.Clients] = field(default_factory=list)
+    _checked: list[identity.Identity | None] = field(default_factory=list)
 
     @property
     def yes(self) -> bool:
@@ -149,12 +151,20 @@ class Context:
             raise Aborted(f"no terminal to confirm on: pass --yes (CI){self.command.no_terminal_hint}")
 
     def clients(self, endpoint_url: str | None = None, credentials: dict[str, str] | None = None) -> aws.Clients:
-        """The AWS clients (made once), after the terminal rule: nothing reaches AWS before it holds."""
+        """The AWS clients (made once), after the terminal rule: nothing reaches AWS before it holds. For a command
+        on one environment's stack (--env), the first call also refuses a stack that records another environment:
+        the one identity check every such command passes before anything reads or writes its stack."""
         self.require_terminal()
-        if self.preset is not None:
-            return self.preset
-        if not self._made:
+        if self.preset is None and not self._made:
             profile = None if credentials else getattr(self.args, "profile", None)
             session = aws.make_session(getattr(self.args, "region", None), profile, credentials)
             self._made.append(aws.make_clients(session, endpoint_url))
-        return self._made[0]
+        made = self.preset or self._made[0]
+        if "target" in self.command.flags and not self._checked:
+            self._checked.append(identity.require_env(made.cloudformation, self.stack, self.args.env))
+        return made
+
+    @property
+    def stack(self) -> str:
+        """The stack a command with --env / --stack-name works on."""
+        return model.stack_name(self.args.env, self.args.stack_name)

@@ -35,6 +35,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stop after showing the change set; print its name, ARN, console URL and the execute command",
     )
+    p.add_argument(
+        "--allow-name-prefix-change",
+        action="store_true",
+        help="let --parameter NamePrefix rename an existing stack's named resources (a stack keeps its prefix)",
+    )
     p.add_argument("--local", action="store_true", help="deploy to an embedded AWS emulator on 127.0.0.1 for this run")
 
 
@@ -48,6 +53,7 @@ def run(ctx: Context) -> int:
         frozenset(a.allow_replacement),
         execute=not a.no_execute,
         remove_services=a.remove_services,
+        allow_name_prefix_change=a.allow_name_prefix_change,
     )
     prepared = build_job.prepare(request, ctx.project, ctx.reporter)  # bad input stops here, before any AWS call
     try:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
 from cylink_deploy import aws, polling
-from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, leftovers, protection
+from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, identity, leftovers, protection
 from cylink_deploy.cfn import bootstrap as boot
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn import events as stack_events
@@ -26,7 +26,7 @@ from cylink_deploy.cfn import stacks as st
 from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.errors import Aborted, BadInput, DeploymentFailed, NoChanges, StackStateError, UnsafeChange
 from cylink_deploy.jobs.build import Prepared, prepare, require_lint_clean
-from cylink_deploy.jobs.model import DeployRequest, ExecuteRequest, Result, Status, stack_name
+from cylink_deploy.jobs.model import DeployRequest, ExecuteRequest, Result, Status
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.jobs.views import ChangeSets, Outputs, Refused, ReleaseRolledBack, Review, RootCause, StackEvent
 from cylink_deploy.preflight import params
@@ -202,9 +202,12 @@ def _deploy(
         reporter.warn(warning)
     reporter.step(f"Account {account}, region {clients.region}, stack {stack}")
     decision = settle(cfn, stack, reporter, sleep)
-    if decision.change_set_type == "CREATE":
-        _refuse_leftovers(clients, project, prepared, stack)
-    created, result = _create(request, clients, reporter, project, prepared, account, decision.change_set_type)
+    current = identity.require_env(cfn, stack, request.env) if decision.change_set_type == "UPDATE" else None
+    parameters = _name_prefix(request, prepared, current, clients.region, reporter)
+    _refuse_collisions(clients, prepared, stack, parameters, decision.change_set_type, reporter)
+    created, result = _create(
+        request, clients, reporter, project, prepared, parameters, account, decision.change_set_type
+    )
     try:
         changesets.wait_change_set(cfn, created["Id"], sleep)
     except NoChanges:
@@ -236,20 +239,69 @@ def _deploy(
     return _finish(cfn, result, reporter)
 
 
-def _refuse_leftovers(clients: aws.Clients, project: Project, prepared: Prepared, stack: str) -> None:
-    """A create whose fixed names (log groups, repositories) already exist fails now, in one line, rather than
-    half-way through; names another live environment uses are never offered for deletion."""
-    planned = leftovers.planned(prepared.build.files, prepared.deployment.parameters, clients.region)
-    found = leftovers.existing(clients.logs, clients.ecr, planned)
-    if not found:
-        return
+def _prefix(prepared: Prepared, parameters: dict[str, str]) -> str:
+    """The NamePrefix these parameters give (the root template's default when not given)."""
     defaults = json.loads(prepared.build.files[render.ROOT_FILE])["Parameters"]
-    prefix = prepared.deployment.parameters.get("NamePrefix") or str(defaults["NamePrefix"].get("Default"))
-    others = [stack_name(p.stem, None) for p in sorted(project.params_dir.glob("*.yaml"))]
-    live = leftovers.owner(clients.cloudformation, [o for o in others if o != stack], prefix)
-    if live:  # not leftovers: another environment's data, never to be offered for deletion
-        raise leftovers.in_use(stack, found, live, prefix)
-    raise leftovers.refusal(stack, found, clients.region)
+    return parameters.get(identity.PREFIX_PARAMETER) or str(defaults[identity.PREFIX_PARAMETER].get("Default"))
+
+
+def _name_prefix(
+    request: DeployRequest, prepared: Prepared, current: identity.Identity | None, region: str, reporter: Reporter
+) -> dict[str, str]:
+    """The parameters to deploy: a stack keeps the NamePrefix it was created with. Every physical name comes from
+    it, so a new prefix is a new cluster, topic, alarms, repositories...: only an explicit --parameter
+    NamePrefix with --allow-name-prefix-change changes it (a parameter file edited later never does)."""
+    parameters = dict(prepared.deployment.parameters)
+    wanted = _prefix(prepared, parameters)
+    if current is None or not current.prefix or current.prefix == wanted:
+        return parameters
+    kept = {**parameters, identity.PREFIX_PARAMETER: current.prefix}
+    if identity.PREFIX_PARAMETER not in request.overrides:
+        reporter.step(
+            f"NamePrefix {current.prefix} kept: {request.stack} was created with it ({prepared.deployment.source} "
+            f"says {wanted}; a stack's names never change by themselves)"
+        )
+        return kept
+    if request.allow_name_prefix_change:
+        reporter.warn(f"NamePrefix {current.prefix} -> {wanted}: every named resource of {request.stack} is renamed")
+        return parameters
+    files = prepared.build.files
+    renamed = identity.renames(identity.named(files, kept, region), identity.named(files, parameters, region))
+    shown = ", ".join(f"{a} -> {b}" for a, b in renamed[:4]) + (", ..." if len(renamed) > 4 else "")
+    raise StackStateError(
+        f"--parameter NamePrefix={wanted}: {request.stack} has NamePrefix {current.prefix}, and changing it replaces "
+        f"{len(renamed)} named resources ({shown}); nothing was changed. Leave out --parameter NamePrefix to keep "
+        f"{current.prefix}, or add --allow-name-prefix-change (stateful ones also need --allow-replacement)"
+    )
+
+
+def _refuse_collisions(
+    clients: aws.Clients,
+    prepared: Prepared,
+    stack: str,
+    parameters: dict[str, str],
+    kind: st.ChangeSetKind,
+    reporter: Reporter,
+) -> None:
+    """Names another live stack owns (cluster, topic, alarms, repositories, log groups, WAF...) are refused on
+    create and update alike; a create whose fixed names an earlier, deleted stack left behind (log groups,
+    repositories) fails now, in one line, rather than half-way through. Names a live stack owns are never
+    offered for deletion."""
+    files, region = prepared.build.files, clients.region
+    mine = identity.named(files, parameters, region)
+    root = json.loads(files[render.ROOT_FILE])["Parameters"]
+    live, hidden = identity.live_stacks(clients.cloudformation, stack)
+    for name in hidden:
+        reporter.warn(f"{name}: this role may not describe it, so its names were not compared with {stack}'s")
+    others = {o.stack: o for o in live}
+    theirs = {name: (str(o.prefix), identity.names_of(o, files, root, region)) for name, o in others.items()}
+    clashes = identity.collisions(mine, _prefix(prepared, parameters), theirs)
+    if clashes:
+        raise identity.collision_error(stack, clashes, others)
+    if kind == "CREATE":
+        found = leftovers.existing(clients.logs, clients.ecr, leftovers.retained(mine))
+        if found:
+            raise leftovers.refusal(stack, found, region)
 
 
 def _create(
@@ -258,6 +310,7 @@ def _create(
     reporter: Reporter,
     project: Project,
     prepared: Prepared,
+    parameters: dict[str, str],
     account: str,
     change_set_type: st.ChangeSetKind,
 ) -> tuple[CreateChangeSetOutputTypeDef, Result]:
@@ -277,7 +330,7 @@ def _create(
         name,
         change_set_type,
         artifacts.s3_url(bucket, clients.region, up.root_key),
-        {**prepared.deployment.parameters, **placement},
+        {**parameters, **placement},
         prepared.deployment.tags,
         f"deploy.py --env {request.env} from {project.git_commit()}",
         params.KEEP_PREVIOUS,

@@ -54,6 +54,7 @@ class DeployRequest:
     allow_replacement: frozenset[str] = frozenset()
     execute: bool = True
     remove_services: bool = False  # the only way a deploy removes the services (ImageTag emptied on purpose)
+    allow_name_prefix_change: bool = False  # a stack keeps its NamePrefix unless this is given
 
     @property
     def stack(self) -> str:

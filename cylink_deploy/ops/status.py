@@ -1,7 +1,7 @@
 """``deploy.py status``: one screen of an environment's health, exit 0 when healthy and 1 when not (a CI gate).
 
-Everything is found from the stack (outputs, nested resources, the NamePrefix parameter), never from
-names written here: the stack, URLs, ECS services (counts, task definition, image tag, rollout),
+Everything is found from the stack (outputs, nested resources), never from names written here or a
+name prefix: the stack, URLs, ECS services (counts, task definition, image tag, rollout),
 target health per target group, the Redis replication group and its nodes, alarms in ALARM, and the
 last stopped tasks' reasons.
 """
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
+ALARMS = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
+ALARM_NAMES_PER_CALL = 100
 
 
 class Unhealthy(DeployError):
@@ -122,15 +125,21 @@ def replication_group(elasticache: ElastiCacheClient, group_id: str) -> Redis:
     return Redis(group_id, group.get("Status", ""), nodes)
 
 
-def alarms_in_alarm(cloudwatch: CloudWatchClient, prefix: str) -> list[dict[str, str]]:
-    """Alarms named ``<NamePrefix>-...`` in ALARM (the monitoring stack names its alarms so)."""
+def alarms_in_alarm(cloudwatch: CloudWatchClient, names: list[str]) -> list[dict[str, str]]:
+    """Those of the stack's own alarms (by name) that are in ALARM. Never a name prefix: another environment's
+    NamePrefix can extend this one's (``cylink`` and ``cylink-qa``), and its alarms are not this stack's.
+    DescribeAlarms takes at most 100 names per call:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html"""
     found = []
-    for page in cloudwatch.get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=f"{prefix}-", StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"]
-    ):
-        for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
-            found.append({"name": alarm["AlarmName"], "reason": alarm.get("StateReason", "")})
-    return found
+    for start in range(0, len(names), ALARM_NAMES_PER_CALL):
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNames=names[start : start + ALARM_NAMES_PER_CALL],
+            StateValue="ALARM",
+            AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+        ):
+            for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
+                found.append({"name": alarm["AlarmName"], "reason": alarm.get("StateReason", "")})
+    return sorted(found, key=lambda a: a["name"])
 
 
 def problems(view: StatusView) -> list[str]:
@@ -163,7 +172,6 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     if described is None:
         raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
-    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     updated = described.get("LastUpdatedTime") or described.get("CreationTime")
     view = StatusView(
         stack, described["StackStatus"], str(updated or ""), outputs.get("SiteUrl", ""), outputs.get("ApiUrl", "")
@@ -175,14 +183,16 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
         view.image_tags = {s.name: tags.get(s.task_definition, "") for s in view.services}
         for svc in view.services:
             view.stopped += rollout.stopped_tasks(clients.ecs, outputs["ClusterName"], svc.name, svc.service)
-    for res in resources_of(cfn, stack, {TARGET_GROUP, REPLICATION_GROUP}):
+    alarms = []
+    for res in resources_of(cfn, stack, {TARGET_GROUP, REPLICATION_GROUP, *ALARMS}):
         if res["ResourceType"] == TARGET_GROUP:
             view.target_groups.append(target_health(clients.elbv2, res["LogicalResourceId"], res["PhysicalResourceId"]))
-        else:
+        elif res["ResourceType"] == REPLICATION_GROUP:
             view.redis.append(replication_group(clients.elasticache, res["PhysicalResourceId"]))
+        else:  # an alarm's physical ID is its name (Ref returns the name: AWS::CloudWatch::Alarm, Return values)
+            alarms.append(res["PhysicalResourceId"])
     view.target_groups.sort(key=lambda tg: tg.logical_id)
-    if parameters.get("NamePrefix"):
-        view.alarms = alarms_in_alarm(clients.cloudwatch, parameters["NamePrefix"])
+    view.alarms = alarms_in_alarm(clients.cloudwatch, sorted(alarms))
     view.problems = problems(view)
     reporter.show(view)
     reporter.result(view.document())

@@ -23,6 +23,7 @@ from templates_src.root import PLACEMENT_PARAMS
 FILE_KEYS = ("template-file-path", "parameters", "tags")
 # A release's state, not configuration: omitted on an update means "keep what runs" (UsePreviousValue).
 KEEP_PREVIOUS = ("ImageTag",)
+ENVIRONMENT = "EnvironmentName"  # what a stack records as its environment: always --env
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
 
@@ -241,7 +242,18 @@ def _prod_is_https(env: str, p: dict[str, str]) -> str | None:
     return None
 
 
+def _environment_is_env(env: str, p: dict[str, str]) -> str | None:
+    """A stack records EnvironmentName as the environment it is (cfn/identity.py): it must be ``--env``."""
+    if p.get(ENVIRONMENT, env) != env:
+        return (
+            f"{ENVIRONMENT} {p[ENVIRONMENT]} is not --env {env}: set {ENVIRONMENT}: {env} (the stack "
+            "records it as its environment, and every command checks --env against it)"
+        )
+    return None
+
+
 RULES: tuple[Rule, ...] = (
+    _environment_is_env,
     *[_capacity_rule(s.title) for s in SERVICES],
     _zone_needs_domain,
     _no_public_tasks_outside_dev,
@@ -290,6 +302,8 @@ def resolve(
             "services deliberately"
         )
     _check_names("--parameter", list(cli), root_parameters)
+    if ENVIRONMENT in root_parameters and ENVIRONMENT not in values and ENVIRONMENT not in cli:
+        values[ENVIRONMENT] = env  # not written down: the stack records --env (never the template's default)
     for name, value in sorted({**values, **cli}.items()):
         problem = check_value(name, value, root_parameters[name])
         if problem:
