@@ -48,6 +48,7 @@ def run(ctx: Context) -> int:
         frozenset(a.allow_replacement),
         execute=not a.no_execute,
         remove_services=a.remove_services,
+        supersede=a.supersede,
     )
     prepared = build_job.prepare(request, ctx.project, ctx.reporter)  # bad input stops here, before any AWS call
     try:
@@ -76,7 +77,7 @@ COMMAND = Command(
     "deploying",
     "(default) create a change set, review it, execute it",
     run,
-    (*STACK, "allow"),
+    (*STACK, "allow", "supersede"),
     arguments,
     asks=lambda a: not a.no_execute,
     no_terminal_hint=", or review first with --no-execute",

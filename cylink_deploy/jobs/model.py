@@ -54,6 +54,8 @@ class DeployRequest:
     allow_replacement: frozenset[str] = frozenset()
     execute: bool = True
     remove_services: bool = False  # the only way a deploy removes the services (ImageTag emptied on purpose)
+    supersede: bool = False  # executing may make other change sets under review obsolete (--supersede)
+    images_checked: bool = False  # the caller (release) has checked or pushed the image tag in ECR already
 
     @property
     def stack(self) -> str:
@@ -68,6 +70,7 @@ class ExecuteRequest:
     change_set: str
     stack_name: str | None = None
     allow_replacement: frozenset[str] = frozenset()
+    supersede: bool = False  # other change sets under review may become obsolete (--supersede)
 
     @property
     def stack(self) -> str:
