@@ -179,3 +179,10 @@ def test_an_allowance_naming_no_resource_at_all_is_unknown_and_a_known_unused_on
     allowed = {"NoSuchId", "RedisReplicatonGroup", "RedisReplicationGroup", "RegistryStack/BackendRepository"}
     allowed |= {"RedisSubnetGroup"}  # in this change set: a resource, so merely unused
     assert changes.unknown_allowances([node], allowed, known) == ["NoSuchId", "RedisReplicatonGroup"]
+
+
+def test_another_stacks_change_set_is_not_this_stacks_review():
+    """The emulator's ListChangeSets answers with every stack's change sets; AWS names the stack in each."""
+    other = under_review("cylink-staging-20261128-101500-aaaaaa")
+    other["Summaries"][0]["StackName"] = "cylink-staging"
+    assert guard(other, executing=True).calls == []
