@@ -527,3 +527,43 @@ def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypa
         "--allow-replacement KeysStack/DataKey: this change set replaces or removes no stateful resource"
         in capsys.readouterr().err
     )
+
+
+def test_a_review_an_unknown_image_and_a_protected_alb_each_stop_before_anything_changes(aws_env, capsys):
+    """Issue 20 on the emulator: release and execute never make someone's reviewed change set obsolete without
+    --supersede; deploy --image-tag checks ECR as release does; delete refuses while the ALB is protected."""
+    prefix, stack = unique()
+    assert deploy(prefix, stack, "--image-tag", "1.0.0", "--parameter", "AlbDeletionProtection=true")[0] == 0
+    protected = ["--parameter", "AlbDeletionProtection=true"]
+    code, _ = run("--env", "dev", "--stack-name", stack, "--parameter", f"NamePrefix={prefix}", *protected,
+                  "--image-tag", "does-not-exist", "--no-execute")  # fmt: skip
+    assert code == 2 and f"image tag does-not-exist is not in repository {prefix}/backend" in capsys.readouterr().err
+    code, review = deploy(prefix, stack, *protected, "--parameter", "LogRetentionDays=14", "--no-execute")
+    assert code == 0 and review["status"] == "REVIEW"
+    capsys.readouterr()
+    push(prefix, "1.1.0")
+    release = ["release", "--env", "dev", "--stack-name", stack, "--yes", "--image-tag", "1.1.0"]
+    code, _ = run(*release, "--parameter", f"NamePrefix={prefix}", *protected)
+    assert (
+        code == 4 and f"under review: {review['changeSetName']}; executing would make them" in capsys.readouterr().err
+    )
+    cfn = client(aws_env, "cloudformation")
+    described = cfn.describe_change_set(StackName=stack, ChangeSetName=review["changeSetName"])
+    assert described["ExecutionStatus"] == "AVAILABLE"  # the reviewer's change set is untouched
+    code, other = deploy(prefix, stack, *protected, "--parameter", "LogRetentionDays=30", "--no-execute")
+    assert code == 0 and "already has change set(s) under review" in capsys.readouterr().err
+    execute = ["execute", "--env", "dev", "--stack-name", stack, "--yes", review["changeSetName"]]
+    assert run(*execute)[0] == 4 and other["changeSetName"] in capsys.readouterr().err
+    code, doc = run(*execute, "--supersede")
+    assert code == 0 and doc["status"] == "DEPLOYED"
+    code, _ = run("delete", "--env", "dev", "--stack-name", stack, "--yes")
+    err = capsys.readouterr().err
+    assert code == 4 and "has deletion protection on (AlbDeletionProtection=true)" in err
+    assert f"python deploy.py --env dev --stack-name {stack} --parameter AlbDeletionProtection=false" in err
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"  # nothing deleted
+    assert (
+        deploy(prefix, stack, "--parameter", "AlbDeletionProtection=false", "--parameter", "LogRetentionDays=14")[0]
+        == 0
+    )
+    code, doc = run("delete", "--env", "dev", "--stack-name", stack, "--yes")
+    assert code == 0 and doc["status"] == "DELETED"
