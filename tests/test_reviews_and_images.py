@@ -186,3 +186,19 @@ def test_another_stacks_change_set_is_not_this_stacks_review():
     other = under_review("cylink-staging-20261128-101500-aaaaaa")
     other["Summaries"][0]["StackName"] = "cylink-staging"
     assert guard(other, executing=True).calls == []
+
+
+def test_a_release_refuses_beside_a_review_before_it_checks_builds_or_pushes_anything(project):
+    """release --build would otherwise build and push both images, then be refused by the deploy."""
+    from cylink_deploy.ops import release
+
+    cfn, sts = client("cloudformation"), client("sts")
+    with Stubber(cfn) as cfn_stub, Stubber(sts) as sts_stub:
+        sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::1:user/x"})
+        cfn_stub.add_response("describe_stacks", outputs(), {"StackName": "cylink-dev"})
+        cfn_stub.add_response("list_change_sets", under_review(REVIEWED), {"StackName": "cylink-dev"})
+        with pytest.raises(StackStateError, match=f"under review: {REVIEWED}; executing would make them obsolete"):
+            release.release(
+                release.ReleaseRequest("dev", "1.1.0"), stubbed.clients(cfn, sts=sts), RecordingReporter(), project
+            )  # the ECR client is unused: any call to it fails the test
+        cfn_stub.assert_no_pending_responses()

@@ -239,6 +239,8 @@ def release(
     previous = next(
         (p.get("ParameterValue", "") for p in described.get("Parameters", []) if p["ParameterKey"] == "ImageTag"), ""
     )
+    if not request.supersede:  # before anything is built or pushed (the deploy checks again, and warns)
+        deploy_job.guard_reviews(clients.cloudformation, request.stack, reporter, True, False)
     repos = repositories(outputs, request.stack)
     if request.build:
         digests = build_and_push(
