@@ -29,8 +29,11 @@ def build() -> Template:
         t, "PrivateSubnetIds", "Comma-separated private subnets for the cache.", AllowedPattern=SUBNET_LIST_PATTERN
     )
     add_param(t, "RedisSecurityGroupId", "Security group of Redis.", "AWS::EC2::SecurityGroup::Id")
-    add_param(t, "RedisNodeType", "ElastiCache node type.", AllowedPattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
-    add_param(t, "RedisEngineVersion", "Redis engine version.", AllowedPattern=r"^[0-9]+\.[0-9x]+$")
+    # node types are like cache.r7g.16xlarge, versions like 7.1: the lengths bound typing mistakes, not AWS
+    add_param(
+        t, "RedisNodeType", "ElastiCache node type.", AllowedPattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", MaxLength=40
+    )
+    add_param(t, "RedisEngineVersion", "Redis engine version.", AllowedPattern=r"^[0-9]+\.[0-9x]+$", MaxLength=10)
     add_param(
         t,
         "RedisNodeCount",

@@ -50,6 +50,12 @@ NAME_PREFIX_PATTERN = r"^[a-z][a-z0-9-]{1,19}$"
 CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-8])$"
 APEX_DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 DOMAIN_PATTERN = r"^$|" + APEX_DOMAIN_PATTERN  # empty: no domain yet
+# The certificate names www.<domain> and api.<domain> too, and ACM takes names of at most 253 characters
+# (https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html): the apex gets 253 - 4.
+DOMAIN_MAX_LENGTH = 249
+# The alarm topic's e-mail endpoint: a path is at most 256 octets with its angle brackets, so an address is at most
+# 254 (https://www.rfc-editor.org/rfc/rfc5321#section-4.5.3.1.3, https://www.rfc-editor.org/errata/eid1690).
+EMAIL_MAX_LENGTH = 254
 # Values that flow between nested stacks: constrained too, so a wiring mistake fails at the boundary.
 SUBNET_LIST_PATTERN = r"^subnet-[0-9a-f]+(,subnet-[0-9a-f]+)*$"
 HOSTNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"

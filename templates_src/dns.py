@@ -11,7 +11,7 @@ from troposphere import Equals, GetAtt, If, Join, Output, Ref, Template
 from troposphere import certificatemanager as acm
 from troposphere import route53
 
-from .common import RETAINED, APEX_DOMAIN_PATTERN, HOSTED_ZONE_PATTERN, add_output, add_param
+from .common import RETAINED, APEX_DOMAIN_PATTERN, DOMAIN_MAX_LENGTH, HOSTED_ZONE_PATTERN, add_output, add_param
 
 SUBDOMAINS = ("www", "api")
 
@@ -19,7 +19,7 @@ SUBDOMAINS = ("www", "api")
 def build() -> Template:
     """Hosted zone (unless given) and the DNS-validated certificate."""
     t = Template(Description="Cylink DNS: hosted zone and ACM certificate (guide sections 10, 11)")
-    add_param(t, "DomainName", "Site domain (apex).", AllowedPattern=APEX_DOMAIN_PATTERN)
+    add_param(t, "DomainName", "Site domain (apex).", AllowedPattern=APEX_DOMAIN_PATTERN, MaxLength=DOMAIN_MAX_LENGTH)
     add_param(
         t,
         "HostedZoneId",

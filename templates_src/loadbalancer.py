@@ -27,6 +27,7 @@ from . import waf
 from .common import (
     RETAINED,
     BACKEND,
+    DOMAIN_MAX_LENGTH,
     DOMAIN_PATTERN,
     FRONTEND,
     SERVICES,
@@ -187,7 +188,13 @@ def build() -> Template:
     add_param(t, "VpcId", "VPC of the target groups.", "AWS::EC2::VPC::Id")
     add_param(t, "PublicSubnetIds", "Comma-separated public subnets of the ALB.", AllowedPattern=SUBNET_LIST_PATTERN)
     add_param(t, "AlbSecurityGroupId", "Security group of the ALB.", "AWS::EC2::SecurityGroup::Id")
-    add_param(t, "DomainName", "Site domain (apex); empty for HTTP only.", AllowedPattern=DOMAIN_PATTERN)
+    add_param(
+        t,
+        "DomainName",
+        "Site domain (apex); empty for HTTP only.",
+        AllowedPattern=DOMAIN_PATTERN,
+        MaxLength=DOMAIN_MAX_LENGTH,
+    )
     add_param(
         t,
         "CertificateArn",

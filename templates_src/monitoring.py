@@ -30,6 +30,7 @@ from troposphere import cloudwatch as cw
 from troposphere import sns
 
 from .common import (
+    EMAIL_MAX_LENGTH,
     FRONTEND,
     SERVICES,
     AppService,
@@ -166,6 +167,7 @@ def _params(t: Template) -> None:
         "AlarmEmail",
         "E-mail address that receives every alarm (confirm the subscription mail); empty: none.",
         AllowedPattern=EMAIL_PATTERN,
+        MaxLength=EMAIL_MAX_LENGTH,
         ConstraintDescription="an e-mail address, or empty",
     )
     data_key_param(t)

@@ -144,6 +144,7 @@ def _root_parameters(t: Template, templates: dict[str, Template]) -> None:
         "TemplatesKeyPrefix",
         "Key prefix of the child templates, ending in '/' (or empty).",
         AllowedPattern=r"^$|^[0-9A-Za-z._/-]*/$",
+        MaxLength=512,  # S3 keys are at most 1,024 bytes: the prefix leaves room for the file names
         Default="",
     )
     for name, default in DEFAULTS.items():

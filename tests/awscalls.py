@@ -42,6 +42,7 @@ NO_RESOURCE = {
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
     "cloudwatch:DescribeAlarms",
     "logs:DescribeLogGroups",
 }

@@ -256,6 +256,43 @@ def elbv2_attributes() -> None:
 
 
 @scenario
+def elbv2_attribute_updates() -> None:
+    template: dict[str, Any] = {
+        "Parameters": {"Protected": {"Type": "String"}},
+        "Resources": {
+            **vpc_resources(),
+            "Alb": {
+                "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                "Properties": {
+                    "Subnets": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}],
+                    "SecurityGroups": [{"Ref": "Sg"}],
+                    "LoadBalancerAttributes": [{"Key": "deletion_protection.enabled", "Value": {"Ref": "Protected"}}],
+                },
+            },
+        },
+    }
+    cfn, elb = c("cloudformation"), c("elbv2")
+    cfn.create_stack(
+        StackName="attrupd",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "Protected", "ParameterValue": "true"}],
+    )
+    cfn.update_stack(
+        StackName="attrupd",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "Protected", "ParameterValue": "false"}],
+    )
+    (alb,) = [
+        lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"].startswith("attrupd")
+    ]
+    attrs = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    }
+    assert attrs["deletion_protection.enabled"] == "false", attrs  # lifted by the update, as on AWS
+
+
+@scenario
 def kms_key_policy_object() -> None:
     policy = {
         "Version": "2012-10-17",

@@ -152,11 +152,12 @@ def test_deploy_refuses_a_squatted_artifacts_bucket_in_one_line_with_exit_4(emul
     monkeypatch.setattr(aws, "make_clients", squatted_clients)
     recorder = awscalls.record(monkeypatch)
     root = project_copy(tmp_path)
-    stack = f"cylink-squat{uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]
+    stack = f"cylink-squat{tag}"
     old, sys.stderr = sys.stderr, io.StringIO()
     try:
-        code = main(
-            ["deploy", "--env", "dev", "--stack-name", stack, "--yes", "--image-tag", "1.0.0"],
+        code = main(  # a prefix of its own: another test's live cylink-dev on the shared emulator is not in the way
+            ["deploy", "--env", "dev", "--stack-name", stack, "--yes", "--parameter", f"NamePrefix=cylsq{tag}"],
             stdin=io.StringIO(""),
             sleep=lambda s: None,
             project=Project(root, build_override=root / "build"),

@@ -94,11 +94,14 @@ def test_execute_change_set_refuses_an_unsafe_change_set_and_executes_nothing(pr
             },
             {"StackName": "cylink-prod", "ChangeSetName": "cs-root"},
         )
+        stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": "cylink-prod"})  # nobody else's review
         stub_tree(stub)
         stub.add_response(
             "list_stack_resources", {"StackResourceSummaries": []}, {"StackName": ROOT_ID}
         )  # RecordsStack: already gone
-        with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup"):
+        # refused: deleted, as deploy does, so nobody executes it from the console by mistake (issue 20)
+        stub.add_response("delete_change_set", {}, {"ChangeSetName": ROOT_CS})
+        with pytest.raises(UnsafeChange, match="--allow-replacement CacheStack/RedisReplicationGroup .*deleted"):
             deploy_job.execute(
                 model.ExecuteRequest("prod", "cs-root"),
                 stubbed.clients(cfn, sts=sts),
@@ -204,6 +207,7 @@ def test_a_change_set_whose_condition_removes_a_nested_stack_holding_redis_is_re
                 {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"},
             )
             stub.add_response("describe_change_set", root_cs, {"StackName": "cylink-prod", "ChangeSetName": "cs-root"})
+            stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": "cylink-prod"})
             stub.add_response("describe_change_set", root_cs, {"ChangeSetName": ROOT_CS})
             stub.add_response(
                 "describe_stacks",
@@ -227,6 +231,8 @@ def test_a_change_set_whose_condition_removes_a_nested_stack_holding_redis_is_re
                 {"StackName": NESTED_ID, "TemplateStage": "Processed"},
             )
             stub.add_response("list_stack_resources", {"StackResourceSummaries": [redis]}, {"StackName": NESTED_ID})
+            if not allowed:  # the refused change set is deleted
+                stub.add_response("delete_change_set", {}, {"ChangeSetName": ROOT_CS})
             with pytest.raises((UnsafeChange, Aborted)) as err:
                 deploy_job.execute(
                     model.ExecuteRequest("prod", "cs-root", allow_replacement=allowed),
@@ -239,9 +245,9 @@ def test_a_change_set_whose_condition_removes_a_nested_stack_holding_redis_is_re
         return reporter, err.value
 
     reporter, error = run(frozenset())
-    assert isinstance(error, UnsafeChange) and str(error).endswith(
-        "--allow-replacement CacheStack/RedisReplicationGroup"
-    )
+    assert isinstance(
+        error, UnsafeChange
+    ) and "rerun with --allow-replacement CacheStack/RedisReplicationGroup (" in str(error)
     (refused,) = reporter.of("refused")
     assert [(r.path, r.action, r.details) for r in refused] == [
         ("CacheStack/RedisReplicationGroup", "Remove", "removed with nested stack CacheStack")

@@ -257,6 +257,7 @@ def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(
             ),
             {"StackName": "cylink-prod"},
         )
+        cfn_stub.add_response("list_change_sets", {"Summaries": []}, {"StackName": "cylink-prod"})  # nobody's review
         for name in ("backend", "frontend"):
             ecr_stub.add_response(
                 "describe_images",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -16,7 +17,7 @@ from cylink_deploy.cli import main
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.project import Project
 
-from .conftest import REPO, credentials, project_copy
+from .conftest import REPO, credentials, image_manifest, project_copy
 
 REGION = "ap-northeast-1"
 
@@ -51,7 +52,25 @@ def unique():
 
 
 def deploy(prefix, stack, *extra):
+    if "--image-tag" in extra:
+        push(prefix, extra[extra.index("--image-tag") + 1])
     return run("--env", "dev", "--stack-name", stack, "--yes", "--parameter", f"NamePrefix={prefix}", *extra)
+
+
+def push(prefix, tag):
+    """What CI does before deploying a tag: push it to both repositories, once they exist (on an update
+    ``deploy --image-tag`` checks the tag in ECR, as release does)."""
+    ecr = boto3.client(
+        "ecr", region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"], **credentials(FAKE_CREDENTIALS)
+    )
+    existing = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    for repository in (f"{prefix}/backend", f"{prefix}/frontend"):
+        if repository not in existing:
+            continue  # a create makes them: the tag cannot be there yet (deploy.py warns)
+        try:
+            ecr.put_image(repositoryName=repository, imageManifest=image_manifest(repository[-1]), imageTag=tag)
+        except ecr.exceptions.ImageAlreadyExistsException:
+            pass  # pushed already
 
 
 def test_create_from_nothing_builds_everything_the_templates_declare(aws_env):
@@ -459,20 +478,13 @@ def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypa
     prefix, stack = unique()
     assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
     monkeypatch.setattr(changesets, "describe_tree", _with_redis_replacement(changesets.describe_tree))
-    code, doc = run(
-        "--env",
-        "dev",
-        "--stack-name",
-        stack,
-        "--parameter",
-        f"NamePrefix={prefix}",
-        "--image-tag",
-        "1.0.1",
-        "--no-execute",
-    )
+    code, doc = deploy(prefix, stack, "--image-tag", "1.0.1", "--no-execute")
     assert code == 0 and doc["refused"] == ["CacheStack/RedisReplicationGroup"]
     assert "REFUSED  CacheStack/RedisReplicationGroup" in capsys.readouterr().err
-    code, _ = deploy(prefix, stack, "--image-tag", "1.0.2")
+    review = doc["changeSetName"]
+    code, _ = deploy(prefix, stack, "--image-tag", "1.0.2")  # would make the reviewed 1.0.1 change set obsolete
+    assert code == 4 and f"{stack} has change set(s) under review: {review};" in capsys.readouterr().err
+    code, _ = deploy(prefix, stack, "--image-tag", "1.0.2", "--supersede")
     assert code == 6
     assert "--allow-replacement CacheStack/RedisReplicationGroup" in capsys.readouterr().err
     cfn = client(aws_env, "cloudformation")
@@ -484,13 +496,74 @@ def test_a_stateful_replacement_is_refused_but_shown_in_review(aws_env, monkeypa
         stack,
         "--image-tag",
         "1.0.2",
+        "--supersede",
         "--allow-replacement",
         "RedisReplicationGroup",
         "--allow-replacement",
         "RedisReplicatonGroup",
     )
+    assert code == 2  # a name that is no resource at all: a typo, refused once the change set is known
+    err = capsys.readouterr().err
+    assert "--allow-replacement RedisReplicatonGroup: no such resource in this change set nor stateful resource" in err
+    assert "CacheStack/RedisReplicationGroup" in err.splitlines()[-1]  # the known ones are listed
+    listed = client(aws_env, "cloudformation").list_change_sets(StackName=stack)["Summaries"]
+    executable = [
+        c["ChangeSetName"] for c in listed if c.get("StackName") == stack and c["ExecutionStatus"] == "AVAILABLE"
+    ]
+    assert executable == [review]  # the refused ones were deleted; the reviewed one is someone's still
+    code, doc = deploy(
+        prefix,
+        stack,
+        "--image-tag",
+        "1.0.2",
+        "--supersede",
+        "--allow-replacement",
+        "RedisReplicationGroup",
+        "--allow-replacement",
+        "KeysStack/DataKey",
+    )
     assert code == 0 and doc["status"] == "DEPLOYED"
     assert (
-        "--allow-replacement RedisReplicatonGroup: this change set replaces or removes no stateful resource"
+        "--allow-replacement KeysStack/DataKey: this change set replaces or removes no stateful resource"
         in capsys.readouterr().err
     )
+
+
+def test_a_review_an_unknown_image_and_a_protected_alb_each_stop_before_anything_changes(aws_env, capsys):
+    """Issue 20 on the emulator: release and execute never make someone's reviewed change set obsolete without
+    --supersede; deploy --image-tag checks ECR as release does; delete refuses while the ALB is protected."""
+    prefix, stack = unique()
+    assert deploy(prefix, stack, "--image-tag", "1.0.0", "--parameter", "AlbDeletionProtection=true")[0] == 0
+    protected = ["--parameter", "AlbDeletionProtection=true"]
+    code, _ = run("--env", "dev", "--stack-name", stack, "--parameter", f"NamePrefix={prefix}", *protected,
+                  "--image-tag", "does-not-exist", "--no-execute")  # fmt: skip
+    assert code == 2 and f"image tag does-not-exist is not in repository {prefix}/backend" in capsys.readouterr().err
+    code, review = deploy(prefix, stack, *protected, "--parameter", "LogRetentionDays=14", "--no-execute")
+    assert code == 0 and review["status"] == "REVIEW"
+    capsys.readouterr()
+    push(prefix, "1.1.0")
+    release = ["release", "--env", "dev", "--stack-name", stack, "--yes", "--image-tag", "1.1.0"]
+    code, _ = run(*release, "--parameter", f"NamePrefix={prefix}", *protected)
+    assert (
+        code == 4 and f"under review: {review['changeSetName']}; executing would make them" in capsys.readouterr().err
+    )
+    cfn = client(aws_env, "cloudformation")
+    described = cfn.describe_change_set(StackName=stack, ChangeSetName=review["changeSetName"])
+    assert described["ExecutionStatus"] == "AVAILABLE"  # the reviewer's change set is untouched
+    code, other = deploy(prefix, stack, *protected, "--parameter", "LogRetentionDays=30", "--no-execute")
+    assert code == 0 and "already has change set(s) under review" in capsys.readouterr().err
+    execute = ["execute", "--env", "dev", "--stack-name", stack, "--yes", review["changeSetName"]]
+    assert run(*execute)[0] == 4 and other["changeSetName"] in capsys.readouterr().err
+    code, doc = run(*execute, "--supersede")
+    assert code == 0 and doc["status"] == "DEPLOYED"
+    code, _ = run("delete", "--env", "dev", "--stack-name", stack, "--yes")
+    err = capsys.readouterr().err
+    assert code == 4 and "has deletion protection on (AlbDeletionProtection=true)" in err
+    assert f"python deploy.py --env dev --stack-name {stack} --parameter AlbDeletionProtection=false" in err
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"  # nothing deleted
+    assert (
+        deploy(prefix, stack, "--parameter", "AlbDeletionProtection=false", "--parameter", "LogRetentionDays=14")[0]
+        == 0
+    )
+    code, doc = run("delete", "--env", "dev", "--stack-name", stack, "--yes")
+    assert code == 0 and doc["status"] == "DELETED"

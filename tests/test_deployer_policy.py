@@ -83,15 +83,16 @@ def recorded(fresh_emulator, tmp_path_factory):
         recorder = awscalls.record(mp)
         target = ("--env", "dev", "--stack-name", stack)
         run("create", "deploy", *target, "--yes", "--image-tag", "1.0.0")
-        run("no-op", "deploy", *target, "--yes", "--image-tag", "1.0.0")
-        review = run("review", "deploy", *target, "--no-execute", "--image-tag", "1.1.0")
-        run("execute", "execute", *target, "--yes", review["changeSetName"])
         outputs = boto3.client(
             "cloudformation", region_name=REGION, endpoint_url=emulator.endpoint, **credentials(FAKE_CREDENTIALS)
         ).describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
-        for svc, layer in (("backend", "0"), ("frontend", "9")):
+        for svc, layer in (("backend", "0"), ("frontend", "9")):  # CI pushes: an update checks the tag in ECR
             uri = next(o["OutputValue"] for o in outputs if o["OutputKey"] == f"{svc.capitalize()}RepositoryUri")
-            put_image(emulator, uri.split("/", 1)[1], "2.0.0", layer)
+            for number, tag in enumerate(("1.0.0", "1.1.0", "2.0.0")):
+                put_image(emulator, uri.split("/", 1)[1], tag, f"{layer}{number}")
+        run("no-op", "deploy", *target, "--yes", "--image-tag", "1.0.0")
+        review = run("review", "deploy", *target, "--no-execute", "--image-tag", "1.1.0")
+        run("execute", "execute", *target, "--yes", review["changeSetName"])
         run("release", "release", *target, "--yes", "--image-tag", "2.0.0")
         run("status", "status", *target, codes=(0, 1))  # 1: the emulator's target groups have no healthy targets
         run("logs", "logs", *target, "backend", "--since", "5m")

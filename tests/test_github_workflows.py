@@ -21,7 +21,7 @@ from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.output import summary
 
-from .conftest import REPO, credentials, project_copy
+from .conftest import REPO, credentials, image_manifest, project_copy
 
 WORKFLOWS = REPO / ".github" / "workflows"
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
@@ -226,6 +226,27 @@ def test_every_python_call_in_the_workflows_is_a_documented_command(tmp_path, im
     assert ["deploy.py", "build"] in calls
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("asked, flag", [("true", ["--supersede"]), ("false", [])])
+def test_the_execute_job_supersedes_another_review_only_when_the_run_asked(tmp_path, asked, flag):
+    """Issue 20: executing makes CloudFormation delete the stack's other change sets; deploy.py execute refuses
+    that unless --supersede, which the workflow passes only for a run started with the supersede input."""
+    document = load("deploy.yml")
+    assert document["on"]["workflow_dispatch"]["inputs"]["supersede"] == {
+        "description": "Execute even though another change set of the stack is under review (it becomes obsolete)",
+        "type": "boolean",
+        "default": False,
+    }
+    assert document["env"]["SUPERSEDE"] == "${{ inputs.supersede || false }}"  # a tag push: never
+    (step,) = [s for s in document["jobs"]["execute"]["steps"] if s.get("id") == "execute"]
+    env = {"PATH": os.environ["PATH"], "DEPLOY_ENV": "prod", "CHANGE_SET_ID": "arn:cs", "SUPERSEDE": asked}
+    env["GITHUB_STEP_SUMMARY"] = str(tmp_path / "summary")
+    calls = _dry_run(_script(step), env, tmp_path)
+    assert calls == [["deploy.py", "execute", "--env", "prod", "arn:cs", "--yes", "--json", *flag]]
+    for argv in calls:
+        _check_call(argv)
+
+
 @pytest.fixture(scope="module")
 def own_emulator(fresh_emulator):
     """The shared emulator, emptied for this module: the workflow deploys the default stack, cylink-dev."""
@@ -324,6 +345,16 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
     assert cfn.describe_stacks(StackName="cylink-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert f"Executed `{outputs['change-set-id']}` on `cylink-dev`." in job_summary.read_text()
 
+    # CI pushed 1.0.0 to both repositories (the plan checks an image tag in ECR before planning with it)
+    ecr = boto3.client(
+        "ecr", region_name="ap-northeast-1", endpoint_url=own_emulator.endpoint, **credentials(FAKE_CREDENTIALS)
+    )
+    stack_outputs = {
+        o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="cylink-dev")["Stacks"][0]["Outputs"]
+    }
+    for svc in ("Backend", "Frontend"):
+        repository = stack_outputs[f"{svc}RepositoryUri"].split("/", 1)[1]
+        ecr.put_image(repositoryName=repository, imageManifest=image_manifest(svc[0].lower()), imageTag="1.0.0")
     # the next run of the same commit: nothing to approve, so the execute job's condition is false
     again = Job(document["jobs"]["plan"], where, env)
     for step_id in ("plan", "summary"):

@@ -153,3 +153,15 @@ def test_the_old_build_only_flag_still_works_and_names_the_new_form(tmp_path):
     assert (
         proc.stderr.strip() == f"note: --build-only is now the subcommand: python deploy.py build --project-dir {where}"
     )
+
+
+def test_cfn_lint_checks_the_values_as_deploy_sends_them(built_dir, tmp_path):
+    """An unquoted date or 1.10 is sent as written (params._Loader); cfn-lint read them with YAML 1.1 (a date
+    object: "is not of type" at line 1, exit 1) and must lint the same text instead."""
+    written = tmp_path / "dev.yaml"
+    written.write_text("template-file-path: build/root.json\nparameters:\n  ImageTag: 2026-11-28\n  EgressMode: none\n")
+    assert lint_step.lint([built_dir / render.ROOT_FILE], [written]) == []
+    leading_zero = tmp_path / "staging.yaml"  # linted as 07 (deploy refuses it earlier), never as 7
+    leading_zero.write_text("template-file-path: build/root.json\nparameters:\n  LogRetentionDays: 07\n")
+    (problem,) = lint_step.lint([built_dir / render.ROOT_FILE], [leading_zero])
+    assert "'07' is not one of" in problem

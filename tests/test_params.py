@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -304,5 +305,125 @@ def test_template_file_path_must_name_the_built_root(tmp_path, root_params, firs
     """The Git-sync key names the template the values are for: only build/root.json is ever deployed."""
     path = tmp_path / "dev.yaml"
     path.write_text(first_line + "parameters: {}\n")
-    with pytest.raises(BadInput, match=r"dev.yaml: template-file-path must be build/root.json"):
+    with pytest.raises(BadInput, match=r"dev.yaml(:1)?: template-file-path must be build/root.json"):
         params.resolve("dev", path, root_params)
+
+
+# --- input is never resolved silently (issue 20, item 6) --------------------------------------------------------
+
+
+def test_a_parameter_given_twice_on_the_command_line_is_refused_not_the_last_one_winning():
+    with pytest.raises(BadInput, match=r"^--parameter K is given twice \(K='1' and K='2'\): give it once$"):
+        params.parse_overrides(["K=1", "K=2"])
+    with pytest.raises(BadInput, match="given twice"):
+        params.parse_overrides(["K=1", " K=1"])  # the same key however it is spaced, even with the same value
+    assert params.parse_overrides(["A=1", "B=1"]) == {"A": "1", "B": "1"}
+
+
+def test_an_image_tag_given_as_a_flag_and_as_a_parameter_is_refused(tmp_path, root_params):
+    path = _file(tmp_path, "parameters: {}\n")
+    with pytest.raises(BadInput, match=r"the image tag is given twice \(the tag flag '1.1.0' and --parameter ImageTag"):
+        params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}, image_tag="1.1.0")
+    assert params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}).parameters["ImageTag"] == "9.9.9"
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("parameters:\n  <<: *common\n", "dev.yaml:3:3: YAML merge keys (<<) are not allowed"),
+        ("parameters:\n  <<: {EgressMode: none}\n", "dev.yaml:3:3: YAML merge keys (<<) are not allowed"),
+        ("<<: {parameters: {}}\n", "dev.yaml:2:1: YAML merge keys (<<) are not allowed"),
+    ],
+)
+def test_yaml_merge_keys_are_refused_naming_the_line(tmp_path, root_params, body, expected):
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", _file(tmp_path, body), root_params)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_quoted_merge_key_is_just_a_name(tmp_path, root_params):
+    with pytest.raises(BadInput, match=r"dev.yaml:3: unknown parameter <<"):
+        params.resolve("dev", _file(tmp_path, "parameters:\n  '<<': x\n"), root_params)
+
+
+@pytest.mark.parametrize("section, line", [("parameters", 2), ("tags", 3)])
+def test_an_empty_section_is_refused_at_its_line(tmp_path, root_params, section, line):
+    """cfn-lint's Git-sync schema wants a mapping there: it said so at line 1 with exit 1."""
+    body = "parameters: {}\ntags:\n" if section == "tags" else "parameters:\n"
+    with pytest.raises(BadInput, match=rf"dev.yaml:{line}: '{section}' is empty: list its names and values"):
+        params.resolve("dev", _file(tmp_path, body), root_params)
+
+
+@pytest.mark.parametrize(
+    "written, read_as",
+    [("0123", "int 83"), ("1.50", "float 1.5"), ("yes", "bool True"), ("2026-11-28", "date datetime.date(2026")],
+)
+def test_a_tag_that_other_yaml_readers_read_as_a_number_must_be_quoted(tmp_path, root_params, written, read_as):
+    """Tags are text in the Git-sync format; cfn-lint and Git sync read CostCenter: 0123 as the octal 83."""
+    path = _file(tmp_path, f"parameters: {{}}\ntags:\n  Project: Cylink\n  CostCenter: {written}\n")
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", path, root_params)
+    assert f"dev.yaml:5: tag CostCenter: {written} is {read_as}" in str(err.value)
+    assert f"quote it (CostCenter: '{written}')" in str(err.value)
+    quoted = _file(tmp_path, f"parameters: {{}}\ntags:\n  CostCenter: '{written}'\n")
+    assert params.resolve("dev", quoted, root_params).tags == {"CostCenter": written}
+
+
+@pytest.mark.parametrize(
+    "tags, expected",
+    [
+        ("  Note: '" + "x" * 257 + "'\n", "dev.yaml:4: tag Note must be 1-256 letters"),
+        ("  Note: ''\n", "dev.yaml:4: tag Note must be 1-256 letters"),
+        ("  Note: 'a;b'\n", "dev.yaml:4: tag Note must be 1-256 letters"),
+        ("".join(f"  T{i}: x\n" for i in range(51)), "dev.yaml:3: 51 tags; a stack takes at most 50"),
+    ],
+)
+def test_tags_have_cloudformations_limits(tmp_path, root_params, tags, expected):
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", _file(tmp_path, "parameters: {}\ntags:\n" + tags), root_params)
+    assert expected in str(err.value)
+
+
+def test_a_problem_with_a_parameter_names_its_line(tmp_path, root_params):
+    body = "parameters:\n  EgressMode: none\n\n  RedisNodeCount: 9\n"
+    with pytest.raises(BadInput, match=r"dev.yaml:5: parameter RedisNodeCount must be between 1 and 6"):
+        params.resolve("dev", _file(tmp_path, body), root_params)
+    with pytest.raises(BadInput, match=r"dev.yaml:4: unknown parameter Zzz"):
+        params.resolve("dev", _file(tmp_path, "parameters:\n  EgressMode: none\n  Zzz: 1\n"), root_params)
+    with pytest.raises(BadInput, match=r"dev.yaml:3: parameter AlarmEmail has no value"):
+        params.resolve("dev", _file(tmp_path, "parameters:\n  AlarmEmail:\n"), root_params)
+    with pytest.raises(BadInput, match=r"dev.yaml:2: unknown top-level key 'parameter'"):
+        params.resolve("dev", _file(tmp_path, "parameter: {}\n"), root_params)
+
+
+@pytest.mark.parametrize(
+    "name, longest",
+    [("AlarmEmail", 254), ("DomainName", 249), ("RedisNodeType", 40), ("RedisEngineVersion", 10)],
+)
+def test_free_text_parameters_have_a_length_limit(tmp_path, root_params, name, longest):
+    """A 5,000-character AlarmEmail passed the pattern: RFC 5321 allows 254, ACM 253 for www.<domain>."""
+    values = {
+        "AlarmEmail": lambda n: "a" * (n - len("@example.jp")) + "@example.jp",
+        "DomainName": lambda n: ".".join(["a" * 60] * 90)[: n - 3] + ".jp",
+        "RedisNodeType": lambda n: "cache." + "r" * (n - len("cache..large")) + ".large",
+        "RedisEngineVersion": lambda n: "7." + "1" * (n - 2),
+    }[name]
+    path = _file(tmp_path, "parameters: {}\n")
+    assert params.resolve("dev", path, root_params, {name: values(longest)}).parameters[name] == values(longest)
+    with pytest.raises(BadInput, match=rf"^--parameter: parameter {name} is {longest + 1} characters long; at most"):
+        params.resolve("dev", path, root_params, {name: values(longest + 1)})
+    with pytest.raises(BadInput, match=rf"parameter {name} is 5000 characters long"):
+        params.resolve("dev", path, root_params, {name: values(5000)})
+
+
+def test_every_free_text_root_parameter_is_bounded(root_params):
+    """A String parameter takes a value of bounded length: allowed values, MaxLength, or a pattern without an
+    unbounded repetition (checked on the pattern with its character classes taken out)."""
+    unbounded = []
+    for name, spec in root_params.items():
+        if spec["Type"] != "String" or "AllowedValues" in spec or "MaxLength" in spec:
+            continue
+        pattern = re.sub(r"\\.|\[[^\]]*\]", "c", spec.get("AllowedPattern", ".*"))
+        if re.search(r"[*+]|\{\d*,\}", pattern):
+            unbounded.append(name)
+    assert unbounded == []

@@ -131,6 +131,13 @@ def test_delete_refuses_while_termination_protection_is_on_and_deletes_nothing()
         [
             ("describe_stacks", desc, {"StackName": "cylink-prod"}),
             ("describe_stacks", desc, {"StackName": "cylink-prod"}),
+            # every other obstacle is looked for too (cfn/deletion.py): here the stack holds nothing
+            (
+                "get_template",
+                {"TemplateBody": '{"Resources": {}}'},
+                {"StackName": "cylink-prod", "TemplateStage": "Processed"},
+            ),
+            ("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": "cylink-prod"}),
         ]
     )
     with (

@@ -163,6 +163,18 @@ def unused_allowances(
     return sorted(set(allowed) - used)
 
 
+def unknown_allowances(
+    nodes: list[ChangeSetNode],
+    allowed: set[str] | frozenset[str],
+    known: set[str] | frozenset[str],
+    inside: list[Row] | tuple[Row, ...] = (),
+) -> list[str]:
+    """``--allow-replacement`` names that are no resource of this change set and no stateful resource of the
+    templates (``known``: Stack/LogicalId paths): a typo, never a deliberate no-op."""
+    named = {key for r in [*all_rows(nodes), *inside] for key in (r.logical_id, r.path)}
+    return sorted(set(allowed) - named - set(known) - {k.rsplit("/", 1)[-1] for k in known})
+
+
 def refusal(refused: list[Row]) -> UnsafeChange:
     """The one-line refusal, naming the exact flags that would allow it."""
     names = ", ".join(r.path for r in refused)

@@ -135,14 +135,17 @@ def delete_change_set(cfn: CloudFormationClient, change_set_id: str) -> None:
 
 
 def pending_change_sets(cfn: CloudFormationClient, stack: str) -> list[str]:
-    """Names of the stack's change sets that someone could still execute (or that are being computed)."""
+    """Names of the stack's change sets that someone could still execute (or that are being computed). Only
+    this stack's: a summary naming another stack (the emulator lists every stack's) is not this one's review."""
     summaries = [
         c for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack) for c in page.get("Summaries", [])
     ]
     return [
         c["ChangeSetName"]
         for c in summaries
-        if c.get("ExecutionStatus") in ("AVAILABLE", "UNAVAILABLE") and c.get("Status") != "FAILED"
+        if c.get("ExecutionStatus") in ("AVAILABLE", "UNAVAILABLE")
+        and c.get("Status") != "FAILED"
+        and c.get("StackName", stack) == stack
     ]
 
 

@@ -82,12 +82,21 @@ def _allow(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _supersede(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--supersede",
+        action="store_true",
+        help="execute even though it makes other change sets under review obsolete (CloudFormation deletes them)",
+    )
+
+
 FLAG_SETS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "target": _target,  # --env, --stack-name
     "yes": _yes,
     "aws": _aws,  # --region, --profile
     "json": _json,
     "allow": _allow,  # --allow-replacement
+    "supersede": _supersede,  # --supersede
 }
 STACK = ("target", "yes", "aws", "json")  # what a command on one environment's stack takes
 

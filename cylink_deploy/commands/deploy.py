@@ -54,6 +54,7 @@ def run(ctx: Context) -> int:
         execute=not a.no_execute,
         remove_services=a.remove_services,
         allow_name_prefix_change=a.allow_name_prefix_change,
+        supersede=a.supersede,
     )
     prepared = build_job.prepare(request, ctx.project, ctx.reporter)  # bad input stops here, before any AWS call
     try:
@@ -82,7 +83,7 @@ COMMAND = Command(
     "deploying",
     "(default) create a change set, review it, execute it",
     run,
-    (*STACK, "allow"),
+    (*STACK, "allow", "supersede"),
     arguments,
     asks=lambda a: not a.no_execute,
     no_terminal_hint=", or review first with --no-execute",

@@ -17,7 +17,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(ctx: Context) -> int:
     a = ctx.args
-    request = ExecuteRequest(a.env, a.change_set, a.stack_name, frozenset(a.allow_replacement))
+    request = ExecuteRequest(a.env, a.change_set, a.stack_name, frozenset(a.allow_replacement), a.supersede)
     deploy_job.execute(request, ctx.clients(), ctx.reporter, ctx.project, ctx.sleep)
     return 0
 
@@ -27,7 +27,7 @@ COMMAND = Command(
     "deploying",
     "execute a reviewed change set (checked AVAILABLE and shown again)",
     run,
-    (*STACK, "allow"),
+    (*STACK, "allow", "supersede"),
     arguments,
     asks=lambda a: True,
 )

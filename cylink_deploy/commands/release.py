@@ -72,6 +72,7 @@ def run(ctx: Context) -> int:
         rollback=bool(a.rollback_to),
         overrides=params.parse_overrides(a.parameter),
         allow_replacement=frozenset(a.allow_replacement),
+        supersede=a.supersede,
     )
     # bad input (a malformed tag) stops here, before any AWS call
     prepared = build_job.prepare(request.deploy_request(), ctx.project, ctx.reporter)
@@ -87,7 +88,7 @@ COMMAND = Command(
     "deploying",
     "release an image tag to both services (checks ECR; --build builds and pushes)",
     run,
-    STACK,
+    (*STACK, "supersede"),
     arguments,
     asks=lambda a: True,
 )

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
 from cylink_deploy import aws, polling
-from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, identity, leftovers, protection
+from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, identity, images, leftovers, protection
 from cylink_deploy.cfn import bootstrap as boot
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn import events as stack_events
@@ -29,7 +29,7 @@ from cylink_deploy.jobs.build import Prepared, prepare, require_lint_clean
 from cylink_deploy.jobs.model import DeployRequest, ExecuteRequest, Result, Status
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.jobs.views import ChangeSets, Outputs, Refused, ReleaseRolledBack, Review, RootCause, StackEvent
-from cylink_deploy.preflight import params
+from cylink_deploy.preflight import params, resolve
 from cylink_deploy.project import Project
 from templates_src import render
 
@@ -73,20 +73,63 @@ def settle(cfn: CloudFormationClient, stack: str, reporter: Reporter, sleep: pol
 
 
 def _show(
-    cfn: CloudFormationClient, change_set_id: str, allowed: frozenset[str], reporter: Reporter
-) -> tuple[list[ChangeSetNode], list[ch.Row]]:
+    cfn: CloudFormationClient,
+    change_set_id: str,
+    allowed: frozenset[str],
+    reporter: Reporter,
+    known: frozenset[str] | None = None,
+) -> tuple[list[ChangeSetNode], list[ch.Row], list[str]]:
     """Show the change set tree and which stateful replacements/removals it would be refused for
-    (including what a removed nested stack would take with it)."""
+    (including what a removed nested stack would take with it); returns the nodes, the refused rows and the
+    ``--allow-replacement`` names that are no resource at all (``known``: the templates' stateful resources)."""
     nodes = changesets.describe_tree(cfn, change_set_id)
     reporter.show(ChangeSets(nodes))
     inside = changesets.stateful_inside_removed(cfn, nodes)
     refused = ch.unsafe(nodes, allowed, inside)
     reporter.show(Refused(refused))
+    unknown = ch.unknown_allowances(nodes, allowed, known, inside) if known is not None else []
+    losing = sorted({r.path for r in [*ch.all_rows(nodes), *inside] if r.loses_data})
     for name in ch.unused_allowances(nodes, allowed, inside):
+        if name not in unknown:
+            reporter.warn(
+                f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name "
+                f"(it replaces or removes: {', '.join(losing) or 'none'})"
+            )
+    return nodes, refused, unknown
+
+
+def stateful_paths(files: Mapping[str, str], parameters: Mapping[str, str], region: str) -> frozenset[str]:
+    """Every stateful resource the templates deploy with these parameters, as Stack/LogicalId."""
+    stacks = resolve.resolve(files, parameters, region=region)
+    return frozenset(
+        logical_id if path == resolve.ROOT else f"{path}/{logical_id}"
+        for path, stack in stacks.items()
+        for logical_id, body in stack.resources().items()
+        if body.get("Type") in ch.STATEFUL_TYPES
+    )
+
+
+def guard_reviews(
+    cfn: CloudFormationClient, stack: str, reporter: Reporter, executing: bool, supersede: bool, own: str = ""
+) -> None:
+    """Executing a change set makes every other change set of the stack obsolete: CloudFormation deletes them
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-execute.html).
+    Someone's reviewed change set is never made obsolete silently: refused unless ``supersede``."""
+    others = [name for name in changesets.pending_change_sets(cfn, stack) if name != own]
+    if not others:
+        return
+    names = ", ".join(others)
+    if not executing:
         reporter.warn(
-            f"--allow-replacement {name}: this change set replaces or removes no stateful resource of that name"
+            f"{stack} already has change set(s) under review: {names}; executing one makes the others obsolete"
         )
-    return nodes, refused
+    elif not supersede:
+        raise StackStateError(
+            f"{stack} has change set(s) under review: {names}; executing would make them obsolete (CloudFormation "
+            "deletes a stack's other change sets): execute or delete them first, or pass --supersede"
+        )
+    else:
+        reporter.warn(f"--supersede: executing makes the change set(s) under review obsolete: {names}")
 
 
 def _protect(cfn: CloudFormationClient, project: Project, env: str, stack: str, reporter: Reporter) -> None:
@@ -204,7 +247,7 @@ def _deploy(
     decision = settle(cfn, stack, reporter, sleep)
     current = identity.require_env(cfn, stack, request.env) if decision.change_set_type == "UPDATE" else None
     parameters = _name_prefix(request, prepared, current, clients.region, reporter)
-    _refuse_collisions(clients, prepared, stack, parameters, decision.change_set_type, reporter)
+    _before_change_set(request, clients, reporter, prepared, parameters, decision.change_set_type)
     created, result = _create(
         request, clients, reporter, project, prepared, parameters, account, decision.change_set_type
     )
@@ -220,7 +263,14 @@ def _deploy(
         _protect(cfn, project, request.env, stack, reporter)
         return _finish(cfn, result, reporter)
     reporter.step(f"Change set {result.change_set_name} ({decision.change_set_type})")
-    result.nodes, result.refused = _show(cfn, created["Id"], request.allow_replacement, reporter)
+    known = stateful_paths(prepared.build.files, prepared.deployment.parameters, clients.region)
+    result.nodes, result.refused, unknown = _show(cfn, created["Id"], request.allow_replacement, reporter, known)
+    if unknown:  # a typo would otherwise pass as "allowed nothing" while the real name stays refused
+        changesets.delete_change_set(cfn, created["Id"])
+        raise BadInput(
+            f"--allow-replacement {', '.join(unknown)}: no such resource in this change set nor stateful resource in "
+            f"the templates (stateful: {', '.join(sorted(known))}); change set {result.change_set_name} deleted"
+        )
     _refuse_unsafe(cfn, request, result, created["Id"])
     if not request.execute:
         reporter.show(Review(_review_fields(request, clients, created, str(result.change_set_name))))
@@ -237,6 +287,44 @@ def _deploy(
     result.status = Status.DEPLOYED
     _protect(cfn, project, request.env, stack, reporter)
     return _finish(cfn, result, reporter)
+
+
+def _before_change_set(
+    request: DeployRequest,
+    clients: aws.Clients,
+    reporter: Reporter,
+    prepared: Prepared,
+    parameters: dict[str, str],
+    kind: st.ChangeSetKind,
+) -> None:
+    """What refuses a deploy before its change set exists: names another live stack owns, leftovers in the way of a
+    create, someone's change
+    set under review, an image tag that is not in both repositories."""
+    _refuse_collisions(clients, prepared, request.stack, parameters, kind, reporter)
+    if kind == "UPDATE":
+        guard_reviews(clients.cloudformation, request.stack, reporter, request.execute, request.supersede)
+    if request.image_tag and not request.images_checked:
+        check_image_tag(clients, request.stack, request.image_tag, kind, reporter)
+
+
+def check_image_tag(
+    clients: aws.Clients, stack: str, tag: str, kind: st.ChangeSetKind, reporter: Reporter
+) -> dict[str, str]:
+    """``deploy --image-tag``: the tag must be in both repositories, the check ``release`` runs (cfn.images).
+    A create makes the repositories, so nothing can be in them yet: said, not refused (the emulator runs no
+    images; on AWS the services start once the tag is pushed, or the circuit breaker rolls the create back)."""
+    if kind == "CREATE":
+        reporter.warn(
+            f"--image-tag {tag}: this deploy creates the ECR repositories, so the tag cannot be in them yet; on AWS "
+            "deploy without --image-tag first, push both images, then release"
+        )
+        return {}
+    repos = images.repositories(st.outputs(clients.cloudformation, stack), stack)
+    digests = images.require_images(clients.ecr, repos, tag)
+    reporter.step(
+        f"Image tag {tag} is in both repositories: " + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items()))
+    )
+    return digests
 
 
 def _prefix(prepared: Prepared, parameters: dict[str, str]) -> str:
@@ -382,10 +470,15 @@ def execute(
             f"change set {cs['ChangeSetName']} was made for --env {made_for}, not {request.env}: "
             f"execute it with --env {made_for}"
         )
+    guard_reviews(cfn, stack, reporter, True, request.supersede, cs["ChangeSetName"])
     reporter.step(f"Change set {cs['ChangeSetName']} ({cs.get('Description', '')})")
-    nodes, refused = _show(cfn, cs["ChangeSetId"], request.allow_replacement, reporter)
-    if refused:
-        raise ch.refusal(refused)
+    nodes, refused, _ = _show(cfn, cs["ChangeSetId"], request.allow_replacement, reporter)
+    if refused:  # deleted, as deploy does: nobody executes a refused change set from the console by mistake
+        changesets.delete_change_set(cfn, cs["ChangeSetId"])
+        raise UnsafeChange(
+            f"{ch.refusal(refused)} (change set {cs['ChangeSetName']} deleted: create it again with deploy "
+            "--no-execute and those flags)"
+        )
     if not reporter.confirm(f"Execute change set {cs['ChangeSetName']} on {stack}?"):
         raise Aborted(
             f"nothing was changed (answered no); change set {cs['ChangeSetName']} is still there to execute later"

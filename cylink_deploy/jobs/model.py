@@ -55,6 +55,8 @@ class DeployRequest:
     execute: bool = True
     remove_services: bool = False  # the only way a deploy removes the services (ImageTag emptied on purpose)
     allow_name_prefix_change: bool = False  # a stack keeps its NamePrefix unless this is given
+    supersede: bool = False  # executing may make other change sets under review obsolete (--supersede)
+    images_checked: bool = False  # the caller (release) has checked or pushed the image tag in ECR already
 
     @property
     def stack(self) -> str:
@@ -69,6 +71,7 @@ class ExecuteRequest:
     change_set: str
     stack_name: str | None = None
     allow_replacement: frozenset[str] = frozenset()
+    supersede: bool = False  # other change sets under review may become obsolete (--supersede)
 
     @property
     def stack(self) -> str:

@@ -1,10 +1,10 @@
 """``deploy.py release``: ship an image tag to both services through a reviewed change set (guide §12).
 
-Without ``--build`` the tag must already be in *both* ECR repositories (checked with DescribeImages
-before any change set: a missing tag would otherwise keep CloudFormation waiting until the circuit
-breaker gives up). With ``--build`` the images are built with the docker CLI, pushed after an ECR login
-through a pipe (the password is never in argv, and docker's credential file lives in a temporary
-DOCKER_CONFIG removed after the run), and their digests verified in ECR. Then it is ``deploy
+Without ``--build`` the tag must already be in *both* ECR repositories (``cfn.images``: the one check that
+``deploy --image-tag`` runs too), before any change set: a missing tag would otherwise keep CloudFormation
+waiting until the circuit breaker gives up. With ``--build`` the images are built with the docker CLI,
+pushed after an ECR login through a pipe (the password is never in argv, and docker's credential file lives
+in a temporary DOCKER_CONFIG removed after the run), and their digests verified in ECR. Then it is ``deploy
 --image-tag TAG``, with the ECS rollout shown beside the stack events (``rollout.RolloutWatch``).
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
+from cylink_deploy.cfn.images import Repository, image_digest, repositories, require_images
 from cylink_deploy.errors import BadInput, DeploymentFailed, DockerError, StackStateError
 from cylink_deploy.jobs import build as build_job
 from cylink_deploy.jobs import deploy as deploy_job
@@ -33,7 +33,7 @@ from cylink_deploy.jobs import model
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
 from cylink_deploy.project import Project
-from templates_src.common import FRONTEND, SERVICES, AppService
+from templates_src.common import FRONTEND
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 
 DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 PLATFORM = "linux/amd64"  # the task definitions run X86_64 (an image built on Apple silicon would not start)
-
-
-class ImageMissing(BadInput):
-    """The tag is not in a repository (exit 2): nothing was changed."""
 
 
 class TagTaken(BadInput):
@@ -67,6 +63,7 @@ class ReleaseRequest:
     rollback: bool = False  # --rollback-to: the same release, described as the way back
     overrides: dict[str, str] = field(default_factory=dict)  # a release is a deploy: the same overrides apply
     allow_replacement: frozenset[str] = frozenset()
+    supersede: bool = False  # as for deploy: a change set under review may become obsolete
 
     @property
     def stack(self) -> str:
@@ -74,58 +71,14 @@ class ReleaseRequest:
 
     def deploy_request(self) -> model.DeployRequest:
         return model.DeployRequest(
-            self.env, self.stack_name, dict(self.overrides), self.image_tag, self.allow_replacement
+            self.env,
+            self.stack_name,
+            dict(self.overrides),
+            self.image_tag,
+            self.allow_replacement,
+            supersede=self.supersede,
+            images_checked=True,  # release checks (or builds and pushes) the tag itself, before the deploy
         )
-
-
-@dataclass(frozen=True)
-class Repository:
-    service: AppService
-    name: str  # cyl/backend
-    uri: str  # 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/cyl/backend
-
-
-def repositories(outputs: dict[str, str], stack: str) -> list[Repository]:
-    """Both image repositories, from the root stack's outputs."""
-    repos = []
-    for svc in SERVICES:
-        uri = outputs.get(f"{svc.title}RepositoryUri")
-        if not uri:
-            raise StackStateError(
-                f"stack {stack} has no output {svc.title}RepositoryUri: deploy the current templates first"
-            )
-        repos.append(Repository(svc, uri.split("/", 1)[1], uri))
-    return repos
-
-
-def image_digest(ecr: ECRClient, repository: str, tag: str) -> str | None:
-    """The digest the tag names in the repository, or None when the tag is not there."""
-    try:
-        details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
-    except ecr.exceptions.ClientError as exc:
-        if aws.error_code(exc) == "ImageNotFoundException":
-            return None
-        if aws.error_code(exc) == "RepositoryNotFoundException":
-            raise StackStateError(
-                f"repository {repository} does not exist (deleted by hand?): redeploy the stack to recreate it"
-            ) from None
-        raise
-    return str(details[0]["imageDigest"]) if details else None
-
-
-def require_images(ecr: ECRClient, repos: Sequence[Repository], tag: str) -> dict[str, str]:
-    """Service -> digest of ``tag``; the first repository without it stops the release."""
-    digests = {}
-    for repo in repos:
-        digest = image_digest(ecr, repo.name, tag)
-        if digest is None:
-            raise ImageMissing(
-                f"image tag {tag} is not in repository {repo.name}: push it first "
-                f"({shlex.join(['docker', 'push', f'{repo.uri}:{tag}'])}), "
-                f"or build and push both with release --build"
-            )
-        digests[repo.service.name] = digest
-    return digests
 
 
 # --- docker -----------------------------------------------------------------------------------
@@ -286,6 +239,8 @@ def release(
     previous = next(
         (p.get("ParameterValue", "") for p in described.get("Parameters", []) if p["ParameterKey"] == "ImageTag"), ""
     )
+    if not request.supersede:  # before anything is built or pushed (the deploy checks again, and warns)
+        deploy_job.guard_reviews(clients.cloudformation, request.stack, reporter, True, False)
     repos = repositories(outputs, request.stack)
     if request.build:
         digests = build_and_push(

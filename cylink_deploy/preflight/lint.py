@@ -144,7 +144,9 @@ def _deployment(path: Path) -> tuple[str | None, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
         if any(isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None) for e in yaml.parse(text)):
             return "YAML anchors and aliases are not allowed (an alias bomb would be expanded here)", {}
-        data = yaml.safe_load(text)
+        # every scalar as the text written, as deploy.py reads and sends it (params._Loader): YAML 1.1 would lint
+        # ImageTag 1.10 as 1.1 and refuse an unquoted date outright, values deploy.py sends as written
+        data = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader constructs only str, list, dict
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return f"cannot read the deployment file ({str(exc).splitlines()[0]})", {}
     if not isinstance(data, dict):

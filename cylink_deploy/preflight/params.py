@@ -26,6 +26,11 @@ KEEP_PREVIOUS = ("ImageTag",)
 ENVIRONMENT = "EnvironmentName"  # what a stack records as its environment: always --env
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
+# CloudFormation's Tag.Value is 1-256 characters; stack tags reach every resource, whose tags take Unicode
+# letters, digits, spaces and _.:/=+-@ (e.g. https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/
+# aws-properties-supportauthz-supportpermit-tag.html)
+TAG_VALUE = re.compile(r"[\w .:/=+@-]{1,256}")
+MAX_TAGS = 50
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,11 @@ class _NotAllowed(yaml.MarkedYAMLError):
 class _Loader(yaml.SafeLoader):
     """YAML as written: every plain scalar stays the text the user typed (``ImageTag: 1.10`` is "1.10",
     ``010`` is "010", ``true`` is "true": never a float, an octal or a bool), a key given twice is an
-    error instead of the last one silently winning, and anchors and aliases are refused: a few lines of
-    aliases stand for billions of values (an "alias bomb"), which cfn-lint's schema check of the file would
-    walk for minutes, and a parameter file has no use for them."""
+    error instead of the last one silently winning, and anchors, aliases and merge keys are refused: a few
+    lines of aliases stand for billions of values (an "alias bomb"), which cfn-lint's schema check of the
+    file would walk for minutes, and a parameter file has no use for them."""
 
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _NotAllowed(
@@ -70,7 +75,19 @@ class _Loader(yaml.SafeLoader):
                 "YAML anchors and aliases (&name, *name) are not allowed in a parameter file: write each value out",
                 event.start_mark,
             )
+        # a key (index None) of a mapping written as a plain <<: YAML's merge key, which no other reader agrees on
+        if isinstance(parent, yaml.MappingNode) and index is None and _is_merge_key(event):
+            raise _NotAllowed(
+                None,
+                None,
+                "YAML merge keys (<<) are not allowed in a parameter file: write each value out under its own name",
+                event.start_mark,
+            )
         return super().compose_node(parent, index)
+
+
+def _is_merge_key(event: yaml.Event) -> bool:
+    return isinstance(event, yaml.ScalarEvent) and event.value == "<<" and event.style is None
 
 
 def _scalar(loader: _Loader, node: yaml.ScalarNode) -> str:
@@ -95,16 +112,34 @@ for _tag in ("bool", "int", "float", "timestamp"):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Read a deployment file: (parameters, tags), with its top-level keys checked."""
+@dataclass(frozen=True)
+class ParameterFile:
+    """A parameter file as read: its parameters and tags, and the line of every key (for messages)."""
+
+    path: Path
+    parameters: dict[str, Any]
+    tags: dict[str, Any]
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (section, key) -> line; key "": the section
+
+    def where(self, section: str, key: str = "") -> str:
+        """``path:line`` of a key (or of its section, or the file when neither is written)."""
+        line = self.lines.get((section, key)) or self.lines.get((section, ""))
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def _parse(path: Path) -> tuple[Any, yaml.Node | None]:
+    """The document and its node tree (for lines), every YAML problem as one line naming file:line:column."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not UTF-8 text (Shift-JIS?): save it as UTF-8") from None
     except OSError as exc:
         raise BadInput(f"{path}: cannot read it ({exc.strerror})") from None
+    loader: _Loader | None = None
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        loader = _Loader(text)  # reading starts here: a control character is refused at once
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -113,31 +148,79 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise BadInput(f"{where}: {problem}" if ours else f"{where}: not valid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+_TEXT = "tag:yaml.org,2002:str"
+
+
+def _lines(path: Path, node: yaml.Node | None) -> dict[tuple[str, str], int]:
+    """The line of each top-level key and of each key of parameters and tags. A tag value written plainly
+    that YAML 1.1 reads as something other than text (``CostCenter: 0123``: the octal number 83) is refused:
+    tags are text in the Git-sync format, and cfn-lint and Git sync read such a value as a number."""
+    lines: dict[tuple[str, str], int] = {}
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else []:
+        section = str(key.value)
+        lines[(section, "")] = key.start_mark.line + 1
+        for k, v in value.value if isinstance(value, yaml.MappingNode) else []:
+            if isinstance(k, yaml.ScalarNode):
+                lines[(section, str(k.value))] = k.start_mark.line + 1
+            plain = isinstance(v, yaml.ScalarNode) and v.style is None and v.value != ""
+            if section == "tags" and plain and v.tag not in (_TEXT, "tag:yaml.org,2002:null"):
+                read_as = yaml.safe_load(v.value)
+                raise BadInput(
+                    f"{path}:{v.start_mark.line + 1}: tag {k.value}: {v.value} is {type(read_as).__name__} "
+                    f"{read_as!r} to other YAML readers (cfn-lint, CloudFormation Git sync), not text: quote it "
+                    f"({k.value}: '{v.value}')"
+                )
+    return lines
+
+
+def read(path: Path) -> ParameterFile:
+    """Read a deployment file, with its top-level keys checked and the line of every key."""
+    doc, node = _parse(path)
     if not isinstance(doc, dict):
         raise BadInput(f"{path}: expected a mapping with keys {', '.join(FILE_KEYS)}")
+    lines = _lines(path, node)
+    pf = ParameterFile(path, {}, {}, lines)
     for key in doc:
         if key not in FILE_KEYS:
-            raise BadInput(f"{path}: unknown top-level key {key!r}; allowed: {', '.join(FILE_KEYS)}")
+            raise BadInput(f"{pf.where(str(key))}: unknown top-level key {key!r}; allowed: {', '.join(FILE_KEYS)}")
     for key in ("parameters", "tags"):
+        if key in doc and doc[key] is None:  # cfn-lint's Git-sync schema wants a mapping here
+            raise BadInput(f"{pf.where(key)}: {key!r} is empty: list its names and values under it, or remove it")
         if not isinstance(doc.get(key) or {}, dict):
-            raise BadInput(f"{path}: {key!r} must be a mapping of names to values")
+            raise BadInput(f"{pf.where(key)}: {key!r} must be a mapping of names to values")
     if doc.get("template-file-path") != ROOT_TEMPLATE_PATH:  # Git sync's key: the template these values are for
         got = repr(doc.get("template-file-path"))
         raise BadInput(
-            f"{path}: template-file-path must be {ROOT_TEMPLATE_PATH} (the root template deploy.py builds), "
-            f"got {got if len(got) <= 80 else got[:77] + '...'}"
+            f"{pf.where('template-file-path')}: template-file-path must be {ROOT_TEMPLATE_PATH} (the root template "
+            f"deploy.py builds), got {got if len(got) <= 80 else got[:77] + '...'}"
         )
-    return dict(doc.get("parameters") or {}), dict(doc.get("tags") or {})
+    return ParameterFile(path, dict(doc.get("parameters") or {}), dict(doc.get("tags") or {}), lines)
+
+
+def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a deployment file: (parameters, tags), with its top-level keys checked."""
+    pf = read(path)
+    return pf.parameters, pf.tags
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
-    """``--parameter KEY=VALUE`` flags as a dict (later flags win)."""
+    """``--parameter KEY=VALUE`` flags as a dict; a key given twice is refused (never "the last one wins")."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise BadInput(f"--parameter {item!r}: expected KEY=VALUE, e.g. --parameter RedisNodeCount=2")
-        out[key.strip()] = value
+        name = key.strip()
+        if name in out:
+            raise BadInput(
+                f"--parameter {name} is given twice ({name}={out[name]!r} and {name}={value!r}): give it once"
+            )
+        out[name] = value
     return out
 
 
@@ -155,6 +238,9 @@ def check_value(name: str, value: str, spec: dict[str, Any]) -> str | None:
         number = Decimal(value)
         if (lo is not None and number < Decimal(str(lo))) or (hi is not None and number > Decimal(str(hi))):
             return f"must be between {lo} and {hi}, got {value}"
+    longest = spec.get("MaxLength")
+    if longest is not None and len(value) > int(longest):
+        return f"is {len(value)} characters long; at most {longest} are allowed"
     allowed = spec.get("AllowedValues")
     if allowed is not None and value not in [str(a) for a in allowed]:
         return f"must be one of {', '.join(map(str, allowed))}; got {value!r}"
@@ -270,6 +356,26 @@ WARNINGS: tuple[Rule, ...] = (
 )
 
 
+def _tags(pf: ParameterFile) -> dict[str, str]:
+    """The stack tags: at most 50 (CreateChangeSet's Tags), keys 1-128 and values 1-256 characters (``Tag``:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html and API_CreateChangeSet.html)."""
+    if len(pf.tags) > MAX_TAGS:
+        raise BadInput(f"{pf.where('tags')}: {len(pf.tags)} tags; a stack takes at most {MAX_TAGS}")
+    tags = {}
+    for key, value in pf.tags.items():
+        where = pf.where("tags", str(key))
+        if not isinstance(key, str) or not TAG_KEY.match(key):
+            raise BadInput(f"{where}: tag key {key!r} is not allowed (1-128 characters, not starting with aws:)")
+        text = _as_string(where, f"tag {key}", value)
+        if not TAG_VALUE.fullmatch(text):
+            raise BadInput(
+                f"{where}: tag {key} must be 1-256 letters, digits, spaces and _.:/=+-@ (got {len(text)} characters: "
+                f"{text[:40]!r}{'...' if len(text) > 40 else ''})"
+            )
+        tags[key] = text
+    return tags
+
+
 def resolve(
     env: str,
     path: Path,
@@ -285,12 +391,18 @@ def resolve(
     image tag given on the command line (an unset CI variable) is refused: removing the services is only
     ever deliberate (``remove_services``). ``deploying`` adds the deploy-only rules (prod needs HTTPS);
     an estimate or a snapshot of the file leaves them out."""
-    raw, raw_tags = load(path)
-    source = str(path)
-    _check_names(source, list(raw), root_parameters)
-    values = {k: _as_string(source, k, v) for k, v in raw.items()}
+    pf = read(path)
+    raw, source = pf.parameters, str(path)
+    for name in raw:
+        _check_names(pf.where("parameters", name), [name], root_parameters)
+    values = {k: _as_string(pf.where("parameters", k), k, v) for k, v in raw.items()}
     cli = dict(overrides or {})
     if image_tag is not None:
+        if "ImageTag" in cli:  # two answers to one question: never pick one silently
+            raise BadInput(
+                f"the image tag is given twice (the tag flag {image_tag!r} and --parameter ImageTag="
+                f"{cli['ImageTag']!r}): give it once, with --image-tag (or release's --rollback-to)"
+            )
         cli["ImageTag"] = image_tag
     if remove_services:
         if cli.get("ImageTag"):
@@ -307,7 +419,9 @@ def resolve(
     for name, value in sorted({**values, **cli}.items()):
         problem = check_value(name, value, root_parameters[name])
         if problem:
-            raise BadInput(f"{'--parameter' if name in cli else source}: parameter {name} {problem}")
+            raise BadInput(
+                f"{'--parameter' if name in cli else pf.where('parameters', name)}: parameter {name} {problem}"
+            )
     for name, spec in sorted(root_parameters.items()):
         if name not in values and name not in cli and "Default" not in spec and name not in PLACEMENT_PARAMS:
             raise BadInput(f"{source}: required parameter {name} is missing ({spec.get('Description', '')})")
@@ -320,10 +434,6 @@ def resolve(
         if problem:  # name what caused it: the file alone, or an override on top of it
             raise BadInput(f"{source if rule(env, from_file) else '--parameter'}: {problem}")
     warnings = tuple(w for w in (rule(env, effective) for rule in WARNINGS) if w)
-    tags = {}
-    for key, value in raw_tags.items():
-        if not isinstance(key, str) or not TAG_KEY.match(key):
-            raise BadInput(f"{source}: tag key {key!r} is not allowed (1-128 characters, not starting with aws:)")
-        tags[key] = _as_string(source, f"tag {key}", value)
+    tags = _tags(pf)
     parameters = dict(sorted({**values, **cli}.items()))
     return Deployment(env=env, source=source, parameters=parameters, tags=dict(sorted(tags.items())), warnings=warnings)

@@ -92,3 +92,26 @@ def elbv2_full_names(patch: Patch) -> None:
     does (the CloudWatch dimensions the monitoring stack alarms on)."""
     patch(FakeLoadBalancer, "get_cfn_attribute", _full_name_of_load_balancer(FakeLoadBalancer.get_cfn_attribute))
     patch(FakeTargetGroup, "get_cfn_attribute", _target_group_attribute)
+
+
+def _updating_attributes(
+    original: Any,
+    cls: type,
+    original_resource: FakeLoadBalancer,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> FakeLoadBalancer:
+    attrs = {a["Key"]: str(a["Value"]) for a in cloudformation_json["Properties"].get("LoadBalancerAttributes", [])}
+    if attrs:
+        elbv2_backends[account_id][region_name].modify_load_balancer_attributes(original_resource.arn, attrs)
+    return original_resource
+
+
+@fix
+def elbv2_attribute_updates(patch: Patch) -> None:
+    """moto has no update for a load balancer, so a stack update's LoadBalancerAttributes (lifting deletion
+    protection before a delete: AlbDeletionProtection=false) never reach it: apply them to the load balancer,
+    as CloudFormation does without replacing it (LoadBalancerAttributes: update requires no interruption)."""
+    wrap_classmethod(patch, FakeLoadBalancer, "update_from_cloudformation_json", _updating_attributes)
