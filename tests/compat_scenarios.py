@@ -1072,6 +1072,110 @@ def stale_change_sets_become_obsolete() -> None:
             raise AssertionError(f"{name} was executed")
 
 
+@scenario
+def security_group_declared_egress() -> None:
+    loopback = {"IpProtocol": "-1", "CidrIp": "127.0.0.1/32", "Description": "no egress"}
+    resources = {
+        **vpc_resources(),
+        "Closed": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "closed", "VpcId": {"Ref": "Vpc"}, "SecurityGroupEgress": [loopback]},
+        },
+    }
+    create("declared-egress", resources)
+    groups = {g["Description"]: g["IpPermissionsEgress"] for g in c("ec2").describe_security_groups()["SecurityGroups"]}
+    ranges = [(p["IpProtocol"], [r["CidrIp"] for r in p.get("IpRanges", [])]) for p in groups["closed"]]
+    assert ranges == [("-1", ["127.0.0.1/32"])], ranges  # the declared rule only: no 0.0.0.0/0
+    assert [r["CidrIp"] for p in groups["t"] for r in p.get("IpRanges", [])] == ["0.0.0.0/0"]  # none declared
+
+
+@scenario
+def ecs_deleted_with_stack() -> None:
+    create("ecs-gone", ecs_service())
+    ecs = c("ecs")
+    assert ecs.list_services(cluster="compat")["serviceArns"]
+    c("cloudformation").delete_stack(StackName="ecs-gone")
+    assert ecs.list_services(cluster="compat")["serviceArns"] == []
+    assert [s["status"] for s in ecs.describe_services(cluster="compat", services=["svc"])["services"]] == ["INACTIVE"]
+    assert [k["status"] for k in ecs.describe_clusters(clusters=["compat"])["clusters"]] == ["INACTIVE"]
+
+
+@scenario
+def list_change_sets_of_one_stack() -> None:
+    for stack in ("one", "two"):
+        change_set(stack, f"{stack}-c1", "CREATE", conditional_body(), [])
+    listed = [s["ChangeSetName"] for s in c("cloudformation").list_change_sets(StackName="one")["Summaries"]]
+    assert listed == ["one-c1"], listed
+
+
+@scenario
+def stacks_record_last_update() -> None:
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("dated", "c1", "CREATE", conditional_body(), [])["ChangeSetId"])
+    assert "LastUpdatedTime" not in cfn.describe_stacks(StackName="dated")["Stacks"][0]  # never updated yet
+    update = change_set("dated", "c2", "UPDATE", conditional_body(), [p("Days", "14")])
+    cfn.execute_change_set(ChangeSetName=update["ChangeSetId"])
+    stack = cfn.describe_stacks(StackName="dated")["Stacks"][0]
+    assert stack.get("LastUpdatedTime", stack["CreationTime"]) > stack["CreationTime"], stack
+
+
+@scenario
+def elasticache_node_count() -> None:
+    group = c("elasticache").create_replication_group(
+        ReplicationGroupId="two-nodes", ReplicationGroupDescription="r", NumCacheClusters=2, Engine="redis"
+    )["ReplicationGroup"]
+    roles = [m["CurrentRole"] for m in group["NodeGroups"][0]["NodeGroupMembers"]]
+    assert (group["MemberClusters"], roles) == (["two-nodes-001", "two-nodes-002"], ["primary", "replica"]), group
+
+
+@scenario
+def changes_follow_conditions() -> None:
+    """Like the root's MonitoringStack: a property chosen by a condition that a new tag flips."""
+    body = {
+        "Parameters": {"Tag": {"Type": "String", "Default": ""}},
+        "Conditions": {"HasTag": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Tag"}, ""]}]}},
+        "Resources": {
+            "Chosen": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {
+                    "Name": "/cond/deployed",
+                    "Type": "String",
+                    "Value": {"Fn::If": ["HasTag", "yes", "no"]},
+                },
+            }
+        },
+    }
+    cfn = c("cloudformation")
+    cfn.execute_change_set(ChangeSetName=change_set("chosen", "c1", "CREATE", body, [])["ChangeSetId"])
+    update = change_set("chosen", "c2", "UPDATE", body, [p("Tag", "1.0.0")])
+    assert [ch["ResourceChange"]["LogicalResourceId"] for ch in update["Changes"]] == ["Chosen"], update["Changes"]
+    cfn.execute_change_set(ChangeSetName=update["ChangeSetId"])
+    assert c("ssm").get_parameter(Name="/cond/deployed")["Parameter"]["Value"] == "yes"
+
+
+@scenario
+def tag_only_update_is_a_change() -> None:
+    cfn = c("cloudformation")
+
+    def tagged(name: str, kind: str, tags: dict[str, str]) -> dict[str, Any]:
+        created = cfn.create_change_set(
+            StackName="tags",
+            ChangeSetName=name,
+            ChangeSetType=kind,
+            TemplateBody=json.dumps(conditional_body()),
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+        return cfn.describe_change_set(ChangeSetName=created["Id"])
+
+    cfn.execute_change_set(ChangeSetName=tagged("c1", "CREATE", {"Environment": "dev"})["ChangeSetId"])
+    update = tagged("c2", "UPDATE", {"Environment": "dev", "CostCenter": "010"})
+    assert update["ExecutionStatus"] == "AVAILABLE", update.get("StatusReason")
+    assert [ch["ResourceChange"]["LogicalResourceId"] for ch in update["Changes"]] == ["Always"], update["Changes"]
+    cfn.execute_change_set(ChangeSetName=update["ChangeSetId"])
+    tags = {t["Key"]: t["Value"] for t in cfn.describe_stacks(StackName="tags")["Stacks"][0]["Tags"]}
+    assert tags == {"Environment": "dev", "CostCenter": "010"}, tags
+
+
 @contextmanager
 def emulator_server() -> Iterator[str]:
     """The emulator's HTTP server (moto's, on 127.0.0.1), once for many scenarios: serving() gives each

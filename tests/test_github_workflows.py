@@ -119,6 +119,57 @@ def test_the_deploy_workflow_plans_then_waits_for_the_environment_then_executes_
     assert document["concurrency"]["cancel-in-progress"] is False
 
 
+CONTEXT_PATH = re.compile(r"\b(?:github|inputs|vars)\.[A-Za-z0-9_.-]*[A-Za-z0-9_]")
+
+
+def evaluate(text: str, context: dict[str, str]) -> str:
+    """The workflow's ``${{ }}`` expressions as GitHub evaluates those it uses here (contexts, string
+    literals, ``==``, ``&&``, ``||``): ``&&``/``||`` give one of their operands, a missing context value is
+    empty and empty is false, so ``a && b || c`` is ``b`` when ``a`` holds and ``b`` is not empty, else ``c``.
+    https://docs.github.com/en/actions/reference/workflows-and-actions/expressions#operators"""
+
+    def one(match: re.Match[str]) -> str:
+        python = CONTEXT_PATH.sub(lambda m: repr(context.get(m.group(0), "")), match.group(1))
+        python = python.replace("&&", " and ").replace("||", " or ")
+        return str(eval(python, {"__builtins__": {}}))  # only the literals and operators above are left
+
+    return EXPRESSION.sub(one, text)
+
+
+def deploy_run(context: dict[str, str]) -> dict[str, str]:
+    """What a run of the deploy workflow gets for this event: its environment, image tag, concurrency group."""
+    document = load("deploy.yml")
+    return {
+        "environment": evaluate(document["env"]["DEPLOY_ENV"], context),
+        "image-tag": evaluate(document["env"]["IMAGE_TAG"], context),
+        "group": evaluate(document["concurrency"]["group"], context),
+    }
+
+
+def test_a_release_tag_push_deploys_prod_with_the_image_of_that_tag():
+    pushed = deploy_run({"github.event_name": "push", "github.ref_name": "v1.1.0", "github.ref": "refs/tags/v1.1.0"})
+    assert pushed == {"environment": "prod", "image-tag": "v1.1.0", "group": "deploy-prod"}
+    by_hand = {"github.event_name": "workflow_dispatch", "github.ref_name": "main"}
+    assert deploy_run(by_hand | {"inputs.environment": "staging"}) == {
+        "environment": "staging",
+        "image-tag": "",  # keeps the running tag
+        "group": "deploy-staging",
+    }
+    assert deploy_run(by_hand | {"inputs.environment": "dev", "inputs.image-tag": "1.2.3"})["image-tag"] == "1.2.3"
+    assert "releases the image of the same tag" in (REPO / ".github/workflows/deploy.yml").read_text()
+
+
+def test_every_deploy_of_an_environment_waits_its_turn_none_is_cancelled():
+    """GitHub keeps one pending run per concurrency group and cancels it when a third arrives, unless the
+    group has ``queue: max`` (up to 100 wait, first in, first out); cancel-in-progress would cancel a run
+    executing a change set. https://docs.github.com/en/actions/how-tos/write-workflows/choose-when-workflows-run/control-workflow-concurrency"""
+    concurrency = load("deploy.yml")["concurrency"]
+    assert concurrency["cancel-in-progress"] is False and concurrency["queue"] == "max"
+    text = (REPO / ".github/workflows/deploy.yml").read_text()
+    comment = text.split("\nconcurrency:", 1)[0].rsplit("\n\n", 1)[1]
+    assert "waits its turn" in comment and "a third" in comment and "queue: max" in comment, comment
+
+
 def test_each_deploy_job_assumes_its_own_role():
     """Issue 24 finding 2: the plan job the plan role (repository variable; it cannot execute), the execute job
     the deployer role of its environment (the GitHub environment's variable: only stack cylink-ENV)."""

@@ -7,6 +7,8 @@ from typing import Any, Callable
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend
 from moto.cloudformation.parsing import ResourceMap
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
 
 from ..registry import Patch, fix
 from .cloudformation_parameters import effective_parameters
@@ -126,6 +128,38 @@ def unchanged_update_is_empty(patch: Patch) -> None:
     patch(CloudFormationBackend, "create_change_set", _empty_when_unchanged(CloudFormationBackend.create_change_set))
 
 
+def _tag_changes_count(original: Callable[..., tuple[str, str]]) -> Callable[..., tuple[str, str]]:
+    def create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        change_set_id, stack_id = original(self, *args, **kwargs)
+        change_set, stack = self.change_sets[change_set_id], self.stacks[stack_id]
+        if change_set.status_reason == NO_CHANGES and (change_set.tags or {}) != (stack.tags or {}):
+            change_set.status, change_set.execution_status, change_set.status_reason = (
+                "CREATE_COMPLETE",
+                "AVAILABLE",
+                None,
+            )
+            resources: list[Any] = list(stack.stack_resources)  # moto's parser sets these two on each
+            change_set.changes = [
+                Change(action="Modify", logical_resource_id=r.logical_resource_id, resource_type=r.cf_resource_type)
+                for r in resources
+                if hasattr(r, "logical_resource_id")
+            ]
+        return change_set_id, stack_id
+
+    return create_change_set
+
+
+@fix
+def tag_only_update_is_a_change(patch: Patch) -> None:
+    """moto compares only the template and parameters, so an update that changes only the stack's tags
+    (a tag edited in the parameter file) is the empty "didn't contain changes" change set and the new
+    tags never reach the stack. CloudFormation propagates stack tags to the resources and lists them as
+    Modify (ResourceChange ``Scope``: "a change in the resource attribute's Metadata, Properties, or
+    Tags", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html);
+    here every resource of the stack is listed."""
+    patch(CloudFormationBackend, "create_change_set", _tag_changes_count(CloudFormationBackend.create_change_set))
+
+
 class InvalidChangeSetStatus(CloudFormationError):
     code = "InvalidChangeSetStatus"
 
@@ -169,3 +203,18 @@ def stale_change_sets_become_obsolete(patch: Patch) -> None:
         CloudFormationBackend, "execute_change_set", _executing_only_available(CloudFormationBackend.execute_change_set)
     )
     patch(CloudFormationBackend, "update_stack", _update_obsoleting(CloudFormationBackend.update_stack))
+
+
+def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
+    # ListChangeSets: "Returns the ID and status of each active change set for a stack" -- StackName
+    # (name or ID) is required. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListChangeSets.html
+    stack = self._get_param("StackName")
+    summaries = [cs for cs in self.cloudformation_backend.list_change_sets() if stack in (cs.stack_name, cs.stack_id)]
+    return ActionResult({"Summaries": summaries})
+
+
+@fix
+def list_change_sets_of_one_stack(patch: Patch) -> None:
+    """``ListChangeSets --stack-name X`` returns every stack's change sets, so a deploy of one stack saw
+    another stack's change set under review as its own. List only that stack's, as CloudFormation does."""
+    patch(CloudFormationResponse, "list_change_sets", _list_change_sets)

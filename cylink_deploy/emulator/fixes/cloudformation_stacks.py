@@ -10,6 +10,7 @@ from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import get_stack_from_s3_url
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.utilities.utils import get_partition
 
 from ..registry import Patch, fix
@@ -85,3 +86,22 @@ def retain_except_on_create(patch: Patch) -> None:
     """``DeletionPolicy: RetainExceptOnCreate`` is ignored, so deleting a stack deletes the resource (its
     logs, its images): keep it, as CloudFormation does for every operation but a failed create."""
     patch(ResourceMap, "delete", _deleting_except_retained(ResourceMap.delete))
+
+
+def _stamping_updates(original: Callable[..., None]) -> Callable[..., None]:
+    def add_stack_event(self: Any, resource_status: str, *args: Any, **kwargs: Any) -> None:
+        if resource_status == "UPDATE_IN_PROGRESS":
+            # DescribeStacks serialises LastUpdatedTime from this attribute (botocore's name for it)
+            self.last_updated_time = utcnow()
+        original(self, resource_status, *args, **kwargs)
+
+    return add_stack_event
+
+
+@fix
+def stacks_record_last_update(patch: Patch) -> None:
+    """``LastUpdatedTime`` is never set, so ``status`` showed the creation time as the last update.
+    CloudFormation sets it when an update starts ("The time the stack was last updated. This field will
+    only be returned if the stack has been updated at least once",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html)."""
+    patch(Stack, "_add_stack_event", _stamping_updates(Stack._add_stack_event))

@@ -94,6 +94,18 @@ def _references(node: Any) -> set[str]:
     return found
 
 
+def _spread(diff: dict[str, Any], old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> None:
+    """Add to ``diff["Modify"]`` every resource that uses anything in ``changed``, transitively."""
+    grew = True
+    while grew:
+        grew = False
+        for name in new:
+            if name in old and name not in changed and _references(new[name]) & changed:
+                diff["Modify"].append(name)
+                changed.add(name)
+                grew = True
+
+
 def _following_references(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     def build_resource_diff(
         self: ResourceMap, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
@@ -105,14 +117,7 @@ def _following_references(original: Callable[..., dict[str, Any]]) -> Callable[.
             | set(diff["Modify"])
             | set(diff["Add"])
         )
-        grew = True
-        while grew:  # a resource is modified when anything it uses changed, transitively
-            grew = False
-            for name in new:
-                if name in old and name not in changed and _references(new[name]) & changed:
-                    diff["Modify"].append(name)
-                    changed.add(name)
-                    grew = True
+        _spread(diff, old, new, changed)
         return diff
 
     return build_resource_diff
@@ -125,3 +130,61 @@ def changes_reach_dependents(patch: Patch) -> None:
     changes nothing, and a service keeps the old task definition. Follow Ref, GetAtt and Fn::Sub,
     transitively, as CloudFormation's dependency graph does."""
     patch(ResourceMap, "build_resource_diff", _following_references(ResourceMap.build_resource_diff))
+
+
+def _if_conditions(node: Any) -> set[str]:
+    """The conditions a template fragment chooses by with ``Fn::If``."""
+    if isinstance(node, list):
+        return set().union(*(_if_conditions(item) for item in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {node["Fn::If"][0]} if isinstance(node.get("Fn::If"), list) and node["Fn::If"] else set()
+    return found.union(*(_if_conditions(value) for value in node.values()))
+
+
+def _condition_values(resource_map: ResourceMap) -> dict[str, bool]:
+    conditions = (resource_map._template or {}).get("Conditions") or {}
+    return {name: bool(resource_map.lazy_condition_map[name]) for name in conditions}
+
+
+def _new_condition_values(self: ResourceMap, template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, bool]:
+    stack_name = self._parsed_resources["AWS::StackName"]
+    new = ResourceMap(self.stack_id, stack_name, parameters, {}, self._region_name, self._account_id, template, None)
+    new.load_mapping()
+    new.load_parameters()
+    new.load_conditions()
+    return _condition_values(new)
+
+
+def _following_conditions(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def build_resource_diff(
+        self: ResourceMap, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        diff = original(self, other_template, parameters)
+        if not parameters or not getattr(self, "lazy_condition_map", None):
+            return diff  # no values to evaluate with, or nothing created yet
+        before = _condition_values(self)
+        flipped = {
+            name
+            for name, value in _new_condition_values(self, other_template, parameters).items()
+            if before.get(name) != value
+        }
+        old, new = self._resource_json_map, other_template["Resources"]
+        changed = set(diff["Modify"]) | set(diff["Add"])
+        for name in new:
+            if name in old and name not in changed and _if_conditions(new[name]) & flipped:
+                diff["Modify"].append(name)
+                changed.add(name)
+        _spread(diff, old, new, changed)
+        return diff
+
+    return build_resource_diff
+
+
+@fix
+def changes_follow_conditions(patch: Patch) -> None:
+    """A property chosen with ``Fn::If`` on a condition that a new parameter value flips changes nothing:
+    the first release of a stack created without an image tag left the monitoring stack's
+    ``ServicesDeployed`` at ``false`` (the root's ``Fn::If [HasImageTag, ...]``), so the ECS alarms never
+    appeared. CloudFormation evaluates ``Fn::If`` with the new values and updates what it changes."""
+    patch(ResourceMap, "build_resource_diff", _following_conditions(ResourceMap.build_resource_diff))

@@ -1,10 +1,11 @@
-"""EC2: subnets and security-group egress rules."""
+"""EC2: subnets, security-group egress rules, and the egress a group declares."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.security_groups import SecurityGroup
 from moto.ec2.models.subnets import Subnet
 
 from ..registry import Patch, fix
@@ -33,16 +34,21 @@ def subnet_public_ip_on_launch(patch: Patch) -> None:
     wrap_classmethod(patch, Subnet, "create_from_cloudformation_json", _subnet_with_public_ip_setting)
 
 
+def _egress(group_id: str, rule: dict[str, Any], account_id: str, region_name: str) -> None:
+    """Authorize one egress rule written as CloudFormation writes it (CIDR or destination group)."""
+    ranges = [{"CidrIp": rule["CidrIp"], "Description": rule.get("Description")}] if rule.get("CidrIp") else []
+    groups = [{"GroupId": rule["DestinationSecurityGroupId"]}] if rule.get("DestinationSecurityGroupId") else []
+    ec2_backends[account_id][region_name].authorize_security_group_egress(
+        group_id, rule["IpProtocol"], rule.get("FromPort"), rule.get("ToPort"), ranges, source_groups=groups
+    )
+
+
 class SecurityGroupEgress(CompatModel):
     TYPE = "AWS::EC2::SecurityGroupEgress"
 
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
-        ranges = [{"CidrIp": p["CidrIp"], "Description": p.get("Description")}] if p.get("CidrIp") else []
-        groups = [{"GroupId": p["DestinationSecurityGroupId"]}] if p.get("DestinationSecurityGroupId") else []
-        ec2_backends[account_id][region_name].authorize_security_group_egress(
-            p["GroupId"], p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), ranges, source_groups=groups
-        )
+        _egress(p["GroupId"], p, account_id, region_name)
         return cls(f"{p['GroupId']}-egress-{p.get('FromPort')}")
 
 
@@ -50,3 +56,33 @@ class SecurityGroupEgress(CompatModel):
 def security_group_egress(patch: Patch) -> None:
     """``AWS::EC2::SecurityGroupEgress`` is ignored: the rule is never added to the group."""
     register_models(patch, SecurityGroupEgress)
+
+
+def _group_with_declared_egress(
+    original: Any,
+    cls: type,
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    declared = cloudformation_json["Properties"].get("SecurityGroupEgress")
+    if declared:
+        # AWS::EC2::SecurityGroup, SecurityGroupEgress: "When you specify a VPC security group, Amazon EC2
+        # creates a default egress rule that allows egress traffic on all ports and IP protocols to any
+        # location. The default rule is removed only when you specify one or more egress rules."
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html
+        group.egress_rules = []
+        for rule in declared:
+            _egress(group.id, rule, account_id, region_name)
+    return group
+
+
+@fix
+def security_group_declared_egress(patch: Patch) -> None:
+    """A group's own ``SecurityGroupEgress`` is ignored: moto keeps the default allow-all rule (0.0.0.0/0)
+    and adds none of the declared ones, so a group declared with only the loopback rule ("no egress")
+    shows allow-all. CloudFormation replaces the default rule by the declared ones."""
+    wrap_classmethod(patch, SecurityGroup, "create_from_cloudformation_json", _group_with_declared_egress)

@@ -1,11 +1,12 @@
-"""ECS: cluster capacity providers, task definition updates, the deployment an update starts."""
+"""ECS: cluster capacity providers, task definition updates, the deployment an update starts, and what
+deleting a stack does to its services and cluster."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from moto.core.utils import utcnow
-from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition, ecs_backends
+from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Service, TaskDefinition, ecs_backends
 from moto.moto_api._internal import mock_random
 
 from ..registry import Patch, fix
@@ -85,3 +86,34 @@ def ecs_update_service_deployment(patch: Patch) -> None:
         return service
 
     patch(EC2ContainerServiceBackend, "update_service", update_service)
+
+
+def _delete_service(self: Service, account_id: str, region_name: str) -> None:
+    # CloudFormation's delete handler scales the service to 0 and deletes it (ECS: DRAINING, then INACTIVE).
+    ecs_backends[account_id][region_name].delete_service(self.cluster_name, self.name, force=True)
+
+
+def _delete_cluster(self: Cluster, account_id: str, region_name: str) -> None:
+    ecs_backends[account_id][region_name].delete_cluster(self.arn)  # INACTIVE, as DeleteCluster leaves it
+
+
+def _listing_active(original: Any) -> Any:
+    def list_services(self: EC2ContainerServiceBackend, cluster_str: str, *args: Any, **kwargs: Any) -> list[str]:
+        # DeleteService: a deleted service "is no longer visible in the console or in the ListServices API
+        # operation"; DescribeServices still shows it, INACTIVE.
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html
+        listed = original(self, cluster_str, *args, **kwargs)
+        inactive = {s.arn for s in self.services.values() if s.status == "INACTIVE"}
+        return [arn for arn in listed if arn not in inactive]
+
+    return list_services
+
+
+@fix
+def ecs_deleted_with_stack(patch: Patch) -> None:
+    """Deleting a stack (or removing a nested stack, ``--remove-services``) leaves its ECS services and
+    cluster ACTIVE: moto's models have no CloudFormation delete. CloudFormation deletes them: the services
+    become INACTIVE (and leave ListServices), the cluster INACTIVE."""
+    patch(Service, "delete", _delete_service)
+    patch(Cluster, "delete", _delete_cluster)
+    patch(EC2ContainerServiceBackend, "list_services", _listing_active(EC2ContainerServiceBackend.list_services))

@@ -1,9 +1,10 @@
-"""ElastiCache: the Redis replication group and its subnet group."""
+"""ElastiCache: the Redis replication group, its subnet group, and its nodes."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from moto.elasticache.models import ReplicationGroup as MotoReplicationGroup
 from moto.elasticache.models import elasticache_backends
 
 from ..registry import Patch, fix
@@ -87,3 +88,27 @@ def elasticache_redis(patch: Patch) -> None:
     """``AWS::ElastiCache::ReplicationGroup`` and ``SubnetGroup`` are ignored (``GetAtt`` of the
     endpoint resolves to nothing); a group with DeletionPolicy Snapshot gets no final snapshot."""
     register_models(patch, CacheSubnetGroup, ReplicationGroup)
+
+
+def _nodes_as_asked(original: Any) -> Any:
+    def set_members(self: Any, *args: Any, **kwargs: Any) -> None:
+        # moto overwrites num_cache_clusters with replicas_per_node_group + 1 (or 1): a group of
+        # NumCacheClusters 2 and no ReplicasPerNodeGroup got one node. The two ask the same thing.
+        if not kwargs.get("replicas_per_node_group") and kwargs.get("num_cache_clusters"):
+            kwargs["replicas_per_node_group"] = int(kwargs["num_cache_clusters"]) - 1
+        original(self, *args, **kwargs)
+
+    return set_members
+
+
+@fix
+def elasticache_node_count(patch: Patch) -> None:
+    """A replication group created with ``NumCacheClusters: 2`` (cluster mode disabled) shows one node:
+    moto ignores the count. ElastiCache creates that many clusters, one primary and the rest replicas
+    ("NumCacheClusters: The number of clusters this replication group initially has",
+    https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html)."""
+    patch(
+        MotoReplicationGroup,
+        "_set_node_members_clusters_disabled",
+        _nodes_as_asked(MotoReplicationGroup._set_node_members_clusters_disabled),
+    )
