@@ -12,6 +12,7 @@ import pytest
 from cylink_deploy import aws
 from cylink_deploy.commands import base, registry
 from cylink_deploy.errors import Aborted
+from cylink_deploy.project import Project
 
 from .conftest import REPO
 
@@ -75,7 +76,8 @@ class NotATerminal(io.StringIO):
 
 def context(argv: list[str], stdin: io.StringIO) -> base.Context:
     args = registry.parser().parse_args(argv)
-    return base.Context(registry.COMMANDS[args.command], args, stdin, lambda s: None, None, None)  # type: ignore[arg-type]
+    command = registry.COMMANDS[args.command]
+    return base.Context(command, args, stdin, lambda s: None, Project.find(), None)  # type: ignore[arg-type]
 
 
 def test_the_terminal_rule_holds_before_any_client_is_made(monkeypatch):

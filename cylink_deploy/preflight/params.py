@@ -94,8 +94,8 @@ for _tag in ("bool", "int", "float", "timestamp"):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Read a deployment file: (parameters, tags), with its top-level keys checked."""
+def read_yaml(path: Path) -> Any:
+    """A YAML file of this project read as written (``_Loader``); every problem is one line naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -112,6 +112,12 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise BadInput(f"{where}: {problem}" if ours else f"{where}: not valid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return doc
+
+
+def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a deployment file: (parameters, tags), with its top-level keys checked."""
+    doc = read_yaml(path)
     if not isinstance(doc, dict):
         raise BadInput(f"{path}: expected a mapping with keys {', '.join(FILE_KEYS)}")
     for key in doc:
