@@ -42,7 +42,7 @@ def test_the_deployer_needs_only_cloudformation_the_bucket_passrole_on_the_servi
 
 
 def test_the_service_role_is_confined_to_cylink_roles_and_passes_them_only_to_their_services():
-    statements = _statements(bootstrap.role_policy("111122223333"))
+    statements = _statements(bootstrap.role_policy("111122223333", "bucket"))
     roles = statements["StackRolesOnlyUnderTheBoundary"]
     assert roles["Resource"] == ["arn:aws:iam::111122223333:role/cylink-*"]
     boundary = "arn:aws:iam::111122223333:policy/cylink-permissions-boundary"
@@ -91,5 +91,5 @@ def test_the_readme_shows_exactly_the_deployer_policy():
 def test_the_readme_shows_exactly_the_generated_service_role_policy():
     section = _readme_section("### Service role policy (as generated)")
     assert "](policies/iam/service-role-policy.json)" in section and '"Statement"' not in section
-    expected = bootstrap.as_json(bootstrap.role_policy("ACCOUNT_ID"))
+    expected = bootstrap.as_json(bootstrap.role_policy("ACCOUNT_ID", "cylink-cfn-artifacts-ACCOUNT_ID-REGION"))
     assert _rendered("service-role-policy.json") == expected

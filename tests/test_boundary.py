@@ -118,12 +118,13 @@ def test_the_boundary_allows_nothing_else_worth_having(action, resource, context
 
 def test_bootstrap_keeps_the_boundary_and_the_managed_policy_in_the_account(emulator):
     iam = aws.make_clients(aws.make_session(REGION, None, FAKE_CREDENTIALS, env={}), emulator.endpoint).iam
-    bootstrap.service_role(iam, ACCOUNT, update=True)
+    bucket = f"cylink-cfn-artifacts-{ACCOUNT}-{REGION}"
+    bootstrap.service_role(iam, ACCOUNT, bucket, update=True)
     boundary = iam.get_policy(PolicyArn=bootstrap.boundary_arn(ACCOUNT))["Policy"]
     stored = iam.get_policy_version(PolicyArn=boundary["Arn"], VersionId=boundary["DefaultVersionId"])
     document = stored["PolicyVersion"]["Document"]
     assert (json.loads(document) if isinstance(document, str) else document) == _boundary()
-    inline, managed = bootstrap.split_role_policy(bootstrap.role_policy(ACCOUNT))
+    inline, managed = bootstrap.split_role_policy(bootstrap.role_policy(ACCOUNT, bucket))
     attached = {
         p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=bootstrap.ROLE_NAME)["AttachedPolicies"]
     }

@@ -188,7 +188,7 @@ def test_the_policies_allow_s3_only_in_buckets_this_account_owns(policy, action,
     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html)."""
     documents = {
         "deployer": lambda: bootstrap.deployer_policy(ACCOUNT, REGION, BUCKET),
-        "service role": lambda: bootstrap.role_policy(ACCOUNT),
+        "service role": lambda: bootstrap.role_policy(ACCOUNT, BUCKET),
     }
     document = json.loads(documents[policy]().to_json())
     assert iameval.allowed(document, action, resource, {"s3:ResourceAccount": ACCOUNT})

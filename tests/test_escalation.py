@@ -31,7 +31,7 @@ ROLE_POLICY = json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Reso
 
 @pytest.fixture(scope="module")
 def service_role() -> dict:
-    return json.loads(bootstrap.role_policy(ACCOUNT).to_json())
+    return json.loads(bootstrap.role_policy(ACCOUNT, BUCKET).to_json())
 
 
 @pytest.fixture(scope="module")

@@ -317,9 +317,10 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
     document = load("deploy.yml")
 
     plan = Job(document["jobs"]["plan"], where, env)
-    for step_id in ("plan", "summary"):
+    for step_id in ("pin", "plan", "summary"):
         proc = plan.run(step_id)
         assert proc.returncode == 0, proc.stderr[-3000:]
+    assert plan.step_outputs["pin"] == {"account": "", "region": "", "plan-role-arn": ""}  # dev: not pinned
     outputs = plan.outputs()
     assert outputs["environment"] == "dev" and outputs["status"] == "REVIEW"
     assert outputs["change-set-id"].startswith("arn:aws:cloudformation:") and outputs["change-set-name"].startswith(

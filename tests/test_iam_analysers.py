@@ -31,7 +31,7 @@ def findings(tmp_path_factory) -> list[dict[str, str]]:
     bucket = artifacts.bucket_name(ACCOUNT, REGION)
     documents = {
         "deployer-policy": bootstrap.deployer_policy(ACCOUNT, REGION, bucket),
-        "service-role-policy": bootstrap.role_policy(ACCOUNT),
+        "service-role-policy": bootstrap.role_policy(ACCOUNT, bucket),
         "permissions-boundary": bootstrap.boundary_policy(ACCOUNT),
     }
     for name, document in documents.items():

@@ -11,6 +11,7 @@ from cylink_deploy.cfn import bootstrap
 from . import iameval
 
 ACCOUNT, REGION = "111122223333", "ap-northeast-1"
+BUCKET = f"cylink-cfn-artifacts-{ACCOUNT}-{REGION}"
 # What a handler's action acts on, as our stacks name it (CloudFormation names children cylink-<env>-...).
 SAMPLE = {
     "iam": f"arn:aws:iam::{ACCOUNT}:role/cylink-prod-ClusterStack-1A2B-BackendExecutionRole-3C4D",
@@ -90,7 +91,7 @@ def missing(policy: dict, types: list[str]) -> list[str]:
 
 
 def _policy(types: list[str] | None = None) -> dict:
-    return json.loads(bootstrap.role_policy(ACCOUNT, types=types).to_json())
+    return json.loads(bootstrap.role_policy(ACCOUNT, BUCKET, types).to_json())
 
 
 def test_the_service_role_allows_every_handler_permission_of_every_type_in_the_build():
@@ -138,7 +139,7 @@ def test_roles_buckets_and_stacks_are_scoped_by_name_and_nothing_is_service_wide
 def test_the_policy_fits_iams_limits_split_into_an_inline_and_managed_policies():
     """IAM caps a role's inline policies at 10,240 characters and a managed policy at 6,144 (whitespace not
     counted): the grants on "*" go to managed policies, and the parts together are exactly the policy."""
-    policy = bootstrap.role_policy(ACCOUNT)
+    policy = bootstrap.role_policy(ACCOUNT, BUCKET)
     inline, managed = bootstrap.split_role_policy(policy)
     assert len(json.dumps(inline, separators=(",", ":"))) <= bootstrap.INLINE_LIMIT
     assert managed and all(
@@ -153,7 +154,7 @@ def test_the_policy_fits_iams_limits_split_into_an_inline_and_managed_policies()
 
 def test_a_resources_policy_past_the_managed_limit_is_split_by_action(monkeypatch):
     monkeypatch.setattr(bootstrap, "MANAGED_LIMIT", 2000)
-    inline, managed = bootstrap.split_role_policy(bootstrap.role_policy(ACCOUNT))
+    inline, managed = bootstrap.split_role_policy(bootstrap.role_policy(ACCOUNT, BUCKET))
     assert len(managed) >= 3 and list(managed)[:2] == [bootstrap.RESOURCES_POLICY, bootstrap.RESOURCES_POLICY + "-2"]
     assert all(len(json.dumps(d, separators=(",", ":"))) <= 2000 for d in managed.values())
 
@@ -183,9 +184,10 @@ def test_the_evaluator_knows_deny_wildcards_and_conditions():
 
 
 def test_the_one_service_role_reads_the_templates_of_every_region_of_its_account_and_no_other_accounts():
-    """IAM is global per account, so the service role bootstrapped in a second region is the same role: its
-    policy must still let the first region's nested stacks read their templates (issue 25)."""
-    policy = json.loads(bootstrap.role_policy(ACCOUNT).to_json())
+    """IAM is global per account, so the service role bootstrapped in a second region is the same role, its
+    policy rewritten for that region's bucket: the first region's nested stacks must still read their templates
+    (issue 25), through the grant on the stacks' own cylink-* buckets of this account."""
+    policy = json.loads(bootstrap.role_policy(ACCOUNT, "cylink-cfn-artifacts-111122223333-us-east-1").to_json())
     mine = {"s3:ResourceAccount": ACCOUNT}
     for region in ("ap-northeast-1", "us-east-1"):
         key = f"arn:aws:s3:::cylink-cfn-artifacts-{ACCOUNT}-{region}/templates/root-0a1b.json"

@@ -33,7 +33,7 @@ def expected() -> dict[str, str]:
     bucket = artifacts.bucket_name(ACCOUNT, REGION)
     documents = {
         "deployer-policy.json": bootstrap.deployer_policy(ACCOUNT, REGION, bucket),
-        "service-role-policy.json": bootstrap.role_policy(ACCOUNT),
+        "service-role-policy.json": bootstrap.role_policy(ACCOUNT, bucket),
         "permissions-boundary.json": bootstrap.boundary_policy(ACCOUNT),
     }
     return {name: bootstrap.as_json(document) + "\n" for name, document in documents.items()}

@@ -39,7 +39,6 @@ from awacs.aws import (
 )
 from botocore.exceptions import ClientError
 
-from cylink_deploy.cfn import artifacts
 from cylink_deploy.project import PACKAGE_ROOT
 from templates_src.common import DATA_KEY_TAG, PERMISSIONS_BOUNDARY, service_trust
 
@@ -307,7 +306,7 @@ def _conditions(account: str) -> dict[str, Condition]:
     }
 
 
-def role_policy(account: str, *, types: Iterable[str] | None = None) -> PolicyDocument:
+def role_policy(account: str, artifacts_bucket: str, types: Iterable[str] | None = None) -> PolicyDocument:
     """What CloudFormation may do on the deployer's behalf: exactly the handler permissions of the resource
     types in the build (no ``<service>:*``), each on the resources our stacks own (see ``_scope``), roles only
     under the project's permissions boundary, and roles passed only to the services that use them."""
@@ -342,10 +341,10 @@ def role_policy(account: str, *, types: Iterable[str] | None = None) -> PolicyDo
                 Condition=Condition(ForAnyValueStringLike("kms:ResourceAliases", f"alias/{NAME_PREFIX}*")),
             ),
         )
-    return PolicyDocument(Version="2012-10-17", Statement=statements + _fixed_statements(account))
+    return PolicyDocument(Version="2012-10-17", Statement=statements + _fixed_statements(account, artifacts_bucket))
 
 
-def _fixed_statements(account: str) -> list[Statement]:
+def _fixed_statements(account: str, artifacts_bucket: str) -> list[Statement]:
     """Reading the templates, passing and creating roles for services, and what is never allowed."""
     roles = f"arn:aws:iam::{account}:role/{NAME_PREFIX}-*"
     return [
@@ -353,10 +352,7 @@ def _fixed_statements(account: str) -> list[Statement]:
             Sid="ReadTemplates",
             Effect=Allow,
             Action=[s3.GetObject],
-            # IAM is global per account: one service role serves every region, so it reads the artifacts
-            # bucket of each (cylink-cfn-artifacts-ACCOUNT-REGION); naming only the region bootstrapped last would
-            # break the others' nested templates (https://docs.aws.amazon.com/IAM/latest/UserGuide/intro-structure.html)
-            Resource=[f"arn:aws:s3:::{artifacts.bucket_name(account, '*')}/*"],
+            Resource=[f"arn:aws:s3:::{artifacts_bucket}/*"],
             Condition=Condition(StringEquals("s3:ResourceAccount", account)),
         ),
         Statement(
@@ -607,7 +603,7 @@ def as_json(document: PolicyDocument) -> str:
     return json.dumps(json.loads(document.to_json()), indent=2, sort_keys=True)
 
 
-def service_role(iam_client: IAMClient, account: str, update: bool = False) -> tuple[str, bool]:
+def service_role(iam_client: IAMClient, account: str, artifacts_bucket: str, update: bool = False) -> tuple[str, bool]:
     """The service role's ARN, creating it when missing (``update``: also rewrite its policy).
     Returns (arn, created)."""
     try:
@@ -630,7 +626,7 @@ def service_role(iam_client: IAMClient, account: str, update: bool = False) -> t
             boundary_policy(account).to_json(),
             "The most any role of the Cylink stacks may do (created by deploy.py bootstrap)",
         )
-        inline, managed = split_role_policy(role_policy(account))
+        inline, managed = split_role_policy(role_policy(account, artifacts_bucket))
         for name, document in managed.items():
             policy = ensure_managed_policy(
                 iam_client, account, name, json.dumps(document), "What the Cylink stacks' service role may do on *"

@@ -145,7 +145,7 @@ def ensure_bootstrap(clients: aws.Clients, account: str, reporter: Reporter, upd
     bucket = artifacts.bucket_name(account, clients.region)
     if artifacts.ensure_bucket(clients.s3, bucket, clients.region, account):
         reporter.step(f"Created artifacts bucket {bucket} (encrypted, versioned, private, TLS-only)")
-    role_arn, created = boot.service_role(clients.iam, account, update)
+    role_arn, created = boot.service_role(clients.iam, account, bucket, update)
     if created:
         reporter.step(f"Created CloudFormation service role {role_arn}: change sets run as it")
     return bucket, role_arn
