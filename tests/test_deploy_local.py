@@ -183,7 +183,7 @@ def test_the_monitoring_stack_pages_through_the_encrypted_topic_and_the_services
     code, doc = deploy(prefix, stack, "--image-tag", "1.0.0", "--parameter", "AlarmEmail=oncall@example.com")
     assert code == 0
     outputs = doc["outputs"]
-    assert outputs["DashboardUrl"].endswith(f"#dashboards:name={prefix}-dev")
+    assert outputs["DashboardUrl"].endswith(f"#dashboards:name={prefix}-dev-{REGION}")
     topic = outputs["AlarmTopicArn"]
     sns = client(aws_env, "sns")
     attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
