@@ -80,6 +80,7 @@ def test_an_account_with_a_leading_zero_stays_text_and_the_region_defaults_as_ev
         (("--account", "12345"), "an AWS account ID is 12 digits"),
         (("--account", HOME, "--region", "tokyo"), "'tokyo' is not an AWS region"),
         (("--region", "us-east-1"), "--region applies with --account ID"),
+        (("--account", HOME, "--github-output"), "--github-output only shows the pin"),
     ],
 )
 def test_a_bad_pin_is_one_line_and_exit_2_and_writes_nothing(project, capsys, argv, said):

@@ -40,6 +40,8 @@ def github_output(pin: pins.Pin | None) -> str:
 
 def run(ctx: Context) -> int:
     a, params_dir = ctx.args, ctx.project.params_dir
+    if a.github_output and (a.account is not None or a.json):
+        raise BadInput("--github-output only shows the pin (its lines go to $GITHUB_OUTPUT): drop --account and --json")
     if a.account is None:
         if a.region is not None:
             raise BadInput("--region applies with --account ID: pin --env ENV --account ID --region R")
