@@ -181,3 +181,12 @@ def test_one_account_bootstrapped_in_two_regions_shares_its_roles_deliberately(a
         assert iameval.allowed(inline, "s3:GetObject", key, {"s3:ResourceAccount": HOME}), region
     names = iam.list_role_policies(RoleName="github-actions-cylink-deployer-dev")["PolicyNames"]
     assert {"cylink-deployer-ap-northeast-1", "cylink-deployer-us-west-2"} <= set(names)
+
+
+@pytest.mark.slow  # build starts the cfn-lint process
+def test_build_refuses_a_hand_broken_pin_as_it_refuses_a_broken_parameter_file(project, capsys):
+    path = pins.pin_file(project / "params", "prod")
+    path.parent.mkdir()
+    path.write_text("account: 1234\nregion: ap-northeast-1\n")
+    assert main(["build", "--env", "prod", "--project-dir", str(project)], stdin=io.StringIO()) == 2
+    assert "pins/prod.yaml: account '1234'" in capsys.readouterr().err
