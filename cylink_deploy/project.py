@@ -67,7 +67,10 @@ class Project:
 
     @property
     def policies_dir(self) -> Path:
-        return self.root / "policies"
+        """The tool's own policies (protection, stack policy): always this package's, never the project
+        directory's -- a ``--project-dir`` holding only ``params/`` is a whole project, and an untrusted tree
+        must not choose a weaker stack policy."""
+        return PACKAGE_ROOT / "policies"
 
     def check_build_dir(self) -> Path:
         """The build directory, refused when it would send the build's writes elsewhere: a ``build`` (or its

@@ -1,5 +1,5 @@
 """Monitoring stack: the alarms an on-call engineer of a live event needs, the SNS topic that pages
-them, and one dashboard (``<NamePrefix>-<EnvironmentName>``).
+them, and one dashboard (``<NamePrefix>-<EnvironmentName>-<region>``).
 
 Where it sits, and why: after the load balancer and before the services. The services roll a release
 back on their own 5xx-rate and unhealthy-host alarms (``DeploymentConfiguration.Alarms``), so they read
@@ -159,7 +159,7 @@ def _params(t: Template) -> None:
     add_param(
         t,
         "EnvironmentName",
-        "Environment (dev, staging, prod): names the dashboard <NamePrefix>-<EnvironmentName>.",
+        "Environment (dev, staging, prod): names the dashboard <NamePrefix>-<EnvironmentName>-<region>.",
         AllowedPattern=ENVIRONMENT_PATTERN,
     )
     add_param(
@@ -787,7 +787,9 @@ def build() -> Template:
     t.add_resource(
         cw.Dashboard(
             "Dashboard",
-            DashboardName=Sub("${NamePrefix}-${EnvironmentName}"),
+            # dashboards are global per account, not regional: the region keeps the same environment in two
+            # regions apart (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html)
+            DashboardName=Sub("${NamePrefix}-${EnvironmentName}-${AWS::Region}"),
             DashboardBody=Sub(dashboard_body(_unconditional_alarms(t))),
         )
     )

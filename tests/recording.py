@@ -65,12 +65,17 @@ class RecordingReporter:
         return "\n".join(str(v) for k, v in self.calls if k in ("step", "detail", "warn"))
 
 
-def run_command(args: Any, reporter: Any, clients: Any, sleep: Callable[[float], None] = lambda s: None) -> int:
-    """A registered command's ``run`` with clients the test made (Stubber or recording); no project needed."""
+def run_command(
+    args: Any, reporter: Any, clients: Any, sleep: Callable[[float], None] = lambda s: None, project: Any = None
+) -> int:
+    """A registered command's ``run`` with clients the test made (Stubber or recording), on ``project`` (default:
+    this checkout)."""
     import io
 
     from cylink_deploy.commands.base import Context
     from cylink_deploy.commands.registry import COMMANDS
+    from cylink_deploy.project import Project
 
     command = COMMANDS[args.command]
-    return command.run(Context(command, args, io.StringIO(), sleep, None, reporter, preset=clients))  # type: ignore[arg-type]
+    project = project or Project.find()  # the checkout's params/ (and its pins: none are committed)
+    return command.run(Context(command, args, io.StringIO(), sleep, project, reporter, preset=clients))

@@ -202,7 +202,7 @@ def test_the_monitoring_stack_pages_through_the_encrypted_topic_and_the_services
     code, doc = deploy(prefix, stack, "--image-tag", "1.0.0", "--parameter", "AlarmEmail=oncall@example.com")
     assert code == 0
     outputs = doc["outputs"]
-    assert outputs["DashboardUrl"].endswith(f"#dashboards:name={prefix}-dev")
+    assert outputs["DashboardUrl"].endswith(f"#dashboards:name={prefix}-dev-{REGION}")
     topic = outputs["AlarmTopicArn"]
     sns = client(aws_env, "sns")
     attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
@@ -238,7 +238,9 @@ def test_the_monitoring_stack_pages_through_the_encrypted_topic_and_the_services
         for d in alarms["backend-target-5xx-rate"]["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]
     }
     assert dims["LoadBalancer"] == full_name and dims["TargetGroup"].startswith("targetgroup/")
-    body = json.loads(client(aws_env, "cloudwatch").get_dashboard(DashboardName=f"{prefix}-dev")["DashboardBody"])
+    body = json.loads(
+        client(aws_env, "cloudwatch").get_dashboard(DashboardName=f"{prefix}-dev-{REGION}")["DashboardBody"]
+    )
     assert full_name in json.dumps(body) and "${" not in json.dumps(body)
 
     cfn = client(aws_env, "cloudformation")

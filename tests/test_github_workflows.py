@@ -171,8 +171,10 @@ def test_every_deploy_of_an_environment_waits_its_turn_none_is_cancelled():
 
 
 def test_each_deploy_job_assumes_its_own_role():
-    """Issue 24 finding 2: the plan job the plan role (repository variable; it cannot execute), the execute job
-    the deployer role of its environment (the GitHub environment's variable: only stack cylink-ENV)."""
+    """Issue 24 finding 2: the plan job the plan role (it cannot execute), the execute job the deployer role of its
+    environment (the GitHub environment's variable: only stack cylink-ENV). Issue 25: the plan role is the one of
+    the environment's pinned account (deploy.py pin --github-output), the repository variable only without a pin;
+    the execute job runs in the region the plan ran in."""
     document = load("deploy.yml")
     roles = {
         job_id: [
@@ -182,7 +184,24 @@ def test_each_deploy_job_assumes_its_own_role():
         ]
         for job_id, job in document["jobs"].items()
     }
-    assert roles == {"plan": ["${{ vars.AWS_PLAN_ROLE_ARN }}"], "execute": ["${{ vars.AWS_DEPLOY_ROLE_ARN }}"]}
+    assert roles == {
+        "plan": ["${{ steps.pin.outputs.plan-role-arn || vars.AWS_PLAN_ROLE_ARN }}"],
+        "execute": ["${{ vars.AWS_DEPLOY_ROLE_ARN }}"],
+    }
+    plan, execute = document["jobs"]["plan"], document["jobs"]["execute"]
+    ids = [s.get("id") for s in plan["steps"]]
+    assert ids.index("pin") < ids.index("plan")  # the pin is read before the role is assumed
+    (pin,) = [s for s in plan["steps"] if s.get("id") == "pin"]
+    assert pin["run"] == 'python deploy.py pin --env "$DEPLOY_ENV" --github-output >> "$GITHUB_OUTPUT"'
+    regions = [
+        s["with"]["aws-region"] for job in (plan, execute) for s in job["steps"] if "aws-region" in s.get("with", {})
+    ]
+    assert regions == [
+        "${{ steps.pin.outputs.region || vars.AWS_REGION || 'ap-northeast-1' }}",
+        "${{ needs.plan.outputs.region }}",
+    ]
+    assert plan["outputs"]["region"] == regions[0]  # the change set is in that region: execute goes there
+    assert "AWS_REGION" not in document.get("env", {})  # configure-aws-credentials exports the region it was given
 
 
 def test_ci_runs_the_readme_test_command_with_venvs_cached_by_their_requirement_files():
@@ -370,9 +389,10 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
     document = load("deploy.yml")
 
     plan = Job(document["jobs"]["plan"], where, env)
-    for step_id in ("plan", "summary"):
+    for step_id in ("pin", "plan", "summary"):
         proc = plan.run(step_id)
         assert proc.returncode == 0, proc.stderr[-3000:]
+    assert plan.step_outputs["pin"] == {"account": "", "region": "", "plan-role-arn": ""}  # dev: not pinned
     outputs = plan.outputs()
     assert outputs["environment"] == "dev" and outputs["status"] == "REVIEW"
     assert outputs["change-set-id"].startswith("arn:aws:cloudformation:") and outputs["change-set-name"].startswith(

@@ -154,7 +154,7 @@ def test_the_monitoring_stack_comes_before_the_services_and_after_what_it_watche
 
 def _substituted_body(built) -> tuple[dict, dict]:
     dash = built.props("monitoring", "Dashboard")
-    assert dash["DashboardName"] == {"Fn::Sub": "${NamePrefix}-${EnvironmentName}"}
+    assert dash["DashboardName"] == {"Fn::Sub": "${NamePrefix}-${EnvironmentName}-${AWS::Region}"}
     template = dash["DashboardBody"]["Fn::Sub"]
     assert isinstance(template, str)
     return json.loads(template), built["monitoring"]

@@ -181,3 +181,16 @@ def test_the_evaluator_knows_deny_wildcards_and_conditions():
     assert iameval.decision(doc, "kms:CreateGrant", "k") == "Deny"
     assert iameval.decision(doc, "kms:CreateGrant", "k", {"kms:GrantIsForAWSResource": "true"}) == "Allow"
     assert iameval.decision(doc, "s3:GetObject", "x") == "ImplicitDeny"
+
+
+def test_the_one_service_role_reads_the_templates_of_every_region_of_its_account_and_no_other_accounts():
+    """IAM is global per account, so the service role bootstrapped in a second region is the same role, its
+    policy rewritten for that region's bucket: the first region's nested stacks must still read their templates
+    (issue 25), through the grant on the stacks' own cylink-* buckets of this account."""
+    policy = json.loads(bootstrap.role_policy(ACCOUNT, "cylink-cfn-artifacts-111122223333-us-east-1").to_json())
+    mine = {"s3:ResourceAccount": ACCOUNT}
+    for region in ("ap-northeast-1", "us-east-1"):
+        key = f"arn:aws:s3:::cylink-cfn-artifacts-{ACCOUNT}-{region}/templates/root-0a1b.json"
+        assert iameval.allowed(policy, "s3:GetObject", key, mine), region
+    other = "arn:aws:s3:::cylink-cfn-artifacts-444455556666-us-east-1/templates/root-0a1b.json"
+    assert not iameval.allowed(policy, "s3:GetObject", other, {"s3:ResourceAccount": "444455556666"})

@@ -13,6 +13,7 @@ from cylink_deploy import aws
 from cylink_deploy.cfn import identity
 from cylink_deploy.commands import base, registry
 from cylink_deploy.errors import Aborted
+from cylink_deploy.project import Project
 
 from .conftest import REPO
 
@@ -76,7 +77,8 @@ class NotATerminal(io.StringIO):
 
 def context(argv: list[str], stdin: io.StringIO) -> base.Context:
     args = registry.parser().parse_args(argv)
-    return base.Context(registry.COMMANDS[args.command], args, stdin, lambda s: None, None, None)  # type: ignore[arg-type]
+    command = registry.COMMANDS[args.command]
+    return base.Context(command, args, stdin, lambda s: None, Project.find(), None)  # type: ignore[arg-type]
 
 
 def test_the_terminal_rule_holds_before_any_client_is_made(monkeypatch):

@@ -221,7 +221,8 @@ def protections(trust: GitHubTrust, role: Role) -> list[str]:
     refs = ", ".join(sorted(set(trust.refs))) or "the release refs"
     if role.environment is None:
         return [
-            f"repository variable AWS_PLAN_ROLE_ARN={role.arn}",
+            f"repository variable AWS_PLAN_ROLE_ARN={role.arn} (the plan job's role for environments without a pin; "
+            "a pinned environment's plan job assumes this role name in its pinned account)",
             f"protect {refs}: a branch ruleset requiring a reviewed pull request, no force-push or deletion; a tag "
             "ruleset letting only maintainers create or move release tags",
         ]

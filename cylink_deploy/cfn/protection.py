@@ -18,7 +18,7 @@ from cylink_deploy.errors import BadInput
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
-CONFIG_FILE = "protection.yaml"  # in the project's policies/ directory
+CONFIG_FILE = "protection.yaml"  # in the package's policies/ directory (Project.policies_dir)
 
 
 @dataclass(frozen=True)

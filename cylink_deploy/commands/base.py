@@ -20,6 +20,7 @@ from cylink_deploy.cfn import identity
 from cylink_deploy.errors import Aborted, BadInput
 from cylink_deploy.jobs import model
 from cylink_deploy.output.human import HumanReporter
+from cylink_deploy.preflight import pins
 from cylink_deploy.project import Project
 
 GROUPS = {  # the help output's sections, in this order
@@ -160,15 +161,22 @@ class Context:
             raise Aborted(f"no terminal to confirm on: pass --yes (CI){self.command.no_terminal_hint}")
 
     def clients(self, endpoint_url: str | None = None, credentials: dict[str, str] | None = None) -> aws.Clients:
-        """The AWS clients (made once), after the terminal rule: nothing reaches AWS before it holds. For a command
-        on one environment's stack (--env), the first call also refuses a stack that records another environment:
-        the one identity check every such command passes before anything reads or writes its stack."""
+        """The AWS clients (made once), after the terminal rule and the environment's pin: nothing reaches AWS
+        before the one holds, nothing is written before the other does. For a command on one environment's stack
+        (--env), the first call also refuses a stack that records another environment: the one identity check
+        every such command passes before anything reads or writes its stack."""
         self.require_terminal()
-        if self.preset is None and not self._made:
-            profile = None if credentials else getattr(self.args, "profile", None)
-            session = aws.make_session(getattr(self.args, "region", None), profile, credentials)
-            self._made.append(aws.make_clients(session, endpoint_url))
-        made = self.preset or self._made[0]
+        if not self._made:
+            if self.preset is not None:
+                made = self.preset
+            else:
+                profile = None if credentials else getattr(self.args, "profile", None)
+                session = aws.make_session(getattr(self.args, "region", None), profile, credentials)
+                made = aws.make_clients(session, endpoint_url)
+            if credentials is None:  # the embedded emulator (--local) is no account anybody pinned
+                self.check_pins(made)
+            self._made.append(made)
+        made = self._made[0]
         if "target" in self.command.flags and not self._checked:
             self._checked.append(identity.require_env(made.cloudformation, self.stack, self.args.env))
         return made
@@ -177,3 +185,28 @@ class Context:
     def stack(self) -> str:
         """The stack a command with --env / --stack-name works on."""
         return model.stack_name(self.args.env, self.args.stack_name)
+
+    def pinned_envs(self) -> list[str]:
+        """The environments this command acts on: --env, and bootstrap's --github-environment roles."""
+        env = getattr(self.args, "env", None)
+        return ([env] if isinstance(env, str) else []) + list(getattr(self.args, "github_environment", None) or [])
+
+    def check_pins(self, clients: aws.Clients) -> None:
+        """The one pin check (preflight/pins.py), before a command's first write: the credentials' account
+        (STS GetCallerIdentity) and the region must be each environment's pin; an unpinned prod is warned about."""
+        pinned = []
+        for env in self.pinned_envs():
+            pin = pins.load(self.project.params_dir, env)
+            if pin is not None:
+                pinned.append(pin)
+            elif warning := pins.unpinned(env):
+                self.reporter.warn(warning)
+        if not pinned:
+            return
+        account = aws.account_id(
+            clients.sts
+        )  # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+        for pin in pinned:
+            why = pins.refusal(pin, account, clients.region)
+            if why:
+                raise pins.WrongAccount(why)

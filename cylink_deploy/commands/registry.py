@@ -14,6 +14,7 @@ from cylink_deploy.commands import (
     drift,
     execute,
     logs,
+    pin,
     release,
     rotate_redis_auth,
     serve_local,
@@ -33,6 +34,7 @@ REGISTRY: tuple[Command, ...] = (
     build.COMMAND,
     cost.COMMAND,
     serve_local.COMMAND,
+    pin.COMMAND,
     bootstrap.COMMAND,
 )
 COMMANDS = {c.name: c for c in REGISTRY}
@@ -40,7 +42,8 @@ COMMANDS = {c.name: c for c in REGISTRY}
 EPILOG = """exit codes:
   0  deployed, or no changes          1  deployment (or lint) failed, or an unexpected error
   2  bad flag, region or parameter file  3  credentials, permissions, unreachable endpoint
-  4  stack needs recovery first       5  declined at the prompt, or no TTY without --yes
+  4  stack needs recovery first, or the credentials' account/region is not the environment's pin
+  5  declined at the prompt, or no TTY without --yes
   6  refused: the change set would replace or remove a stateful resource (see --allow-replacement)
   7  release --build: docker missing, not running, or a build/push failed
 
@@ -50,6 +53,7 @@ examples:
   python deploy.py execute --env prod CHANGE_SET_NAME
   python deploy.py release --env prod --image-tag v1.1.0       # release (guide section 12)
   python deploy.py status --env prod; python deploy.py logs --env prod backend --follow
+  python deploy.py pin --env prod --account 123456789012 --region ap-northeast-1   # prod only there
 """
 
 

@@ -3,6 +3,7 @@ the deployer policy, and optionally the GitHub OIDC provider and deployer role."
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,18 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
     return result
 
 
+def pin_commands(roles: list[github_oidc.Role], account: str, region: str) -> dict[str, str]:
+    """Per environment role bootstrapped here, the command that pins the environment to this account and region:
+    with several accounts, where each environment lives is written down once, in the repository."""
+    return {
+        r.environment: shlex.join(
+            ["python", "deploy.py", "pin", "--env", r.environment, "--account", account, "--region", region]
+        )
+        for r in roles
+        if r.environment
+    }
+
+
 def _bootstrap_github(
     clients: aws.Clients, account: str, bucket: str, trust: github_oidc.GitHubTrust, reporter: Reporter
 ) -> dict[str, object]:
@@ -62,8 +75,18 @@ def _bootstrap_github(
     for role in roles:
         for line in github_oidc.protections(trust, role):
             reporter.detail(line)
+    pins = pin_commands(roles, account, clients.region)
+    if pins:
+        reporter.step(
+            f"Pin each environment to account {account} in {clients.region} and commit params/pins/ (every command "
+            "then refuses other accounts and regions; the deploy workflow's plan job assumes the plan role of the "
+            "pinned account):"
+        )
+        for command in pins.values():
+            reporter.detail(command)
     plan = next((r.arn for r in roles if r.environment is None), None)
     return {
+        "pinCommands": pins,
         "githubOidcProviderArn": provider,
         "githubPlanRoleArn": plan,
         "githubDeployRoleArns": {r.environment: r.arn for r in roles if r.environment},

@@ -14,7 +14,7 @@ from cylink_deploy.jobs.model import DeployRequest, Result, Status
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.preflight import build as build_step
 from cylink_deploy.preflight import lint as lint_step
-from cylink_deploy.preflight import params
+from cylink_deploy.preflight import params, pins
 from cylink_deploy.project import Project
 from templates_src import render
 
@@ -49,6 +49,7 @@ def build(project: Project, reporter: Reporter, env: str | None = None) -> Resul
         root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
         for path in param_files:  # read as a deploy reads them (a deploy adds only its own rules): exit 2
             params.resolve(path.stem, path, root_parameters, deploying=False)
+            pins.load(project.params_dir, path.stem)  # a hand-broken pin fails here (pre-commit), not at the deploy
         lint = lint_step.Lint(result.paths, param_files, project.lint_cache, linter=linter)
         problems = lint.result()
     finally:

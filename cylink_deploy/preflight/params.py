@@ -178,6 +178,11 @@ def _lines(path: Path, node: yaml.Node | None) -> dict[tuple[str, str], int]:
     return lines
 
 
+def read_yaml(path: Path) -> Any:
+    """A YAML file of this project read as written (``_Loader``); every problem is one line naming the file."""
+    return _parse(path)[0]
+
+
 def read(path: Path) -> ParameterFile:
     """Read a deployment file, with its top-level keys checked and the line of every key."""
     doc, node = _parse(path)
