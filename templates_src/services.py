@@ -150,7 +150,14 @@ def _service(t: Template, svc: AppService) -> None:
             ServiceName=service_name(svc),
             Cluster=Ref("ClusterName"),
             TaskDefinition=Ref(f"{svc.title}TaskDefinition"),
-            DesiredCount=Ref(f"{svc.title}MinCapacity"),
+            # No DesiredCount: auto scaling owns the count. With it, every update that touches the service sets the
+            # count back to the template's value, a scale-in in the middle of an event (issue 21 finding 12; CDK
+            # omits it for the same reason: https://github.com/aws/aws-cdk/pull/13130). Without it ECS creates the
+            # service with 1 task ("For new services, if a desired count is not specified, a default value of 1 is
+            # used", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html)
+            # and registering the scalable target raises it to MinCapacity ("it changes the resource's current
+            # capacity to a value that is inside of this range", https://docs.aws.amazon.com/autoscaling/application/
+            # APIReference/API_RegisterScalableTarget.html); an update keeps the running count.
             CapacityProviderStrategy=capacity_strategy(),
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),

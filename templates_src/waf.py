@@ -12,7 +12,7 @@ from troposphere import Equals, GetAtt, Output, Ref, Sub, Template
 from troposphere import logs
 from troposphere import wafv2 as waf
 
-from .common import RETAINED_NAMED, add_param
+from .common import RETAINED_NAMED, WEB_ACL_METRIC, add_param
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -21,7 +21,7 @@ MANAGED_RULE_GROUPS = (
 )
 
 
-def _visibility(metric: str) -> waf.VisibilityConfig:
+def _visibility(metric: str | Sub) -> waf.VisibilityConfig:
     return waf.VisibilityConfig(CloudWatchMetricsEnabled=True, MetricName=metric, SampledRequestsEnabled=True)
 
 
@@ -70,7 +70,7 @@ def add(t: Template, alb: str) -> None:
             Scope="REGIONAL",
             DefaultAction=waf.DefaultAction(Allow=waf.AllowAction()),
             Rules=rules,
-            VisibilityConfig=_visibility("cylink-alb"),
+            VisibilityConfig=_visibility(Sub(WEB_ACL_METRIC)),
         )
     )
     t.add_resource(

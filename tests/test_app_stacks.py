@@ -90,7 +90,12 @@ def test_services_use_the_capacity_strategy_circuit_breaker_and_private_subnets(
         assert [i["CapacityProvider"] for i in s["CapacityProviderStrategy"]] == ["FARGATE", "FARGATE_SPOT"]
         assert s["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
         assert s["HealthCheckGracePeriodSeconds"] > 0
-        assert s["DesiredCount"] == {"Ref": f"{svc}MinCapacity"}
+        # Issue 21 finding 12: a template DesiredCount is set again on every update that touches the service (a
+        # scale-in mid-event); without it the scalable target's MinCapacity sets the count
+        # (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html).
+        assert "DesiredCount" not in s
+        target = built.props("services", f"{svc}ScalableTarget")
+        assert target["MinCapacity"] == {"Ref": f"{svc}MinCapacity"}
         vpc = s["NetworkConfiguration"]["AwsvpcConfiguration"]
         assert vpc["AssignPublicIp"] == {"Ref": "TaskAssignPublicIp"}
         assert vpc["Subnets"] == {"Fn::Split": [",", {"Ref": "TaskSubnetIds"}]}
@@ -123,8 +128,12 @@ def test_backend_scales_on_cpu_exactly_as_the_guide(built):
 
 
 def test_dns_creates_a_retained_zone_only_without_a_zone_id_and_validates_the_certificate(built):
+    """Issue 21 finding 4: the zone is kept only once the operation that created it succeeds (a rolled-back
+    create deletes it, so the retry does not leave a second zone with other name servers):
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html"""
     zone = built.resource("dns", "HostedZone")
-    assert zone["Condition"] == "CreateZone" and zone["DeletionPolicy"] == "Retain"
+    assert zone["Condition"] == "CreateZone" and zone["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert zone["UpdateReplacePolicy"] == "Retain"
     cert = built.props("dns", "Certificate")
     assert cert["ValidationMethod"] == "DNS"
     assert [o["DomainName"] for o in cert["DomainValidationOptions"]][0] == {"Ref": "DomainName"}
