@@ -20,6 +20,7 @@ from troposphere import applicationautoscaling as aas
 from troposphere import ecs
 
 from .cluster import capacity_strategy
+from .loadbalancer import IDLE_TIMEOUT_SECONDS
 from .common import (
     APP_USER,
     BACKEND,
@@ -79,9 +80,22 @@ def scaling_params() -> dict[str, tuple[str, str, dict[str, int]]]:
     return out
 
 
+# Node closes idle keep-alive connections after 5 s by default; the ALB reuses them for up to its idle timeout, and
+# an application that closes first makes the ALB answer 502 ("configure the idle timeout of your application to be
+# larger than the idle timeout configured for the load balancer": https://docs.aws.amazon.com/elasticloadbalancing/
+# latest/application/edit-load-balancer-attributes.html#connection-idle-timeout). Next.js's standalone server reads
+# KEEP_ALIVE_TIMEOUT (ms: https://github.com/vercel/next.js/pull/50221); the backend must read it too (README "What
+# the images must do"). Issue 21 finding 7.
+KEEP_ALIVE_TIMEOUT_MS = (IDLE_TIMEOUT_SECONDS + 5) * 1000
+
+
 def _environment(svc: AppService) -> dict[str, object]:
     """Plain environment of a container; secrets never go here."""
-    env: dict[str, object] = {"NODE_ENV": "production", "PORT": str(svc.port)}
+    env: dict[str, object] = {
+        "NODE_ENV": "production",
+        "PORT": str(svc.port),
+        "KEEP_ALIVE_TIMEOUT": str(KEEP_ALIVE_TIMEOUT_MS),
+    }
     if svc is BACKEND:
         env["REDIS_URL"] = Sub("rediss://${RedisEndpointAddress}:${RedisEndpointPort}")  # TLS: rediss://
         env["CORS_ORIGIN"] = Ref("SiteOrigins")

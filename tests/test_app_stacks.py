@@ -160,3 +160,25 @@ def test_root_outputs_everything_engineers_need(built):
     ):
         assert name in outputs, name
     assert outputs["BackendServiceName"]["Condition"] == "HasImageTag"
+
+
+def test_every_container_keeps_idle_connections_open_longer_than_the_alb(built):
+    """Issue 21 finding 7: the application's keep-alive must outlast the ALB's idle timeout, else the ALB answers
+    502 on a connection the app just closed (ELB User Guide, connection idle timeout). Node's default is 5 s."""
+    alb = built.props("loadbalancer", "LoadBalancer")
+    attrs = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    idle_ms = int(attrs["idle_timeout.timeout_seconds"]) * 1000
+    for svc in ("Backend", "Frontend"):
+        env = {e["Name"]: e["Value"] for e in _container(built, svc)["Environment"]}
+        assert int(env["KEEP_ALIVE_TIMEOUT"]) > idle_ms, svc
+
+
+def test_the_waf_counts_large_bodies_instead_of_blocking_them_and_keeps_the_user_agent_rule(built):
+    """Issue 21 finding 8: the core rule set blocks bodies over 8 KB (SizeRestrictions_BODY) and requests without a
+    User-Agent (NoUserAgent_HEADER): https://docs.aws.amazon.com/waf/latest/developerguide/
+    aws-managed-rule-groups-baseline.html. Large bodies are counted; a missing User-Agent is still blocked."""
+    rules = {r["Name"]: r for r in built.props("loadbalancer", "WebAcl")["Rules"]}
+    statement = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert statement["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    others = [n for n in rules if n != "AWSManagedRulesCommonRuleSet"]
+    assert all("RuleActionOverrides" not in str(rules[n]) for n in others)
