@@ -309,3 +309,13 @@ def test_a_prefix_ecr_or_the_length_limit_refuses_is_bad_input_before_anything_e
     with pytest.raises(BadInput, match="NamePrefix"):
         params.resolve("dev", REPO / "params" / "dev.yaml", root, {"NamePrefix": prefix})
     assert params.check_value("NamePrefix", "a" * 20, root["NamePrefix"]) is None
+
+
+def test_a_zone_whose_name_servers_cannot_be_read_is_a_warning_with_the_command_not_a_failure():
+    route53, stub = _stubbed("route53")
+    stub.add_client_error("get_hosted_zone", "AccessDenied", "not authorized to perform: route53:GetHostedZone")
+    reporter = RecordingReporter()
+    with stub:
+        deploy_job.show_delegation(route53, "Z0123456789ABCDEFGHIJ", reporter)
+    (warning,) = reporter.of("warn")
+    assert "(AccessDenied)" in warning and "aws route53 get-hosted-zone --id Z0123456789ABCDEFGHIJ" in warning

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
+from botocore.exceptions import ClientError
+
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import artifacts, changesets, delegation, ecs_verdict, leftovers, protection
 from cylink_deploy.cfn import bootstrap as boot
@@ -140,7 +142,7 @@ def execute_and_follow(
             zone = delegation.created_zone(event)
             if zone and route53 is not None and zone not in zones:  # once: while the certificate waits for it
                 zones.add(zone)
-                reporter.show(NewZone(delegation.delegation(route53, zone)))
+                show_delegation(route53, zone, reporter)
 
     on_poll = (lambda: watch(progress.events)) if watch else None
     status = stack_events.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested, on_poll)
@@ -154,6 +156,18 @@ def execute_and_follow(
             reporter.show(ReleaseRolledBack(rollback, tuple(said)))
         raise DeploymentFailed(
             f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else "")
+        )
+
+
+def show_delegation(route53: Route53Client, zone: str, reporter: Reporter) -> None:
+    """A new zone's name servers, or (no permission, a throttle) the command that reads them: never a reason to
+    stop following the stack."""
+    try:
+        reporter.show(NewZone(delegation.delegation(route53, zone)))
+    except ClientError as exc:
+        reporter.warn(
+            f"could not read the new zone's name servers ({aws.error_code(exc)}): run aws route53 get-hosted-zone "
+            f"--id {zone} and set them at the registrar now (the certificate waits for the delegation)"
         )
 
 
