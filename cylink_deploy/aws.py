@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_route53 import Route53Client
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sts import STSClient
@@ -66,6 +67,7 @@ class Clients:
     cloudwatch: CloudWatchClient
     secretsmanager: SecretsManagerClient  # rotate-redis-auth
     profile: str | None = None  # named profile in use (None: the default chain)
+    route53: Route53Client | None = None  # a new hosted zone's name servers while the certificate waits
 
 
 # Nothing answered: refused, no such host (EndpointConnectionError), or no answer to the connect within
@@ -187,6 +189,7 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         cloudwatch=ff.attach(session.client("cloudwatch", config=config, endpoint_url=url)),
         secretsmanager=ff.attach(session.client("secretsmanager", config=config, endpoint_url=url)),
         profile=session.profile_name if session.profile_name != "default" else None,
+        route53=ff.attach(session.client("route53", config=config, endpoint_url=url)),
     )
 
 

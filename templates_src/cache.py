@@ -10,7 +10,7 @@ metrics are per <id>-001, -002, ...).
 
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub, Template
+from troposphere import And, Condition, Equals, GetAtt, If, Not, Ref, Split, Sub, Template
 from troposphere import elasticache, secretsmanager
 
 from .common import RETAINED, SUBNET_LIST_PATTERN, add_output, add_param, data_key_param, name_prefix_param
@@ -18,6 +18,13 @@ from .common import RETAINED, SUBNET_LIST_PATTERN, add_output, add_param, data_k
 # The group's AuthToken: the secret's AWSCURRENT (no version stage or ID). ``deploy.py rotate-redis-auth``
 # moves AWSCURRENT to the new token, so a later stack update that touches the group sends the token Redis
 # accepts; a pinned version would send the old token back.
+# Failover follows the node count ("auto") unless switched "off": AWS refuses to enable automatic failover and
+# Multi-AZ in the update that adds the first replica ("must have at least one read replica to enable
+# autofailover") and to remove the last replica while Multi-AZ is on ("Must have at least 1 replica for Multi-AZ
+# enabled"): https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/383,
+# https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html. deploy.py refuses such an update and
+# prints the two steps (cfn/changes.py redis_refusal); issue 21 finding 2.
+FAILOVER_VALUES = ("auto", "off")
 AUTH_TOKEN_REFERENCE = "{{resolve:secretsmanager:${RedisAuthSecret}:SecretString}}"
 
 
@@ -42,9 +49,17 @@ def build() -> Template:
         MinValue=1,
         MaxValue=6,
     )
+    add_param(
+        t,
+        "RedisFailover",
+        "auto: Multi-AZ automatic failover whenever there are 2+ nodes; off: none (the first step of adding or "
+        "removing the replica, which AWS refuses in the same update as the failover switch).",
+        AllowedValues=list(FAILOVER_VALUES),
+    )
     add_param(t, "RedisSnapshotRetentionDays", "Days automatic snapshots are kept.", "Number", MinValue=1, MaxValue=35)
     data_key_param(t)
     t.add_condition("MultiNode", Not(Equals(Ref("RedisNodeCount"), "1")))
+    t.add_condition("Failover", And(Condition("MultiNode"), Equals(Ref("RedisFailover"), "auto")))
 
     t.add_resource(
         secretsmanager.Secret(
@@ -65,7 +80,7 @@ def build() -> Template:
             SubnetIds=Split(",", Ref("PrivateSubnetIds")),
         )
     )
-    multi = If("MultiNode", True, False)
+    multi = If("Failover", True, False)
     t.add_resource(
         elasticache.ReplicationGroup(
             "RedisReplicationGroup",

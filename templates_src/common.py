@@ -46,7 +46,13 @@ SERVICES: tuple[AppService, ...] = (BACKEND, FRONTEND)
 FARGATE_BASE = 1
 FARGATE_WEIGHT = 1
 
-NAME_PREFIX_PATTERN = r"^[a-z][a-z0-9-]{1,19}$"
+# A letter, then letters and digits where single hyphens may join them: never a trailing hyphen and never two in a
+# row, because the prefix starts ECR repository names, whose schema pattern (AWS::ECR::Repository RepositoryName,
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html) refuses "cy-/backend" and
+# "cy--x/backend" (issue 21 finding 6). 2-20 characters (MinLength/MaxLength): tests/test_names.py proves every
+# name built from a prefix this admits fits its resource's schema pattern and length.
+NAME_PREFIX_PATTERN = r"^[a-z](-?[a-z0-9])+$"
+NAME_PREFIX_LENGTH = (2, 20)
 CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-8])$"
 APEX_DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 DOMAIN_PATTERN = r"^$|" + APEX_DOMAIN_PATTERN  # empty: no domain yet
@@ -97,7 +103,10 @@ def name_prefix_param(t: Template) -> Parameter:
         "NamePrefix",
         "Prefix of physical resource names (cylink gives the guide's names).",
         AllowedPattern=NAME_PREFIX_PATTERN,
-        ConstraintDescription="2-20 characters: lower-case letters, digits and hyphens, starting with a letter.",
+        MinLength=NAME_PREFIX_LENGTH[0],
+        MaxLength=NAME_PREFIX_LENGTH[1],
+        ConstraintDescription="2-20 characters: lower-case letters and digits, starting with a letter; single "
+        "hyphens only between them (none at the end).",
     )
 
 
@@ -153,6 +162,13 @@ def service_name(svc: AppService) -> Sub:
     """Physical name of a service's ECS service: deterministic, so the monitoring stack can alarm on it
     before the services stack exists (the services stack reads the alarms it rolls back on)."""
     return Sub("${NamePrefix}-" + svc.name + "-service")
+
+
+# The WebACL's CloudWatch metric name, and so the value of its metrics' WebACL dimension
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-wafv2-webacl-visibilityconfig.html:
+# "MetricName: A name of the Amazon CloudWatch metric dimension"). One expression for both the WebACL and its alarm,
+# per NamePrefix, so two environments in one account never share a metric (issue 21 finding 3).
+WEB_ACL_METRIC = "${NamePrefix}-alb"
 
 
 def name_tags(suffix: str) -> Tags:

@@ -11,7 +11,7 @@ from troposphere import Equals, GetAtt, If, Join, Output, Ref, Template
 from troposphere import certificatemanager as acm
 from troposphere import route53
 
-from .common import RETAINED, APEX_DOMAIN_PATTERN, DOMAIN_MAX_LENGTH, HOSTED_ZONE_PATTERN, add_output, add_param
+from .common import RETAINED_NAMED, APEX_DOMAIN_PATTERN, DOMAIN_MAX_LENGTH, HOSTED_ZONE_PATTERN, add_output, add_param
 
 SUBDOMAINS = ("www", "api")
 
@@ -32,7 +32,11 @@ def build() -> Template:
         route53.HostedZone(
             "HostedZone",
             Condition="CreateZone",
-            **RETAINED,
+            # Kept, except when the operation that created it rolls back (e.g. the certificate waited 72 h for a
+            # delegation that never came): the retry then creates a zone again, not a second one beside an orphan
+            # whose name servers the registrar may already have (issue 21 finding 4).
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
+            **RETAINED_NAMED,
             Name=Ref("DomainName"),
             HostedZoneConfig=route53.HostedZoneConfiguration(Comment="Cylink (managed by CloudFormation)"),
         )

@@ -33,6 +33,7 @@ from .common import (
     EMAIL_MAX_LENGTH,
     FRONTEND,
     SERVICES,
+    WEB_ACL_METRIC,
     AppService,
     add_output,
     add_param,
@@ -53,7 +54,12 @@ MISSING = {
     "latency": "notBreaching",  # no requests means nothing was slow
     "unhealthy": "notBreaching",  # the ALB stops reporting only without targets: TasksBelowMinimum pages that
     "utilisation": "notBreaching",  # no tasks report no CPU: TasksBelowMinimum pages that
-    "tasks": "breaching",  # Container Insights reports nothing when no task runs: that *is* the failure
+    # The alarm exists before its service does (the services stack reads the alarms it rolls back on), and ECS
+    # reports no metric for a service without a RUNNING task
+    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html); "breaching" would page
+    # on every first deploy (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    # #alarms-and-missing-data). A service with no task at all shows as the ALB's unhealthy/5xx alarms instead.
+    "tasks": "notBreaching",
     "redis": "notBreaching",  # a node that does not exist (or a replica-only metric on one node) reports nothing
     "network": "notBreaching",  # NAT and WAF publish only when there is traffic
 }
@@ -584,7 +590,7 @@ def _network_alarms(t: Template) -> None:
         "HasWaf",
         Namespace="AWS/WAFV2",
         MetricName="BlockedRequests",
-        Dimensions=_dims(WebACL=Sub("${NamePrefix}-alb"), Region=Ref("AWS::Region"), Rule="ALL"),
+        Dimensions=_dims(WebACL=Sub(WEB_ACL_METRIC), Region=Ref("AWS::Region"), Rule="ALL"),
         Statistic="Sum",
         Period=300,
     )

@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "RedisNodeType": "cache.t3.medium",
     "RedisEngineVersion": "7.1",
     "RedisNodeCount": 2,
+    "RedisFailover": "auto",
     "RedisSnapshotRetentionDays": 7,
     "EcrKeepImages": 30,
     "LogRetentionDays": 30,

@@ -1,5 +1,6 @@
 """Security-group stack (guide §5, §7, §8): the ALB is open on 80/443, tasks accept only the ALB on
-their container ports, and Redis accepts only the tasks on 6379. Every rule carries a description.
+their container ports, and Redis accepts only the tasks on 6379. Egress is explicit everywhere: the tasks reach
+HTTPS and Redis only. Every rule carries a description.
 
 Outputs: AlbSecurityGroupId, TaskSecurityGroupId, RedisSecurityGroupId.
 """
@@ -27,8 +28,13 @@ PORT_80_SKIP = checkov_skips(
 NO_EGRESS = ec2.SecurityGroupRule(
     IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress beyond the group's explicit rules"
 )
-# Groups whose egress is declared explicitly: the ALB (only to the task ports, rules below) and Redis (none).
-EXPLICIT_EGRESS = ("AlbSecurityGroup", "RedisSecurityGroup")
+# Every group declares its egress: the ALB reaches only the task ports, Redis nothing, and the tasks only what they
+# need (issue 21 finding 14): HTTPS (ECR, CloudWatch Logs, Secrets Manager through the NAT or public IP, image layers
+# through the S3 gateway endpoint) and Redis. DNS needs no rule: security groups do not filter traffic to the Amazon
+# DNS server (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html, "Security groups don't
+# filter traffic destined to and from the following: Amazon Domain Name Services (DNS)").
+EXPLICIT_EGRESS = ("AlbSecurityGroup", "RedisSecurityGroup", "TaskSecurityGroup")
+HTTPS_PORT = 443
 
 
 def _group(t: Template, title: str, suffix: str, description: str) -> None:
@@ -100,6 +106,24 @@ def build() -> Template:
             f"ALB to {svc.name} tasks",
             **dst,
         )
+    _rule(
+        t,
+        ec2.SecurityGroupEgress,
+        "TaskEgressHttps",
+        "TaskSecurityGroup",
+        HTTPS_PORT,
+        "Tasks to AWS APIs (ECR, logs, Secrets Manager) over HTTPS",
+        CidrIp="0.0.0.0/0",
+    )
+    _rule(
+        t,
+        ec2.SecurityGroupEgress,
+        "TaskEgressRedis",
+        "TaskSecurityGroup",
+        REDIS_PORT,
+        "Tasks to Redis",
+        DestinationSecurityGroupId=GetAtt("RedisSecurityGroup", "GroupId"),
+    )
     _rule(
         t,
         ec2.SecurityGroupIngress,

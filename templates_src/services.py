@@ -20,6 +20,7 @@ from troposphere import applicationautoscaling as aas
 from troposphere import ecs
 
 from .cluster import capacity_strategy
+from .loadbalancer import IDLE_TIMEOUT_SECONDS
 from .common import (
     APP_USER,
     BACKEND,
@@ -79,9 +80,22 @@ def scaling_params() -> dict[str, tuple[str, str, dict[str, int]]]:
     return out
 
 
+# Node closes idle keep-alive connections after 5 s by default; the ALB reuses them for up to its idle timeout, and
+# an application that closes first makes the ALB answer 502 ("configure the idle timeout of your application to be
+# larger than the idle timeout configured for the load balancer": https://docs.aws.amazon.com/elasticloadbalancing/
+# latest/application/edit-load-balancer-attributes.html#connection-idle-timeout). Next.js's standalone server reads
+# KEEP_ALIVE_TIMEOUT (ms: https://github.com/vercel/next.js/pull/50221); the backend must read it too (README "What
+# the images must do"). Issue 21 finding 7.
+KEEP_ALIVE_TIMEOUT_MS = (IDLE_TIMEOUT_SECONDS + 5) * 1000
+
+
 def _environment(svc: AppService) -> dict[str, object]:
     """Plain environment of a container; secrets never go here."""
-    env: dict[str, object] = {"NODE_ENV": "production", "PORT": str(svc.port)}
+    env: dict[str, object] = {
+        "NODE_ENV": "production",
+        "PORT": str(svc.port),
+        "KEEP_ALIVE_TIMEOUT": str(KEEP_ALIVE_TIMEOUT_MS),
+    }
     if svc is BACKEND:
         env["REDIS_URL"] = Sub("rediss://${RedisEndpointAddress}:${RedisEndpointPort}")  # TLS: rediss://
         env["CORS_ORIGIN"] = Ref("SiteOrigins")
@@ -150,7 +164,14 @@ def _service(t: Template, svc: AppService) -> None:
             ServiceName=service_name(svc),
             Cluster=Ref("ClusterName"),
             TaskDefinition=Ref(f"{svc.title}TaskDefinition"),
-            DesiredCount=Ref(f"{svc.title}MinCapacity"),
+            # No DesiredCount: auto scaling owns the count. With it, every update that touches the service sets the
+            # count back to the template's value, a scale-in in the middle of an event (issue 21 finding 12; CDK
+            # omits it for the same reason: https://github.com/aws/aws-cdk/pull/13130). Without it ECS creates the
+            # service with 1 task ("For new services, if a desired count is not specified, a default value of 1 is
+            # used", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html)
+            # and registering the scalable target raises it to MinCapacity ("it changes the resource's current
+            # capacity to a value that is inside of this range", https://docs.aws.amazon.com/autoscaling/application/
+            # APIReference/API_RegisterScalableTarget.html); an update keeps the running count.
             CapacityProviderStrategy=capacity_strategy(),
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),

@@ -12,8 +12,14 @@ from troposphere import Equals, GetAtt, Output, Ref, Sub, Template
 from troposphere import logs
 from troposphere import wafv2 as waf
 
-from .common import RETAINED_NAMED, add_param
+from .common import RETAINED_NAMED, WEB_ACL_METRIC, add_param
 
+# Rules of a managed group counted instead of blocking (issue 21 finding 8). The core rule set's SizeRestrictions_BODY
+# blocks every request body over 8 KB (https://docs.aws.amazon.com/waf/latest/developerguide/
+# aws-managed-rule-groups-baseline.html), which would refuse Socket.IO's long-polling POSTs and larger form posts
+# in staging and prod only (dev has no WAF); the group's other rules still inspect the first 8 KB, and the backend
+# limits its own bodies (README "What the images must do"). NoUserAgent_HEADER stays: browsers always send one.
+COUNTED_RULES = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesCommonRuleSet",
@@ -21,8 +27,16 @@ MANAGED_RULE_GROUPS = (
 )
 
 
-def _visibility(metric: str) -> waf.VisibilityConfig:
+def _visibility(metric: str | Sub) -> waf.VisibilityConfig:
     return waf.VisibilityConfig(CloudWatchMetricsEnabled=True, MetricName=metric, SampledRequestsEnabled=True)
+
+
+def _counted(group: str) -> dict[str, list[waf.RuleActionOverride]]:
+    rules = COUNTED_RULES.get(group, ())
+    if not rules:
+        return {}
+    count = waf.RuleAction(Count=waf.CountAction())
+    return {"RuleActionOverrides": [waf.RuleActionOverride(Name=rule, ActionToUse=count) for rule in rules]}
 
 
 def add(t: Template, alb: str) -> None:
@@ -45,7 +59,11 @@ def add(t: Template, alb: str) -> None:
             Priority=priority,
             OverrideAction=waf.OverrideAction(**{"None": {}}),  # use the group's own block/count actions
             Statement=waf.Statement(
-                ManagedRuleGroupStatement=waf.ManagedRuleGroupStatement(VendorName="AWS", Name=group)
+                ManagedRuleGroupStatement=waf.ManagedRuleGroupStatement(
+                    VendorName="AWS",
+                    Name=group,
+                    **_counted(group),
+                )
             ),
             VisibilityConfig=_visibility(group),
         )
@@ -70,7 +88,7 @@ def add(t: Template, alb: str) -> None:
             Scope="REGIONAL",
             DefaultAction=waf.DefaultAction(Allow=waf.AllowAction()),
             Rules=rules,
-            VisibilityConfig=_visibility("cylink-alb"),
+            VisibilityConfig=_visibility(Sub(WEB_ACL_METRIC)),
         )
     )
     t.add_resource(

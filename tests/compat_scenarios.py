@@ -565,6 +565,26 @@ def application_autoscaling() -> None:
 
 
 @scenario
+def ecs_service_desired_count() -> None:
+    """No DesiredCount (auto scaling owns it): ECS starts 1 task, the scalable target raises it to its minimum."""
+    template = ecs_service()
+    del template["Service"]["Properties"]["DesiredCount"]
+    target = {
+        "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+        "Properties": {
+            "ServiceNamespace": "ecs",
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "ResourceId": {"Fn::Sub": "service/compat/${Service.Name}"},
+            "MinCapacity": 3,
+            "MaxCapacity": 10,
+        },
+    }
+    create("desired", {**template, "Target": target})
+    (service,) = c("ecs").describe_services(cluster="compat", services=["svc"])["services"]
+    assert service["desiredCount"] == 3, service["desiredCount"]
+
+
+@scenario
 def s3_bucket_policy() -> None:
     create(
         "policy",

@@ -10,6 +10,7 @@ SHOWN: dict[str, Callable[[Any], tuple[str, Any]]] = {
     "Refused": lambda v: ("refused", v.rows),
     "StackEvent": lambda v: ("event", (v.event, v.progress)),
     "RootCause": lambda v: ("root_cause", v.event),
+    "NewZone": lambda v: ("new_zone", v.delegation),
     "ReleaseRolledBack": lambda v: ("release_rolled_back", (v.rollback, list(v.ecs_events))),
     "RetainedResources": lambda v: ("retained", v.kept),
     "Review": lambda v: ("review", v.fields),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_route53 import Route53Client
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sts import STSClient
@@ -52,6 +53,7 @@ def clients(
     elasticache: ElastiCacheClient | None = None,
     cloudwatch: CloudWatchClient | None = None,
     secretsmanager: SecretsManagerClient | None = None,
+    route53: Route53Client | None = None,
 ) -> aws.Clients:
     """The given clients; every service not given gets an ``unused`` one (in ``region``)."""
     return aws.Clients(
@@ -67,6 +69,7 @@ def clients(
         elasticache or unused(SESSION.client("elasticache", region_name=region)),
         cloudwatch or unused(SESSION.client("cloudwatch", region_name=region)),
         secretsmanager or unused(SESSION.client("secretsmanager", region_name=region)),
+        route53=route53 or unused(SESSION.client("route53", region_name=region)),
     )
 
 

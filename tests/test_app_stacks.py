@@ -90,7 +90,12 @@ def test_services_use_the_capacity_strategy_circuit_breaker_and_private_subnets(
         assert [i["CapacityProvider"] for i in s["CapacityProviderStrategy"]] == ["FARGATE", "FARGATE_SPOT"]
         assert s["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
         assert s["HealthCheckGracePeriodSeconds"] > 0
-        assert s["DesiredCount"] == {"Ref": f"{svc}MinCapacity"}
+        # Issue 21 finding 12: a template DesiredCount is set again on every update that touches the service (a
+        # scale-in mid-event); without it the scalable target's MinCapacity sets the count
+        # (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html).
+        assert "DesiredCount" not in s
+        target = built.props("services", f"{svc}ScalableTarget")
+        assert target["MinCapacity"] == {"Ref": f"{svc}MinCapacity"}
         vpc = s["NetworkConfiguration"]["AwsvpcConfiguration"]
         assert vpc["AssignPublicIp"] == {"Ref": "TaskAssignPublicIp"}
         assert vpc["Subnets"] == {"Fn::Split": [",", {"Ref": "TaskSubnetIds"}]}
@@ -123,8 +128,12 @@ def test_backend_scales_on_cpu_exactly_as_the_guide(built):
 
 
 def test_dns_creates_a_retained_zone_only_without_a_zone_id_and_validates_the_certificate(built):
+    """Issue 21 finding 4: the zone is kept only once the operation that created it succeeds (a rolled-back
+    create deletes it, so the retry does not leave a second zone with other name servers):
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html"""
     zone = built.resource("dns", "HostedZone")
-    assert zone["Condition"] == "CreateZone" and zone["DeletionPolicy"] == "Retain"
+    assert zone["Condition"] == "CreateZone" and zone["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert zone["UpdateReplacePolicy"] == "Retain"
     cert = built.props("dns", "Certificate")
     assert cert["ValidationMethod"] == "DNS"
     assert [o["DomainName"] for o in cert["DomainValidationOptions"]][0] == {"Ref": "DomainName"}
@@ -151,3 +160,25 @@ def test_root_outputs_everything_engineers_need(built):
     ):
         assert name in outputs, name
     assert outputs["BackendServiceName"]["Condition"] == "HasImageTag"
+
+
+def test_every_container_keeps_idle_connections_open_longer_than_the_alb(built):
+    """Issue 21 finding 7: the application's keep-alive must outlast the ALB's idle timeout, else the ALB answers
+    502 on a connection the app just closed (ELB User Guide, connection idle timeout). Node's default is 5 s."""
+    alb = built.props("loadbalancer", "LoadBalancer")
+    attrs = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    idle_ms = int(attrs["idle_timeout.timeout_seconds"]) * 1000
+    for svc in ("Backend", "Frontend"):
+        env = {e["Name"]: e["Value"] for e in _container(built, svc)["Environment"]}
+        assert int(env["KEEP_ALIVE_TIMEOUT"]) > idle_ms, svc
+
+
+def test_the_waf_counts_large_bodies_instead_of_blocking_them_and_keeps_the_user_agent_rule(built):
+    """Issue 21 finding 8: the core rule set blocks bodies over 8 KB (SizeRestrictions_BODY) and requests without a
+    User-Agent (NoUserAgent_HEADER): https://docs.aws.amazon.com/waf/latest/developerguide/
+    aws-managed-rule-groups-baseline.html. Large bodies are counted; a missing User-Agent is still blocked."""
+    rules = {r["Name"]: r for r in built.props("loadbalancer", "WebAcl")["Rules"]}
+    statement = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert statement["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    others = [n for n in rules if n != "AWSManagedRulesCommonRuleSet"]
+    assert all("RuleActionOverrides" not in str(rules[n]) for n in others)

@@ -19,10 +19,16 @@ def test_redis_is_an_encrypted_replication_group_with_auth_from_secrets_manager(
     assert built["root"]["Parameters"]["RedisNodeType"]["Default"] == "cache.t3.medium"
 
 
-def test_redis_fails_over_across_azs_exactly_when_it_has_two_or_more_nodes(built):
+def test_redis_fails_over_across_azs_exactly_when_it_has_two_or_more_nodes_unless_switched_off(built):
+    """RedisFailover off is the first step of adding or removing the replica (issue 21 finding 2)."""
     p = built.props("cache", "RedisReplicationGroup")
-    assert p["AutomaticFailoverEnabled"] == p["MultiAZEnabled"] == {"Fn::If": ["MultiNode", True, False]}
-    assert built["cache"]["Conditions"]["MultiNode"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RedisNodeCount"}, "1"]}]}
+    assert p["AutomaticFailoverEnabled"] == p["MultiAZEnabled"] == {"Fn::If": ["Failover", True, False]}
+    conditions = built["cache"]["Conditions"]
+    assert conditions["MultiNode"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RedisNodeCount"}, "1"]}]}
+    assert conditions["Failover"] == {
+        "Fn::And": [{"Condition": "MultiNode"}, {"Fn::Equals": [{"Ref": "RedisFailover"}, "auto"]}]
+    }
+    assert built["root"]["Parameters"]["RedisFailover"]["Default"] == "auto"
 
 
 def test_ecr_repositories_are_scanned_immutable_bounded_and_retained(built):

@@ -40,19 +40,26 @@ def test_every_rule_has_a_description(built):
     assert len(built.resources("security", "AWS::EC2::SecurityGroup")) == 3
 
 
-def test_alb_and_redis_groups_declare_their_egress_explicitly(built):
+def test_every_group_declares_its_egress_explicitly(built):
     """Inline egress is what makes CloudFormation drop the default allow-all rule; standalone egress
-    resources alone leave it in place. Both groups declare only the loopback 'no egress' rule inline;
-    the ALB's task-port rules stay standalone (never both forms for one rule)."""
+    resources alone leave it in place. Every group declares only the loopback 'no egress' rule inline;
+    the real rules stay standalone (never both forms for one rule). Issue 21 finding 14: the task group too."""
     groups = built.resources("security", "AWS::EC2::SecurityGroup")
-    for name in ("AlbSecurityGroup", "RedisSecurityGroup"):
+    for name in ("AlbSecurityGroup", "RedisSecurityGroup", "TaskSecurityGroup"):
         (rule,) = groups[name]["Properties"]["SecurityGroupEgress"]
         assert (rule["IpProtocol"], rule["CidrIp"]) == ("-1", "127.0.0.1/32") and rule["Description"]
-    assert (
-        "SecurityGroupEgress" not in groups["TaskSecurityGroup"]["Properties"]
-    )  # tasks reach ECR, Redis, the internet
     standalone = {k: v["Properties"] for k, v in built.resources("security", RULE_TYPES[1]).items()}
-    assert {v["GroupId"]["Fn::GetAtt"][0] for v in standalone.values()} == {"AlbSecurityGroup"}
+    assert {v["GroupId"]["Fn::GetAtt"][0] for v in standalone.values()} == {"AlbSecurityGroup", "TaskSecurityGroup"}
+
+
+def test_tasks_reach_only_https_and_redis(built):
+    """ECR, CloudWatch Logs and Secrets Manager are HTTPS APIs; DNS to the Amazon resolver is never filtered by
+    security groups (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html)."""
+    task = {k: v for k, v in _rules(built, RULE_TYPES[1]).items() if k.startswith("Task")}
+    assert sorted((r["FromPort"], r["ToPort"]) for r in task.values()) == [(443, 443), (6379, 6379)]
+    redis = task["TaskEgressRedis"]
+    assert redis["DestinationSecurityGroupId"] == {"Fn::GetAtt": ["RedisSecurityGroup", "GroupId"]}
+    assert task["TaskEgressHttps"]["CidrIp"] == "0.0.0.0/0"
 
 
 def test_the_flow_log_role_describes_log_groups_on_the_resource_iam_checks(built):

@@ -634,3 +634,33 @@ def service_role(iam_client: IAMClient, account: str, artifacts_bucket: str, upd
             iam_client.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=policy)
         iam_client.put_role_policy(RoleName=ROLE_NAME, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(inline))
     return arn, created
+
+
+# CreateServiceLinkedRole answers InvalidInput "Service role name AWSServiceRoleForECS has been taken in this
+# account" when the role exists (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceLinkedRole.html
+# #API_CreateServiceLinkedRole_Errors); some emulators say EntityAlreadyExists.
+_SLR_EXISTS = ("has been taken", "already exists")
+
+
+def ensure_service_linked_roles(iam_client: IAMClient, services: Iterable[str] = SERVICE_LINKED) -> dict[str, bool]:
+    """Create the service-linked roles the stacks rely on ahead of the first deploy; returns service -> created.
+
+    ECS creates AWSServiceRoleForECS on first use and assumes it at once, so the first cluster or service in a new
+    account can fail "Unable to assume the service linked role" until IAM propagates (issue 21 finding 1:
+    https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/818). ELB, ElastiCache and
+    Application Auto Scaling (ECS) create theirs the same way (https://docs.aws.amazon.com/IAM/latest/UserGuide/
+    using-service-linked-roles.html, "AWS services that work with IAM"). Idempotent: an existing role is kept."""
+    out: dict[str, bool] = {}
+    for service in services:
+        try:
+            iam_client.create_service_linked_role(AWSServiceName=service)
+            out[service] = True
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            taken = error.get("Code") in ("InvalidInput", "EntityAlreadyExists") and any(
+                text in error.get("Message", "") for text in _SLR_EXISTS
+            )
+            if not taken:
+                raise
+            out[service] = False
+    return out

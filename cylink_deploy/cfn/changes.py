@@ -5,10 +5,12 @@ Kept free of I/O so the rules are unit-tested against responses shaped like the 
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cylink_deploy.errors import UnsafeChange
+from cylink_deploy.errors import StackStateError, UnsafeChange
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.type_defs import ChangeTypeDef, DescribeChangeSetOutputTypeDef
@@ -181,4 +183,29 @@ def refusal(refused: list[Row]) -> UnsafeChange:
     flags = " ".join(f"--allow-replacement {r.path}" for r in refused)
     return UnsafeChange(
         f"refusing to replace or remove stateful resource(s) {names}: if that data may go, rerun with {flags}"
+    )
+
+
+def _failover(parameters: Mapping[str, str]) -> bool:
+    """Whether the cache stack turns automatic failover / Multi-AZ on (templates_src/cache.py, condition Failover)."""
+    return parameters.get("RedisNodeCount") != "1" and parameters.get("RedisFailover", "auto") == "auto"
+
+
+def redis_refusal(previous: Mapping[str, str], new: Mapping[str, str], env: str) -> StackStateError | None:
+    """An update AWS refuses half-way: the first replica added (or the last removed) in the same update that
+    switches automatic failover and Multi-AZ ("must have at least one read replica to enable autofailover";
+    "Must have at least 1 replica for Multi-AZ enabled": cloudformation-coverage-roadmap issue 383,
+    https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/383). ``previous``: the running
+    stack's parameters (an older stack has no RedisFailover: "auto"); ``new``: what this deploy sends, defaults
+    included. Issue 21 finding 2."""
+    before, after = previous.get("RedisNodeCount", "2"), new.get("RedisNodeCount", "2")
+    if (before == "1") == (after == "1") or _failover(previous) == _failover(new):
+        return None
+    nodes = after if after != "1" else before
+    overrides = ["--parameter", f"RedisNodeCount={nodes}", "--parameter", "RedisFailover=off"]
+    first = shlex.join(["python", "deploy.py", "--env", env, *overrides])
+    return StackStateError(
+        f"RedisNodeCount {before} -> {after} switches Redis automatic failover in the same update, which AWS "
+        f"refuses half-way; nothing was changed. Two deploys: first {first} (failover off, {nodes} nodes), then "
+        "this deploy again"
     )

@@ -40,7 +40,13 @@ ISSUER_URL = f"https://{ISSUER_HOST}"
 AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
 ROLE_NAME = "github-actions-cylink-deployer"  # + "-<ENV>": one per environment
 PLAN_ROLE_NAME = "github-actions-cylink-plan"
-MAX_SESSION_SECONDS = 3600  # a deploy of every nested stack fits; the token is useless an hour later
+# The longest session a role grants (IAM's default is 3600 s; at most 43200:
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, MaxSessionDuration). A first prod deploy
+# (two NAT gateways, a Multi-AZ Redis, certificate validation, ECS bake time) outlasts one hour, and an expired
+# session fails the polling while the stack goes on (issue 21 finding 9). The execute job asks for exactly this
+# (role-duration-seconds in .github/workflows/deploy.yml, which cannot exceed it: aws-actions/configure-aws-credentials
+# README) and its timeout-minutes fits inside; the plan job keeps the action's 1-hour default.
+MAX_SESSION_SECONDS = 4 * 3600
 
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 EXACT_REF = re.compile(r"^refs/(heads|tags)/[A-Za-z0-9_./-]+$")
@@ -199,6 +205,7 @@ def _ensure_role(
     try:
         arn = iam_client.get_role(RoleName=name)["Role"]["Arn"]
         iam_client.update_assume_role_policy(RoleName=name, PolicyDocument=document)
+        iam_client.update_role(RoleName=name, MaxSessionDuration=MAX_SESSION_SECONDS)  # roles made with 1 h
         created = False
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":

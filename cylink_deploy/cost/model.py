@@ -255,7 +255,7 @@ Rule = Callable[[_Ctx, str, dict[str, Any]], list[LineItem]]
 
 
 def _ecs_service(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
-    count = int(_num(body["Properties"].get("DesiredCount", 1), f"{rid} DesiredCount"))
+    count = _running(c.stack, rid, body)
     return _task_lines(c, rid, body, count, HOURS_PER_MONTH)
 
 
@@ -568,11 +568,24 @@ def estimate(
     )
 
 
-def _max_capacity(stack: ResolvedStack, service_id: str) -> int | None:
+def _capacity(stack: ResolvedStack, service_id: str, bound: str) -> int | None:
+    """The service's scalable target's MinCapacity or MaxCapacity (None without auto scaling)."""
     for body in stack.resources("AWS::ApplicationAutoScaling::ScalableTarget").values():
         if "${" + service_id + ".Name}" in json.dumps(body["Properties"].get("ResourceId")):
-            return int(_num(body["Properties"]["MaxCapacity"], f"{service_id} MaxCapacity"))
+            return int(_num(body["Properties"][bound], f"{service_id} {bound}"))
     return None
+
+
+def _max_capacity(stack: ResolvedStack, service_id: str) -> int | None:
+    return _capacity(stack, service_id, "MaxCapacity")
+
+
+def _running(stack: ResolvedStack, service_id: str, body: dict[str, Any]) -> int:
+    """Tasks a service runs at rest: its DesiredCount, else (no DesiredCount: auto scaling owns the count,
+    finding 12 of issue 21) its scalable target's minimum, else ECS's default of 1."""
+    if "DesiredCount" in body["Properties"]:
+        return int(_num(body["Properties"]["DesiredCount"], f"{service_id} DesiredCount"))
+    return _capacity(stack, service_id, "MinCapacity") or 1
 
 
 def event_estimate(
@@ -595,7 +608,7 @@ def event_estimate(
         waf = waf or bool(stack.resources("AWS::WAFv2::WebACL"))
         for rid, body in stack.resources("AWS::ECS::Service").items():
             title = rid.removesuffix("Service")
-            low = int(_num(body["Properties"].get("DesiredCount", 1), f"{rid} DesiredCount"))
+            low = _running(stack, rid, body)
             high_max = _max_capacity(stack, rid)
             default = high_max if title == "Backend" and high_max is not None else low
             high = (tasks or {}).get(title, default)

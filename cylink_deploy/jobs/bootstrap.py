@@ -28,13 +28,20 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
     request = request or BootstrapRequest()
     account = aws.account_id(clients.sts)
     bucket, role_arn = ensure_bootstrap(clients, account, reporter, update=True)
+    linked = boot.ensure_service_linked_roles(clients.iam)
+    created = [s for s, new in linked.items() if new]
+    reporter.step(
+        "Service-linked roles: "
+        + (f"created for {', '.join(created)}" if created else "all there")
+        + f" ({len(linked)} needed: {', '.join(linked)})"
+    )
     reporter.step(
         f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policies and "
         f"the stack roles' permissions boundary {boot.PERMISSIONS_BOUNDARY} updated)"
     )
     reporter.detail("Deployers now need only this policy (see README 'Deployer permissions'):")
     reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
-    extra: dict[str, Any] = {"bucket": bucket, "serviceRoleArn": role_arn}
+    extra: dict[str, Any] = {"bucket": bucket, "serviceRoleArn": role_arn, "serviceLinkedRolesCreated": created}
     if request.github:
         extra.update(_bootstrap_github(clients, account, bucket, request.github, reporter))
     result = Result(Status.BOOTSTRAPPED, extra=extra)

@@ -17,8 +17,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
+from botocore.exceptions import ClientError
+
 from cylink_deploy import aws, polling
-from cylink_deploy.cfn import artifacts, changesets, ecs_verdict, identity, images, leftovers, protection
+from cylink_deploy.cfn import artifacts, changesets, delegation, ecs_verdict, identity, images, leftovers, protection
 from cylink_deploy.cfn import bootstrap as boot
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn import events as stack_events
@@ -28,7 +30,16 @@ from cylink_deploy.errors import Aborted, BadInput, DeploymentFailed, NoChanges,
 from cylink_deploy.jobs.build import Prepared, prepare, require_lint_clean
 from cylink_deploy.jobs.model import DeployRequest, ExecuteRequest, Result, Status
 from cylink_deploy.jobs.reporter import Reporter
-from cylink_deploy.jobs.views import ChangeSets, Outputs, Refused, ReleaseRolledBack, Review, RootCause, StackEvent
+from cylink_deploy.jobs.views import (
+    ChangeSets,
+    NewZone,
+    Outputs,
+    Refused,
+    ReleaseRolledBack,
+    Review,
+    RootCause,
+    StackEvent,
+)
 from cylink_deploy.preflight import params, resolve
 from cylink_deploy.project import Project
 from templates_src import render
@@ -37,6 +48,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudformation.type_defs import CreateChangeSetOutputTypeDef, StackEventTypeDef
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_route53 import Route53Client
 
 CLOCK_SKEW = timedelta(seconds=2)  # events up to this much older than our clock still belong to the operation
 
@@ -153,6 +165,7 @@ def execute_and_follow(
     clock: Callable[[], datetime] = polling.now,
     watch: Watch | None = None,
     ecs: ECSClient | None = None,
+    route53: Route53Client | None = None,
 ) -> None:
     """Execute and stream events of every stack; a failure names its root cause (and, for a release ECS
     rolled back, what ECS saw). ``watch`` sees the events after every poll (a release shows the ECS
@@ -164,9 +177,15 @@ def execute_and_follow(
     changesets.execute_change_set(cfn, change_set_id)
     progress = stack_events.Progress(stack_id, total)
 
+    zones: set[str] = set()
+
     def on_event(event: StackEventTypeDef) -> None:
         if progress.record(event):
             reporter.show(StackEvent(event, str(progress), started))
+            zone = delegation.created_zone(event)
+            if zone and route53 is not None and zone not in zones:  # once: while the certificate waits for it
+                zones.add(zone)
+                show_delegation(route53, zone, reporter)
 
     on_poll = (lambda: watch(progress.events)) if watch else None
     status = stack_events.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested, on_poll)
@@ -180,6 +199,18 @@ def execute_and_follow(
             reporter.show(ReleaseRolledBack(rollback, tuple(said)))
         raise DeploymentFailed(
             f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else "")
+        )
+
+
+def show_delegation(route53: Route53Client, zone: str, reporter: Reporter) -> None:
+    """A new zone's name servers, or (no permission, a throttle) the command that reads them: never a reason to
+    stop following the stack."""
+    try:
+        reporter.show(NewZone(delegation.delegation(route53, zone)))
+    except ClientError as exc:
+        reporter.warn(
+            f"could not read the new zone's name servers ({aws.error_code(exc)}): run aws route53 get-hosted-zone "
+            f"--id {zone} and set them at the registrar now (the certificate waits for the delegation)"
         )
 
 
@@ -239,6 +270,9 @@ def _deploy(
     watch: Watch | None = None,
 ) -> Result:
     cfn, stack = clients.cloudformation, request.stack
+    unsupported = resolve.unmapped_region(prepared.build.files, clients.region)
+    if unsupported:  # before any AWS call: CloudFormation would fail at Fn::FindInMap half-way through the create
+        raise BadInput(unsupported)
     account = aws.account_id(clients.sts)  # first AWS call: proves the credentials
     require_lint_clean(reporter, prepared)  # before anything in AWS can change
     for warning in prepared.deployment.warnings:
@@ -281,7 +315,16 @@ def _deploy(
         raise Aborted(f"nothing was changed (answered no); change set {result.change_set_name} deleted")
     total = len(ch.rows(result.nodes[0]))
     execute_and_follow(
-        cfn, stack, created["Id"], created["StackId"], total, reporter, sleep, watch=watch, ecs=clients.ecs
+        cfn,
+        stack,
+        created["Id"],
+        created["StackId"],
+        total,
+        reporter,
+        sleep,
+        watch=watch,
+        ecs=clients.ecs,
+        route53=clients.route53,
     )
     reporter.step(f"{stack} deployed")
     result.status = Status.DEPLOYED
@@ -300,6 +343,8 @@ def _before_change_set(
     """What refuses a deploy before its change set exists: names another live stack owns, leftovers in the way of a
     create, someone's change
     set under review, an image tag that is not in both repositories."""
+    if kind == "UPDATE":  # what the running stack alone refuses, before the account-wide name comparison
+        _refuse_redis_flip(clients.cloudformation, request, prepared)
     _refuse_collisions(clients, prepared, request.stack, parameters, kind, reporter)
     if kind == "UPDATE":
         guard_reviews(clients.cloudformation, request.stack, reporter, request.execute, request.supersede)
@@ -390,6 +435,19 @@ def _refuse_collisions(
         found = leftovers.existing(clients.logs, clients.ecr, leftovers.retained(mine))
         if found:
             raise leftovers.refusal(stack, found, region)
+
+
+def _refuse_redis_flip(cfn: CloudFormationClient, request: DeployRequest, prepared: Prepared) -> None:
+    """Adding the first Redis replica (or removing the last) together with the failover switch: refused before a
+    change set, with the two deploys that do it (``changes.redis_refusal``)."""
+    running = st.describe(cfn, request.stack)
+    found = running.get("Parameters", []) if running else []
+    previous = {p["ParameterKey"]: p.get("ParameterValue", "") for p in found}
+    defaults = json.loads(prepared.build.files[render.ROOT_FILE])["Parameters"]
+    new = {name: str(spec.get("Default", "")) for name, spec in defaults.items()} | prepared.deployment.parameters
+    refusal = ch.redis_refusal(previous, new, request.env)
+    if refusal:
+        raise refusal
 
 
 def _create(
@@ -484,7 +542,15 @@ def execute(
             f"nothing was changed (answered no); change set {cs['ChangeSetName']} is still there to execute later"
         )
     execute_and_follow(
-        cfn, stack, cs["ChangeSetId"], cs["StackId"], len(ch.rows(nodes[0])), reporter, sleep, ecs=clients.ecs
+        cfn,
+        stack,
+        cs["ChangeSetId"],
+        cs["StackId"],
+        len(ch.rows(nodes[0])),
+        reporter,
+        sleep,
+        ecs=clients.ecs,
+        route53=clients.route53,
     )
     reporter.step(f"{stack} deployed")
     _protect(cfn, project, request.env, stack, reporter)

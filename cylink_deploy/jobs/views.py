@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from cylink_deploy.cfn.changes import ChangeSetNode, Row
+from cylink_deploy.cfn.delegation import Delegation
 from cylink_deploy.cfn.ecs_verdict import ReleaseRollback
 from cylink_deploy.cfn.stacks import Retained
 
@@ -36,6 +37,13 @@ class StackEvent:
     event: StackEventTypeDef
     progress: str
     started: datetime
+
+
+@dataclass(frozen=True)
+class NewZone:
+    """A hosted zone the deploy created: set its name servers at the registrar now (the certificate waits)."""
+
+    delegation: Delegation
 
 
 @dataclass(frozen=True)

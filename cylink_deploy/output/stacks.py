@@ -6,6 +6,7 @@ from __future__ import annotations
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.jobs.views import (
     ChangeSets,
+    NewZone,
     Outputs,
     Refused,
     ReleaseRolledBack,
@@ -69,6 +70,20 @@ def stack_event(out: HumanReporter, view: StackEvent) -> None:
     if event.get("ResourceStatusReason") and status.endswith("FAILED"):
         text += f": {event['ResourceStatusReason']}"
     out.line(out.c(RED, text) if status.endswith("FAILED") else text)
+
+
+@formats(NewZone)
+def new_zone(out: HumanReporter, view: NewZone) -> None:
+    """Once, while the certificate waits: without the delegation it never validates (ACM gives up after 72 h)."""
+    d = view.delegation
+    out.line()
+    out.line(out.c(BOLD, f"Created hosted zone {d.domain} ({d.zone_id}): set these name servers at your registrar now"))
+    for server in d.name_servers:
+        out.line(f"  {server}")
+    out.line(
+        f"  The certificate validates only once public DNS delegates {d.domain} to them (check: dig NS {d.domain} "
+        "+short); the deploy waits for it, at most 72 hours. If it fails, the zone is deleted with the rollback."
+    )
 
 
 @formats(RootCause)

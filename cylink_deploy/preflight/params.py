@@ -249,6 +249,10 @@ def check_value(name: str, value: str, spec: dict[str, Any]) -> str | None:
     allowed = spec.get("AllowedValues")
     if allowed is not None and value not in [str(a) for a in allowed]:
         return f"must be one of {', '.join(map(str, allowed))}; got {value!r}"
+    lo_len, hi_len = spec.get("MinLength"), spec.get("MaxLength")
+    if (lo_len is not None and len(value) < int(lo_len)) or (hi_len is not None and len(value) > int(hi_len)):
+        hint = spec.get("ConstraintDescription") or f"{lo_len}-{hi_len} characters"
+        return f"{value!r} does not match {hint}"
     pattern = spec.get("AllowedPattern")
     if pattern is not None and not re.fullmatch(pattern, value):
         hint = spec.get("ConstraintDescription") or f"pattern {pattern}"

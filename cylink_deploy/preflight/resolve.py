@@ -406,3 +406,40 @@ def resolve(
 
     visit(ROOT, root_file, parameters)
     return out
+
+
+def region_mappings(files: Mapping[str, str]) -> dict[str, set[str]]:
+    """Every mapping some template looks up by ``AWS::Region`` (``Fn::FindInMap [M, !Ref AWS::Region, ...]``),
+    with the regions it has a row for."""
+    out: dict[str, set[str]] = {}
+
+    def visit(node: Any, mappings: Mapping[str, Any]) -> None:
+        if isinstance(node, dict):
+            args = node.get("Fn::FindInMap")
+            if isinstance(args, list) and len(args) == 3 and args[1] == {"Ref": "AWS::Region"}:
+                out.setdefault(str(args[0]), set()).update(mappings.get(str(args[0]), {}))
+            for value in node.values():
+                visit(value, mappings)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value, mappings)
+
+    for text in files.values():
+        template = json.loads(text)
+        visit(template, template.get("Mappings", {}))
+    return out
+
+
+def unmapped_region(files: Mapping[str, str], region: str) -> str | None:
+    """Why the templates cannot be deployed to ``region`` (a region-keyed mapping has no row for it), else None.
+    CloudFormation would fail at ``Fn::FindInMap`` in the middle of the create (issue 21 finding 5:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-findinmap.html),
+    so the tool refuses the region before anything in AWS changes."""
+    missing = sorted(name for name, regions in region_mappings(files).items() if region not in regions)
+    if not missing:
+        return None
+    supported = set.intersection(*region_mappings(files).values())
+    return (
+        f"region {region} is not supported: mapping {', '.join(missing)} has no row for it (add one from AWS's "
+        f"documentation, see templates_src/loadbalancer.py); supported: {', '.join(sorted(supported))}"
+    )

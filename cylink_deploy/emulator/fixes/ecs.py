@@ -1,11 +1,12 @@
-"""ECS: cluster capacity providers, task definition updates, the deployment an update starts, and what
-deleting a stack does to its services and cluster."""
+"""ECS: cluster capacity providers, task definition updates, the deployment an update starts, the desired count of a
+service that leaves it to auto scaling, and what deleting a stack does to its services and cluster."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from moto.core.utils import utcnow
+from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
 from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Service, TaskDefinition, ecs_backends
 from moto.moto_api._internal import mock_random
 
@@ -117,3 +118,40 @@ def ecs_deleted_with_stack(patch: Patch) -> None:
     patch(Service, "delete", _delete_service)
     patch(Cluster, "delete", _delete_cluster)
     patch(EC2ContainerServiceBackend, "list_services", _listing_active(EC2ContainerServiceBackend.list_services))
+
+
+def _service_created(
+    original: Any, cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+) -> Any:
+    properties = cloudformation_json.get("Properties", {})
+    if "DesiredCount" not in properties:  # AWS: "a default value of 1 is used"
+        cloudformation_json = {**cloudformation_json, "Properties": {**properties, "DesiredCount": 1}}
+    return original(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
+
+
+def _register_scalable_target(original: Any) -> Any:
+    def register(self: ApplicationAutoscalingBackend, namespace: str, r_id: str, dimension: str, *args: Any) -> Any:
+        target = original(self, namespace, r_id, dimension, *args)
+        if (namespace, dimension) == ("ecs", "ecs:service:DesiredCount"):
+            _, cluster, name = r_id.split("/", 2)
+            backend = ecs_backends[self.account_id][self.region_name]
+            current = backend._get_service(cluster, name).desired_count
+            low = current if target.min_capacity is None else max(current, int(target.min_capacity))
+            wanted = low if target.max_capacity is None else min(low, int(target.max_capacity))
+            if wanted != current:
+                backend.update_service({"cluster": cluster, "service": name, "desired_count": wanted})
+        return target
+
+    return register
+
+
+@fix
+def ecs_service_desired_count(patch: Patch) -> None:
+    """A service without ``DesiredCount`` is created with 0 tasks (AWS: 1, "For new services, if a desired count is
+    not specified, a default value of 1 is used": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/
+    aws-resource-ecs-service.html), and registering its scalable target leaves the count outside the range (AWS:
+    "it changes the resource's current capacity to a value that is inside of this range":
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html)."""
+    wrap_classmethod(patch, Service, "create_from_cloudformation_json", _service_created)
+    original = ApplicationAutoscalingBackend.register_scalable_target
+    patch(ApplicationAutoscalingBackend, "register_scalable_target", _register_scalable_target(original))
