@@ -24,13 +24,16 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elasticache import ElastiCacheClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_route53 import Route53Client
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_service_quotas import ServiceQuotasClient
     from mypy_boto3_sts import STSClient
 
 from cylink_deploy.errors import AwsAccessError, BadInput, DeployError
@@ -66,6 +69,15 @@ class Clients:
     cloudwatch: CloudWatchClient
     secretsmanager: SecretsManagerClient  # rotate-redis-auth
     profile: str | None = None  # named profile in use (None: the default chain)
+
+
+@dataclass(frozen=True)
+class AccountClients:
+    """The extra clients of ``doctor``'s account checks (made only by it: EC2's model is large to load)."""
+
+    ec2: EC2Client
+    route53: Route53Client
+    servicequotas: ServiceQuotasClient
 
 
 # Nothing answered: refused, no such host (EndpointConnectionError), or no answer to the connect within
@@ -188,6 +200,31 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         secretsmanager=ff.attach(session.client("secretsmanager", config=config, endpoint_url=url)),
         profile=session.profile_name if session.profile_name != "default" else None,
     )
+
+
+ACCOUNT_ATTEMPTS = 3
+
+
+def make_account_clients(session: boto3.Session, endpoint_url: str | None = None) -> AccountClients:
+    """``doctor``'s extra clients, configured as ``make_clients`` configures the others but with fewer attempts:
+    a read that fails is reported "not checked", and an endpoint without the API (the emulator answers an
+    operation it lacks with HTTP 500, which botocore retries) should say so in seconds, not minutes."""
+    from botocore.config import Config
+
+    config = client_config().merge(Config(retries={"mode": "adaptive", "max_attempts": ACCOUNT_ATTEMPTS}))
+    url, ff = endpoint_url or None, FailFast()
+    return AccountClients(
+        ec2=ff.attach(session.client("ec2", config=config, endpoint_url=url)),
+        route53=ff.attach(session.client("route53", config=config, endpoint_url=url)),
+        servicequotas=ff.attach(session.client("service-quotas", config=config, endpoint_url=url)),
+    )
+
+
+def regions_of(service: str) -> list[str]:
+    """The regions botocore's endpoint data lists for ``service`` (offline: no call; empty for a global one)."""
+    import botocore.session
+
+    return list(botocore.session.get_session().get_available_regions(service))
 
 
 def error_code(exc: Exception) -> str:

@@ -14,12 +14,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from cylink_deploy import aws
 from cylink_deploy.errors import Aborted, BadInput
 from cylink_deploy.output.human import HumanReporter
 from cylink_deploy.project import Project
+
+if TYPE_CHECKING:
+    import boto3
 
 GROUPS = {  # the help output's sections, in this order
     "deploying": "change the stack, through reviewed change sets",
@@ -137,7 +140,9 @@ class Context:
     reporter: HumanReporter
     out: IO[str] | None = None
     preset: aws.Clients | None = None
+    preset_account: aws.AccountClients | None = None
     _made: list[aws.Clients] = field(default_factory=list)
+    _sessions: list[boto3.Session] = field(default_factory=list)
 
     @property
     def yes(self) -> bool:
@@ -148,13 +153,24 @@ class Context:
         if self.command.asks(self.args) and not self.yes and not self.stdin.isatty():
             raise Aborted(f"no terminal to confirm on: pass --yes (CI){self.command.no_terminal_hint}")
 
+    def _session(self, credentials: dict[str, str] | None = None) -> boto3.Session:
+        if not self._sessions:
+            profile = None if credentials else getattr(self.args, "profile", None)
+            self._sessions.append(aws.make_session(getattr(self.args, "region", None), profile, credentials))
+        return self._sessions[0]
+
     def clients(self, endpoint_url: str | None = None, credentials: dict[str, str] | None = None) -> aws.Clients:
         """The AWS clients (made once), after the terminal rule: nothing reaches AWS before it holds."""
         self.require_terminal()
         if self.preset is not None:
             return self.preset
         if not self._made:
-            profile = None if credentials else getattr(self.args, "profile", None)
-            session = aws.make_session(getattr(self.args, "region", None), profile, credentials)
-            self._made.append(aws.make_clients(session, endpoint_url))
+            self._made.append(aws.make_clients(self._session(credentials), endpoint_url))
         return self._made[0]
+
+    def account_clients(self) -> aws.AccountClients:
+        """``doctor``'s extra clients, from the same session as ``clients``."""
+        self.require_terminal()
+        if self.preset_account is not None:
+            return self.preset_account
+        return aws.make_account_clients(self._session())

@@ -11,6 +11,7 @@ from cylink_deploy.commands import (
     cost,
     delete,
     deploy,
+    doctor,
     drift,
     execute,
     logs,
@@ -34,6 +35,7 @@ REGISTRY: tuple[Command, ...] = (
     cost.COMMAND,
     serve_local.COMMAND,
     bootstrap.COMMAND,
+    doctor.COMMAND,
 )
 COMMANDS = {c.name: c for c in REGISTRY}
 
