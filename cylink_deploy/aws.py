@@ -202,7 +202,7 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
     )
 
 
-ACCOUNT_ATTEMPTS = 3
+ACCOUNT_ATTEMPTS = 2
 
 
 def make_account_clients(session: boto3.Session, endpoint_url: str | None = None) -> AccountClients:
@@ -220,11 +220,18 @@ def make_account_clients(session: boto3.Session, endpoint_url: str | None = None
     )
 
 
-def regions_of(service: str) -> list[str]:
+@functools.cache
+def regions_of(service: str) -> tuple[str, ...]:
     """The regions botocore's endpoint data lists for ``service`` (offline: no call; empty for a global one)."""
+    return tuple(_endpoint_data().get_available_regions(service))
+
+
+@functools.cache
+def _endpoint_data() -> Any:
+    """One botocore session for the endpoint data (making one per look-up costs a fifth of a second)."""
     import botocore.session
 
-    return list(botocore.session.get_session().get_available_regions(service))
+    return botocore.session.get_session()
 
 
 def error_code(exc: Exception) -> str:
