@@ -26,7 +26,7 @@ NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
 ZONE_NS = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"]
 
 
-def stubbed(service: str) -> tuple[Any, Stubber]:
+def stubbed(service):
     client = SESSION.client(service)
     stub = Stubber(client)
     stub.activate()

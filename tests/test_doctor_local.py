@@ -19,14 +19,15 @@ from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.ops import doctor
 from templates_src.common import HOSTED_ZONE_PATTERN
 
+from .conftest import credentials
 from .dnsserver import LoopbackDns
 
 pytestmark = pytest.mark.slow
 REGION = "ap-northeast-1"
 
 
-def client(emulator: Any, service: str) -> Any:
-    return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **FAKE_CREDENTIALS)
+def client(emulator, service):
+    return boto3.client(service, region_name=REGION, endpoint_url=emulator.endpoint, **credentials(FAKE_CREDENTIALS))
 
 
 def run(project: Any, *argv: str) -> tuple[int, dict[str, Any], str]:
