@@ -110,6 +110,22 @@ def test_a_quota_below_need_plus_usage_is_a_problem_with_the_increase_command():
     assert "--service-code ec2 --quota-code L-0263D0A3 --desired-value 6" in check.todo
 
 
+def test_a_quota_whose_account_usage_could_not_be_read_is_not_checked_unless_the_stack_alone_exceeds_it():
+    sq, stub = stubbed("service-quotas")
+    for _ in range(2):
+        stub.add_response("get_service_quota", {"Quota": {"Value": 5.0}})
+    unread = doctor.Quota("VPCs per Region", "vpc", "L-F678F1CE", 1, None, usage_unread="UnauthorizedOperation")
+    check = doctor.quota_check(sq, unread)
+    assert check.result == NOT_CHECKED and check.detail == "needs 1, quota 5; usage not read: UnauthorizedOperation"
+    too_many = doctor.Quota("EC2-VPC Elastic IPs", "ec2", "L-0263D0A3", 6, None, usage_unread="UnauthorizedOperation")
+    assert doctor.quota_check(sq, too_many).result == PROBLEM
+
+
+def test_unreadable_usage_reaches_every_counted_quota(prod_plan):
+    by_code = {q.code: q.usage_unread for q in doctor.quotas(prod_plan, "UnauthorizedOperation on DescribeVpcs")}
+    assert {c for c, why in by_code.items() if why} == {"L-F678F1CE", "L-0263D0A3", "L-FE5A380F", "L-53DA6B97"}
+
+
 def test_a_quota_never_changed_is_read_from_the_aws_default():
     sq, stub = stubbed("service-quotas")
     stub.add_client_error("get_service_quota", "NoSuchResourceException", http_status_code=400)
