@@ -401,3 +401,18 @@ def test_the_table_shows_every_check_and_the_verdict():
     assert text.rstrip().endswith("NOT READY: 1 problem(s) (1 not checked: see the table)")
     assert view.document()["ready"] is False and view.document()["notChecked"] == 1
     assert doctor.summary(view).startswith("cylink-prod in ap-northeast-1 is not ready: 1 problem(s)")
+
+
+@pytest.mark.parametrize(
+    "flags, said",
+    [
+        (["--dns-server", "resolver.example"], "--dns-server 'resolver.example': give an IP address"),
+        (["--image-tag", "bad tag"], "--image-tag 'bad tag' is not a valid tag"),
+    ],
+)
+def test_bad_flags_are_one_line_and_exit_2_before_any_aws_call(flags, said, capsys, project):
+    from cylink_deploy.cli import main
+
+    code = main(["doctor", "--env", "dev", *flags], stdin=io.StringIO(""), project=project)  # no client exists
+    assert code == 2
+    assert capsys.readouterr().err.startswith(f"error: {said}")

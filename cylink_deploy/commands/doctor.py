@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 from urllib.parse import urlsplit
 
 from cylink_deploy.commands.base import Command, Context
@@ -14,8 +15,6 @@ from cylink_deploy.ops import doctor as doctor_job
 from cylink_deploy.ops import zone
 from cylink_deploy.preflight import params
 from templates_src.services import IMAGE_TAG_PATTERN
-
-import re
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
