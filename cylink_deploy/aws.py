@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elasticache import ElastiCacheClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_service_quotas import ServiceQuotasClient
     from mypy_boto3_sts import STSClient
 
 from cylink_deploy.errors import AwsAccessError, BadInput, DeployError
@@ -68,6 +70,15 @@ class Clients:
     secretsmanager: SecretsManagerClient  # rotate-redis-auth
     profile: str | None = None  # named profile in use (None: the default chain)
     route53: Route53Client | None = None  # a new hosted zone's name servers while the certificate waits
+
+
+@dataclass(frozen=True)
+class AccountClients:
+    """The extra clients of ``doctor``'s account checks (made only by it: EC2's model is large to load)."""
+
+    ec2: EC2Client
+    route53: Route53Client
+    servicequotas: ServiceQuotasClient
 
 
 # Nothing answered: refused, no such host (EndpointConnectionError), or no answer to the connect within
@@ -191,6 +202,38 @@ def make_clients(session: boto3.Session, endpoint_url: str | None = None) -> Cli
         profile=session.profile_name if session.profile_name != "default" else None,
         route53=ff.attach(session.client("route53", config=config, endpoint_url=url)),
     )
+
+
+ACCOUNT_ATTEMPTS = 2
+
+
+def make_account_clients(session: boto3.Session, endpoint_url: str | None = None) -> AccountClients:
+    """``doctor``'s extra clients, configured as ``make_clients`` configures the others but with fewer attempts:
+    a read that fails is reported "not checked", and an endpoint without the API (the emulator answers an
+    operation it lacks with HTTP 500, which botocore retries) should say so in seconds, not minutes."""
+    from botocore.config import Config
+
+    config = client_config().merge(Config(retries={"mode": "adaptive", "max_attempts": ACCOUNT_ATTEMPTS}))
+    url, ff = endpoint_url or None, FailFast()
+    return AccountClients(
+        ec2=ff.attach(session.client("ec2", config=config, endpoint_url=url)),
+        route53=ff.attach(session.client("route53", config=config, endpoint_url=url)),
+        servicequotas=ff.attach(session.client("service-quotas", config=config, endpoint_url=url)),
+    )
+
+
+@functools.cache
+def regions_of(service: str) -> tuple[str, ...]:
+    """The regions botocore's endpoint data lists for ``service`` (offline: no call; empty for a global one)."""
+    return tuple(_endpoint_data().get_available_regions(service))
+
+
+@functools.cache
+def _endpoint_data() -> Any:
+    """One botocore session for the endpoint data (making one per look-up costs a fifth of a second)."""
+    import botocore.session
+
+    return botocore.session.get_session()
 
 
 def error_code(exc: Exception) -> str:

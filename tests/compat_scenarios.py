@@ -1237,3 +1237,16 @@ def run(name: str, fixes: list[str] | None = None) -> None:
 if __name__ == "__main__":  # python -m tests.compat_scenarios NAME [FIX ...]: apply only the given fixes
     with emulator_server():
         run(sys.argv[1], fixes=sys.argv[2:])
+
+
+@scenario
+def ecr_layer_download_url() -> None:
+    ecr = c("ecr")
+    ecr.create_repository(repositoryName="scenario/layers")
+    try:
+        ecr.get_download_url_for_layer(repositoryName="scenario/layers", layerDigest="sha256:" + "c" * 64)
+    except ecr.exceptions.ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        assert code == "LayersNotFoundException", code
+    else:
+        raise AssertionError("a layer the repository does not hold has no download URL")

@@ -285,7 +285,9 @@ def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(
             {"taskDefinition": "cyl-backend:7"},
         )
         with pytest.raises(DeploymentFailed) as failure:
-            release.release(release.ReleaseRequest("prod", "v2"), clients, reporter, project, None, lambda s: None)
+            # the images' configs are tests/test_image_check.py's: here, the rollback
+            request = release.ReleaseRequest("prod", "v2", skip_image_check=True)
+            release.release(request, clients, reporter, project, None, lambda s: None)
         ecs_stub.assert_no_pending_responses()
     assert str(failure.value) == (
         f"release v2 rolled back: backend: {BREAKER}; last stopped task backend: {HEALTH}: backend exit code 137; "

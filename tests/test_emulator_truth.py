@@ -16,8 +16,9 @@ from cylink_deploy.jobs import delete as delete_job
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs.model import DeleteRequest, DeployRequest, Status
 
-from .conftest import credentials
+from .conftest import credentials, image_manifest
 from .recording import RecordingReporter
+
 
 REGION = "ap-northeast-1"
 
@@ -70,7 +71,11 @@ def test_the_emulator_shows_what_the_templates_declare_through_a_stacks_life(cli
         ("tcp:3000", task),
         ("tcp:3001", task),
     ]
-    assert egress(ec2, task) == [("-1:", "0.0.0.0/0")]  # declares nothing: the default rule
+    assert egress(ec2, task) == [  # HTTPS and Redis only (issue 21 finding 14)
+        ("-1:", "127.0.0.1/32"),
+        ("tcp:443", "0.0.0.0/0"),
+        ("tcp:6379", groups["RedisSecurityGroupId"]),
+    ]
 
     (redis,) = clients.elasticache.describe_replication_groups(
         ReplicationGroupId=nested_outputs(cfn, stack, "CacheStack")["RedisReplicationGroupId"]
@@ -82,7 +87,9 @@ def test_the_emulator_shows_what_the_templates_declare_through_a_stacks_life(cli
     deploy_job.deploy(other, clients, RecordingReporter(), project, sleep=no_sleep)
     assert [s["StackName"] for s in cfn.list_change_sets(StackName=other.stack)["Summaries"]] == [other.stack]
 
-    # the first release: the services, and the alarms on them
+    # the first release: the services, and the alarms on them (the tag must be in both repositories first)
+    for service in ("backend", "frontend"):
+        clients.ecr.put_image(repositoryName=f"{prefix}/{service}", imageManifest=image_manifest(), imageTag="1.0.0")
     deploy(image_tag="1.0.0")
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     assert described["LastUpdatedTime"] > described["CreationTime"]

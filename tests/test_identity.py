@@ -84,6 +84,7 @@ ARGUMENTS = {
     "logs": ["backend"],
     "drift": [],
     "rotate-redis-auth": ["--yes"],
+    "doctor": [],
 }
 
 

@@ -40,6 +40,7 @@ COMMANDS = {
     "logs": ["logs", "--env", "dev", "backend"],
     "drift": ["drift", "--env", "dev"],
     "rotate-redis-auth": ["rotate-redis-auth", "--env", "dev", "--yes"],
+    "doctor": ["doctor", "--env", "dev"],
     "cost --refresh-prices": ["cost", "--refresh-prices"],
 }
 

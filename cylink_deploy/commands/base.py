@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from cylink_deploy import aws
 from cylink_deploy.cfn import identity
@@ -22,6 +22,9 @@ from cylink_deploy.jobs import model
 from cylink_deploy.output.human import HumanReporter
 from cylink_deploy.preflight import pins
 from cylink_deploy.project import Project
+
+if TYPE_CHECKING:
+    import boto3
 
 GROUPS = {  # the help output's sections, in this order
     "deploying": "change the stack, through reviewed change sets",
@@ -148,8 +151,10 @@ class Context:
     reporter: HumanReporter
     out: IO[str] | None = None
     preset: aws.Clients | None = None
+    preset_account: aws.AccountClients | None = None
     _made: list[aws.Clients] = field(default_factory=list)
     _checked: list[identity.Identity | None] = field(default_factory=list)
+    _sessions: list[boto3.Session] = field(default_factory=list)
 
     @property
     def yes(self) -> bool:
@@ -159,6 +164,12 @@ class Context:
         """The one terminal rule: a command that will ask for confirmation needs a terminal, or --yes."""
         if self.command.asks(self.args) and not self.yes and not self.stdin.isatty():
             raise Aborted(f"no terminal to confirm on: pass --yes (CI){self.command.no_terminal_hint}")
+
+    def _session(self, credentials: dict[str, str] | None = None) -> boto3.Session:
+        if not self._sessions:
+            profile = None if credentials else getattr(self.args, "profile", None)
+            self._sessions.append(aws.make_session(getattr(self.args, "region", None), profile, credentials))
+        return self._sessions[0]
 
     def clients(self, endpoint_url: str | None = None, credentials: dict[str, str] | None = None) -> aws.Clients:
         """The AWS clients (made once), after the terminal rule and the environment's pin: nothing reaches AWS
@@ -170,9 +181,7 @@ class Context:
             if self.preset is not None:
                 made = self.preset
             else:
-                profile = None if credentials else getattr(self.args, "profile", None)
-                session = aws.make_session(getattr(self.args, "region", None), profile, credentials)
-                made = aws.make_clients(session, endpoint_url)
+                made = aws.make_clients(self._session(credentials), endpoint_url)
             if credentials is None:  # the embedded emulator (--local) is no account anybody pinned
                 self.check_pins(made)
             self._made.append(made)
@@ -210,3 +219,10 @@ class Context:
             why = pins.refusal(pin, account, clients.region)
             if why:
                 raise pins.WrongAccount(why)
+
+    def account_clients(self) -> aws.AccountClients:
+        """``doctor``'s extra clients, from the same session as ``clients``."""
+        self.require_terminal()
+        if self.preset_account is not None:
+            return self.preset_account
+        return aws.make_account_clients(self._session())

@@ -11,6 +11,7 @@ from cylink_deploy.commands import (
     cost,
     delete,
     deploy,
+    doctor,
     drift,
     execute,
     logs,
@@ -36,6 +37,7 @@ REGISTRY: tuple[Command, ...] = (
     serve_local.COMMAND,
     pin.COMMAND,
     bootstrap.COMMAND,
+    doctor.COMMAND,
 )
 COMMANDS = {c.name: c for c in REGISTRY}
 

@@ -33,6 +33,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
         help="as for deploy: override a parameter of the file (repeatable)",
     )
     p.add_argument("--allow-replacement", action="append", default=[], metavar="LOGICAL_ID", help="as for deploy")
+    p.add_argument(
+        "--skip-image-check",
+        action="store_true",
+        help="release even if an image's config misses what its task definition expects (port, user, volumes)",
+    )
     for svc in SERVICES:
         p.add_argument(
             f"--{svc.name}-dir",
@@ -73,6 +78,7 @@ def run(ctx: Context) -> int:
         overrides=params.parse_overrides(a.parameter),
         allow_replacement=frozenset(a.allow_replacement),
         supersede=a.supersede,
+        skip_image_check=a.skip_image_check,
     )
     # bad input (a malformed tag) stops here, before any AWS call
     prepared = build_job.prepare(request.deploy_request(), ctx.project, ctx.reporter)

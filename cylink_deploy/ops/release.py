@@ -31,7 +31,7 @@ from cylink_deploy.jobs import build as build_job
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs import model
 from cylink_deploy.jobs.reporter import Reporter
-from cylink_deploy.ops import rollout
+from cylink_deploy.ops import image_check, rollout
 from cylink_deploy.project import Project
 from templates_src.common import FRONTEND
 
@@ -64,6 +64,7 @@ class ReleaseRequest:
     overrides: dict[str, str] = field(default_factory=dict)  # a release is a deploy: the same overrides apply
     allow_replacement: frozenset[str] = frozenset()
     supersede: bool = False  # as for deploy: a change set under review may become obsolete
+    skip_image_check: bool = False  # --skip-image-check: the team knows better than image_check.gaps
 
     @property
     def stack(self) -> str:
@@ -226,8 +227,9 @@ def release(
     prepared: build_job.Prepared | None = None,
     sleep: Callable[[float], None] = time.sleep,
     docker: Docker | None = None,
+    fetch: image_check.Fetch = image_check.fetch_url,
 ) -> model.Result:
-    """Check (or build and push) the images, then deploy the tag with the rollout in view."""
+    """Check (or build and push) the images and their configs, then deploy the tag with the rollout in view."""
     tag = request.image_tag
     aws.account_id(clients.sts)
     described = st.describe(clients.cloudformation, request.stack)
@@ -248,6 +250,10 @@ def release(
         )
     else:
         digests = require_images(clients.ecr, repos, tag)
+    if request.skip_image_check:
+        reporter.warn(f"--skip-image-check: the images of {tag} are not compared with their task definitions")
+    else:
+        image_check.check_images(clients.ecr, repos, tag, reporter, fetch)
     what = "Rolling back" if request.rollback else "Releasing"
     reporter.step(
         f"{what} {tag} (running now: {previous or 'none'}); in both repositories: "

@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401 - registration order is application order
     cloudformation_stacks,
     cloudformation_updates,
     ec2,
+    ecr,
     ecs,
     elasticache,
     elbv2,
