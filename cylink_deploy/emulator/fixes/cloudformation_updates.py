@@ -35,8 +35,10 @@ def _condition_aware(original: Callable[..., Any]) -> Callable[..., Any]:
 def _reconciling_conditions(original: Callable[..., None]) -> Callable[..., None]:
     def update(self: ResourceMap, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
         original(self, template, parameters)
-        for name in [name for name, value in self._parsed_resources.items() if value is None]:
-            del self._parsed_resources[name]  # a resource that does not exist is not listed as None
+        for name in [n for n, value in self._parsed_resources.items() if value is None and not n.startswith("AWS::")]:
+            del self._parsed_resources[
+                name
+            ]  # a resource that does not exist is not listed as None (AWS::NoValue stays)
         for (
             name,
             resource_json,
