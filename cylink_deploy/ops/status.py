@@ -2,8 +2,8 @@
 
 Everything is found from the stack (outputs, nested resources, the NamePrefix parameter), never from
 names written here: the stack, URLs, ECS services (counts, task definition, image tag, rollout),
-target health per target group, the Redis replication group and its nodes, alarms in ALARM, and the
-last stopped tasks' reasons.
+target health per target group, the Redis replication group and its nodes, alarms in ALARM, the
+last stopped tasks' reasons, and the scheduled events (the event slots of the stack's parameters).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cylink_deploy import aws
+from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import DeployError, StackStateError
 from cylink_deploy.jobs.model import StackRequest, deploy_first
 from cylink_deploy.jobs.reporter import Reporter
-from cylink_deploy.ops import rollout
+from cylink_deploy.ops import event, rollout
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -78,6 +78,7 @@ class StatusView:
     redis: list[Redis] = field(default_factory=list)
     alarms: list[dict[str, str]] = field(default_factory=list)
     stopped: list[rollout.StoppedTask] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # the event slots (deploy.py event), as documents
     problems: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
@@ -183,6 +184,7 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     view.target_groups.sort(key=lambda tg: tg.logical_id)
     if parameters.get("NamePrefix"):
         view.alarms = alarms_in_alarm(clients.cloudwatch, parameters["NamePrefix"])
+    view.events = [e.document(polling.now()) for e in event.slots(parameters)]
     view.problems = problems(view)
     reporter.show(view)
     reporter.result(view.document())

@@ -56,6 +56,10 @@ def status(out: HumanReporter, view: StatusView) -> None:
         )
     for alarm in view.alarms:
         out.line(out.c(RED, f"  ALARM {alarm['name']}: {alarm['reason']}"))
+    for e in view.events:
+        tasks = ", ".join(f"{name} {count}" for name, count in e["tasks"].items())
+        when = f"capacity from {e['scaleUpAt']} until {e['scaleDownAt']}"
+        out.line(f"  Event {e['name']} ({e['state']}): {when}; min tasks {tasks}")
     if view.stopped:
         out.line()
         out.line("Last stopped tasks:")
