@@ -66,7 +66,8 @@ def updates_respect_conditions(patch: Patch) -> None:
     that was never created (its update gets ``original_resource=None``: HTTP 500, stack half updated);
     drops a resource whose type it cannot update (a log group) from the stack; and lists a resource
     whose Condition is false as a blank row. Update only what exists; create what a Condition turns on,
-    delete what it turns off; keep what moto cannot update; list only what exists."""
+    delete what it turns off; keep what moto cannot update; list only what exists (``AWS::NoValue`` is a
+    pseudo parameter, not a resource: it stays, so a later update can still resolve it)."""
     patch(parsing, "parse_and_update_resource", _condition_aware(parsing.parse_and_update_resource))
     patch(ResourceMap, "update", _reconciling_conditions(ResourceMap.update))
     patch(Stack, "stack_resources", property(_existing_resources))
