@@ -44,7 +44,15 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Paths the backend answers when there is no api.<domain> host to route on.
 BACKEND_PATHS = ["/api/*", "/socket.io/*", "/health"]
 IDLE_TIMEOUT_SECONDS = 3600  # WebSockets sit idle between messages; 60 s (the default) cuts them
-DEREGISTRATION_DELAY_SECONDS = 30  # well inside Fargate Spot's 2-minute interruption notice
+# Chosen for what connected clients see when a task stops (the end of an event, a release, a Spot reclaim): the
+# ALB sends a deregistering target no new connection and closes what is still open when the delay ends
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay);
+# ECS sends SIGTERM only after that. A WebSocket never ends by itself, so a longer delay does not save it, it
+# only postpones its client's reconnect and keeps the task (and every release) waiting; AWS advises against
+# very short delays for streaming connections
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html).
+# 30 s lets ordinary requests finish, and with the 30 s stop timeout fits Fargate Spot's 2-minute notice.
+DEREGISTRATION_DELAY_SECONDS = 30
 STICKY_SECONDS = 86400
 ACCESS_LOG_PREFIX = "alb"
 # Regions opened before August 2022 deliver ALB logs from an ELB account, newer ones from a service

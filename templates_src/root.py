@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "EnvironmentName": "dev",
     "AlarmEmail": "",
     **monitoring.threshold_defaults(),
+    # No event scheduled: deploy.py event fills a slot (and a plain deploy keeps what it set).
+    **{name: 0 if type_ == "Number" else "" for name, (_, type_, _) in services.event_params().items()},
 }
 
 # Child parameters the root computes from its conditions (never a root parameter of their own).

@@ -10,12 +10,20 @@ Linux capabilities dropped and an init process reaping zombies. This stack
 only starts after the load-balancer stack (its target-group ARNs are inputs), so the listener rules
 exist before the services register targets.
 
+Scheduled event capacity (``deploy.py event``): EVENT_SLOTS fixed slots of parameters
+(``Event<n>ScaleUpAt``, ``Event<n>ScaleDownAt`` in UTC, ``Event<n><Service>Tasks``; an empty ScaleUpAt is an
+empty slot) become two one-time scheduled actions on each service's scalable target: at ScaleUpAt the
+minimum rises to the event's task count (so target tracking cannot scale in during the event), at
+ScaleDownAt it returns to the normal range.
+
 Outputs: <Service>ServiceName, <Service>TaskDefinitionArn for each service.
 """
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Split, Sub, Template
+from typing import Any
+
+from troposphere import Equals, GetAtt, If, Not, NoValue, Ref, Split, Sub, Template
 from troposphere import applicationautoscaling as aas
 from troposphere import ecs
 
@@ -43,6 +51,12 @@ STOP_TIMEOUT_SECONDS = 30  # SIGTERM-to-SIGKILL; Spot gives 120 s, the ALB drain
 SCALE_IN_COOLDOWN = 300
 SCALE_OUT_COOLDOWN = 60
 IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+# Event slots: a fixed number, so the parameters (and the change set a reviewer reads) stay few and named.
+EVENT_SLOTS = 2
+# A scheduled action's at() time, UTC, to the second; empty: the slot is free.
+EVENT_TIME_PATTERN = r"^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+# Explicit, though it is the default: the slot times are written in UTC (ScheduledAction Timezone).
+EVENT_TIMEZONE = "Etc/UTC"
 # (parameter suffix, what it is, constraint) for the inputs every service takes from its siblings.
 WIRED_PER_SERVICE = (
     ("TaskRoleArn", "task role", arn_pattern("iam")),
@@ -87,6 +101,55 @@ def scaling_params() -> dict[str, tuple[str, str, dict[str, int]]]:
 # KEEP_ALIVE_TIMEOUT (ms: https://github.com/vercel/next.js/pull/50221); the backend must read it too (README "What
 # the images must do"). Issue 21 finding 7.
 KEEP_ALIVE_TIMEOUT_MS = (IDLE_TIMEOUT_SECONDS + 5) * 1000
+
+
+def event_params() -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Per-slot event parameters: name -> (description, type, constraints); the root forwards them."""
+    out: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    for n in range(1, EVENT_SLOTS + 1):
+        out[f"Event{n}ScaleUpAt"] = (
+            f"Event slot {n}: when the event capacity starts (UTC, yyyy-mm-ddThh:mm:ss); empty: no event. Set by "
+            "deploy.py event.",
+            "String",
+            {"AllowedPattern": EVENT_TIME_PATTERN},
+        )
+        out[f"Event{n}ScaleDownAt"] = (
+            f"Event slot {n}: when the normal scaling range returns (UTC, yyyy-mm-ddThh:mm:ss).",
+            "String",
+            {"AllowedPattern": EVENT_TIME_PATTERN},
+        )
+        for svc in SERVICES:
+            out[f"Event{n}{svc.title}Tasks"] = (
+                f"Event slot {n}: minimum {svc.name} tasks during the event (0 when the slot is empty).",
+                "Number",
+                {"MinValue": 0, "MaxValue": 100},
+            )
+    return out
+
+
+def _event_actions(svc: AppService) -> list[object]:
+    """Two one-time actions per event slot (empty slots drop out: AWS::NoValue removes a list item).
+
+    Schedule ``at(yyyy-mm-ddThh:mm:ss)`` with Timezone, and both Min and Max in ScalableTargetAction, as
+    the CloudFormation reference for ScheduledAction describes
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-applicationautoscaling-scalabletarget-scheduledaction.html);
+    both sizes so the new minimum is never above the maximum in force
+    (https://docs.aws.amazon.com/autoscaling/application/userguide/scheduled-scaling-policy-overview.html)."""
+    actions: list[object] = []
+    normal_max = Ref(f"{svc.title}MaxCapacity")
+    for n in range(1, EVENT_SLOTS + 1):
+        for step, at, minimum in (
+            ("scale-up", f"Event{n}ScaleUpAt", Ref(f"Event{n}{svc.title}Tasks")),
+            ("scale-down", f"Event{n}ScaleDownAt", Ref(f"{svc.title}MinCapacity")),
+        ):
+            action = aas.ScheduledAction(
+                ScheduledActionName=f"event{n}-{step}",
+                Schedule=Sub("at(${" + at + "})"),
+                Timezone=EVENT_TIMEZONE,
+                ScalableTargetAction=aas.ScalableTargetAction(MinCapacity=minimum, MaxCapacity=normal_max),
+            )
+            actions.append(If(f"Event{n}Scheduled", action, NoValue))
+    return actions
 
 
 def _environment(svc: AppService) -> dict[str, object]:
@@ -210,6 +273,7 @@ def _scaling(t: Template, svc: AppService) -> None:
             ResourceId=Sub("service/${ClusterName}/${" + svc.title + "Service.Name}"),
             MinCapacity=Ref(f"{svc.title}MinCapacity"),
             MaxCapacity=Ref(f"{svc.title}MaxCapacity"),
+            ScheduledActions=_event_actions(svc),
         )
     )
     t.add_resource(
@@ -252,8 +316,10 @@ def build() -> Template:
     add_param(t, "ApiUrl", "Base URL of the backend, for the frontend.", AllowedPattern=URL_PATTERN)
     add_param(t, "SiteOrigins", "Comma-separated origins the backend accepts.", AllowedPattern=ORIGINS_PATTERN)
     add_param(t, "FargateSpotWeight", "Weight of FARGATE_SPOT against FARGATE's 1.", "Number", MinValue=0, MaxValue=10)
-    for name, (description, type_, constraints) in scaling_params().items():
+    for name, (description, type_, constraints) in {**scaling_params(), **event_params()}.items():
         add_param(t, name, description, type_, **constraints)
+    for n in range(1, EVENT_SLOTS + 1):
+        t.add_condition(f"Event{n}Scheduled", Not(Equals(Ref(f"Event{n}ScaleUpAt"), "")))
     for svc in SERVICES:
         for suffix, what, pattern in WIRED_PER_SERVICE:
             add_param(t, f"{svc.title}{suffix}", f"{svc.name} {what}.", AllowedPattern=pattern)

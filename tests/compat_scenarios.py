@@ -541,6 +541,21 @@ def application_autoscaling() -> None:
                     "ResourceId": {"Fn::Sub": "service/compat/${Service.Name}"},
                     "MinCapacity": 2,
                     "MaxCapacity": 10,
+                    "ScheduledActions": [
+                        {
+                            "ScheduledActionName": "event1-scale-up",
+                            "Schedule": "at(2030-01-01T09:00:00)",
+                            "Timezone": "Etc/UTC",
+                            "ScalableTargetAction": {"MinCapacity": "8", "MaxCapacity": "10"},
+                        },
+                        {
+                            "Fn::If": [
+                                "Never",
+                                {"ScheduledActionName": "x", "Schedule": "at(2030-01-01T10:00:00)"},
+                                {"Ref": "AWS::NoValue"},
+                            ]
+                        },
+                    ],
                 },
             },
             "Policy": {
@@ -556,12 +571,19 @@ def application_autoscaling() -> None:
                 },
             },
         },
+        Conditions={"Never": {"Fn::Equals": ["a", "b"]}},
     )
     scaling = c("application-autoscaling")
     assert [t["MaxCapacity"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]] == [
         10
     ]
     assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]["PolicyName"] == "cpu"
+    actions = scaling.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"]
+    assert [(a["ScheduledActionName"], a["Schedule"], a["ScalableTargetAction"]) for a in actions] == [
+        ("event1-scale-up", "at(2030-01-01T09:00:00)", {"MinCapacity": 8, "MaxCapacity": 10})
+    ]
+    c("cloudformation").delete_stack(StackName="scaling")  # a deregistered target's actions go with it
+    assert scaling.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"] == []
 
 
 @scenario
@@ -970,28 +992,40 @@ def unchanged_update_is_empty() -> None:
 @scenario
 def updates_respect_conditions() -> None:
     cfn = c("cloudformation")
+    body = conditional_body()
+    # Updated on every change of Tag; AWS::NoValue is resolved again on later updates (the event slots' actions).
+    body["Resources"]["Note"] = {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {
+            "Name": "/cond/note",
+            "Type": "String",
+            "Value": {"Fn::Sub": "tag-${Tag}"},
+            "AllowedPattern": {"Fn::If": ["HasTag", ".*", {"Ref": "AWS::NoValue"}]},
+        },
+    }
 
     def deploy(name: str, kind: str, parameters: list[dict[str, Any]]) -> set[str]:
-        cfn.execute_change_set(
-            ChangeSetName=change_set("cond", name, kind, conditional_body(), parameters)["ChangeSetId"]
-        )
+        cfn.execute_change_set(ChangeSetName=change_set("cond", name, kind, body, parameters)["ChangeSetId"])
         assert cfn.describe_stacks(StackName="cond")["Stacks"][0]["StackStatus"].endswith("_COMPLETE")
         listed = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName="cond")["StackResourceSummaries"]}
         groups = {g["logGroupName"] for g in c("logs").describe_log_groups(logGroupNamePrefix="/cond/")["logGroups"]}
         return listed | groups
 
-    assert deploy("c1", "CREATE", []) == {"Always", "/cond/always"}
+    assert deploy("c1", "CREATE", []) == {"Always", "Note", "/cond/always"}
     assert deploy("c2", "UPDATE", [p("Days", "14"), p("Tag")]) == {
         "Always",
+        "Note",
         "/cond/always",
     }  # Tagged: false before and after
     assert deploy("c3", "UPDATE", [p("Days", "14"), p("Tag", "1.0.0")]) == {
         "Always",
+        "Note",
         "Tagged",
         "/cond/always",
         "/cond/tagged",
     }
-    assert deploy("c4", "UPDATE", [p("Days", "14"), p("Tag", "")]) == {"Always", "/cond/always"}
+    assert deploy("c4", "UPDATE", [p("Days", "14"), p("Tag", "")]) == {"Always", "Note", "/cond/always"}
+    assert c("ssm").get_parameter(Name="/cond/note")["Parameter"]["Value"] == "tag-"  # updated, NoValue and all
 
 
 @scenario

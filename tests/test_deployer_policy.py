@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import io
+from datetime import datetime, timedelta, timezone
 import json
 import sys
 import uuid
@@ -94,6 +95,9 @@ def recorded(fresh_emulator, tmp_path_factory):
         review = run("review", "deploy", *target, "--no-execute", "--image-tag", "1.1.0")
         run("execute", "execute", *target, "--yes", review["changeSetName"])
         run("release", "release", *target, "--yes", "--image-tag", "2.0.0")
+        start = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+        run("event", "event", *target, "--yes", "--start", start)
+        run("event-cancel", "event", *target, "--yes", "--cancel")
         run("status", "status", *target, codes=(0, 1))  # 1: the emulator's target groups have no healthy targets
         run("logs", "logs", *target, "backend", "--since", "5m")
         sm = boto3.client(
@@ -110,7 +114,19 @@ def recorded(fresh_emulator, tmp_path_factory):
     return out
 
 
-COMMANDS = ("create", "no-op", "review", "execute", "release", "status", "logs", "rotate-redis-auth", "delete")
+COMMANDS = (
+    "create",
+    "no-op",
+    "review",
+    "execute",
+    "release",
+    "event",
+    "event-cancel",
+    "status",
+    "logs",
+    "rotate-redis-auth",
+    "delete",
+)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

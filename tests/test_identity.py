@@ -85,6 +85,7 @@ ARGUMENTS = {
     "drift": [],
     "rotate-redis-auth": ["--yes"],
     "doctor": [],
+    "event": ["--list"],
 }
 
 

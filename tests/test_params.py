@@ -267,7 +267,7 @@ def test_only_staging_without_a_domain_is_warned_about(tmp_path, root_params):
 
 def test_an_update_that_omits_the_image_tag_keeps_the_running_one(tmp_path, root_params):
     deployment = params.resolve("dev", _file(tmp_path, "parameters: {}\n"), root_params)
-    assert "ImageTag" not in deployment.parameters and params.KEEP_PREVIOUS == ("ImageTag",)  # sent as UsePreviousValue
+    assert "ImageTag" not in deployment.parameters and "ImageTag" in params.KEEP_PREVIOUS  # sent as UsePreviousValue
 
 
 def test_a_deployment_is_a_fixed_value_with_no_tags_or_warnings_unless_given():

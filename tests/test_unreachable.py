@@ -36,6 +36,7 @@ COMMANDS = {
     "delete": ["delete", "--env", "dev", "--yes"],
     "bootstrap": ["bootstrap"],
     "release": ["release", "--env", "dev", "--yes", "--image-tag", "1.0.0"],
+    "event": ["event", "--env", "dev", "--list"],
     "status": ["status", "--env", "dev"],
     "logs": ["logs", "--env", "dev", "backend"],
     "drift": ["drift", "--env", "dev"],

@@ -51,6 +51,15 @@ def console_url(region: str, stack_id: str, change_set_id: str) -> str:
     )
 
 
+def keepable(keep_previous: tuple[str, ...], deployed: dict[str, str] | None) -> tuple[str, ...]:
+    """The parameters of ``keep_previous`` the deployed stack has: UsePreviousValue on a parameter the
+    previous template did not have fails the whole change set ("Cannot specify usePreviousValue as true for a
+    parameter key not in the previous template": github.com/rackerlabs/ebs_snapper/issues/56, the API's
+    Parameter type: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html),
+    as it would on the first deploy of templates that add one (the event slots)."""
+    return tuple(k for k in keep_previous if deployed is not None and k in deployed)
+
+
 def create_change_set(
     cfn: CloudFormationClient,
     stack: str,

@@ -470,6 +470,7 @@ def _create(
     )
     name = changesets.change_set_name(request.stack)
     placement = {"TemplatesBucket": bucket, "TemplatesKeyPrefix": artifacts.KEY_PREFIX}
+    deployed = st.deployed_parameters(clients.cloudformation, request.stack) if change_set_type == "UPDATE" else None
     created = changesets.create_change_set(
         clients.cloudformation,
         request.stack,
@@ -479,7 +480,7 @@ def _create(
         {**parameters, **placement},
         prepared.deployment.tags,
         f"deploy.py --env {request.env} from {project.git_commit()}",
-        params.KEEP_PREVIOUS,
+        changesets.keepable(params.KEEP_PREVIOUS, deployed),
         role_arn,
     )
     return created, Result(Status.REVIEW, request.stack, name, created["Id"], uploaded=up.uploaded)

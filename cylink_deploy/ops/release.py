@@ -212,6 +212,9 @@ class _ReleaseDocument:
         self._reporter.result({**document, **self.fields})
 
 
+WithFields = _ReleaseDocument  # any job that is a deploy with fields of its own (deploy.py event)
+
+
 def running_tags(ecs: ECSClient, cluster: str, names: dict[str, str]) -> dict[str, str]:
     """Service -> the image tag its primary deployment runs now."""
     states = rollout.describe_services(ecs, cluster, names)

@@ -2,8 +2,8 @@
 
 Everything is found from the stack (outputs, nested resources), never from names written here or a
 name prefix: the stack, URLs, ECS services (counts, task definition, image tag, rollout),
-target health per target group, the Redis replication group and its nodes, alarms in ALARM, and the
-last stopped tasks' reasons.
+target health per target group, the Redis replication group and its nodes, alarms in ALARM, the
+last stopped tasks' reasons, and the scheduled events (the event slots of the stack's parameters).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cylink_deploy import aws
+from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import DeployError, StackStateError
 from cylink_deploy.jobs.model import StackRequest, deploy_first
 from cylink_deploy.jobs.reporter import Reporter
-from cylink_deploy.ops import rollout
+from cylink_deploy.ops import event, rollout
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -81,6 +81,7 @@ class StatusView:
     redis: list[Redis] = field(default_factory=list)
     alarms: list[dict[str, str]] = field(default_factory=list)
     stopped: list[rollout.StoppedTask] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # the event slots (deploy.py event), as documents
     problems: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
@@ -172,6 +173,7 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     if described is None:
         raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     updated = described.get("LastUpdatedTime") or described.get("CreationTime")
     view = StatusView(
         stack, described["StackStatus"], str(updated or ""), outputs.get("SiteUrl", ""), outputs.get("ApiUrl", "")
@@ -193,6 +195,7 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
             alarms.append(res["PhysicalResourceId"])
     view.target_groups.sort(key=lambda tg: tg.logical_id)
     view.alarms = alarms_in_alarm(clients.cloudwatch, sorted(alarms))
+    view.events = [e.document(polling.now()) for e in event.slots(parameters)]
     view.problems = problems(view)
     reporter.show(view)
     reporter.result(view.document())

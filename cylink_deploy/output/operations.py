@@ -1,14 +1,16 @@
 """How people see the day-2 views: an ECS rollout and its stopped tasks, the status screen, log events
-(and their JSON Lines form), and the drift report."""
+(and their JSON Lines form), the drift report, and the scheduled events (with a new one's cost)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cylink_deploy.ops.drift import DriftReport
+from cylink_deploy.ops.event import EventCost, EventList
 from cylink_deploy.ops.logs import LogEvent
 from cylink_deploy.ops.rollout import ServiceState, StoppedTask
 from cylink_deploy.ops.status import StatusView
+from cylink_deploy.output.cost import event_text
 from cylink_deploy.output.human import BOLD, GREEN, JSON_LINES, RED, HumanReporter, formats
 
 
@@ -54,6 +56,10 @@ def status(out: HumanReporter, view: StatusView) -> None:
         )
     for alarm in view.alarms:
         out.line(out.c(RED, f"  ALARM {alarm['name']}: {alarm['reason']}"))
+    for e in view.events:
+        tasks = ", ".join(f"{name} {count}" for name, count in e["tasks"].items())
+        when = f"capacity from {e['scaleUpAt']} until {e['scaleDownAt']}"
+        out.line(f"  Event {e['name']} ({e['state']}): {when}; min tasks {tasks}")
     if view.stopped:
         out.line()
         out.line("Last stopped tasks:")
@@ -109,3 +115,42 @@ def drift(out: HumanReporter, report: DriftReport) -> None:
             ["", "", "", "", more] for more in diffs[1:]
         ]
     out.table(["Stack", "Logical ID", "Type", "Drift", "Expected -> actual"], body)
+
+
+@formats(EventList)
+def events(out: HumanReporter, view: EventList) -> None:
+    """Each filled event slot: when the capacity rises and falls (UTC), the minimum tasks, and its state."""
+    if not view.events:
+        out.line(f"{view.stack}: no event scheduled")
+        return
+    names = [s for s in (view.events[0].tasks or {})]
+    out.table(
+        ["Event", "Capacity from (UTC)", "Until (UTC)", *[f"Min {n} tasks" for n in names], "State"],
+        [
+            [
+                e.name,
+                e.scale_up.strftime("%Y-%m-%d %H:%M"),
+                e.scale_down.strftime("%Y-%m-%d %H:%M"),
+                *[str(e.tasks[n]) for n in names],
+                e.state(view.now),
+            ]
+            for e in view.events
+        ],
+    )
+
+
+@formats(EventCost)
+def event_cost(out: HumanReporter, view: EventCost) -> None:
+    """The new event, and what it costs on top of the month (the cost model's table)."""
+    e = view.event
+    tasks = ", ".join(f"{name} at least {count}" for name, count in e.tasks.items())
+    out.step(
+        f"{e.name}: capacity from {e.scale_up:%Y-%m-%d %H:%M} UTC (the event starts {view.start:%H:%M} UTC) until "
+        f"{e.scale_down:%Y-%m-%d %H:%M} UTC; {tasks} tasks"
+    )
+    if view.estimate is None:
+        out.warn(f"no cost estimate: {view.why_no_estimate}")
+        return
+    out.line(out.c(BOLD, f"  Cost of the event: about USD {view.estimate.total:,.2f} on top of the month"))
+    for line in event_text(view.estimate):
+        out.line(f"  {line}")

@@ -19,10 +19,12 @@ from cylink_deploy.errors import BadInput
 from cylink_deploy.preflight.lint import ROOT_TEMPLATE_PATH
 from templates_src.common import SERVICES
 from templates_src.root import PLACEMENT_PARAMS
+from templates_src.services import EVENT_SLOTS, event_params
 
 FILE_KEYS = ("template-file-path", "parameters", "tags")
-# A release's state, not configuration: omitted on an update means "keep what runs" (UsePreviousValue).
-KEEP_PREVIOUS = ("ImageTag",)
+# A release's and deploy.py event's state, not configuration: omitted on an update means "keep what runs"
+# (UsePreviousValue), so a plain deploy never cancels a scheduled event.
+KEEP_PREVIOUS = ("ImageTag", *event_params())
 ENVIRONMENT = "EnvironmentName"  # what a stack records as its environment: always --env
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
@@ -304,6 +306,28 @@ def _capacity_rule(svc: str) -> Rule:
     return rule
 
 
+def _event_slot_rule(n: int) -> Rule:
+    """An event slot is empty (no times, no tasks) or whole: a scale-down after the scale-up, and task counts
+    within each service's scaling range (a higher minimum than the maximum is refused by Application Auto
+    Scaling only when the action runs)."""
+
+    def rule(env: str, p: dict[str, str]) -> str | None:
+        up, down = p[f"Event{n}ScaleUpAt"], p[f"Event{n}ScaleDownAt"]
+        tasks = {s.title: Decimal(p[f"Event{n}{s.title}Tasks"]) for s in SERVICES}
+        if not up:
+            stray = [k for k, v in (("ScaleDownAt", down), *((f"{t}Tasks", v) for t, v in tasks.items())) if v]
+            return f"Event{n}{stray[0]} is set but Event{n}ScaleUpAt is empty: set both, or neither" if stray else None
+        if not down or down <= up:  # same fixed-width format: text order is time order
+            return f"Event{n}ScaleDownAt ({down or 'empty'}) must be after Event{n}ScaleUpAt ({up})"
+        for title, count in tasks.items():
+            lo, hi = Decimal(p[f"{title}MinCapacity"]), Decimal(p[f"{title}MaxCapacity"])
+            if not lo <= count <= hi:
+                return f"Event{n}{title}Tasks ({count}) must be within {title}Min/MaxCapacity ({lo}-{hi})"
+        return None
+
+    return rule
+
+
 def _zone_needs_domain(env: str, p: dict[str, str]) -> str | None:
     return (
         "HostedZoneId is set but DomainName is empty: set DomainName to the zone's domain"
@@ -350,6 +374,7 @@ def _environment_is_env(env: str, p: dict[str, str]) -> str | None:
 RULES: tuple[Rule, ...] = (
     _environment_is_env,
     *[_capacity_rule(s.title) for s in SERVICES],
+    *[_event_slot_rule(n) for n in range(1, EVENT_SLOTS + 1)],
     _zone_needs_domain,
     _no_public_tasks_outside_dev,
     _prod_is_multi_az,

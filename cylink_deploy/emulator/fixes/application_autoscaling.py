@@ -1,4 +1,4 @@
-"""Application Auto Scaling targets and policies."""
+"""Application Auto Scaling targets (with their scheduled actions) and policies."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ class ScalableTarget(CompatModel):
 
     @classmethod
     def create_resource(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> CompatModel:
-        applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+        backend = applicationautoscaling_backends[account_id][region_name]
+        backend.register_scalable_target(
             p["ServiceNamespace"],
             p["ResourceId"],
             p["ScalableDimension"],
@@ -24,6 +25,21 @@ class ScalableTarget(CompatModel):
             p.get("RoleARN"),
             None,
         )
+        for action in p.get("ScheduledActions") or []:
+            if action is None:  # an Fn::If item that chose AWS::NoValue
+                continue
+            sizes = action.get("ScalableTargetAction") or {}
+            backend.put_scheduled_action(
+                p["ServiceNamespace"],
+                action["Schedule"],
+                action.get("Timezone"),
+                action["ScheduledActionName"],
+                p["ResourceId"],
+                p["ScalableDimension"],
+                action.get("StartTime"),
+                action.get("EndTime"),
+                {k: int(v) for k, v in sizes.items()},  # parameter values arrive as text
+            )
         return cls(
             f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}"
         )  # the physical ID CloudFormation gives
@@ -36,6 +52,11 @@ class ScalableTarget(CompatModel):
         backend = applicationautoscaling_backends[account_id][region_name]
         if resource_id in backend.targets.get(dimension, {}):
             backend.deregister_scalable_target(namespace, resource_id, dimension)
+        # AWS deletes a deregistered target's scheduled actions; moto keeps them
+        # (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScheduledAction.html)
+        backend.scheduled_actions = [
+            a for a in backend.scheduled_actions if (a.resource_id, a.scalable_dimension) != (resource_id, dimension)
+        ]
 
 
 class ScalingPolicy(CompatModel):
@@ -56,5 +77,6 @@ class ScalingPolicy(CompatModel):
 
 @fix
 def application_autoscaling(patch: Patch) -> None:
-    """``AWS::ApplicationAutoScaling::ScalableTarget`` and ``ScalingPolicy`` are ignored."""
+    """``AWS::ApplicationAutoScaling::ScalableTarget`` (and its ``ScheduledActions``) and ``ScalingPolicy`` are
+    ignored."""
     register_models(patch, ScalableTarget, ScalingPolicy)

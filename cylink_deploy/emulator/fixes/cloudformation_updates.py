@@ -35,8 +35,10 @@ def _condition_aware(original: Callable[..., Any]) -> Callable[..., Any]:
 def _reconciling_conditions(original: Callable[..., None]) -> Callable[..., None]:
     def update(self: ResourceMap, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
         original(self, template, parameters)
-        for name in [name for name, value in self._parsed_resources.items() if value is None]:
-            del self._parsed_resources[name]  # a resource that does not exist is not listed as None
+        for name in [n for n, value in self._parsed_resources.items() if value is None and not n.startswith("AWS::")]:
+            del self._parsed_resources[
+                name
+            ]  # a resource that does not exist is not listed as None (AWS::NoValue stays)
         for (
             name,
             resource_json,
@@ -64,7 +66,8 @@ def updates_respect_conditions(patch: Patch) -> None:
     that was never created (its update gets ``original_resource=None``: HTTP 500, stack half updated);
     drops a resource whose type it cannot update (a log group) from the stack; and lists a resource
     whose Condition is false as a blank row. Update only what exists; create what a Condition turns on,
-    delete what it turns off; keep what moto cannot update; list only what exists."""
+    delete what it turns off; keep what moto cannot update; list only what exists (``AWS::NoValue`` is a
+    pseudo parameter, not a resource: it stays, so a later update can still resolve it)."""
     patch(parsing, "parse_and_update_resource", _condition_aware(parsing.parse_and_update_resource))
     patch(ResourceMap, "update", _reconciling_conditions(ResourceMap.update))
     patch(Stack, "stack_resources", property(_existing_resources))
