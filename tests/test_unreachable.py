@@ -40,6 +40,7 @@ COMMANDS = {
     "logs": ["logs", "--env", "dev", "backend"],
     "drift": ["drift", "--env", "dev"],
     "rotate-redis-auth": ["rotate-redis-auth", "--env", "dev", "--yes"],
+    "loadtest": ["loadtest", "--env", "dev", "--users", "10"],  # reads the stack's ApiUrl first
     "cost --refresh-prices": ["cost", "--refresh-prices"],
 }
 
