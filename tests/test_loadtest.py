@@ -176,3 +176,12 @@ def test_the_command_refuses_prod_with_one_line_and_exit_2(capsys):
     assert cli.main(["loadtest", "--env", "prod", "--users", "10", "--url", "http://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--allow-prod" in err
+
+
+def test_users_locust_never_started_are_said_apart_from_failed_connects():
+    outcome = judged(summary(connect={"count": 80, "failures": 0, "seconds": 4.0, "p50": 40, "p95": 90, "p99": 99}))
+    assert outcome.connect_failures == 0 and outcome.connected == 80
+    assert outcome.problems == [
+        "20 of 100 users not connected at the end",
+        "20 never started (the load generator fell behind: add --workers)",
+    ]

@@ -32,7 +32,7 @@ def loadtest(urls: list[str], tmp_path, *extra: str) -> tuple[int, dict]:
 
 def test_a_thousand_socketio_users_on_two_backends_all_connect_and_every_message_crosses_through_redis(tmp_path):
     with refstack.reference_stack(backends=2) as urls:
-        code, result = loadtest(urls, tmp_path, "--users", "1000", "--ramp", "5s", "--hold", "15s")
+        code, result = loadtest(urls, tmp_path, "--users", "1000", "--ramp", "8s", "--hold", "15s")
     assert result["problems"] == [] and code == 0
     assert result["connected"] == 1000 and result["connect_failures"] == 0 and result["dropped"] == 0
     assert result["landed"] == {"backend-1": 500, "backend-2": 500}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -74,6 +75,9 @@ def reference_stack(backends: int = 2, adapter: bool = True) -> Iterator[list[st
     run Socket.IO's in-memory adapter (a broadcast cannot cross processes). Yields the backends' base URLs;
     stops everything it started."""
     redis, node = requirements()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a connection is a descriptor on each side
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         redis_port = free_port()

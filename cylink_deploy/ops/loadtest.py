@@ -193,6 +193,7 @@ def result(
     connect, fanout = summary["connect"], summary["fanout"]
     connected = connect["count"] - connect["failures"] - summary["dropped"]
     lost = max(0, summary["expected"] - fanout["count"])
+    unstarted = request.users - connect["count"]  # Locust fell behind its spawn rate: the run ended first
     problems = [
         text
         for text, bad in (
@@ -200,6 +201,7 @@ def result(
                 f"{request.users - connected} of {request.users} users not connected at the end",
                 connected < request.users,
             ),
+            (f"{unstarted} never started (the load generator fell behind: add --workers)", unstarted > 0),
             (f"{lost} of {summary['expected']} messages lost", lost > 0),
             (f"{sum(summary['errors'].values())} errors", bool(summary["errors"])),
         )
