@@ -47,6 +47,22 @@ def test_every_writable_path_of_the_task_definition_is_a_volume(svc):
 
 
 @pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s.name)
+def test_every_volume_is_owned_by_the_app_user_before_it_is_declared(svc):
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html: a Fargate bind mount takes
+    # the image's ownership of the VOLUME path, else root with 0755 -- unwritable for uid 1000.
+    steps = instructions(svc)
+    declared_at = next(i for i, (name, _) in enumerate(steps) if name == "VOLUME")
+    chowned = [
+        word
+        for name, args in steps[:declared_at]
+        if name == "RUN" and f"chown -R {APP_USER}" in args
+        for word in args.split(f"chown -R {APP_USER}", 1)[1].split("&&")[0].split()
+    ]
+    for path in svc.writable_paths:
+        assert any(path == c or path.startswith(c.rstrip("/") + "/") for c in chowned), path
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s.name)
 def test_the_image_exposes_the_task_definitions_port_and_the_app_listens_there(svc):
     assert values(svc, "EXPOSE") == [str(svc.port)]
     assert env_of(svc)["PORT"] == str(svc.port)
