@@ -7,8 +7,12 @@ CHECKOV_STAMP := .venv-checkov/.installed-stamp
 TASKCAT_STAMP := .venv-taskcat/.installed-stamp
 GUARD_STAMP := .venv-guard/.installed-stamp
 IAM_STAMP := .venv-iam/.installed-stamp
+# The load test's real parts (tests/test_loadtest_local.py, make bench-loadtest): Debian's redis-server and the
+# reference backend's npm packages (Node.js 20 itself is the machine's). Neither is a venv, so neither is in CI's
+# venv cache: a system package cannot be restored from it, and npm ci takes seconds.
+NODE_MODULES := app/backend/node_modules/.installed-stamp
 
-.PHONY: local test test-fast build bench bench-preflight bench-tests clean taskcat-venv guard-venv snapshots mutation
+.PHONY: local test test-fast build bench bench-preflight bench-tests bench-loadtest clean taskcat-venv guard-venv snapshots mutation
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,6 +52,18 @@ $(TASKCAT_STAMP): requirements-taskcat.txt
 	.venv-taskcat/bin/python -m pip install -q -r requirements-taskcat.txt
 	touch $@
 
+# redis-server from the distribution when missing (root, or sudo): the tests start their own on a free port. No
+# stamp file: the check is instant, and a stamp could outlive the package (or be restored on a fresh machine).
+.PHONY: redis-server
+redis-server:
+	@command -v redis-server >/dev/null || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$S apt-get update -q && $$S apt-get install -y -q redis-server; }
+
+$(NODE_MODULES): app/backend/package.json app/backend/package-lock.json
+	command -v npm >/dev/null || { echo "install Node.js 20 (node and npm): the reference backend runs on it"; exit 1; }
+	cd app/backend && npm ci --no-audit --no-fund
+	touch $@
+
 taskcat-venv: $(TASKCAT_STAMP)
 
 guard-venv: $(GUARD_STAMP)
@@ -57,7 +73,7 @@ local: $(STAMP)
 	$(PY) deploy.py --env dev --local --yes --image-tag 1.0.0
 
 ## test: the whole test suite (unit, template, lint, emulator end-to-end)
-test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP) $(IAM_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP) $(IAM_STAMP) redis-server $(NODE_MODULES)
 	$(VENV)/bin/ruff check templates_src cylink_deploy tests benchmarks tools policies deploy.py
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile
@@ -89,8 +105,13 @@ bench: $(STAMP)
 bench-preflight: $(STAMP)
 	$(PY) benchmarks/preflight_bench.py
 
+## bench-loadtest: loadtest against a real Redis and two reference backends: 100 users (baseline), 1,000, then
+## stepping up to the most this machine holds (benchmarks/loadtest_bench.py; figures in the README)
+bench-loadtest: $(STAMP) redis-server $(NODE_MODULES)
+	$(PY) benchmarks/loadtest_bench.py
+
 ## bench-tests: wall clock of make test-fast and of make test's pytest run (benchmarks/test_suite_bench.py)
-bench-tests: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP) $(IAM_STAMP)
+bench-tests: $(STAMP) $(CHECKOV_STAMP) $(GUARD_STAMP) $(TASKCAT_STAMP) $(IAM_STAMP) redis-server $(NODE_MODULES)
 	$(PY) benchmarks/test_suite_bench.py
 
 clean:

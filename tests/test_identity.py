@@ -86,6 +86,7 @@ ARGUMENTS = {
     "rotate-redis-auth": ["--yes"],
     "doctor": [],
     "event": ["--list"],
+    "loadtest": ["--users", "10"],
 }
 
 

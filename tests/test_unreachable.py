@@ -42,6 +42,7 @@ COMMANDS = {
     "drift": ["drift", "--env", "dev"],
     "rotate-redis-auth": ["rotate-redis-auth", "--env", "dev", "--yes"],
     "doctor": ["doctor", "--env", "dev"],
+    "loadtest": ["loadtest", "--env", "dev", "--users", "10"],  # reads the stack's ApiUrl first
     "cost --refresh-prices": ["cost", "--refresh-prices"],
 }
 
