@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from cylink_deploy.emulator import FAKE_CREDENTIALS, LOOPBACK, apply
 from cylink_deploy.emulator.server import _listening_server
@@ -313,6 +314,20 @@ def kms_key_policy_object() -> None:
     kms = c("kms")
     assert kms.describe_key(KeyId=outputs["Id"])["KeyMetadata"]["KeyId"] == outputs["Id"]
     assert json.loads(kms.get_key_policy(KeyId=outputs["Id"], PolicyName="default")["Policy"]) == policy
+
+
+@scenario
+def iam_service_linked_role_names() -> None:
+    iam = c("iam")
+    iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    role = iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]  # AWS's name, as doctor asks for it
+    assert role["Arn"].endswith("/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"), role["Arn"]
+    try:
+        iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    except ClientError as exc:  # AWS: InvalidInput "... has been taken in this account"
+        assert "has been taken" in str(exc), exc
+    else:
+        raise AssertionError("a second service-linked role of one service was created")
 
 
 @scenario
@@ -1109,7 +1124,6 @@ def changes_reach_dependents() -> None:
 
 @scenario
 def stale_change_sets_become_obsolete() -> None:
-    from botocore.exceptions import ClientError
 
     cfn = c("cloudformation")
     cfn.execute_change_set(ChangeSetName=change_set("stale", "c1", "CREATE", conditional_body(), [])["ChangeSetId"])

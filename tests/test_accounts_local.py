@@ -145,7 +145,14 @@ def test_dev_in_one_account_and_prod_in_another_each_deploy_and_delete_touching_
     code, _ = run(project, "--env", "dev", "--stack-name", dev, "--yes", "--parameter", f"NamePrefix=cyd{tag}")
     assert code == 0
     accounts.use(PROD)
-    prod_params = ("--parameter", f"NamePrefix=cyp{tag}", "--parameter", f"DomainName=p{tag}.example.jp")
+    # deletion protection lifted for the test's own delete (delete refuses it: tests/test_delete_blockers.py)
+    prod_params: tuple[str, ...] = (
+        "--parameter",
+        f"NamePrefix=cyp{tag}",
+        "--parameter",
+        f"DomainName=p{tag}.example.jp",
+    )
+    prod_params += ("--parameter", "AlbDeletionProtection=false")
     code, _ = run(project, "--env", "prod", "--stack-name", prod, "--yes", "--image-tag", "1.0.0", *prod_params)
     assert code == 0  # and then prod's protection, read from the package (the project has no policies/)
     assert dev in accounts.stacks(HOME) - before[HOME] and dev not in accounts.stacks(PROD)

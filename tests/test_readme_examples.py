@@ -45,6 +45,13 @@ NOT_RUN = {
     "make local": "creates .venv; its deploy is the local-emulator block's command with --local",
     "python deploy.py release --env prod --image-tag v1.1.0 --build --backend-dir ../cylink/backend "
     "--frontend-dir ../cylink/frontend": "docker and the application's sources",
+    "python deploy.py release --env prod --image-tag v1.0.0 --build --backend-dir ../cylink/backend "
+    "--frontend-dir ../cylink/frontend": "docker and the application's sources",
+    "python deploy.py bootstrap --profile cylink-dev-admin --github-repo OWNER/REPO --github-ref refs/heads/main "
+    "--github-ref 'refs/tags/v*' --github-environment dev --github-environment staging": "two accounts' profiles",
+    "python deploy.py loadtest --env staging --users 1000 --ramp 2m --hold 10m": "an environment serving the app "
+    "(tests/test_loadtest_local.py runs loadtest against the reference stack on loopback)",
+    "python deploy.py --env staging": "docker, for release --build of the reference application",
     ".venv/bin/pre-commit install": "writes the checkout's .git/hooks",
     "make taskcat-venv && .venv/bin/python deploy.py build": "a sandbox AWS account",
     "python deploy.py serve-local --port 4566 &": "tests/test_taskcat.py runs it (minutes)",
@@ -144,6 +151,23 @@ def _images(tags: list[str]) -> Callable[[Path, str], None]:
     return pushed
 
 
+def _deployed(env_name: str, tags: list[str]) -> Callable[[Path, str], None]:
+    """The environment deployed from the sandbox's files, then released with ``tags[0]`` when given (its images
+    pushed first, as CI would): what a block that works on a running environment takes for granted."""
+
+    def deployed(sandbox: Path, endpoint: str) -> None:
+        env = base_env() | emulator_env(endpoint)
+        deploy = [sys.executable, "deploy.py", "--env", env_name, "--yes"]
+        steps = [deploy] + ([[*deploy[:2], "release", *deploy[2:], "--image-tag", tags[0]]] if tags else [])
+        for i, argv in enumerate(steps):
+            if i == 1:
+                _images(tags)(sandbox, endpoint)
+            proc = subprocess.run(argv, cwd=sandbox, env=env, capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, proc.stderr
+
+    return deployed
+
+
 def givens(detail: str) -> tuple[list[Callable[[Path, str], None]], list[Callable[[Path, str], None]]]:
     """Set-ups before the block, and before its first ``release`` (images CI pushed into the repositories
     the first deploy created)."""
@@ -153,6 +177,8 @@ def givens(detail: str) -> tuple[list[Callable[[Path, str], None]], list[Callabl
     for item in (part.strip() for part in detail.split(",")):
         if item == "prod-domain":
             before.append(_prod_domain)
+        elif item.startswith("deployed "):
+            before.append(_deployed(item.split()[1], item.split()[2:]))
         elif item.startswith("images "):
             before_release.append(_images(item.split()[1:]))
         else:

@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401 - registration order is application order
     ecs,
     elasticache,
     elbv2,
+    iam,
     kms,
     monitoring,
     route53,
