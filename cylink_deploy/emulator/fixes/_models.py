@@ -7,6 +7,7 @@ The models are plain classes, not ``CloudFormationModel`` subclasses: moto finds
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -105,3 +106,29 @@ def wrap_classmethod(patch: Patch, model: type, name: str, wrapper: Any) -> None
         return wrapper(original, cls, *args, **kwargs)
 
     patch(model, name, classmethod(method))
+
+
+Properties = dict[str, Any]
+
+
+def before_create(patch: Patch, model: type, edit: Callable[[Properties], Properties]) -> None:
+    """Create ``model`` from the properties ``edit`` returns: for template properties moto reads in
+    another shape than CloudFormation writes (or leaves out a default AWS applies)."""
+
+    def create(original: Any, cls: type, name: str, cfn_json: Any, account_id: str, region_name: str, **kw: Any) -> Any:
+        edited = {**cfn_json, "Properties": edit(dict(cfn_json.get("Properties", {})))}
+        return original(cls, name, edited, account_id, region_name, **kw)
+
+    wrap_classmethod(patch, model, "create_from_cloudformation_json", create)
+
+
+def after_create(patch: Patch, model: type, apply: Callable[[Any, Properties, str, str], None]) -> None:
+    """Create ``model`` as moto does, then ``apply(resource, properties, account_id, region_name)``: for
+    properties moto ignores that its backend can still apply."""
+
+    def create(original: Any, cls: type, name: str, cfn_json: Any, account_id: str, region_name: str, **kw: Any) -> Any:
+        resource = original(cls, name, cfn_json, account_id, region_name, **kw)
+        apply(resource, cfn_json.get("Properties", {}), account_id, region_name)
+        return resource
+
+    wrap_classmethod(patch, model, "create_from_cloudformation_json", create)

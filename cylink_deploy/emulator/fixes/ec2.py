@@ -9,29 +9,18 @@ from moto.ec2.models.security_groups import SecurityGroup
 from moto.ec2.models.subnets import Subnet
 
 from ..registry import Patch, fix
-from ._models import CompatModel, register_models, wrap_classmethod
+from ._models import CompatModel, Properties, after_create, register_models
 
 
-def _subnet_with_public_ip_setting(
-    original: Any,
-    cls: type,
-    resource_name: str,
-    cloudformation_json: Any,
-    account_id: str,
-    region_name: str,
-    **kwargs: Any,
-) -> Any:
-    subnet = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    value = cloudformation_json["Properties"].get("MapPublicIpOnLaunch", False)
-    subnet.map_public_ip_on_launch = str(value).lower() == "true"
-    return subnet
+def _subnet_public_ip_setting(subnet: Subnet, props: Properties, account_id: str, region_name: str) -> None:
+    subnet.map_public_ip_on_launch = str(props.get("MapPublicIpOnLaunch", False)).lower() == "true"
 
 
 @fix
 def subnet_public_ip_on_launch(patch: Patch) -> None:
     """moto ignores a subnet's MapPublicIpOnLaunch (it maps public IPs in the first subnet of an AZ
     instead); CloudFormation applies the property, default false."""
-    wrap_classmethod(patch, Subnet, "create_from_cloudformation_json", _subnet_with_public_ip_setting)
+    after_create(patch, Subnet, _subnet_public_ip_setting)
 
 
 def _egress(group_id: str, rule: dict[str, Any], account_id: str, region_name: str) -> None:
@@ -58,17 +47,8 @@ def security_group_egress(patch: Patch) -> None:
     register_models(patch, SecurityGroupEgress)
 
 
-def _group_with_declared_egress(
-    original: Any,
-    cls: type,
-    resource_name: str,
-    cloudformation_json: Any,
-    account_id: str,
-    region_name: str,
-    **kwargs: Any,
-) -> Any:
-    group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    declared = cloudformation_json["Properties"].get("SecurityGroupEgress")
+def _declared_egress(group: SecurityGroup, props: Properties, account_id: str, region_name: str) -> None:
+    declared = props.get("SecurityGroupEgress")
     if declared:
         # AWS::EC2::SecurityGroup, SecurityGroupEgress: "When you specify a VPC security group, Amazon EC2
         # creates a default egress rule that allows egress traffic on all ports and IP protocols to any
@@ -77,7 +57,6 @@ def _group_with_declared_egress(
         group.egress_rules = []
         for rule in declared:
             _egress(group.id, rule, account_id, region_name)
-    return group
 
 
 @fix
@@ -85,4 +64,4 @@ def security_group_declared_egress(patch: Patch) -> None:
     """A group's own ``SecurityGroupEgress`` is ignored: moto keeps the default allow-all rule (0.0.0.0/0)
     and adds none of the declared ones, so a group declared with only the loopback rule ("no egress")
     shows allow-all. CloudFormation replaces the default rule by the declared ones."""
-    wrap_classmethod(patch, SecurityGroup, "create_from_cloudformation_json", _group_with_declared_egress)
+    after_create(patch, SecurityGroup, _declared_egress)

@@ -11,7 +11,7 @@ from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Service, TaskDe
 from moto.moto_api._internal import mock_random
 
 from ..registry import Patch, fix
-from ._models import CompatModel, register_models, wrap_classmethod
+from ._models import CompatModel, Properties, before_create, register_models, wrap_classmethod
 
 
 class CapacityProviderAssociations(CompatModel):
@@ -120,13 +120,8 @@ def ecs_deleted_with_stack(patch: Patch) -> None:
     patch(EC2ContainerServiceBackend, "list_services", _listing_active(EC2ContainerServiceBackend.list_services))
 
 
-def _service_created(
-    original: Any, cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
-) -> Any:
-    properties = cloudformation_json.get("Properties", {})
-    if "DesiredCount" not in properties:  # AWS: "a default value of 1 is used"
-        cloudformation_json = {**cloudformation_json, "Properties": {**properties, "DesiredCount": 1}}
-    return original(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
+def _default_desired_count(props: Properties) -> Properties:
+    return {"DesiredCount": 1, **props}  # AWS: "a default value of 1 is used"
 
 
 def _register_scalable_target(original: Any) -> Any:
@@ -152,6 +147,6 @@ def ecs_service_desired_count(patch: Patch) -> None:
     aws-resource-ecs-service.html), and registering its scalable target leaves the count outside the range (AWS:
     "it changes the resource's current capacity to a value that is inside of this range":
     https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html)."""
-    wrap_classmethod(patch, Service, "create_from_cloudformation_json", _service_created)
+    before_create(patch, Service, _default_desired_count)
     original = ApplicationAutoscalingBackend.register_scalable_target
     patch(ApplicationAutoscalingBackend, "register_scalable_target", _register_scalable_target(original))

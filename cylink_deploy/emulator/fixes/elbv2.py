@@ -8,7 +8,7 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 
 from ..registry import Patch, fix
-from ._models import wrap_classmethod
+from ._models import Properties, after_create, wrap_classmethod
 
 
 def _get_cfn_attribute_with_zone(
@@ -29,43 +29,23 @@ def alb_canonical_hosted_zone(patch: Patch) -> None:
     patch(FakeLoadBalancer, "get_cfn_attribute", _get_cfn_attribute_with_zone(FakeLoadBalancer.get_cfn_attribute))
 
 
-def _applying(prop: str, modify: str) -> Callable[..., Any]:
-    """A create wrapper that applies the ``prop`` key/value list through the backend's ``modify``."""
+def _applying(prop: str, modify: str) -> Callable[[Any, Properties, str, str], None]:
+    """After creation, apply the ``prop`` key/value list through the backend's ``modify``."""
 
-    def create(
-        original: Any,
-        cls: type,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        resource = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        attrs = {a["Key"]: str(a["Value"]) for a in cloudformation_json["Properties"].get(prop, [])}
+    def apply(resource: Any, props: Properties, account_id: str, region_name: str) -> None:
+        attrs = {a["Key"]: str(a["Value"]) for a in props.get(prop, [])}
         if attrs:
             getattr(elbv2_backends[account_id][region_name], modify)(resource.arn, attrs)
-        return resource
 
-    return create
+    return apply
 
 
 @fix
 def elbv2_attributes(patch: Patch) -> None:
     """moto ignores LoadBalancerAttributes and TargetGroupAttributes given in a template (access logs,
     deletion protection, idle timeout, stickiness, deregistration delay): apply them after creation."""
-    wrap_classmethod(
-        patch,
-        FakeLoadBalancer,
-        "create_from_cloudformation_json",
-        _applying("LoadBalancerAttributes", "modify_load_balancer_attributes"),
-    )
-    wrap_classmethod(
-        patch,
-        FakeTargetGroup,
-        "create_from_cloudformation_json",
-        _applying("TargetGroupAttributes", "modify_target_group_attributes"),
-    )
+    after_create(patch, FakeLoadBalancer, _applying("LoadBalancerAttributes", "modify_load_balancer_attributes"))
+    after_create(patch, FakeTargetGroup, _applying("TargetGroupAttributes", "modify_target_group_attributes"))
 
 
 def _full_name_of_load_balancer(
