@@ -429,7 +429,7 @@ def session_length(iam: IAMClient, caller_arn: str, env: str, needed: int) -> li
     return checks
 
 
-def names(clients: aws.Clients, p: Plan, stack: str, own: set[str], project: Project) -> list[Check]:
+def names(clients: aws.Clients, p: Plan, stack: str, own: set[str]) -> list[Check]:
     """Fixed names the stack will create (log groups, repositories) that exist and are not its own."""
     wanted = leftovers.planned(p.files, p.parameters, clients.region)
     taken = [x for x in leftovers.existing(clients.logs, clients.ecr, wanted) if x.name not in own]
@@ -484,7 +484,7 @@ def doctor(
     if p is None:
         view.checks.append(Check("templates", request.stack, NOT_CHECKED, "not resolved for this region: see above"))
     else:
-        view.checks += _planned_checks(request, clients, account_clients, project, dns_resolver, p, identity["Arn"])
+        view.checks += _planned_checks(request, clients, account_clients, dns_resolver, p, identity["Arn"])
     reporter.show(view)
     reporter.result(view.document())
     return view
@@ -494,7 +494,6 @@ def _planned_checks(
     request: DoctorRequest,
     clients: aws.Clients,
     account_clients: aws.AccountClients,
-    project: Project,
     dns_resolver: dns.resolver.Resolver | None,
     p: Plan,
     caller_arn: str,
@@ -511,7 +510,7 @@ def _planned_checks(
     tag = request.image_tag if request.image_tag is not None else p.parameters.get("ImageTag", "")
     checks += images(clients.ecr, p.repositories(), tag, request.env)
     checks += session_length(clients.iam, caller_arn, request.env, first_deploy_seconds(p.parameters))
-    checks += names(clients, p, request.stack, own, project)
+    checks += names(clients, p, request.stack, own)
     return checks
 
 
