@@ -2,7 +2,7 @@
 every fenced ```bash block is an example a reader may paste, so each one is run as written, command by command,
 in a fresh sandbox: a directory with the checkout's deploy.py and templates_src (symlinked) and a copy of params/ and
 policies/, the project's virtualenv first on PATH (``python``, ``aws``), and a fresh emulator
-(``serve-local``) on a free port with the environment the README's local-emulator block exports. Every
+(``serve-local``) on a free port with the environment the local-emulator block (docs/emulator.md) exports. Every
 command must exit 0 without a traceback; prompts are answered ``y`` on a terminal, as a reader would.
 
 Conventions, kept few on purpose:
@@ -133,7 +133,7 @@ def test_every_deploy_py_command_in_an_example_parses(example):
         argv = shlex.split(command)
         if argv[:2] == ["python", "deploy.py"]:
             normalized, notice = normalize(argv[2:], tuple(registry.COMMANDS))
-            assert notice is None, f"old form in the README: {command}"
+            assert notice is None, f"old form in {example.id}: {command}"
             registry.parser().parse_args(normalized)  # a bad subcommand or flag raises BadInput (exit 2)
 
 
@@ -235,7 +235,7 @@ def base_env() -> dict[str, str]:
 
 
 def emulator_env(endpoint: str) -> dict[str, str]:
-    """What the README's local-emulator block exports."""
+    """What the local-emulator block of docs/emulator.md exports."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
@@ -291,7 +291,7 @@ def test_every_readme_example_runs_as_written(example, tmp_path):
 
 @pytest.mark.slow
 def test_status_is_never_healthy_on_the_emulator_as_the_readme_says(tmp_path):
-    """README, Troubleshooting: with MOTO_ECS_SERVICE_RUNNING the services run, but the target groups
+    """docs/troubleshooting.md: with MOTO_ECS_SERVICE_RUNNING the services run, but the target groups
     report no target, so status exits 1 naming both target groups (and, without it, the services too)."""
     sandbox, port = make_sandbox(tmp_path), _free_port()
     env = base_env() | {"MOTO_ECS_SERVICE_RUNNING": "1"}
