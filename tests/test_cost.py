@@ -457,8 +457,9 @@ def test_refresh_without_credentials_is_an_access_error(
     assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err and err.count("\n") == 1
 
 
-def test_the_cost_page_shows_the_current_estimate() -> None:
-    section = page("cost")
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_cost_page_shows_the_current_estimate(lang: str) -> None:
+    section = page("cost", lang)
     for env in ("dev", "staging", "prod"):
         assert f"**{estimate(env).total:.2f}**" in section, env
     ev = cost.event_estimate("prod", stacks_for("prod"), TOKYO, A)
