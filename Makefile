@@ -106,7 +106,7 @@ bench-preflight: $(STAMP)
 	$(PY) benchmarks/preflight_bench.py
 
 ## bench-loadtest: loadtest against a real Redis and two reference backends: 100 users (baseline), 1,000, then
-## stepping up to the most this machine holds (benchmarks/loadtest_bench.py; figures in the README)
+## stepping up to the most this machine holds (benchmarks/loadtest_bench.py; figures in docs/tests.md)
 bench-loadtest: $(STAMP) redis-server $(NODE_MODULES)
 	$(PY) benchmarks/loadtest_bench.py
 

@@ -293,6 +293,7 @@ def translate(exc: Exception) -> DeployError | None:
             )
         if code in DENIED:
             return AwsAccessError(
-                f"access denied on {op}: the deployer needs the permissions listed in README 'Deployer permissions'"
+                f"access denied on {op}: the deployer needs the permissions listed in docs/security.md, "
+                "'Deployer permissions'"
             )
     return None

@@ -1,4 +1,4 @@
-"""Named failures and the exit codes they map to (documented in the README and ``--help``)."""
+"""Named failures and the exit codes they map to (documented in docs/commands.md and ``--help``)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ Insights, one task execution role and one task role per service, and the service
 
 Each execution role may read exactly the secrets its service receives (the backend: the Redis AUTH
 secret; the frontend: none) and nothing else beyond the managed AmazonECSTaskExecutionRolePolicy.
-(They replace the one TaskExecutionRole both services shared; see the README.) Log groups are
+(They replace the one TaskExecutionRole both services shared; see docs/security.md.) Log groups are
 retained when the stack goes.
 
 Outputs: ClusterName, ClusterArn, <Service>ExecutionRoleArn, <Service>TaskRoleArn, <Service>LogGroupName.

@@ -123,7 +123,7 @@ def data_key_param(t: Template) -> Parameter:
 
 
 def checkov_skips(**reasons: str) -> dict[str, Any]:
-    """Resource Metadata skipping checkov checks, each with its reason (the README lists every skip)."""
+    """Resource Metadata skipping checkov checks, each with its reason (docs/security.md lists every skip)."""
     return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in sorted(reasons.items())]}}
 
 

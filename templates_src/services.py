@@ -98,8 +98,8 @@ def scaling_params() -> dict[str, tuple[str, str, dict[str, int]]]:
 # an application that closes first makes the ALB answer 502 ("configure the idle timeout of your application to be
 # larger than the idle timeout configured for the load balancer": https://docs.aws.amazon.com/elasticloadbalancing/
 # latest/application/edit-load-balancer-attributes.html#connection-idle-timeout). Next.js's standalone server reads
-# KEEP_ALIVE_TIMEOUT (ms: https://github.com/vercel/next.js/pull/50221); the backend must read it too (README "What
-# the images must do"). Issue 21 finding 7.
+# KEEP_ALIVE_TIMEOUT (ms: https://github.com/vercel/next.js/pull/50221); the backend must read it too
+# (docs/deviations.md, "What the images must do"). Issue 21 finding 7.
 KEEP_ALIVE_TIMEOUT_MS = (IDLE_TIMEOUT_SECONDS + 5) * 1000
 
 

@@ -18,7 +18,8 @@ from .common import RETAINED_NAMED, WEB_ACL_METRIC, add_param
 # blocks every request body over 8 KB (https://docs.aws.amazon.com/waf/latest/developerguide/
 # aws-managed-rule-groups-baseline.html), which would refuse Socket.IO's long-polling POSTs and larger form posts
 # in staging and prod only (dev has no WAF); the group's other rules still inspect the first 8 KB, and the backend
-# limits its own bodies (README "What the images must do"). NoUserAgent_HEADER stays: browsers always send one.
+# limits its own bodies (docs/deviations.md, "What the images must do"). NoUserAgent_HEADER stays: browsers always
+# send one.
 COUNTED_RULES = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",

@@ -1,7 +1,7 @@
 """Issue 25 on the emulator: two accounts, one tool. moto serves each account apart; credentials from STS
 AssumeRole belong to the role's account (moto docs, "Multi-Account support":
 https://docs.getmoto.org/en/latest/docs/multi_account.html), as they do on AWS. Dev lives in the emulator's
-default account, prod in a second one; the project directory holds only params/ (as the README allows)."""
+default account, prod in a second one; the project directory holds only params/ (as docs/commands.md allows)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def run(project: Path, *argv: str) -> tuple[int, dict[str, Any] | None]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """Only params/ (no policies/, no templates_src/): what the README allows --project-dir to hold."""
+    """Only params/ (no policies/, no templates_src/): what docs/commands.md allows --project-dir to hold."""
     shutil.copytree(REPO / "params", tmp_path / "params", ignore=shutil.ignore_patterns(pins.PIN_DIR))
     return tmp_path
 

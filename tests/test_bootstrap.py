@@ -1,4 +1,4 @@
-"""The CloudFormation service role and the deployer's least privilege (documented in the README)."""
+"""The CloudFormation service role and the deployer's least privilege (documented in docs/security.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from cylink_deploy.cfn import bootstrap
 
 from .conftest import REPO
+from .docspages import page, section
 
 
 def _statements(document):
@@ -68,9 +69,8 @@ def test_the_service_role_is_confined_to_cylink_roles_and_passes_them_only_to_th
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
 
 
-def _readme_section(heading: str) -> str:
-    text = (REPO / "README.md").read_text()
-    return text.split(f"\n{heading}\n", 1)[1].split("\n### ", 1)[0]
+def _security_section(heading: str) -> str:
+    return section(page("security"), heading)
 
 
 def _rendered(name: str) -> str:
@@ -78,19 +78,19 @@ def _rendered(name: str) -> str:
     return (REPO / "policies" / "iam" / name).read_text().rstrip("\n")
 
 
-def test_the_readme_shows_exactly_the_deployer_policy():
+def test_the_security_page_shows_exactly_the_deployer_policy():
     """By linking the checked-in file, which is exactly the generated policy; no copy of it to go stale."""
-    section = _readme_section("### Deployer permissions")
-    assert "](policies/iam/deployer-policy.json)" in section and "](policies/iam/deployer-policy.yaml)" in section
-    assert '"Statement"' not in section
+    text = _security_section("## Deployer permissions")
+    assert "](../policies/iam/deployer-policy.json)" in text and "](../policies/iam/deployer-policy.yaml)" in text
+    assert '"Statement"' not in text
     expected = bootstrap.as_json(
         bootstrap.deployer_policy("ACCOUNT_ID", "REGION", "cylink-cfn-artifacts-ACCOUNT_ID-REGION")
     )
     assert _rendered("deployer-policy.json") == expected
 
 
-def test_the_readme_shows_exactly_the_generated_service_role_policy():
-    section = _readme_section("### Service role policy (as generated)")
-    assert "](policies/iam/service-role-policy.json)" in section and '"Statement"' not in section
+def test_the_security_page_shows_exactly_the_generated_service_role_policy():
+    text = _security_section("## Service role policy (as generated)")
+    assert "](../policies/iam/service-role-policy.json)" in text and '"Statement"' not in text
     expected = bootstrap.as_json(bootstrap.role_policy("ACCOUNT_ID", "cylink-cfn-artifacts-ACCOUNT_ID-REGION"))
     assert _rendered("service-role-policy.json") == expected

@@ -26,6 +26,7 @@ from cylink_deploy.preflight.resolve import ResolvedStack, pseudo_parameters, re
 from templates_src import render
 
 from . import stubbed
+from .docspages import page
 
 REPO = Path(__file__).resolve().parent.parent
 PARAMS = REPO / "params"
@@ -456,8 +457,9 @@ def test_refresh_without_credentials_is_an_access_error(
     assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err and err.count("\n") == 1
 
 
-def test_the_readme_cost_section_shows_the_current_estimate() -> None:
-    section = (REPO / "README.md").read_text().split("## Cost\n", 1)[1].split("\n## ", 1)[0]
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_cost_page_shows_the_current_estimate(lang: str) -> None:
+    section = page("cost", lang)
     for env in ("dev", "staging", "prod"):
         assert f"**{estimate(env).total:.2f}**" in section, env
     ev = cost.event_estimate("prod", stacks_for("prod"), TOKYO, A)

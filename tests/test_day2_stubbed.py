@@ -379,7 +379,7 @@ def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1
         with pytest.raises(
             Drifted,
             match=r"^1 resource\(s\) drifted: CacheStack/RedisReplicationGroup "
-            r"\(see README 'Troubleshooting' to resolve\)$",
+            r"\(see docs/troubleshooting\.md to resolve\)$",
         ):
             run_command(args, HumanReporter(out=out), clients)
         stub.assert_no_pending_responses()

@@ -25,7 +25,7 @@ from .conftest import REPO, credentials, image_manifest
 
 pytestmark = pytest.mark.slow  # the emulator
 REGION = "ap-northeast-1"
-# stack -> (--env, extra flags of its first deploy). prod needs a domain to deploy (README 'Parameters').
+# stack -> (--env, extra flags of its first deploy). prod needs a domain to deploy (docs/parameters.md).
 STACKS = {
     "cylink-dev": ("dev", []),
     "cylink-staging": ("staging", []),

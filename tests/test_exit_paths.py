@@ -1,5 +1,5 @@
 """Every way a run can end, as a user sees it: deploy.py as a subprocess, one line on stderr, and the
-exit code of the README's table. Nothing here reaches AWS (failures happen before any call, or against
+exit code of docs/commands.md's list. Nothing here reaches AWS (failures happen before any call, or against
 a closed port on 127.0.0.1)."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ escalation, data exfiltration, credentials exposure, resource exposure) and parl
 from .venv-iam (their pins conflict with ours; `make test` creates it) over the deployer policy, the service
 role's policy and the permissions boundary, rendered for a sample account and region. Any finding that
 policies/iam/analyser-allowlist.yaml does not list with its reason fails, and so does an allowlist entry that
-matches nothing; the README shows the list."""
+matches nothing; docs/security.md shows the list."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import yaml
 from cylink_deploy.cfn import artifacts, bootstrap
 
 from .conftest import REPO
+from .docspages import page
+from .docspages import section as section_of
 
 PYTHON = REPO / ".venv-iam" / "bin" / "python"
 ALLOWLIST = REPO / "policies" / "iam" / "analyser-allowlist.yaml"
@@ -89,8 +91,8 @@ def test_no_privilege_escalation_exfiltration_or_resource_exposure_is_allowliste
     assert credentials["subjects"] == ["ecr:GetAuthorizationToken"]
 
 
-def test_the_readme_shows_the_allowlist():
-    section = (REPO / "README.md").read_text().split("\n### IAM analysers\n", 1)[1].split("\n### ", 1)[0]
+def test_the_security_page_shows_the_allowlist():
+    section = section_of(page("security"), "## IAM analysers")
     for entry in _allowlist():
         assert f"`{entry['issue']}`" in section, entry["issue"]
         for subject in entry["subjects"]:

@@ -26,7 +26,7 @@ REGION, ACCOUNT = "ap-northeast-1", "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
-GOOD: dict[str, Any] = {  # what the Dockerfile of the README's "What the images must do" gives the frontend
+GOOD: dict[str, Any] = {  # what the Dockerfile of docs/deviations.md's "What the images must do" gives the frontend
     "architecture": "amd64",
     "os": "linux",
     "config": {"ExposedPorts": {"3000/tcp": {}}, "User": "1000", "Volumes": {"/tmp": {}, "/app/.next/cache": {}}},

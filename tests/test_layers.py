@@ -2,7 +2,7 @@
 
 Every import counts -- at module level, inside functions, and under ``TYPE_CHECKING`` -- so a layer
 never needs to know the one above it, not even for type checking. A new module or folder must be
-placed in ``LAYERS`` (and in the README's Layout section, see test_docs.py).
+placed in ``LAYERS`` (and in the Layout tables of docs/layout.md and docs/ja/layout.md, see test_docs.py).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def layer_of(module: str) -> int:
     for rank, names in enumerate(LAYERS):
         if top in names:
             return rank
-    raise AssertionError(f"{module} is in no layer: add {top!r} to LAYERS (and to the README's Layout)")
+    raise AssertionError(f"{module} is in no layer: add {top!r} to LAYERS (and to docs/layout.md, docs/ja/layout.md)")
 
 
 def module_name(path: Path, root: Path = REPO) -> str:

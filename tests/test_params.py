@@ -250,7 +250,7 @@ def test_numbers_are_whole_when_every_bound_is_whole(spec, value, ok):
 
 
 def test_an_unknown_name_with_nothing_close_gets_no_guess(tmp_path, root_params):
-    with pytest.raises(BadInput, match=r"^--parameter: unknown parameter Zzzz; see README"):
+    with pytest.raises(BadInput, match=r"^--parameter: unknown parameter Zzzz; see docs/parameters\.md"):
         params.resolve("dev", _file(tmp_path, "parameters: {}\n"), root_params, {"Zzzz": "1"})
 
 

@@ -38,7 +38,7 @@ REGION = "ap-northeast-1"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    """A project directory holding only params/, as the README allows for --project-dir."""
+    """A project directory holding only params/, as docs/commands.md allows for --project-dir."""
     shutil.copytree(REPO / "params", tmp_path / "params", ignore=shutil.ignore_patterns(pins.PIN_DIR))
     return Project.find(tmp_path)
 

@@ -1,8 +1,8 @@
-"""README.md and README.ja.md are true when tried literally (issue 20): every fenced ```bash block is an
-example a reader may paste, so each one is run as written, command by command, in a fresh sandbox: a
-directory with the checkout's deploy.py and templates_src (symlinked) and a copy of params/ and
+"""README.md, README.ja.md and the pages of docs/ (English and Japanese) are true when tried literally (issue 20):
+every fenced ```bash block is an example a reader may paste, so each one is run as written, command by command,
+in a fresh sandbox: a directory with the checkout's deploy.py and templates_src (symlinked) and a copy of params/ and
 policies/, the project's virtualenv first on PATH (``python``, ``aws``), and a fresh emulator
-(``serve-local``) on a free port with the environment the README's local-emulator block exports. Every
+(``serve-local``) on a free port with the environment the local-emulator block (docs/emulator.md) exports. Every
 command must exit 0 without a traceback; prompts are answered ``y`` on a terminal, as a reader would.
 
 Conventions, kept few on purpose:
@@ -36,8 +36,9 @@ from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 
 from .conftest import REPO, credentials, image_manifest
+from .docspages import documents, pairs
 
-READMES = ("README.md", "README.ja.md")
+READMES = tuple(documents())
 MARKER = re.compile(r"^<!-- readme-test: (?P<what>not run|given)(?::)? (?P<detail>.+?) -->$")
 REGION = "ap-northeast-1"
 # The blocks not run (their first command), each for the reason its marker gives.
@@ -117,11 +118,13 @@ def test_every_not_run_block_is_listed_with_its_reason():
     assert len(RUNNABLE) >= 4  # the release, cost, local-emulator and GitHub bootstrap examples at least
 
 
-def test_both_readmes_have_the_same_examples():
+@pytest.mark.parametrize("pair", pairs(), ids=lambda pair: pair[0])
+def test_both_languages_have_the_same_examples(pair):
     def by(readme: str) -> list[tuple[tuple[str, ...], tuple[str, str] | None]]:
         return sorted(((e.commands, e.marker) for e in ALL if e.readme == readme), key=repr)  # sections differ in order
 
-    assert by("README.md") == by("README.ja.md")
+    english, japanese = pair
+    assert by(english) == by(japanese)
 
 
 @pytest.mark.parametrize("example", RUNNABLE, ids=lambda e: e.id)
@@ -130,7 +133,7 @@ def test_every_deploy_py_command_in_an_example_parses(example):
         argv = shlex.split(command)
         if argv[:2] == ["python", "deploy.py"]:
             normalized, notice = normalize(argv[2:], tuple(registry.COMMANDS))
-            assert notice is None, f"old form in the README: {command}"
+            assert notice is None, f"old form in {example.id}: {command}"
             registry.parser().parse_args(normalized)  # a bad subcommand or flag raises BadInput (exit 2)
 
 
@@ -232,7 +235,7 @@ def base_env() -> dict[str, str]:
 
 
 def emulator_env(endpoint: str) -> dict[str, str]:
-    """What the README's local-emulator block exports."""
+    """What the local-emulator block of docs/emulator.md exports."""
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
@@ -288,7 +291,7 @@ def test_every_readme_example_runs_as_written(example, tmp_path):
 
 @pytest.mark.slow
 def test_status_is_never_healthy_on_the_emulator_as_the_readme_says(tmp_path):
-    """README, Troubleshooting: with MOTO_ECS_SERVICE_RUNNING the services run, but the target groups
+    """docs/troubleshooting.md: with MOTO_ECS_SERVICE_RUNNING the services run, but the target groups
     report no target, so status exits 1 naming both target groups (and, without it, the services too)."""
     sandbox, port = make_sandbox(tmp_path), _free_port()
     env = base_env() | {"MOTO_ECS_SERVICE_RUNNING": "1"}

@@ -1,6 +1,7 @@
-"""README.ja.md keeps in step with README.md: the same commands (deploy.py, the summary module, make targets,
-pre-commit), the same --flags and the same template parameters, in both directions. A section added to the
-English README with a new command, flag or parameter fails here until the Japanese one says it too."""
+"""The Japanese documentation keeps in step with the English: README.ja.md with README.md, and each page of
+docs/ja/ with its page of docs/, name the same commands (deploy.py, the summary module, make targets, pre-commit),
+the same --flags and the same template parameters, in both directions. A section added to an English page with a
+new command, flag or parameter fails here until its Japanese page says it too."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from templates_src import render
 
 from .conftest import REPO
+from .docspages import pairs
 
 EN = (REPO / "README.md").read_text()
 JA_PATH = REPO / "README.ja.md"
@@ -67,12 +69,20 @@ def test_the_japanese_readme_links_back_and_is_written_in_japanese(ja):
     assert kana > 2000, "README.ja.md must be prose in Japanese, not a copy of the English text"
 
 
+def test_every_japanese_page_is_written_in_japanese_and_links_its_english_page():
+    for english, japanese in pairs()[1:]:
+        text = (REPO / japanese).read_text()
+        assert len(re.findall(r"[\u3040-\u30ff]", text)) > 100, f"{japanese} must be prose in Japanese"
+        assert f"(../{english.removeprefix('docs/')})" in "\n".join(text.splitlines()[:5]), japanese
+
+
+@pytest.mark.parametrize("pair", pairs(), ids=lambda pair: pair[0])
 @pytest.mark.parametrize("what", [commands, flags, parameters], ids=["commands", "flags", "parameters"])
-def test_both_readmes_name_the_same(ja, what):
-    english, japanese = what(EN), what(ja)
-    assert english, what.__name__
-    assert sorted(english - japanese) == [], f"in README.md but not README.ja.md ({what.__name__})"
-    assert sorted(japanese - english) == [], f"in README.ja.md but not README.md ({what.__name__})"
+def test_both_languages_name_the_same(pair, what):
+    english, japanese = ((REPO / path).read_text() for path in pair)
+    en, ja = what(english), what(japanese)
+    assert sorted(en - ja) == [], f"in {pair[0]} but not {pair[1]} ({what.__name__})"
+    assert sorted(ja - en) == [], f"in {pair[1]} but not {pair[0]} ({what.__name__})"
 
 
 def test_the_extraction_sees_each_kind_of_command():

@@ -599,7 +599,7 @@ def _operator(name: str) -> type[ConditionElement]:
 
 
 def as_json(document: PolicyDocument) -> str:
-    """Stable, readable JSON of a policy (for the README and --bootstrap output)."""
+    """Stable, readable JSON of a policy (for the policy files docs/security.md links and --bootstrap output)."""
     return json.dumps(json.loads(document.to_json()), indent=2, sort_keys=True)
 
 

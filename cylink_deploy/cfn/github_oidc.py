@@ -45,7 +45,7 @@ PLAN_ROLE_NAME = "github-actions-cylink-plan"
 # (two NAT gateways, a Multi-AZ Redis, certificate validation, ECS bake time) outlasts one hour, and an expired
 # session fails the polling while the stack goes on (issue 21 finding 9). The execute job asks for exactly this
 # (role-duration-seconds in .github/workflows/deploy.yml, which cannot exceed it: aws-actions/configure-aws-credentials
-# README) and its timeout-minutes fits inside; the plan job keeps the action's 1-hour default.
+# docs/ci.md) and its timeout-minutes fits inside; the plan job keeps the action's 1-hour default.
 MAX_SESSION_SECONDS = 4 * 3600
 
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")

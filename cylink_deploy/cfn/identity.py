@@ -173,5 +173,5 @@ def collision_error(stack: str, clashes: dict[str, list[str]], others: Mapping[s
     return StackStateError(
         f"{stack} would take over names that live stack {owner} (environment {who.env}, NamePrefix {who.prefix}) "
         f"owns: {shown}; nothing was changed. Give {stack} a NamePrefix of its own (--parameter NamePrefix=... "
-        "when it is created; see the README, 'Environments side by side')"
+        "when it is created; see docs/parameters.md, 'Environments side by side')"
     )

@@ -13,7 +13,7 @@ def run(ctx: Context) -> int:
         raise drift_job.Drifted(
             f"{len(report.drifted)} resource(s) drifted: "
             + ", ".join(f"{d.stack}/{d.logical_id}" for d in report.drifted[:5])
-            + " (see README 'Troubleshooting' to resolve)"
+            + " (see docs/troubleshooting.md to resolve)"
         )
     return 0
 

@@ -15,7 +15,7 @@ def run(ctx: Context) -> int:
 COMMAND = Command(
     "rotate-redis-auth",
     "operating",
-    "new Redis AUTH token without downtime (ROTATE, secret, backend redeploy, SET); see README",
+    "new Redis AUTH token without downtime (ROTATE, secret, backend redeploy, SET); see docs/security.md",
     run,
     STACK,
     asks=lambda a: True,

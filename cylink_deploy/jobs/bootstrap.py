@@ -39,7 +39,7 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
         f"Bootstrapped account {account} in {clients.region}: bucket {bucket}, service role {role_arn} (policies and "
         f"the stack roles' permissions boundary {boot.PERMISSIONS_BOUNDARY} updated)"
     )
-    reporter.detail("Deployers now need only this policy (see README 'Deployer permissions'):")
+    reporter.detail("Deployers now need only this policy (see docs/security.md, 'Deployer permissions'):")
     reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
     extra: dict[str, Any] = {"bucket": bucket, "serviceRoleArn": role_arn, "serviceLinkedRolesCreated": created}
     if request.github:
@@ -78,7 +78,7 @@ def _bootstrap_github(
         reporter.step(f"{'Created' if role.created else 'Updated'} role {role.arn} ({does}); it trusts only:")
         for subject in role.subjects:
             reporter.detail(subject)
-    reporter.step("Set on GitHub (see README 'GitHub Actions'):")
+    reporter.step("Set on GitHub (see docs/ci.md, 'GitHub Actions'):")
     for role in roles:
         for line in github_oidc.protections(trust, role):
             reporter.detail(line)

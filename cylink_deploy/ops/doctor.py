@@ -72,7 +72,7 @@ REGIONAL_SERVICES = (
     "cloudwatch",
     "sns",
 )
-# A first deploy's length, roughly (README "First deploy in a new account"): an hour for the network, Redis,
+# A first deploy's length, roughly (docs/releasing.md, "First deploy in a new account"): an hour for the network, Redis,
 # the load balancer and the services; half an hour more for Multi-AZ Redis (a second node to create and sync)
 # and for a DNS-validated certificate (Route 53 propagates in about 60 s, ACM then validates; a registrar
 # change takes longer). The deploy role's session must outlast it (a role's MaxSessionDuration defaults to

@@ -290,7 +290,7 @@ def _check_names(source: str, names: list[str], specs: dict[str, Any]) -> None:
         if name not in specs:
             close = difflib.get_close_matches(name, specs)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise BadInput(f"{source}: unknown parameter {name}{hint}; see README 'Parameters' for the allowed names")
+            raise BadInput(f"{source}: unknown parameter {name}{hint}; see docs/parameters.md for the allowed names")
 
 
 # Combinations each parameter allows on its own but that cannot work together.
