@@ -452,7 +452,11 @@ def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     code, doc = run("bootstrap")
     assert code == 0 and doc["serviceRoleArn"] == role["Arn"]
-    assert iam.get_role_policy(RoleName="cylink-cloudformation", PolicyName="manage-cylink-stacks")["PolicyDocument"]
+    inline = iam.get_role_policy(RoleName="cylink-cloudformation", PolicyName="manage-cylink-stacks")["PolicyDocument"]
+    inline = json.loads(inline) if isinstance(inline, str) else inline
+    # --json carries what bootstrap wrote to IAM, and the policy people are shown for the deployers
+    assert doc["installedPolicies"]["manage-cylink-stacks"] == inline
+    assert doc["deployerPolicy"]["Statement"] and doc["permissionsBoundaryArn"].endswith("/cylink-permissions-boundary")
 
 
 def _with_redis_replacement(real_describe_tree):

@@ -49,6 +49,7 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
         "serviceLinkedRolesCreated": created,
         "permissionsBoundaryArn": boot.boundary_arn(account),
         "deployerPolicy": json.loads(policy),
+        "installedPolicies": boot.installed_policies(account, bucket),
     }
     if request.github:
         extra.update(_bootstrap_github(clients, account, bucket, request.github, reporter))
