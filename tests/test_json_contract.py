@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,22 @@ def test_every_command_with_json_has_its_schema_and_every_schema_is_draft_2020_1
         schema = json.loads(path.read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", path.name
         Draft202012Validator.check_schema(schema)
+
+
+def _property_names(node: Any) -> list[str]:
+    """Every key a schema defines (``properties``), at any depth."""
+    if isinstance(node, list):
+        return [n for item in node for n in _property_names(item)]
+    if not isinstance(node, dict):
+        return []
+    own = list(node.get("properties", {}))
+    return own + [n for value in node.values() for n in _property_names(value)]
+
+
+def test_every_key_the_schemas_define_is_camel_case():
+    names = {n for path in SCHEMAS.glob("*.schema.json") for n in _property_names(json.loads(path.read_text()))}
+    assert {"stackName", "logicalId", "schemaVersion"} <= names
+    assert sorted(n for n in names if not re.fullmatch(r"[a-z][a-zA-Z0-9]*", n)) == []
 
 
 def test_the_installed_package_finds_the_schemas_through_its_link():
