@@ -227,3 +227,34 @@ def test_a_command_that_wrote_its_document_and_then_fails_still_gives_one_docume
     code, out, err = run(capsys, "status", "--env", "dev", "--json")
     assert code == 1 and json.loads(out) == {"schemaVersion": 1, "healthy": False}
     assert "error: not healthy" in err
+
+
+def _typed_documents() -> list[tuple[str, dict[str, Any]]]:
+    """Documents as the jobs build them from their own types (the emulator runs check them end to end too)."""
+    from datetime import datetime, timedelta, timezone
+
+    from cylink_deploy.ops import rotation
+    from cylink_deploy.ops.checks import NOT_CHECKED, OK, PROBLEM, Check
+    from cylink_deploy.ops.doctor import DoctorView
+    from cylink_deploy.ops.event import Event
+    from cylink_deploy.ops.loadtest import LoadTestResult, Percentiles
+
+    checks = [Check("quota", "VPCs", OK, "1 of 5"), Check("images", "v1", PROBLEM, "missing", "push it")]
+    doctor = DoctorView("dev", "cylink-dev", REGION, HOME, [*checks, Check("quota", "EIPs", NOT_CHECKED, "500")])
+    rotated = rotation.Result("cylink-dev", "cyl-redis", "arn:secret", "v-1", ["backend"], False, ["ROTATE"])
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    slot = Event(1, now + timedelta(days=1), now + timedelta(days=1, hours=3), {"backend": 4, "frontend": 2})
+    p = Percentiles(1.0, 2.0, None)
+    load = LoadTestResult(("http://x",), 2, 2, 0, 0, 1.5, p, p, p, 4, 4, 2, 4, 0, {"b1": 1}, {}, "r.html", "l.log")
+    return [
+        ("doctor", doctor.document()),
+        ("rotate-redis-auth", rotated.document()),
+        ("event", {"stackName": "cylink-dev", "events": [slot.document(now)]}),
+        ("loadtest", load.document()),
+    ]
+
+
+@pytest.mark.parametrize(("command", "document"), _typed_documents(), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_documents_of_doctor_rotation_event_and_loadtest_match_their_schemas(command, document):
+    doc = parsed(command, documents.dumps(document))
+    assert doc["schemaVersion"] == 1 and not [k for k in doc if "_" in k]
