@@ -12,11 +12,11 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import IO
+from typing import IO, Any
 
 import botocore.exceptions as bex
 
-from cylink_deploy import aws
+from cylink_deploy import aws, documents
 from cylink_deploy.commands.base import Context
 from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.commands.registry import COMMANDS, parser
@@ -46,34 +46,63 @@ def main(
     project: Project | None = None,
     out: IO[str] | None = None,
 ) -> int:
-    """Run one command line; ``out`` receives the --json document (default stdout). Returns the exit code."""
+    """Run one command line; ``out`` receives the --json document (default stdout). Returns the exit code.
+    With --json on the command line, a failure is a document on stdout too, unless one was written already:
+    a pipeline gets exactly one document (docs/json.md)."""
     raw = list(sys.argv[1:] if argv is None else argv)
+    sink = Written(out or sys.stdout) if "--json" in raw else None
+    code, said = outcome(raw, stdin or sys.stdin, sleep, project, sink or out)
+    if said is not None:
+        print(f"error: {said}", file=sys.stderr)
+        if sink is not None and not sink.written:
+            sink.write(documents.dumps(documents.error(code, said)))
+    return code
+
+
+class Written:
+    """The --json stream, remembering whether a document (or a JSON line) went out on it."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream, self.written = stream, False
+
+    def write(self, text: str) -> int:
+        self.written = self.written or bool(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def outcome(
+    raw: list[str],
+    stdin: IO[str],
+    sleep: Callable[[float], None],
+    project: Project | None,
+    out: Any,
+) -> tuple[int, str | None]:
+    """The exit code and, for a failure, its one line: the one place errors become exit codes."""
     debug = "--debug" in raw
     try:
         normalized, notice = normalize(raw, tuple(COMMANDS))
         args = parser().parse_args(normalized)
         if notice:
             print(notice, file=sys.stderr)
-        return run(args, stdin or sys.stdin, sleep, project, out)
+        return run(args, stdin, sleep, project, out), None
     except DeployError as exc:  # the messages quote AWS (stack reasons, ECS events): escaped as the reporter does
-        print(f"error: {printable(str(exc))}", file=sys.stderr)
-        return exc.exit_code
+        return exc.exit_code, printable(str(exc))
     except (bex.BotoCoreError, bex.ClientError) as exc:
         translated = aws.translate(exc)
         if debug:
             traceback.print_exc()
         said = str(translated) if translated else f"AWS call failed: {aws.one_line(str(exc))}"
-        print(f"error: {printable(said)}", file=sys.stderr)
-        return translated.exit_code if translated else EXIT_FAILED
+        return (translated.exit_code if translated else EXIT_FAILED), printable(said)
     except Exception as exc:  # the one place that turns a surprise into one line
         if debug:
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(
-            f"error: unexpected {type(exc).__name__}: {printable(first)} (rerun with --debug for the traceback)",
-            file=sys.stderr,
+        return EXIT_FAILED, (
+            f"unexpected {type(exc).__name__}: {printable(first)} (rerun with --debug for the traceback)"
         )
-        return EXIT_FAILED
 
 
 def interrupted(sent: str | None, command: str) -> str:
@@ -106,6 +135,4 @@ def run(
     try:
         return command.run(Context(command, args, stdin, sleep, project, reporter, out))
     except KeyboardInterrupt:
-        said = interrupted(reporter.in_flight, command.name)
-        print(f"error: interrupted; {said}", file=sys.stderr)
-        return Aborted.exit_code
+        raise Aborted(f"interrupted; {interrupted(reporter.in_flight, command.name)}") from None

@@ -21,6 +21,7 @@ from cylink_deploy.preflight import pins
 
 from . import awscalls
 from .conftest import REPO, credentials
+from .contract import command_of, parsed
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -87,8 +88,7 @@ def run(project: Path, *argv: str) -> tuple[int, dict[str, Any] | None]:
     out = io.StringIO()
     full = [*argv[:at], "--json", "--project-dir", str(project), *argv[at:]]
     code = main(full, stdin=io.StringIO(), sleep=lambda s: None, out=out)
-    text = out.getvalue().strip()
-    return code, json.loads(text) if text else None
+    return code, parsed(command_of(argv), out.getvalue())
 
 
 @pytest.fixture

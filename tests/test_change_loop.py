@@ -21,6 +21,7 @@ import pytest
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 
 from .conftest import REPO, credentials, image_manifest, project_copy
+from .contract import parsed
 
 REGION = "ap-northeast-1"
 AWS_CLI = Path(sys.executable).parent / "aws"
@@ -96,7 +97,7 @@ def user(endpoint, tmp_path_factory):
             assert proc.returncode == expect, f"{argv}: {proc.stderr[-3000:]}"
             assert "Traceback" not in proc.stderr
             self.stderr = proc.stderr
-            return json.loads(proc.stdout) if proc.stdout.strip() else {}
+            return parsed(cmd, proc.stdout) or {}
 
         def edit(self, **values: str) -> None:
             """Change parameters the way the team does: in params/dev.yaml."""
@@ -126,11 +127,13 @@ def user(endpoint, tmp_path_factory):
 
 
 def changes_in(doc: dict) -> dict[str, list[tuple[str, str]]]:
-    return {cs["stack"]: [(c["action"], c["logical_id"]) for c in cs["changes"]] for cs in doc.get("changeSets", [])}
+    return {cs["stackPath"]: [(c["action"], c["logicalId"]) for c in cs["changes"]] for cs in doc.get("changeSets", [])}
 
 
 def parameter_diffs(doc: dict) -> list[tuple[str, str, str, str]]:
-    return [(cs["stack"], p["key"], p["old"], p["new"]) for cs in doc.get("changeSets", []) for p in cs["parameters"]]
+    return [
+        (cs["stackPath"], p["key"], p["old"], p["new"]) for cs in doc.get("changeSets", []) for p in cs["parameters"]
+    ]
 
 
 def put_image(user, service: str, tag: str) -> None:

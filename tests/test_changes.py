@@ -106,7 +106,7 @@ def test_the_json_summary_carries_the_keys_ci_reads():
     )
     doc = json.loads(json.dumps(changes.summary([root, nested])))
     first, second = doc["changeSets"]
-    assert (first["stack"], first["changeSetId"], second["stack"], second["changeSetId"]) == (
+    assert (first["stackPath"], first["changeSetId"], second["stackPath"], second["changeSetId"]) == (
         "(root)",
         ROOT_CS,
         "CacheStack",
@@ -115,17 +115,17 @@ def test_the_json_summary_carries_the_keys_ci_reads():
     assert first["parameters"] == [{"key": "RedisNodeType", "old": "cache.t3.medium", "new": "cache.r7g.large"}]
     assert first["changes"] == [
         {
-            "stack": "(root)",
+            "stackPath": "(root)",
             "action": "Modify",
-            "logical_id": "CacheStack",
-            "resource_type": NESTED,
+            "logicalId": "CacheStack",
+            "resourceType": NESTED,
             "replacement": "False",
             "details": "",
             "destructive": False,
             "losesData": False,
         }
     ]
-    assert [(c["logical_id"], c["destructive"], c["losesData"]) for c in second["changes"]] == [
+    assert [(c["logicalId"], c["destructive"], c["losesData"]) for c in second["changes"]] == [
         ("RedisReplicationGroup", True, True),
         ("RedisSubnetGroup", True, False),
     ]

@@ -315,8 +315,8 @@ def test_event_tasks_outside_the_scaling_range_are_refused() -> None:
 def test_the_table_sets_the_guides_lines_beside_the_estimate() -> None:
     e = estimate("prod")
     rows = {r["line"]: r for r in costreport.guide_comparison(e)}
-    assert rows["Backend"]["guide_usd"] == 35.0 and rows["Data transfer"]["guide_usd"] is None
-    assert round(sum(r["estimate_usd"] for r in rows.values()), 6) == round(e.total, 6)
+    assert rows["Backend"]["guideUsd"] == 35.0 and rows["Data transfer"]["guideUsd"] is None
+    assert round(sum(r["estimateUsd"] for r in rows.values()), 6) == round(e.total, 6)
     text = costreport.estimate_text(e)
     assert any("NAT egress" in line for line in text) and any(line.strip().startswith("Total") for line in text)
 
@@ -337,11 +337,11 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
 def test_cost_prints_every_environment_and_the_event_offline(run_cli: Any) -> None:
     code, out, _ = run_cli("--json", "--alb-lcu", "2")
     doc = json.loads(out)
-    assert code == 0 and [e["env"] for e in doc["estimates"]] == ["dev", "staging", "prod"]
-    assert [e["env"] for e in doc["events"]] == ["dev", "staging", "prod"]
-    assert doc["assumptions"]["alb_lcu"] == 2.0
+    assert code == 0 and [e["environment"] for e in doc["estimates"]] == ["dev", "staging", "prod"]
+    assert [e["environment"] for e in doc["events"]] == ["dev", "staging", "prod"]
+    assert doc["assumptions"]["albLcu"] == 2.0
     prod = doc["estimates"][2]
-    assert round(prod["total_usd"], 2) == round(
+    assert round(prod["totalUsd"], 2) == round(
         cost.estimate("prod", stacks_for("prod"), TOKYO, cost.assumptions_with({"alb_lcu": 2})).total, 2
     )
 

@@ -97,8 +97,8 @@ def test_logs_json_is_json_lines_on_stdout():
         reporter.show(LogEvent(when, "abc123", text, "id"))
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert lines == [
-        {"message": "listening on 3001", "task": "abc123", "timestamp": "2026-11-28T12:00:01.500000+00:00"},
-        {"message": 'redis "ready"', "task": "abc123", "timestamp": "2026-11-28T12:00:01.500000+00:00"},
+        {"message": m, "schemaVersion": 1, "taskId": "abc123", "timestamp": "2026-11-28T12:00:01.500000+00:00"}
+        for m in ("listening on 3001", 'redis "ready"')
     ]
     assert err.getvalue() == ""
 

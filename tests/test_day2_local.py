@@ -23,6 +23,7 @@ from cylink_deploy.project import Project
 
 from .conftest import credentials, image_manifest, project_copy
 from .recording import RecordingReporter
+from .contract import command_of, parsed
 
 REGION = "ap-northeast-1"
 
@@ -82,6 +83,8 @@ def run(project, *argv, json_out=True):
         code = main(args, stdin=io.StringIO(""), sleep=lambda s: None, project=project, out=out)
     finally:
         sys.stderr = old
+    if json_out:  # every document (an error's too) is checked against its command's schema
+        parsed(command_of(argv), out.getvalue())
     return code, out.getvalue(), err.getvalue()
 
 
@@ -118,8 +121,9 @@ def test_release_refuses_a_tag_missing_in_one_repository_before_any_change_set(a
     put_image(aws_env, repo(stack, "backend"), tag)
     before = image_tag_parameter(aws_env, stack)
     code, out, err = run(project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--image-tag", tag)
-    assert code == 2 and out == ""
     (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    said = line.removeprefix("error: ")
+    assert code == 2 and json.loads(out) == {"schemaVersion": 1, "error": {"code": 2, "message": said}}
     frontend_uri = stack["outputs"]["FrontendRepositoryUri"]
     assert line == (
         f"error: image tag {tag} is not in repository {repo(stack, 'frontend')}: push it first (docker push "
@@ -426,7 +430,7 @@ def test_status_shows_both_services_and_exits_by_health(aws_env, stack, project)
     doc = json.loads(out)
     assert doc["healthy"] is True and doc["problems"] == []
     assert [(s["name"], s["desired"], s["running"]) for s in doc["services"]] == [("backend", 1, 1), ("frontend", 1, 1)]
-    assert set(doc["image_tags"]) == {"backend", "frontend"} and doc["site_url"] == stack["outputs"]["SiteUrl"]
+    assert set(doc["imageTags"]) == {"backend", "frontend"} and doc["siteUrl"] == stack["outputs"]["SiteUrl"]
     assert [r["status"] for r in doc["redis"]] == ["available"]
     assert "backend" in err and "frontend" in err and "HEALTHY" in err
     elbv2.deregister_targets(TargetGroupArn=groups[0], Targets=[{"Id": "10.0.1.10", "Port": 3000}])

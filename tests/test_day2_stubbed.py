@@ -17,9 +17,10 @@ from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.ops import release, rollout
 from cylink_deploy.ops.drift import Drifted
 from cylink_deploy.ops.status import Unhealthy
-from cylink_deploy.output.human import HumanReporter
+from cylink_deploy.output.human import HumanReporter, JsonReporter
 
 from . import stubbed
+from .contract import parsed
 from .recording import RecordingReporter, run_command
 
 REGION = "ap-northeast-1"
@@ -309,7 +310,7 @@ def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1
         "LastUpdatedTimestamp": NOW,
         "ResourceStatus": "UPDATE_COMPLETE",
     }
-    out = io.StringIO()
+    out, document = io.StringIO(), io.StringIO()
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE"), {"StackName": "cylink-prod"})  # --env
         stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE"), {"StackName": "cylink-prod"})
@@ -381,8 +382,14 @@ def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1
             match=r"^1 resource\(s\) drifted: CacheStack/RedisReplicationGroup "
             r"\(see docs/troubleshooting\.md to resolve\)$",
         ):
-            run_command(args, HumanReporter(out=out), clients)
+            run_command(args, JsonReporter(out=out, document_out=document), clients)  # people read the same text
         stub.assert_no_pending_responses()
+    (drifted,) = parsed("drift", document.getvalue())["drifted"]  # --json: checked against its schema
+    assert (drifted["stackPath"], drifted["logicalId"], drifted["differences"][0]["path"]) == (
+        "CacheStack",
+        "RedisReplicationGroup",
+        "/SnapshotRetentionLimit",
+    )
     text = out.getvalue()
     assert (
         "CacheStack  RedisReplicationGroup  AWS::ElastiCache::ReplicationGroup  MODIFIED  /SnapshotRetentionLimit: 7 "
@@ -432,7 +439,7 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
         "LastUpdatedTimestamp": NOW,
         "ResourceStatus": "CREATE_COMPLETE",
     }
-    out = io.StringIO()
+    out, document = io.StringIO(), io.StringIO()
     with Stubber(cfn) as cfn_stub, Stubber(ecs) as ecs_stub, Stubber(elbv2) as elb_stub, Stubber(cw) as cw_stub:
         described = stack_desc(
             "UPDATE_COMPLETE",
@@ -499,7 +506,7 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
             {"AlarmNames": ["cyl-backend-5xx"], "StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
         )
         with pytest.raises(Unhealthy) as unhealthy:
-            run_command(opscmd_args("status"), HumanReporter(out=out), clients)
+            run_command(opscmd_args("status"), JsonReporter(out=out, document_out=document), clients)
         for stub in (cfn_stub, ecs_stub, elb_stub, cw_stub):
             stub.assert_no_pending_responses()
     assert str(unhealthy.value) == (
@@ -514,6 +521,9 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
         line.split() for line in text.splitlines() if line.strip().startswith("backend ") and "cyl-backend:7" in line
     ]
     assert row == ["backend", "2", "2", "0", "cyl-backend:7", "v1", "COMPLETED"]
+    doc = parsed("status", document.getvalue())  # --json: the same screen, checked against its schema
+    assert doc["healthy"] is False and doc["imageTags"] == {"backend": "v1"} and doc["stopped"][0]["taskId"] == "b2"
+    assert doc["targetGroups"][0]["targets"][1]["reason"] == "Target.ResponseCodeMismatch"
 
 
 def stub_ecs_poll_stopped_only(stub, stopped):

@@ -18,6 +18,7 @@ from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.project import Project
 
 from .conftest import REPO, credentials, image_manifest, project_copy
+from .contract import command_of, parsed
 
 REGION = "ap-northeast-1"
 
@@ -42,8 +43,7 @@ def run(*argv, answer: str = ""):
     code = main(
         [*argv[:at], "--json", *argv[at:]], stdin=io.StringIO(answer), sleep=lambda s: None, project=PROJECT, out=out
     )
-    text = out.getvalue().strip()
-    return code, json.loads(text) if text else None
+    return code, parsed(command_of(argv), out.getvalue())
 
 
 def unique():
@@ -186,8 +186,8 @@ def test_a_new_image_tag_updates_and_rolls_the_services(aws_env):
     assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
     code, doc = deploy(prefix, stack, "--image-tag", "1.1.0")
     assert code == 0 and doc["status"] == "DEPLOYED"
-    (root,) = [c for c in doc["changeSets"] if c["stack"] == "(root)"]
-    assert [(c["action"], c["logical_id"]) for c in root["changes"]] == [("Modify", "ServicesStack")]
+    (root,) = [c for c in doc["changeSets"] if c["stackPath"] == "(root)"]
+    assert [(c["action"], c["logicalId"]) for c in root["changes"]] == [("Modify", "ServicesStack")]
     assert {"key": "ImageTag", "old": "1.0.0", "new": "1.1.0"} in root["parameters"]
     ecs = client(aws_env, "ecs")
     service = ecs.describe_services(cluster=f"{prefix}-cluster", services=[f"{prefix}-backend-service"])["services"][0]
@@ -331,8 +331,9 @@ def test_delete_shows_what_is_retained_and_keeps_it(aws_env):
     assert deploy(prefix, stack, "--image-tag", "1.0.0")[0] == 0
     code, doc = run("delete", "--env", "dev", "--stack-name", stack, "--yes")
     assert code == 0 and doc["status"] == "DELETED"
-    retained = {tuple(r[:2]) for r in doc["retained"]}
-    assert ("RegistryStack", "BackendRepository") in retained and ("ClusterStack", "BackendLogGroup") in retained
+    retained = {(r["stackPath"], r["logicalId"]): r["physicalId"] for r in doc["retained"]}
+    assert retained[("RegistryStack", "BackendRepository")] == f"{prefix}/backend"  # what stays, by its name
+    assert ("ClusterStack", "BackendLogGroup") in retained
     cfn = client(aws_env, "cloudformation")
     assert stack not in [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
     assert client(aws_env, "ecr").describe_repositories(repositoryNames=[f"{prefix}/backend"])["repositories"]
@@ -451,7 +452,11 @@ def test_change_sets_run_as_the_bootstrapped_cloudformation_service_role(aws_env
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     code, doc = run("bootstrap")
     assert code == 0 and doc["serviceRoleArn"] == role["Arn"]
-    assert iam.get_role_policy(RoleName="cylink-cloudformation", PolicyName="manage-cylink-stacks")["PolicyDocument"]
+    inline = iam.get_role_policy(RoleName="cylink-cloudformation", PolicyName="manage-cylink-stacks")["PolicyDocument"]
+    inline = json.loads(inline) if isinstance(inline, str) else inline
+    # --json carries what bootstrap wrote to IAM, and the policy people are shown for the deployers
+    assert doc["installedPolicies"]["manage-cylink-stacks"] == inline
+    assert doc["deployerPolicy"]["Statement"] and doc["permissionsBoundaryArn"].endswith("/cylink-permissions-boundary")
 
 
 def _with_redis_replacement(real_describe_tree):

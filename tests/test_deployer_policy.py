@@ -25,6 +25,7 @@ from . import awscalls, iameval, stubbed
 from .conftest import credentials, project_copy
 from .recording import run_command
 from .test_day2_local import put_image
+from .contract import command_of, parsed
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"  # moto's account
 BUCKET = f"cylink-cfn-artifacts-{ACCOUNT}-{REGION}"
@@ -76,7 +77,7 @@ def recorded(fresh_emulator, tmp_path_factory):
             out[name] = (code, list(recorder.calls))
             recorder.calls.clear()
             assert code in codes, f"{name}: {err}"
-            return json.loads(text.getvalue()) if text.getvalue().strip() else {}
+            return parsed(command_of(argv), text.getvalue()) or {}
 
         assert (
             main(["bootstrap"], stdin=io.StringIO(""), project=project, out=io.StringIO()) == 0

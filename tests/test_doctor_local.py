@@ -21,6 +21,7 @@ from templates_src.common import HOSTED_ZONE_PATTERN
 
 from .conftest import credentials
 from .dnsserver import LoopbackDns
+from .contract import parsed
 
 pytestmark = pytest.mark.slow
 REGION = "ap-northeast-1"
@@ -37,7 +38,7 @@ def run(project: Any, *argv: str) -> tuple[int, dict[str, Any], str]:
         code = main(["doctor", "--json", *argv], stdin=io.StringIO(""), project=project, out=out)
     finally:
         sys.stderr = old
-    return code, json.loads(out.getvalue() or "{}"), err.getvalue()
+    return code, parsed("doctor", out.getvalue()) or {}, err.getvalue()
 
 
 def by_subject(document: dict[str, Any]) -> dict[str, dict[str, Any]]:

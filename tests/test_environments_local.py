@@ -8,7 +8,6 @@ One walk in one test: each step builds on the stacks the earlier ones made (a st
 from __future__ import annotations
 
 import io
-import json
 import sys
 from collections import defaultdict
 from typing import Any
@@ -22,6 +21,7 @@ from cylink_deploy.emulator import FAKE_CREDENTIALS
 from cylink_deploy.project import Project
 
 from .conftest import REPO, credentials, image_manifest
+from .contract import command_of, parsed
 
 pytestmark = pytest.mark.slow  # the emulator
 REGION = "ap-northeast-1"
@@ -64,8 +64,7 @@ class Account:
             sys.stderr = old
         assert code == expect, f"{argv}: exit {code}: {err.getvalue()[-3000:]}"
         assert "Traceback" not in err.getvalue()
-        text = out.getvalue().strip()
-        return (json.loads(text) if text else {}), err.getvalue()
+        return parsed(command_of(argv), out.getvalue()) or {}, err.getvalue()
 
     def on(self, stack: str, command: str, *extra: str, expect: int = 0) -> tuple[dict[str, Any], str]:
         """A command on one of the STACKS, with its --env and --stack-name."""

@@ -148,9 +148,9 @@ def test_bad_input_is_one_line_and_exit_2_before_any_change_set(aws_env, stack, 
     argv = [a.replace("NEXT", days_ahead(40, 18).isoformat()) for a in argv]
     before = change_sets(aws_env, stack)
     code, out, err = event(project, stack, *argv)
-    assert (code, out) == (2, "")
     (line,) = err.strip().splitlines()
     assert line.startswith(message)
+    assert code == 2 and json.loads(out)["error"] == {"code": 2, "message": line.removeprefix("error: ")}
     assert change_sets(aws_env, stack) == before
 
 

@@ -22,6 +22,7 @@ from cylink_deploy.jobs.bootstrap import BootstrapRequest
 from cylink_deploy.jobs.model import Status
 
 from .recording import RecordingReporter
+from .contract import parsed
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"  # moto's account
@@ -223,7 +224,7 @@ def test_the_cli_passes_the_github_flags_and_refuses_them_without_a_repository(o
         out=out,
     )
     assert code == 0
-    assert json.loads(out.getvalue())["githubSubjects"] == [
+    assert parsed("bootstrap", out.getvalue())["githubSubjects"] == [
         "repo:cylink/infra:ref:refs/tags/v*",
         "repo:cylink/infra:environment:prod",
     ]

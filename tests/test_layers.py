@@ -18,7 +18,7 @@ from .conftest import REPO
 PACKAGE = REPO / "cylink_deploy"
 # Lowest first: a module may import from its own folder and from any layer below it, never above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "aws", "polling", "project"),  # the foundation: failures, AWS sessions/clients, the checkout
+    ("errors", "aws", "polling", "project", "documents"),  # the foundation: failures, AWS, the checkout, --json
     ("emulator",),  # the local AWS emulator (moto and its compatibility fixes)
     ("preflight",),  # no AWS: render, cfn-lint, parameter files, template resolution
     ("cost",),  # the offline cost model and price files

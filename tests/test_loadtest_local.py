@@ -8,7 +8,6 @@ and nothing failed. And the counter-proof: without the Redis adapter, the same t
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -17,6 +16,7 @@ import pytest
 from tools import refstack
 
 from .conftest import REPO
+from .contract import parsed
 
 pytestmark = pytest.mark.slow
 
@@ -27,17 +27,17 @@ def loadtest(urls: list[str], tmp_path, *extra: str) -> tuple[int, dict]:
     args += [arg for url in urls for arg in ("--url", url)]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.stdout, done.stderr
-    return done.returncode, json.loads(done.stdout)
+    return done.returncode, parsed("loadtest", done.stdout)
 
 
 def test_a_thousand_socketio_users_on_two_backends_all_connect_and_every_message_crosses_through_redis(tmp_path):
     with refstack.reference_stack(backends=2) as urls:
         code, result = loadtest(urls, tmp_path, "--users", "1000", "--ramp", "8s", "--hold", "15s")
     assert result["problems"] == [] and code == 0
-    assert result["connected"] == 1000 and result["connect_failures"] == 0 and result["dropped"] == 0
+    assert result["connected"] == 1000 and result["connectFailures"] == 0 and result["dropped"] == 0
     assert result["landed"] == {"backend-1": 500, "backend-2": 500}
     assert result["expected"] > 0 and result["delivered"] == result["expected"] and result["lost"] == 0
-    assert result["delivered_across"] > 0  # received on the other process than the sender's: through Redis
+    assert result["deliveredAcross"] > 0  # received on the other process than the sender's: through Redis
     assert result["errors"] == {}
     assert (tmp_path / result["report"]).read_text().lstrip().lower().startswith("<!doctype html")
 
@@ -48,19 +48,19 @@ def test_plain_websocket_users_fan_out_across_the_two_backends_too(tmp_path):
             urls, tmp_path, "--users", "100", "--ramp", "2s", "--hold", "10s", "--protocol", "websocket"
         )
     assert result["problems"] == [] and code == 0
-    assert result["connected"] == 100 and result["lost"] == 0 and result["delivered_across"] > 0
+    assert result["connected"] == 100 and result["lost"] == 0 and result["deliveredAcross"] > 0
 
 
 def test_locust_workers_share_the_users_and_the_master_adds_them_up(tmp_path):
     with refstack.reference_stack(backends=2) as urls:
         code, result = loadtest(urls, tmp_path, "--users", "100", "--ramp", "2s", "--hold", "10s", "--workers", "2")
     assert result["problems"] == [] and code == 0
-    assert result["connected"] == 100 and result["lost"] == 0 and result["delivered_across"] > 0
+    assert result["connected"] == 100 and result["lost"] == 0 and result["deliveredAcross"] > 0
 
 
 def test_without_the_redis_adapter_the_messages_for_the_other_process_are_reported_lost(tmp_path):
     with refstack.reference_stack(backends=2, adapter=False) as urls:
         code, result = loadtest(urls, tmp_path, "--users", "40", "--ramp", "2s", "--hold", "8s")
     assert code == 1
-    assert result["delivered_across"] == 0 and result["lost"] > 0
+    assert result["deliveredAcross"] == 0 and result["lost"] > 0
     assert any("messages lost" in problem for problem in result["problems"])

@@ -58,7 +58,12 @@ def test_pin_writes_the_side_file_under_the_project_dir_and_shows_it(project):
     assert pins.load(project.params_dir, "prod") == pins.Pin("prod", HOME, "us-east-1")
     assert 'account: "111122223333"' in path.read_text() and "python deploy.py pin" in path.read_text()
     code, shown = cli(project, "pin", "--env", "prod", "--json")
-    assert code == 0 and json.loads(shown) == {"environment": "prod", "account": HOME, "region": "us-east-1"}
+    assert code == 0 and json.loads(shown) == {
+        "schemaVersion": 1,
+        "environment": "prod",
+        "account": HOME,
+        "region": "us-east-1",
+    }
     # the deployment file is untouched: still what CloudFormation's Git sync reads, and the only environments
     # are still the parameter files (params/*.yaml never matches the pin)
     assert params.load(project.params_dir / "prod.yaml")[0]["EnvironmentName"] == "prod"

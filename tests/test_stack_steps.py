@@ -481,7 +481,9 @@ def test_a_600_resource_stack_lists_every_retained_resource_on_delete():
             stub.add_response("list_stack_resources", response, expected)
         retained = st.retained_resources(cfn, ROOT_ID)
         stub.assert_no_pending_responses()
-    assert len(retained) == 300 and retained[0] == st.Retained("(root)", "Group001", "AWS::Logs::LogGroup", "Retain")
+    assert len(retained) == 300 and retained[0] == st.Retained(
+        "(root)", "Group001", "AWS::Logs::LogGroup", "Retain", "/ecs/g1"
+    )
     with pytest.raises(AttributeError):
         retained[0].policy = "Delete"  # type: ignore[misc]  # what was listed for the operator stays what they read
 
@@ -524,8 +526,8 @@ def test_deleting_keeps_retained_and_snapshotted_resources_of_nested_stacks_but_
         retained = st.retained_resources(cfn, ROOT_ID)
         stub.assert_no_pending_responses()
     assert retained == [
-        st.Retained("CacheStack", "Key", "AWS::KMS::Key", "RetainExceptOnCreate"),
-        st.Retained("CacheStack", "Redis", "AWS::ElastiCache::ReplicationGroup", "Snapshot"),
+        st.Retained("CacheStack", "Key", "AWS::KMS::Key", "RetainExceptOnCreate", "key-1"),
+        st.Retained("CacheStack", "Redis", "AWS::ElastiCache::ReplicationGroup", "Snapshot", "redis-1"),
     ]
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from cylink_deploy import documents
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn.changes import ChangeSetNode
 from cylink_deploy.jobs.model import Result, Status
@@ -55,8 +56,9 @@ def review_document(allowed=frozenset()):
         "arn:aws:cloudformation:cs/1",
         nodes=nodes,
         refused=ch.unsafe(nodes, allowed),
+        uploaded=["root-0123abcd.json"],
     )
-    return result.document()
+    return documents.versioned(result.document())  # as JsonReporter writes it
 
 
 def test_the_summary_shows_every_change_marks_replacements_and_names_the_refusal():
@@ -119,6 +121,25 @@ def test_a_missing_or_foreign_document_is_one_line_and_exit_2(tmp_path, capsys, 
     assert err.startswith("error: ") and err.count("\n") == 1 and "--no-execute --json" in err
 
 
+def test_a_document_of_an_older_deploy_py_is_refused_by_the_schema_not_half_read(tmp_path, capsys):
+    """Before schemaVersion 1 the changes said logical_id: read with today's keys, every cell would be '-'."""
+    old = review_document()
+    del old["schemaVersion"]
+    old["changeSets"][0]["changes"][0]["logical_id"] = old["changeSets"][0]["changes"][0].pop("logicalId")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(old))
+    assert summary.main([str(plan)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "not a schemaVersion 1 'deploy' document" in err
+
+
+def test_the_error_document_of_a_failed_plan_is_said_as_the_failure(tmp_path, capsys):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(documents.error(4, "stack cylink-prod is UPDATE_ROLLBACK_FAILED: ...")))
+    assert summary.main([str(plan)]) == 2
+    assert "deploy.py failed (exit 4): stack cylink-prod is UPDATE_ROLLBACK_FAILED" in capsys.readouterr().err
+
+
 HOSTILE_ID = "Backend<img src=x onerror=alert(1)><!--"
 HOSTILE_DETAILS = "[approve](https://evil.example) **ok** _x_ ~~y~~ `z` \\| a|b\nc"
 
@@ -137,6 +158,7 @@ def hostile_document():
         "arn:cs",
         nodes=[node],
         refused=ch.unsafe([node], frozenset()),
+        uploaded=[],
     ).document()
 
 

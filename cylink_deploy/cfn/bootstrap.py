@@ -603,6 +603,13 @@ def as_json(document: PolicyDocument) -> str:
     return json.dumps(json.loads(document.to_json()), indent=2, sort_keys=True)
 
 
+def installed_policies(account: str, artifacts_bucket: str) -> dict[str, Any]:
+    """What ``service_role(update=True)`` writes to IAM, by policy name: the stack roles' permissions boundary,
+    the service role's inline policy and the managed policies it is split into (``bootstrap --json``)."""
+    inline, managed = split_role_policy(role_policy(account, artifacts_bucket))
+    return {PERMISSIONS_BOUNDARY: json.loads(boundary_policy(account).to_json()), POLICY_NAME: inline, **managed}
+
+
 def service_role(iam_client: IAMClient, account: str, artifacts_bucket: str, update: bool = False) -> tuple[str, bool]:
     """The service role's ARN, creating it when missing (``update``: also rewrite its policy).
     Returns (arn, created)."""

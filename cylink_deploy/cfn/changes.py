@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cylink_deploy import documents
 from cylink_deploy.errors import StackStateError, UnsafeChange
 
 if TYPE_CHECKING:
@@ -144,16 +145,20 @@ def summary(nodes: list[ChangeSetNode]) -> dict[str, Any]:
     return {
         "changeSets": [
             {
-                "stack": node.path or "(root)",
+                "stackPath": node.path or "(root)",
                 "changeSetId": node.description.get("ChangeSetId"),
                 "parameters": [{"key": k, "old": o, "new": n} for k, o, n in parameter_changes(node)],
-                "changes": [
-                    row.__dict__ | {"destructive": row.destructive, "losesData": row.loses_data} for row in rows(node)
-                ],
+                "changes": [change_document(row) for row in rows(node)],
             }
             for node in nodes
         ]
     }
+
+
+def change_document(row: Row) -> dict[str, Any]:
+    """One change as CI reads it (docs/json.md): ``stackPath`` is "(root)" or the nested stack's path."""
+    fields = documents.fields(row)
+    return {"stackPath": fields.pop("stack"), **fields, "destructive": row.destructive, "losesData": row.loses_data}
 
 
 def unused_allowances(

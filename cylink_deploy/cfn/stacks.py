@@ -180,6 +180,17 @@ class Retained:
     logical_id: str
     resource_type: str
     policy: str
+    physical_id: str = ""  # what stays in the account after the delete (a log group's name, a key's ID)
+
+    def document(self) -> dict[str, str]:
+        """As ``delete --json`` lists it (docs/json.md)."""
+        return {
+            "stackPath": self.stack,
+            "logicalId": self.logical_id,
+            "physicalId": self.physical_id,
+            "resourceType": self.resource_type,
+            "deletionPolicy": self.policy,
+        }
 
 
 def retained_resources(cfn: CloudFormationClient, stack: str) -> list[Retained]:
@@ -187,14 +198,18 @@ def retained_resources(cfn: CloudFormationClient, stack: str) -> list[Retained]:
     found: list[Retained] = []
     for path, stack_name in [("(root)", stack), *((n.path, n.physical_id) for n in nested_stacks(cfn, stack))]:
         template = processed_template(cfn, stack_name)
-        existing = {s["LogicalResourceId"] for s in resource_summaries(cfn, stack_name) if s.get("PhysicalResourceId")}
+        existing = {
+            s["LogicalResourceId"]: s["PhysicalResourceId"]
+            for s in resource_summaries(cfn, stack_name)
+            if s.get("PhysicalResourceId")
+        }
         for logical_id, res in sorted(template.get("Resources", {}).items()):
             if (
                 res.get("DeletionPolicy") in RETAINED_POLICIES
                 and logical_id in existing
                 and res["Type"] != "AWS::CloudFormation::Stack"
             ):
-                found.append(Retained(path, logical_id, res["Type"], res["DeletionPolicy"]))
+                found.append(Retained(path, logical_id, res["Type"], res["DeletionPolicy"], existing[logical_id]))
     return found
 
 

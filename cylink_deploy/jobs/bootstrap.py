@@ -3,6 +3,7 @@ the deployer policy, and optionally the GitHub OIDC provider and deployer role."
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -40,8 +41,16 @@ def bootstrap(clients: aws.Clients, reporter: Reporter, request: BootstrapReques
         f"the stack roles' permissions boundary {boot.PERMISSIONS_BOUNDARY} updated)"
     )
     reporter.detail("Deployers now need only this policy (see docs/security.md, 'Deployer permissions'):")
-    reporter.detail(boot.as_json(boot.deployer_policy(account, clients.region, bucket)))
-    extra: dict[str, Any] = {"bucket": bucket, "serviceRoleArn": role_arn, "serviceLinkedRolesCreated": created}
+    policy = boot.as_json(boot.deployer_policy(account, clients.region, bucket))
+    reporter.detail(policy)
+    extra: dict[str, Any] = {
+        "bucket": bucket,
+        "serviceRoleArn": role_arn,
+        "serviceLinkedRolesCreated": created,
+        "permissionsBoundaryArn": boot.boundary_arn(account),
+        "deployerPolicy": json.loads(policy),
+        "installedPolicies": boot.installed_policies(account, bucket),
+    }
     if request.github:
         extra.update(_bootstrap_github(clients, account, bucket, request.github, reporter))
     result = Result(Status.BOOTSTRAPPED, extra=extra)

@@ -555,4 +555,6 @@ def execute(
     )
     reporter.step(f"{stack} deployed")
     _protect(cfn, project, request.env, stack, reporter)
-    return _finish(cfn, Result(Status.DEPLOYED, stack, change_set_id=cs["ChangeSetId"], nodes=nodes), reporter)
+    # nothing uploaded: the reviewed change set's templates went up with deploy --no-execute
+    done = Result(Status.DEPLOYED, stack, cs["ChangeSetName"], cs["ChangeSetId"], nodes, uploaded=[])
+    return _finish(cfn, done, reporter)

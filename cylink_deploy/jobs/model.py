@@ -102,7 +102,7 @@ class Result:
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"status": self.status.value, **self.extra}
         if self.stack:
-            doc["stack"] = self.stack
+            doc["stackName"] = self.stack
         if self.change_set_name:
             doc["changeSetName"] = self.change_set_name
         if self.change_set_id:
@@ -115,5 +115,5 @@ class Result:
         if self.status in (Status.DEPLOYED, Status.NO_CHANGES, Status.REVIEW) and self.status != Status.REVIEW:
             doc["outputs"] = self.outputs
         if self.status == Status.DELETED:
-            doc["retained"] = [[k.stack, k.logical_id, k.resource_type, k.policy] for k in self.retained]
+            doc["retained"] = [k.document() for k in self.retained]
         return doc

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dns.resolver
 from botocore.exceptions import ClientError
 
-from cylink_deploy import aws
+from cylink_deploy import aws, documents
 from cylink_deploy.cfn import identity, leftovers
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.cost.model import PLACEHOLDER_IMAGE_TAG, split_tasks
@@ -123,7 +123,8 @@ class DoctorView:
         return [c for c in self.checks if c.result == PROBLEM]
 
     def document(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = documents.fields(self)
+        doc["environment"], doc["stackName"] = doc.pop("env"), doc.pop("stack")
         doc["ready"] = not self.problems
         doc["notChecked"] = sum(c.result == NOT_CHECKED for c in self.checks)
         return doc

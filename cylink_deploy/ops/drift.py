@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bex
 from botocore.parsers import ResponseParserError
 
-from cylink_deploy import aws, polling
+from cylink_deploy import aws, documents, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import AwsAccessError, DeployError, DeploymentFailed, StackStateError
 from cylink_deploy.jobs.model import StackRequest
@@ -67,12 +67,17 @@ class DriftReport:
 
     def document(self) -> dict[str, Any]:
         return {
-            "stack": self.stack,
+            "stackName": self.stack,
             "checked": self.checked,
-            "drifted": [asdict(d) for d in self.drifted],
+            "drifted": [_drifted(d) for d in self.drifted],
             "incomplete": self.incomplete,
             "inSync": not self.drifted,
         }
+
+
+def _drifted(resource: DriftedResource) -> dict[str, Any]:
+    fields = documents.fields(resource)
+    return {"stackPath": fields.pop("stack"), **fields}
 
 
 UNSUPPORTED = {"InvalidAction", "NotImplemented", "501", "500"}  # what an endpoint without the call answers

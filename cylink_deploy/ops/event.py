@@ -276,7 +276,7 @@ def deployed(clients: aws.Clients, request: EventRequest, need_services: bool = 
 def list_events(request: EventRequest, clients: aws.Clients, reporter: Reporter, now: datetime) -> EventList:
     view = EventList(request.stack, slots(deployed(clients, request, need_services=False)), now)
     reporter.show(view)
-    reporter.result({"stack": view.stack, "events": [e.document(now) for e in view.events]})
+    reporter.result({"stackName": view.stack, "events": [e.document(now) for e in view.events]})
     return view
 
 

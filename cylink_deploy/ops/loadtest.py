@@ -19,12 +19,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from cylink_deploy import documents
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import BadInput, DeployError, StackStateError
 from cylink_deploy.jobs.reporter import Reporter
@@ -169,7 +170,7 @@ class LoadTestResult:
     problems: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
-        return asdict(self)
+        return documents.fields(self)
 
 
 def progress(summary: dict[str, Any], elapsed: float) -> LoadProgress:

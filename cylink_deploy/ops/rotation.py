@@ -84,7 +84,7 @@ class Result:
     def document(self) -> dict[str, Any]:
         return {
             "status": "ROTATED",
-            "stack": self.stack,
+            "stackName": self.stack,
             "replicationGroupId": self.group_id,
             "secretArn": self.secret_arn,
             "versionId": self.version_id,

@@ -8,10 +8,10 @@ last stopped tasks' reasons, and the scheduled events (the event slots of the st
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cylink_deploy import aws, polling
+from cylink_deploy import aws, documents, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import DeployError, StackStateError
 from cylink_deploy.jobs.model import StackRequest, deploy_first
@@ -85,7 +85,10 @@ class StatusView:
     problems: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = documents.fields(self)
+        doc["stackName"] = doc.pop("stack")
+        for group in doc["redis"]:  # (cache cluster ID, role) pairs as objects
+            group["nodes"] = [{"cacheClusterId": node, "role": role} for node, role in group["nodes"]]
         doc["healthy"] = not self.problems
         return doc
 

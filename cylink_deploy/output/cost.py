@@ -5,10 +5,10 @@ Pure functions from ``cost.Report`` to text; the CLI decides where the text goes
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
 
+from cylink_deploy import documents
 from cylink_deploy.cost.model import (
     ASSUMPTION_HELP,
     GUIDE_EVENT_USD,
@@ -59,18 +59,18 @@ def guide_comparison(e: Estimate) -> list[dict[str, Any]]:
         rows.append(
             {
                 "line": name,
-                "guide_usd": guide_usd,
-                "estimate_usd": usd,
-                "difference_usd": None if guide_usd is None else usd - guide_usd,
+                "guideUsd": guide_usd,
+                "estimateUsd": usd,
+                "differenceUsd": None if guide_usd is None else usd - guide_usd,
                 "why": GUIDE_LINE_WHY[name],
             }
         )
     rows.append(
         {
             "line": "Not in the guide",
-            "guide_usd": 0.0,
-            "estimate_usd": ours.get(None, 0.0),
-            "difference_usd": ours.get(None, 0.0),
+            "guideUsd": 0.0,
+            "estimateUsd": ours.get(None, 0.0),
+            "differenceUsd": ours.get(None, 0.0),
             "why": "the line items marked 'no' (by reason below)",
         }
     )
@@ -117,9 +117,9 @@ def estimate_text(e: Estimate) -> list[str]:
     lines.append("  Beside the guide's table (its figures; 'variable' it did not price):")
     crow = [["Guide line", "Guide", "Estimate", "Difference", "Why"]]
     for r in guide_comparison(e):
-        g = "variable" if r["guide_usd"] is None else _money(r["guide_usd"])
-        d = "" if r["difference_usd"] is None else f"{r['difference_usd']:+,.2f}"
-        crow.append([r["line"], g, _money(r["estimate_usd"]), d, r["why"]])
+        g = "variable" if r["guideUsd"] is None else _money(r["guideUsd"])
+        d = "" if r["differenceUsd"] is None else f"{r['differenceUsd']:+,.2f}"
+        crow.append([r["line"], g, _money(r["estimateUsd"]), d, r["why"]])
     crow.append(["Total", f"{GUIDE_TOTAL[0]:.0f}-{GUIDE_TOTAL[1]:.0f}", _money(e.total), "", ""])
     lines += _table(crow, {1, 2, 3})
     lines.append("")
@@ -169,39 +169,39 @@ def text(report: Report) -> str:
 
 
 def _item(i: LineItem) -> dict[str, Any]:
-    return {**asdict(i), "usd": i.usd}
+    return {**documents.fields(i), "usd": i.usd}
 
 
 def to_json(report: Report) -> str:
     doc = {
-        "assumptions": asdict(report.assumptions),
+        "assumptions": documents.fields(report.assumptions),
         "notes": list(report.notes),
-        "guide": {"table": dict(GUIDE_TABLE), "total": list(GUIDE_TOTAL), "event_usd": GUIDE_EVENT_USD},
+        "guide": {"table": dict(GUIDE_TABLE), "total": list(GUIDE_TOTAL), "eventUsd": GUIDE_EVENT_USD},
         "estimates": [
             {
-                "env": e.env,
+                "environment": e.env,
                 "region": e.region,
-                "total_usd": e.total,
+                "totalUsd": e.total,
                 "items": [_item(i) for i in _ordered(e.items)],
-                "guide_comparison": guide_comparison(e),
-                "not_in_guide": [{"why": why, "usd": usd} for why, usd in not_in_guide(e)],
+                "guideComparison": guide_comparison(e),
+                "notInGuide": [{"why": why, "usd": usd} for why, usd in not_in_guide(e)],
                 "free": list(e.free),
-                "prices_updated": e.prices_updated,
-                "unconfirmed_prices": list(e.unconfirmed_prices),
-                "priced_as": list(e.priced_as),
+                "pricesUpdated": e.prices_updated,
+                "unconfirmedPrices": list(e.unconfirmed_prices),
+                "pricedAs": list(e.priced_as),
             }
             for e in report.estimates
         ],
         "events": [
             {
-                "env": ev.env,
+                "environment": ev.env,
                 "hours": ev.hours,
-                "tasks": {k: list(v) for k, v in ev.tasks.items()},
+                "tasks": {k: {"from": v[0], "to": v[1]} for k, v in ev.tasks.items()},
                 "items": [_item(i) for i in ev.items],
-                "total_usd": ev.total,
-                "fargate_usd": ev.fargate,
+                "totalUsd": ev.total,
+                "fargateUsd": ev.fargate,
             }
             for ev in report.events
         ],
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return documents.dumps(doc)

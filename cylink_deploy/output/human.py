@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, TypeVar
 
+from cylink_deploy import documents
+
 BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
 STYLES = (BOLD, RED, YELLOW, GREEN, RESET)  # the only escape sequences the human output ever contains
 
@@ -149,11 +151,8 @@ class JsonReporter(HumanReporter):
         if as_line is None:
             super().show(view)
             return
-        print(json.dumps(as_line(view), sort_keys=True), file=self.document_out or sys.stdout, flush=True)
+        line = json.dumps(documents.versioned(as_line(view)), sort_keys=True)
+        print(line, file=self.document_out or sys.stdout, flush=True)
 
     def result(self, document: dict[str, Any]) -> None:
-        print(
-            json.dumps(document, indent=2, sort_keys=True, default=str),
-            file=self.document_out or sys.stdout,
-            flush=True,
-        )
+        print(documents.dumps(document), end="", file=self.document_out or sys.stdout, flush=True)

@@ -93,7 +93,7 @@ def log_event(out: HumanReporter, event: LogEvent) -> None:
 
 def log_event_json(event: LogEvent) -> dict[str, Any]:
     """One JSON object per line on stdout (JSON Lines): ``logs --follow`` never ends, so no document."""
-    return {"timestamp": event.timestamp.isoformat(), "task": event.task_id, "message": event.message}
+    return {"timestamp": event.timestamp.isoformat(), "taskId": event.task_id, "message": event.message}
 
 
 JSON_LINES[LogEvent] = log_event_json

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cylink_deploy import documents
 from cylink_deploy.errors import EXIT_BAD_INPUT, EXIT_UNSAFE
 
 HEADERS = ("", "Stack", "Action", "Logical ID", "Type", "Replacement", "Changed")
@@ -57,7 +58,7 @@ def _cell(value: Any) -> str:
 
 def markdown(doc: dict[str, Any]) -> str:
     """The job summary of one ``--json`` document (a review, a no-op or a finished deploy)."""
-    status, stack = doc.get("status", "?"), doc.get("stack", "?")
+    status, stack = doc.get("status", "?"), doc.get("stackName", "?")
     if status == "NO_CHANGES":
         return (
             f"### {_text(stack)}: no changes\n\nThe stack already matches this commit; there is nothing to approve.\n"
@@ -69,16 +70,18 @@ def markdown(doc: dict[str, Any]) -> str:
     parameters: list[str] = []
     for node in doc.get("changeSets", []):
         for p in node.get("parameters", []):
-            parameters.append(f"{_code(node.get('stack'))} {_text(p['key'])}: {_code(p['old'])} → {_code(p['new'])}")
+            parameters.append(
+                f"{_code(node.get('stackPath'))} {_text(p['key'])}: {_code(p['old'])} → {_code(p['new'])}"
+            )
         for c in node.get("changes", []):
             mark = "⚠️" if c.get("destructive") else ""
             rows.append(
                 [
                     mark,
-                    c.get("stack"),
+                    c.get("stackPath"),
                     c.get("action"),
-                    c.get("logical_id"),
-                    c.get("resource_type"),
+                    c.get("logicalId"),
+                    c.get("resourceType"),
                     c.get("replacement"),
                     c.get("details"),
                 ]
@@ -112,7 +115,7 @@ def outputs(doc: dict[str, Any]) -> str:
     """``key=value`` lines for ``$GITHUB_OUTPUT``: what the approval job needs to execute exactly this change set."""
     values = {
         "status": doc.get("status", ""),
-        "stack": doc.get("stack", ""),
+        "stack": doc.get("stackName", ""),
         "change-set-name": doc.get("changeSetName", ""),
         "change-set-id": doc.get("changeSetId", ""),
         "refused": str(len(doc.get("refused") or [])),
@@ -121,6 +124,19 @@ def outputs(doc: dict[str, Any]) -> str:
     if broken:  # one key=value a line (GitHub's "Setting an output parameter"): a break would start another
         raise ValueError(f"a line break in {', '.join(broken)}: refusing to write outputs from it")
     return "".join(f"{k}={v}\n" for k, v in values.items())
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The document, read through the deploy schema (docs/schemas/deploy.schema.json): a document of another
+    schemaVersion (an older or newer deploy.py) or a failed run's error document is refused, never half-read."""
+    try:
+        doc = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    documents.validate("deploy", doc)
+    if "error" in doc:
+        raise ValueError(f"deploy.py failed (exit {doc['error']['code']}): {doc['error']['message']}")
+    return dict(doc)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -142,15 +158,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        doc = json.loads(args.document.read_text())
-        if not isinstance(doc, dict) or "status" not in doc:
-            raise ValueError("no 'status' key")
+        doc = read(args.document)
     except (OSError, ValueError) as exc:
-        print(
-            f"error: {args.document}: not a deploy.py --json document ({exc}); run 'deploy.py deploy --no-execute "
-            "--json > FILE' first",
-            file=sys.stderr,
-        )
+        print(f"error: {args.document}: {exc}; write it with 'deploy.py deploy --no-execute --json'", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         written = outputs(doc) if args.outputs else markdown(doc)
