@@ -507,6 +507,8 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
         "alarm cyl-backend-5xx"
     )
     text = out.getvalue()
+    screen = text + f"error: {unhealthy.value}\n"  # what cli.py adds: the one error line
+    assert screen.count("1 unhealthy target(s)") == 1 and screen.count("alarm cyl-backend-5xx") == 1, screen
     assert "10.0.11.9  3001  unhealthy  Target.ResponseCodeMismatch" in text
     assert "ALARM cyl-backend-5xx: Threshold Crossed" in text
     assert "backend task b2 stopped" in text and "Task failed ELB health checks" in text
