@@ -518,6 +518,51 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
     assert row == ["backend", "2", "2", "0", "cyl-backend:7", "v1", "COMPLETED"]
 
 
+def test_status_of_an_environment_with_nothing_released_says_to_release_not_that_a_target_is_unhealthy():
+    """Deployed without ImageTag (README, First deploy, step 3): no ServicesStack, so the target groups have no
+    target. That is not a failing target: status says nothing is released yet and what to run."""
+    cfn, elbv2 = make("cloudformation"), make("elbv2")
+    clients = stubbed.clients(cfn, elbv2=elbv2)
+    lb = {
+        "LogicalResourceId": "LoadBalancerStack",
+        "PhysicalResourceId": LB_ID,
+        "ResourceType": "AWS::CloudFormation::Stack",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+    tg = {
+        "LogicalResourceId": "BackendTargetGroup",
+        "PhysicalResourceId": TG,
+        "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+    out = io.StringIO()
+    with Stubber(cfn) as cfn_stub, Stubber(elbv2) as elb_stub:
+        described = stack_desc(
+            "CREATE_COMPLETE",
+            Outputs=[{"OutputKey": "SiteUrl", "OutputValue": "http://alb.example"}],
+            Parameters=[
+                {"ParameterKey": "EnvironmentName", "ParameterValue": "prod"},
+                {"ParameterKey": "ImageTag", "ParameterValue": ""},
+            ],
+        )
+        for _ in range(2):  # the --env check, then status
+            cfn_stub.add_response("describe_stacks", described, {"StackName": "cylink-prod"})
+        for _ in range(2):  # the nested-stack walk, then each stack's resources
+            cfn_stub.add_response(
+                "list_stack_resources", {"StackResourceSummaries": [lb]}, {"StackName": "cylink-prod"}
+            )
+            cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [tg]}, {"StackName": LB_ID})
+        elb_stub.add_response("describe_target_health", {"TargetHealthDescriptions": []}, {"TargetGroupArn": TG})
+        with pytest.raises(Unhealthy) as unhealthy:
+            run_command(opscmd_args("status"), HumanReporter(out=out), clients)
+        cfn_stub.assert_no_pending_responses()
+    said = str(unhealthy.value)
+    assert "nothing has been released yet" in said and "no healthy target" not in said
+    assert "python deploy.py release --env prod --image-tag TAG" in said
+
+
 def stub_ecs_poll_stopped_only(stub, stopped):
     stub.add_response(
         "list_tasks",

@@ -8,6 +8,7 @@ last stopped tasks' reasons, and the scheduled events (the event slots of the st
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -143,9 +144,20 @@ def alarms_in_alarm(cloudwatch: CloudWatchClient, names: list[str]) -> list[dict
     return sorted(found, key=lambda a: a["name"])
 
 
-def problems(view: StatusView) -> list[str]:
-    """Pure: what is not healthy in ``view``."""
-    found = []
+def release_first(env: str, stack_name: str | None) -> str:
+    """The one problem of an environment deployed without ``ImageTag``: there is nothing to be healthy yet."""
+    stack = ["--stack-name", stack_name] if stack_name else []
+    command = shlex.join(["python", "deploy.py", "release", "--env", env, *stack, "--image-tag", "TAG"])
+    return (
+        f"nothing has been released yet (ImageTag is empty, so there are no ECS services): run {command} "
+        "(with --build --backend-dir DIR --frontend-dir DIR to build and push the images first)"
+    )
+
+
+def problems(view: StatusView, not_released: str = "") -> list[str]:
+    """Pure: what is not healthy in ``view``. ``not_released``: the stack has no ``ImageTag`` (the line saying what
+    to run); its target groups then have no target to be healthy, which is not a target's failure."""
+    found = [not_released] if not_released else []
     if view.stack_status not in st.UPDATABLE:
         found.append(f"stack {view.stack_status}")
     for svc in view.services:
@@ -159,7 +171,7 @@ def problems(view: StatusView) -> list[str]:
         service = tg.logical_id.removesuffix("TargetGroup").lower()
         if bad:
             found.append(f"{tg.logical_id}: {len(bad)} unhealthy target(s) ({bad[0].reason or bad[0].state})")
-        elif not tg.healthy and desired.get(service, 1) > 0:
+        elif not tg.healthy and desired.get(service, 1) > 0 and not not_released:
             found.append(f"{tg.logical_id}: no healthy target")
     found += [f"Redis {r.id} {r.status}" for r in view.redis if r.status != "available"]
     found += [f"alarm {a['name']}" for a in view.alarms]
@@ -196,7 +208,8 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     view.target_groups.sort(key=lambda tg: tg.logical_id)
     view.alarms = alarms_in_alarm(clients.cloudwatch, sorted(alarms))
     view.events = [e.document(polling.now()) for e in event.slots(parameters)]
-    view.problems = problems(view)
+    released = parameters.get("ImageTag", "-") != ""  # root.py: HasImageTag decides whether ServicesStack exists
+    view.problems = problems(view, "" if released else release_first(request.env, request.stack_name))
     reporter.show(view)
     reporter.result(view.document())
     return view
