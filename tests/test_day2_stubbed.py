@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from cylink_deploy import polling
-from cylink_deploy.errors import DeploymentFailed
+from cylink_deploy.errors import DeploymentFailed, StackStateError
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.ops import release, rollout
 from cylink_deploy.ops.drift import Drifted
@@ -561,6 +561,27 @@ def test_status_of_an_environment_with_nothing_released_says_to_release_not_that
     said = str(unhealthy.value)
     assert "nothing has been released yet" in said and "no healthy target" not in said
     assert "python deploy.py release --env prod --image-tag TAG" in said
+
+
+@pytest.mark.parametrize(
+    ("region", "hint"),
+    [("us-east-1", "deployed in another region? check --region and AWS_REGION"), (REGION, "")],
+)
+def test_status_of_a_stack_missing_in_the_region_names_the_stack_and_the_region(region, hint):
+    """'status --region us-east-1' once said only 'deploy it first': the stack may well be in another region."""
+    cfn = boto3.client("cloudformation", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    clients = stubbed.clients(cfn, region=region)
+    with Stubber(cfn) as cfn_stub:
+        for _ in range(2):  # the --env check, then status
+            cfn_stub.add_client_error(
+                "describe_stacks", "ValidationError", "Stack with id cylink-prod does not exist", 400
+            )
+        with pytest.raises(StackStateError) as missing:
+            run_command(opscmd_args("status"), HumanReporter(out=io.StringIO()), clients)
+    said = str(missing.value)
+    deploy = "python deploy.py --env prod" + ("" if region == REGION else f" --region {region}")
+    assert said.startswith(f"stack cylink-prod does not exist in {region}: deploy it first ({deploy})"), said
+    assert hint in said and ("another region" in said) == bool(hint)
 
 
 def stub_ecs_poll_stopped_only(stub, stopped):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import DeployError, StackStateError
-from cylink_deploy.jobs.model import StackRequest, deploy_first
+from cylink_deploy.jobs.model import StackRequest, missing_stack
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import event, rollout
 
@@ -183,7 +183,7 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     cfn, stack = clients.cloudformation, request.stack
     described = st.describe(cfn, stack)
     if described is None:
-        raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
+        raise StackStateError(missing_stack(stack, request.env, request.stack_name, clients.region))
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     updated = described.get("LastUpdatedTime") or described.get("CreationTime")
