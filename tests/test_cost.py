@@ -321,6 +321,23 @@ def test_the_table_sets_the_guides_lines_beside_the_estimate() -> None:
     assert any("NAT egress" in line for line in text) and any(line.strip().startswith("Total") for line in text)
 
 
+def test_identical_line_items_are_one_line_with_their_quantity_and_json_keeps_one_per_resource() -> None:
+    """18 alarms once printed as 18 'CloudWatch alarm' lines: the table groups what is the same thing at the same
+    price; the JSON keeps the per-resource items (what a program totals by resource)."""
+    e = estimate("prod")
+    alarms = [i for i in e.items if i.item == "CloudWatch alarm"]
+    assert len(alarms) > 1 and len({i.resource for i in alarms}) == len(alarms)
+    text = costreport.estimate_text(e)
+    (line,) = [row for row in text if row.strip().startswith("CloudWatch alarm ")]
+    assert line.split()[2:4] == [str(len(alarms)), "alarm-month"]
+    (policies,) = [row for row in text if row.strip().startswith("Target-tracking scaling alarms ")]
+    scaling = sum(i.quantity for i in e.items if i.item == "Target-tracking scaling alarms")
+    assert policies.split()[3] == f"{scaling:g}" and scaling > cost.TARGET_TRACKING_ALARMS
+    assert sum(i.usd for i in cost.grouped(e.items)) == pytest.approx(e.total)
+    doc = json.loads(costreport.to_json(cost.Report((e,), (), A)))
+    assert sum(i["item"] == "CloudWatch alarm" for i in doc["estimates"][0]["items"]) == len(alarms)
+
+
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     """``deploy.py cost ARGS`` through the real CLI: (exit code, stdout, stderr)."""

@@ -18,6 +18,7 @@ from cylink_deploy.cost.model import (
     EventEstimate,
     LineItem,
     Report,
+    grouped,
 )
 
 # Why this estimate's figure for a guide line differs from the guide's.
@@ -100,7 +101,7 @@ def estimate_text(e: Estimate) -> list[str]:
         f"== {e.env} ({e.region}): monthly estimate, USD (prices: pricing/{e.region}.json, updated {e.prices_updated})"
     ]
     rows = [["Line item", "Quantity", "Unit", "Unit price", "USD/month", "In the guide?"]]
-    for i in _ordered(e.items):
+    for i in _ordered(grouped(e.items)):
         rows.append(
             [
                 i.item,
@@ -138,7 +139,7 @@ def event_text(ev: EventEstimate) -> list[str]:
     moves = ", ".join(f"{svc} {lo} -> {hi}" for svc, (lo, hi) in ev.tasks.items())
     lines = [f"== {ev.env}: event of {ev.hours:g} h ({moves} tasks), USD on top of the month"]
     rows = [["Line item", "Quantity", "Unit", "Unit price", "USD"]]
-    for i in ev.items:
+    for i in grouped(ev.items):
         rows.append([i.item, _qty(i.quantity), i.unit, f"{i.unit_price:.6g}", f"{i.usd:,.3f}"])
     rows.append(["Total", "", "", "", f"{ev.total:,.3f}"])
     lines += _table(rows, {1, 3, 4})
