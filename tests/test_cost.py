@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -336,6 +337,28 @@ def test_identical_line_items_are_one_line_with_their_quantity_and_json_keeps_on
     assert sum(i.usd for i in cost.grouped(e.items)) == pytest.approx(e.total)
     doc = json.loads(costreport.to_json(cost.Report((e,), (), A)))
     assert sum(i["item"] == "CloudWatch alarm" for i in doc["estimates"][0]["items"]) == len(alarms)
+
+
+def _pick(doc: dict[str, Any], name: str) -> Any:
+    """A key of a --json document whatever its spelling (``total_usd`` or ``totalUsd``)."""
+    return next(v for k, v in doc.items() if k.replace("_", "").lower() == name.replace("_", "").lower())
+
+
+def test_the_json_rounds_money_to_its_stated_places_and_the_items_still_add_up() -> None:
+    """Once a unit price of 0.009527709999999998 and a usd of 6.955228299999999 (float noise): unit prices keep the
+    price files' 10 places, a line's USD 4, totals 2; each rounded from the unrounded figure."""
+    estimates = tuple(estimate(env) for env in ("dev", "staging", "prod"))
+    events = tuple(cost.event_estimate(env, stacks_for(env), TOKYO, A) for env in ("dev", "prod"))
+    text = costreport.to_json(cost.Report(estimates, events, A))
+    assert not re.search(r"\.\d*(0{6}|9{6})\d", text), "float noise in the JSON"
+    doc = json.loads(text)
+    spot = [_pick(i, "unit_price") for e in doc["estimates"] for i in e["items"] if "FARGATE_SPOT" in i["item"]]
+    assert 0.00952771 in spot  # 0.5 vCPU x 0.01563522 + 1 GB x 0.0017101
+    for e, shown in zip(estimates + events, doc["estimates"] + doc["events"], strict=True):
+        total, items = _pick(shown, "total_usd"), shown["items"]
+        assert total == round(e.total, 2)
+        assert abs(sum(_pick(i, "usd") for i in items) - total) <= 0.005 + len(items) * 0.00005
+        assert all(round(_pick(i, "usd"), 4) == _pick(i, "usd") for i in items)
 
 
 @pytest.fixture
