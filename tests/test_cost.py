@@ -386,6 +386,16 @@ def test_cost_prints_every_environment_and_the_event_offline(run_cli: Any) -> No
     )
 
 
+def test_an_environment_given_twice_is_estimated_once_in_the_order_first_given(run_cli: Any) -> None:
+    code, out, _ = run_cli("--json", "--env", "prod", "--env", "dev", "--env", "prod")
+    doc = json.loads(out)
+    assert code == 0
+    for part in ("estimates", "events"):
+        assert [e.get("env", e.get("environment")) for e in doc[part]] == ["prod", "dev"]
+    code, out, _ = run_cli("--env", "dev", "--env", "dev")
+    assert code == 0 and out.count("== dev (") == 1 and out.count("== dev: event") == 1
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -72,7 +72,7 @@ def build_report(args: argparse.Namespace, params_dir: Path, pricing_dir: Path =
     overrides = parse_overrides(args.parameter)
     tasks = {k: v for k, v in (("Backend", args.event_tasks), ("Frontend", args.event_frontend_tasks)) if v is not None}
     estimates, events = [], []
-    for env in args.env or DEFAULT_ENVS:
+    for env in dict.fromkeys(args.env or DEFAULT_ENVS):  # --env dev --env dev: dev once, in the order given
         stacks, filled = cost.env_stacks(env, params_dir, args.region, overrides)
         estimates.append(cost.estimate(env, stacks, book, a, filled))
         events.append(cost.event_estimate(env, stacks, book, a, args.event_hours, tasks))
