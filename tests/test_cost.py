@@ -507,6 +507,95 @@ def test_refresh_without_credentials_is_an_access_error(
     assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err and err.count("\n") == 1
 
 
+@pytest.fixture
+def real_client_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Credentials to sign with and no endpoint override: the pricing client as ``cost`` makes it."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_PRICING", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("argv", "endpoint"), [(("--local",), None), ((), "http://127.0.0.1:9"), ((), "http://localhost:9")]
+)
+def test_refresh_against_the_emulator_is_refused_up_front(
+    real_client_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    endpoint: str | None,
+) -> None:
+    """The emulator has no Price List API: refused before any request (once 33 s of retries and an HTML page)."""
+    if endpoint:
+        real_client_env.setenv("AWS_ENDPOINT_URL", endpoint)
+    before = pricing.price_file("ap-northeast-1").read_bytes()
+    code = cli.main(["cost", "--refresh-prices", *argv], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT and err.count("\n") == 1, err
+    assert "has no Price List API" in err and "pricing/ap-northeast-1.json" in err and (endpoint or "--local") in err
+    assert pricing.price_file("ap-northeast-1").read_bytes() == before
+
+
+HTML_500 = b"<!doctype html><html><title>500 Internal Server Error</title><h1>Internal Server Error</h1></html>"
+
+
+def test_an_endpoint_answering_an_html_error_is_one_line_after_three_attempts_and_the_file_is_kept(
+    real_client_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An endpoint that answers HTTP 500 with a page, not an AWS error: three attempts (the deploy clients' ten
+    adaptive ones took about 30 s), then one line naming the status, never the page; the price file untouched."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    attempts = []
+
+    class Raw:
+        def stream(self, **_: Any) -> Any:
+            yield HTML_500
+
+    def answer_500(request: Any, **_: Any) -> Any:
+        attempts.append(request.url)
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "text/html"
+        return AWSResponse(request.url, 500, headers, Raw())
+
+    made = costcmd._pricing_client
+
+    def client(args: argparse.Namespace) -> Any:
+        c = made(args)
+        c.meta.events.register("before-send.pricing.GetProducts", answer_500)
+        return c
+
+    real_client_env.setattr(costcmd, "_pricing_client", client)
+    real_client_env.setattr("botocore.endpoint.time.sleep", lambda seconds: None)  # the backoff between attempts
+    before = pricing.price_file("ap-northeast-1").read_bytes()
+    code = cli.main(["cost", "--refresh-prices"], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "<" not in err, err
+    assert "answered HTTP 500" in err and "pricing/ap-northeast-1.json is unchanged" in err
+    assert len(attempts) == costcmd.PRICE_LIST_ATTEMPTS == 3
+    assert pricing.price_file("ap-northeast-1").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("items", "said"), [(["<html>not json</html>"], "is not JSON"), ([], "no price matched any of")]
+)
+def test_a_price_list_that_is_not_one_leaves_the_file_as_it_was(tmp_path: Path, items: list[str], said: str) -> None:
+    """Entries that are not JSON, or nothing matched at all (an endpoint answering 200 with a page: botocore reads
+    no PriceList): one line, and the file keeps its prices and its date."""
+    shutil.copy(pricing.price_file("ap-northeast-1"), tmp_path / "ap-northeast-1.json")
+    before = (tmp_path / "ap-northeast-1.json").read_bytes()
+    client = stubbed.SESSION.client("pricing", region_name="us-east-1")
+    with Stubber(client) as stub:
+        for _ in [k for k in pricing.CATALOG if pricing.CATALOG[k].service]:
+            stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": items})
+        with pytest.raises(pricing.PricingError) as failed:
+            costcmd.refresh(argparse.Namespace(region="ap-northeast-1"), client, "2026-12-01", tmp_path)
+    assert said in str(failed.value) and "pricing/ap-northeast-1.json is unchanged" in str(failed.value)
+    assert "\n" not in str(failed.value) and (tmp_path / "ap-northeast-1.json").read_bytes() == before
+
+
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_the_cost_page_shows_the_current_estimate(lang: str) -> None:
     section = page("cost", lang)
