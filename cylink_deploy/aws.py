@@ -7,11 +7,13 @@ standard ``AWS_ENDPOINT_URL`` variable, which botocore honours by itself).
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import botocore.exceptions as bex
 
@@ -135,6 +137,16 @@ def client_config() -> Config:
 
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def on_loopback(url: str | None) -> bool:
+    """``url`` names this machine (127.0.0.0/8, ::1, localhost or a name under it): the local emulator, which
+    ``serve-local`` and ``--local`` run on 127.0.0.1, never an AWS endpoint."""
+    host = urlsplit(url or "").hostname or ""
+    try:
+        return host == "localhost" or host.endswith(".localhost") or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def choose_region(flag: str | None, env: Mapping[str, str], profile_region: str | None) -> str:

@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -321,6 +322,45 @@ def test_the_table_sets_the_guides_lines_beside_the_estimate() -> None:
     assert any("NAT egress" in line for line in text) and any(line.strip().startswith("Total") for line in text)
 
 
+def test_identical_line_items_are_one_line_with_their_quantity_and_json_keeps_one_per_resource() -> None:
+    """18 alarms once printed as 18 'CloudWatch alarm' lines: the table groups what is the same thing at the same
+    price; the JSON keeps the per-resource items (what a program totals by resource)."""
+    e = estimate("prod")
+    alarms = [i for i in e.items if i.item == "CloudWatch alarm"]
+    assert len(alarms) > 1 and len({i.resource for i in alarms}) == len(alarms)
+    text = costreport.estimate_text(e)
+    (line,) = [row for row in text if row.strip().startswith("CloudWatch alarm ")]
+    assert line.split()[2:4] == [str(len(alarms)), "alarm-month"]
+    (policies,) = [row for row in text if row.strip().startswith("Target-tracking scaling alarms ")]
+    scaling = sum(i.quantity for i in e.items if i.item == "Target-tracking scaling alarms")
+    assert policies.split()[3] == f"{scaling:g}" and scaling > cost.TARGET_TRACKING_ALARMS
+    assert sum(i.usd for i in cost.grouped(e.items)) == pytest.approx(e.total)
+    doc = json.loads(costreport.to_json(cost.Report((e,), (), A)))
+    assert sum(i["item"] == "CloudWatch alarm" for i in doc["estimates"][0]["items"]) == len(alarms)
+
+
+def _pick(doc: dict[str, Any], name: str) -> Any:
+    """A key of a --json document whatever its spelling (``total_usd`` or ``totalUsd``)."""
+    return next(v for k, v in doc.items() if k.replace("_", "").lower() == name.replace("_", "").lower())
+
+
+def test_the_json_rounds_money_to_its_stated_places_and_the_items_still_add_up() -> None:
+    """Once a unit price of 0.009527709999999998 and a usd of 6.955228299999999 (float noise): unit prices keep the
+    price files' 10 places, a line's USD 4, totals 2; each rounded from the unrounded figure."""
+    estimates = tuple(estimate(env) for env in ("dev", "staging", "prod"))
+    events = tuple(cost.event_estimate(env, stacks_for(env), TOKYO, A) for env in ("dev", "prod"))
+    text = costreport.to_json(cost.Report(estimates, events, A))
+    assert not re.search(r"\.\d*(0{6}|9{6})\d", text), "float noise in the JSON"
+    doc = json.loads(text)
+    spot = [_pick(i, "unit_price") for e in doc["estimates"] for i in e["items"] if "FARGATE_SPOT" in i["item"]]
+    assert 0.00952771 in spot  # 0.5 vCPU x 0.01563522 + 1 GB x 0.0017101
+    for e, shown in zip(estimates + events, doc["estimates"] + doc["events"], strict=True):
+        total, items = _pick(shown, "total_usd"), shown["items"]
+        assert total == round(e.total, 2)
+        assert abs(sum(_pick(i, "usd") for i in items) - total) <= 0.005 + len(items) * 0.00005
+        assert all(round(_pick(i, "usd"), 4) == _pick(i, "usd") for i in items)
+
+
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     """``deploy.py cost ARGS`` through the real CLI: (exit code, stdout, stderr)."""
@@ -344,6 +384,16 @@ def test_cost_prints_every_environment_and_the_event_offline(run_cli: Any) -> No
     assert round(prod["totalUsd"], 2) == round(
         cost.estimate("prod", stacks_for("prod"), TOKYO, cost.assumptions_with({"alb_lcu": 2})).total, 2
     )
+
+
+def test_an_environment_given_twice_is_estimated_once_in_the_order_first_given(run_cli: Any) -> None:
+    code, out, _ = run_cli("--json", "--env", "prod", "--env", "dev", "--env", "prod")
+    doc = json.loads(out)
+    assert code == 0
+    for part in ("estimates", "events"):
+        assert [e.get("env", e.get("environment")) for e in doc[part]] == ["prod", "dev"]
+    code, out, _ = run_cli("--env", "dev", "--env", "dev")
+    assert code == 0 and out.count("== dev (") == 1 and out.count("== dev: event") == 1
 
 
 @pytest.mark.parametrize(
@@ -455,6 +505,95 @@ def test_refresh_without_credentials_is_an_access_error(
     code = cli.main(["cost", "--refresh-prices"], out=io.StringIO())
     err = capsys.readouterr().err
     assert code == EXIT_AWS_ACCESS and "no AWS credentials" in err and err.count("\n") == 1
+
+
+@pytest.fixture
+def real_client_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Credentials to sign with and no endpoint override: the pricing client as ``cost`` makes it."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_PRICING", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("argv", "endpoint"), [(("--local",), None), ((), "http://127.0.0.1:9"), ((), "http://localhost:9")]
+)
+def test_refresh_against_the_emulator_is_refused_up_front(
+    real_client_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    endpoint: str | None,
+) -> None:
+    """The emulator has no Price List API: refused before any request (once 33 s of retries and an HTML page)."""
+    if endpoint:
+        real_client_env.setenv("AWS_ENDPOINT_URL", endpoint)
+    before = pricing.price_file("ap-northeast-1").read_bytes()
+    code = cli.main(["cost", "--refresh-prices", *argv], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT and err.count("\n") == 1, err
+    assert "has no Price List API" in err and "pricing/ap-northeast-1.json" in err and (endpoint or "--local") in err
+    assert pricing.price_file("ap-northeast-1").read_bytes() == before
+
+
+HTML_500 = b"<!doctype html><html><title>500 Internal Server Error</title><h1>Internal Server Error</h1></html>"
+
+
+def test_an_endpoint_answering_an_html_error_is_one_line_after_three_attempts_and_the_file_is_kept(
+    real_client_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An endpoint that answers HTTP 500 with a page, not an AWS error: three attempts (the deploy clients' ten
+    adaptive ones took about 30 s), then one line naming the status, never the page; the price file untouched."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    attempts = []
+
+    class Raw:
+        def stream(self, **_: Any) -> Any:
+            yield HTML_500
+
+    def answer_500(request: Any, **_: Any) -> Any:
+        attempts.append(request.url)
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "text/html"
+        return AWSResponse(request.url, 500, headers, Raw())
+
+    made = costcmd._pricing_client
+
+    def client(args: argparse.Namespace) -> Any:
+        c = made(args)
+        c.meta.events.register("before-send.pricing.GetProducts", answer_500)
+        return c
+
+    real_client_env.setattr(costcmd, "_pricing_client", client)
+    real_client_env.setattr("botocore.endpoint.time.sleep", lambda seconds: None)  # the backoff between attempts
+    before = pricing.price_file("ap-northeast-1").read_bytes()
+    code = cli.main(["cost", "--refresh-prices"], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "<" not in err, err
+    assert "answered HTTP 500" in err and "pricing/ap-northeast-1.json is unchanged" in err
+    assert len(attempts) == costcmd.PRICE_LIST_ATTEMPTS == 3
+    assert pricing.price_file("ap-northeast-1").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("items", "said"), [(["<html>not json</html>"], "is not JSON"), ([], "no price matched any of")]
+)
+def test_a_price_list_that_is_not_one_leaves_the_file_as_it_was(tmp_path: Path, items: list[str], said: str) -> None:
+    """Entries that are not JSON, or nothing matched at all (an endpoint answering 200 with a page: botocore reads
+    no PriceList): one line, and the file keeps its prices and its date."""
+    shutil.copy(pricing.price_file("ap-northeast-1"), tmp_path / "ap-northeast-1.json")
+    before = (tmp_path / "ap-northeast-1.json").read_bytes()
+    client = stubbed.SESSION.client("pricing", region_name="us-east-1")
+    with Stubber(client) as stub:
+        for _ in [k for k in pricing.CATALOG if pricing.CATALOG[k].service]:
+            stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": items})
+        with pytest.raises(pricing.PricingError) as failed:
+            costcmd.refresh(argparse.Namespace(region="ap-northeast-1"), client, "2026-12-01", tmp_path)
+    assert said in str(failed.value) and "pricing/ap-northeast-1.json is unchanged" in str(failed.value)
+    assert "\n" not in str(failed.value) and (tmp_path / "ap-northeast-1.json").read_bytes() == before
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from cylink_deploy import polling
-from cylink_deploy.errors import DeploymentFailed
+from cylink_deploy.errors import DeploymentFailed, StackStateError
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.ops import release, rollout
 from cylink_deploy.ops.drift import Drifted
@@ -514,6 +514,8 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
         "alarm cyl-backend-5xx"
     )
     text = out.getvalue()
+    screen = text + f"error: {unhealthy.value}\n"  # what cli.py adds: the one error line
+    assert screen.count("1 unhealthy target(s)") == 1 and screen.count("alarm cyl-backend-5xx") == 1, screen
     assert "10.0.11.9  3001  unhealthy  Target.ResponseCodeMismatch" in text
     assert "ALARM cyl-backend-5xx: Threshold Crossed" in text
     assert "backend task b2 stopped" in text and "Task failed ELB health checks" in text
@@ -524,6 +526,72 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
     doc = parsed("status", document.getvalue())  # --json: the same screen, checked against its schema
     assert doc["healthy"] is False and doc["imageTags"] == {"backend": "v1"} and doc["stopped"][0]["taskId"] == "b2"
     assert doc["targetGroups"][0]["targets"][1]["reason"] == "Target.ResponseCodeMismatch"
+
+
+def test_status_of_an_environment_with_nothing_released_says_to_release_not_that_a_target_is_unhealthy():
+    """Deployed without ImageTag (README, First deploy, step 3): no ServicesStack, so the target groups have no
+    target. That is not a failing target: status says nothing is released yet and what to run."""
+    cfn, elbv2 = make("cloudformation"), make("elbv2")
+    clients = stubbed.clients(cfn, elbv2=elbv2)
+    lb = {
+        "LogicalResourceId": "LoadBalancerStack",
+        "PhysicalResourceId": LB_ID,
+        "ResourceType": "AWS::CloudFormation::Stack",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+    tg = {
+        "LogicalResourceId": "BackendTargetGroup",
+        "PhysicalResourceId": TG,
+        "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+    out = io.StringIO()
+    with Stubber(cfn) as cfn_stub, Stubber(elbv2) as elb_stub:
+        described = stack_desc(
+            "CREATE_COMPLETE",
+            Outputs=[{"OutputKey": "SiteUrl", "OutputValue": "http://alb.example"}],
+            Parameters=[
+                {"ParameterKey": "EnvironmentName", "ParameterValue": "prod"},
+                {"ParameterKey": "ImageTag", "ParameterValue": ""},
+            ],
+        )
+        for _ in range(2):  # the --env check, then status
+            cfn_stub.add_response("describe_stacks", described, {"StackName": "cylink-prod"})
+        for _ in range(2):  # the nested-stack walk, then each stack's resources
+            cfn_stub.add_response(
+                "list_stack_resources", {"StackResourceSummaries": [lb]}, {"StackName": "cylink-prod"}
+            )
+            cfn_stub.add_response("list_stack_resources", {"StackResourceSummaries": [tg]}, {"StackName": LB_ID})
+        elb_stub.add_response("describe_target_health", {"TargetHealthDescriptions": []}, {"TargetGroupArn": TG})
+        with pytest.raises(Unhealthy) as unhealthy:
+            run_command(opscmd_args("status"), HumanReporter(out=out), clients)
+        cfn_stub.assert_no_pending_responses()
+    said = str(unhealthy.value)
+    assert "nothing has been released yet" in said and "no healthy target" not in said
+    assert "python deploy.py release --env prod --image-tag TAG" in said
+
+
+@pytest.mark.parametrize(
+    ("region", "hint"),
+    [("us-east-1", "deployed in another region? check --region and AWS_REGION"), (REGION, "")],
+)
+def test_status_of_a_stack_missing_in_the_region_names_the_stack_and_the_region(region, hint):
+    """'status --region us-east-1' once said only 'deploy it first': the stack may well be in another region."""
+    cfn = boto3.client("cloudformation", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    clients = stubbed.clients(cfn, region=region)
+    with Stubber(cfn) as cfn_stub:
+        for _ in range(2):  # the --env check, then status
+            cfn_stub.add_client_error(
+                "describe_stacks", "ValidationError", "Stack with id cylink-prod does not exist", 400
+            )
+        with pytest.raises(StackStateError) as missing:
+            run_command(opscmd_args("status"), HumanReporter(out=io.StringIO()), clients)
+    said = str(missing.value)
+    deploy = "python deploy.py --env prod" + ("" if region == REGION else f" --region {region}")
+    assert said.startswith(f"stack cylink-prod does not exist in {region}: deploy it first ({deploy})"), said
+    assert hint in said and ("another region" in said) == bool(hint)
 
 
 def stub_ecs_poll_stopped_only(stub, stopped):

@@ -314,7 +314,7 @@ def test_refused_when_the_stack_does_not_exist(env):
     stubs["cloudformation"].add_client_error(
         "describe_stacks", "ValidationError", "Stack with id cylink-prod does not exist"
     )
-    with pytest.raises(StackStateError, match=r"^stack cylink-prod does not exist: deploy it first"):
+    with pytest.raises(StackStateError, match=r"^stack cylink-prod does not exist in ap-northeast-1: deploy it first"):
         rotation.rotate_redis_auth(rotation.RotateRequest("prod"), clients, RecordingReporter(), sleep=lambda s: None)
 
 

@@ -15,7 +15,7 @@ from cylink_deploy import aws
 from cylink_deploy.commands.base import Command, Context
 from cylink_deploy.cost import model as cost
 from cylink_deploy.cost import pricing
-from cylink_deploy.errors import EXIT_OK
+from cylink_deploy.errors import EXIT_OK, BadInput
 from cylink_deploy.output import cost as costreport
 from cylink_deploy.preflight.params import parse_overrides
 
@@ -54,6 +54,12 @@ def arguments(p: argparse.ArgumentParser) -> None:
         help="rewrite pricing/REGION.json from the AWS Price List API (needs credentials)",
     )
     p.add_argument("--profile", help="AWS named profile for --refresh-prices")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="as the other commands take it: the estimate is offline anyway; --refresh-prices is refused (the "
+        "emulator has no Price List API)",
+    )
     group = p.add_argument_group("assumptions (usage the templates cannot tell)")
     for f in fields(cost.Assumptions):
         group.add_argument(
@@ -72,7 +78,7 @@ def build_report(args: argparse.Namespace, params_dir: Path, pricing_dir: Path =
     overrides = parse_overrides(args.parameter)
     tasks = {k: v for k, v in (("Backend", args.event_tasks), ("Frontend", args.event_frontend_tasks)) if v is not None}
     estimates, events = [], []
-    for env in args.env or DEFAULT_ENVS:
+    for env in dict.fromkeys(args.env or DEFAULT_ENVS):  # --env dev --env dev: dev once, in the order given
         stacks, filled = cost.env_stacks(env, params_dir, args.region, overrides)
         estimates.append(cost.estimate(env, stacks, book, a, filled))
         events.append(cost.event_estimate(env, stacks, book, a, args.event_hours, tasks))
@@ -92,7 +98,10 @@ def refresh(
 ) -> str:
     """Refresh the region's price file with ``client`` (a ``pricing`` client); returns the summary."""
     book = pricing.load(args.region, pricing_dir)
-    result = pricing.refresh(client, book, today)
+    try:
+        result = pricing.refresh(client, book, today)
+    except pricing.NotAPriceList as exc:
+        raise pricing.PricingError(f"--refresh-prices: {exc}; pricing/{args.region}.json is unchanged") from None
     pricing.price_file(args.region, pricing_dir).write_text(pricing.dump(result.book))
     kept = "".join(f"\n  kept {key}: {why}" for key, why in result.kept)
     return (
@@ -100,9 +109,30 @@ def refresh(
     )
 
 
+# A refresh is a rare manual step: the SDKs' standard retry mode and its 3 attempts
+# (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), not the 10 adaptive attempts of
+# the deploy clients, which retried an endpoint's HTTP 500 for about 30 s before saying so; and a read timeout
+# (botocore's default is 60 s: https://docs.aws.amazon.com/botocore/latest/reference/config.html).
+PRICE_LIST_ATTEMPTS = 3  # in all, the first included (botocore: total_max_attempts)
+PRICE_LIST_READ_TIMEOUT = 20
+
+
 def _pricing_client(args: argparse.Namespace) -> PricingClient:
+    from botocore.config import Config
+
     session = aws.make_session(pricing.PRICE_LIST_REGION, args.profile)
-    return aws.FailFast().attach(session.client("pricing", config=aws.client_config()))  # as make_clients does
+    bounded = Config(
+        retries={"mode": "standard", "total_max_attempts": PRICE_LIST_ATTEMPTS}, read_timeout=PRICE_LIST_READ_TIMEOUT
+    )
+    return aws.FailFast().attach(session.client("pricing", config=aws.client_config().merge(bounded)))
+
+
+def no_price_list(region: str, where: str) -> str:
+    """The one line refusing a refresh from the emulator (``where``: how it was named)."""
+    return (
+        f"--refresh-prices: the local emulator ({where}) has no Price List API; the estimate uses the dated price "
+        f"file pricing/{region}.json, unchanged (refresh it against AWS: no --local, no AWS_ENDPOINT_URL)"
+    )
 
 
 def _region(value: str) -> str:
@@ -151,7 +181,12 @@ def report(
     """Run ``cost`` for parsed ``args``: print the report (or refresh the prices). Errors are raised
     (named errors, botocore errors) for the CLI to turn into one line and an exit code."""
     if args.refresh_prices:
-        err.write(refresh(args, make_client(args), today()))
+        if getattr(args, "local", False):
+            raise BadInput(no_price_list(args.region, "--local"))
+        client = make_client(args)  # no request yet: where it would go is known (AWS_ENDPOINT_URL included)
+        if aws.on_loopback(client.meta.endpoint_url):
+            raise BadInput(no_price_list(args.region, client.meta.endpoint_url))
+        err.write(refresh(args, client, today()))
         return EXIT_OK
     report = build_report(args, params_dir)
     out.write(costreport.to_json(report) if args.json else costreport.text(report))

@@ -7,8 +7,8 @@ import argparse
 import ipaddress
 import os
 import re
-from urllib.parse import urlsplit
 
+from cylink_deploy import aws
 from cylink_deploy.commands.base import Command, Context
 from cylink_deploy.errors import BadInput
 from cylink_deploy.ops import doctor as doctor_job
@@ -45,11 +45,7 @@ def dns_server(value: str | None) -> str | None:
 
 def on_loopback() -> bool:
     """AWS_ENDPOINT_URL names this machine (the emulator): its zones are in no public DNS."""
-    host = urlsplit(os.environ.get("AWS_ENDPOINT_URL", "")).hostname or ""
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return aws.on_loopback(os.environ.get("AWS_ENDPOINT_URL"))
 
 
 def run(ctx: Context) -> int:

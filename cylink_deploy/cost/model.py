@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from cylink_deploy.cost.pricing import PriceBook
 from cylink_deploy.errors import BadInput, DeployError
@@ -152,6 +152,22 @@ class EventEstimate:
     def fargate(self) -> float:
         """The part the guide's "$0.50" claim covers: the extra tasks alone."""
         return sum(i.usd for i in self.items if i.price_key.startswith("fargate"))
+
+
+def grouped(items: Iterable[LineItem]) -> tuple[LineItem, ...]:
+    """The same thing at the same price for the same reason as one line, quantities added (18 alarms are one line
+    of 18, not 18 lines), in first-seen order; ``resource`` lists them all. The estimate keeps one item per
+    resource (``Estimate.items``, and ``--json``): this is for reading."""
+    merged: dict[tuple[str, str, float, str, str | None, str], LineItem] = {}
+    for i in items:
+        key = (i.item, i.unit, i.unit_price, i.price_key, i.guide, i.why)
+        seen = merged.get(key)
+        merged[key] = (
+            i
+            if seen is None
+            else replace(seen, quantity=seen.quantity + i.quantity, resource=f"{seen.resource}, {i.resource}")
+        )
+    return tuple(merged.values())
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -459,7 +475,7 @@ def _scaling_policy(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:
     if body["Properties"].get("PolicyType") != "TargetTrackingScaling":
         return []
     why = "the alarms target tracking creates (the guide's scaling has them too, its table leaves them out)"
-    return [c.item(f"Scaling alarms x{TARGET_TRACKING_ALARMS}", rid, TARGET_TRACKING_ALARMS, "cw_alarm_month", why=why)]
+    return [c.item("Target-tracking scaling alarms", rid, TARGET_TRACKING_ALARMS, "cw_alarm_month", why=why)]
 
 
 def _alarm(c: _Ctx, rid: str, body: dict[str, Any]) -> list[LineItem]:

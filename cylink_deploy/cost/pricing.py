@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+import botocore.exceptions as bex
+
 from cylink_deploy.aws import DEFAULT_REGION, REGION
 from cylink_deploy.errors import BadInput, DeployError
 
@@ -202,9 +204,17 @@ def filters_for(spec: Spec, region: str) -> list[FilterTypeDef]:
     return [{"Type": "TERM_MATCH", "Field": f, "Value": v} for f, v in pairs]
 
 
+class NotAPriceList(PricingError):
+    """The endpoint answered, but not as the Price List API does (an HTML error page, an HTTP error without an AWS
+    error, entries that are not JSON). The price file is left as it was."""
+
+
 def on_demand_usd(price_list_item: str) -> float | None:
     """The first non-zero on-demand tier of one ``PriceList`` entry (a JSON string), per API unit."""
-    doc = json.loads(price_list_item)
+    try:
+        doc = json.loads(price_list_item)
+    except (TypeError, ValueError):
+        raise NotAPriceList(f"a PriceList entry is not JSON ({str(price_list_item)[:40]!r}...)") from None
     dims = [
         d
         for term in doc.get("terms", {}).get("OnDemand", {}).values()
@@ -219,10 +229,19 @@ def on_demand_usd(price_list_item: str) -> float | None:
 
 
 def _products(client: PricingClient, service: str, filters: list[FilterTypeDef]) -> Iterable[str]:
-    for page in client.get_paginator("get_products").paginate(
-        ServiceCode=service, Filters=filters, FormatVersion="aws_v1"
-    ):
-        yield from page.get("PriceList", [])
+    """The ``PriceList`` entries of one query. An HTTP error without an AWS error in its body (botocore then names
+    the HTTP status as the error code, and the page as the message) is not the Price List API answering: one line,
+    never the page. AWS's own errors (AccessDenied, throttling) go on to ``aws.translate``."""
+    try:
+        for page in client.get_paginator("get_products").paginate(
+            ServiceCode=service, Filters=filters, FormatVersion="aws_v1"
+        ):
+            yield from page.get("PriceList", [])
+    except bex.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if not code.isdigit():
+            raise
+        raise NotAPriceList(f"{client.meta.endpoint_url} answered HTTP {code} with no AWS error") from None
 
 
 @dataclass(frozen=True)
@@ -260,5 +279,7 @@ def refresh(client: PricingClient, book: PriceBook, today: str) -> RefreshResult
             True,
         )
         updated.append(key)
+    if not updated:  # every query came back empty: nothing to date as refreshed
+        raise NotAPriceList(f"no price matched any of {len(kept)} queries")
     new = replace(book, prices=prices, updated=today)
     return RefreshResult(new, tuple(updated), tuple(kept))

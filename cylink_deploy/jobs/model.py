@@ -8,6 +8,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from cylink_deploy.aws import DEFAULT_REGION
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.cfn.changes import ChangeSetNode
@@ -78,10 +79,24 @@ class ExecuteRequest:
         return stack_name(self.env, self.stack_name)
 
 
-def deploy_first(env: str, stack_name: str | None) -> str:
-    """What to run when the stack does not exist yet (the same --stack-name, or it deploys another stack)."""
+def deploy_first(env: str, stack_name: str | None, region: str = DEFAULT_REGION) -> str:
+    """What to run when the stack does not exist yet (the same --stack-name, or it deploys another stack; the same
+    region, named when it is not the default)."""
     stack = ["--stack-name", stack_name] if stack_name else []
-    return f"deploy it first ({shlex.join(['python', 'deploy.py', '--env', env, *stack])})"
+    where = ["--region", region] if region != DEFAULT_REGION else []
+    return f"deploy it first ({shlex.join(['python', 'deploy.py', '--env', env, *stack, *where])})"
+
+
+def missing_stack(stack: str, env: str, stack_name: str | None, region: str, then: str = "") -> str:
+    """The one line for a stack that is not there. It names the region looked in: a stack deployed elsewhere and a
+    wrong --region or AWS_REGION look the same (CloudFormation stacks are regional:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-console-create-stack.html)."""
+    elsewhere = (
+        f"; deployed in another region? check --region and AWS_REGION (default {DEFAULT_REGION})"
+        if region != DEFAULT_REGION
+        else ""
+    )
+    return f"stack {stack} does not exist in {region}: {deploy_first(env, stack_name, region)}{then}{elsewhere}"
 
 
 @dataclass

@@ -262,9 +262,7 @@ def deployed(clients: aws.Clients, request: EventRequest, need_services: bool = 
     aws.account_id(clients.sts)
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
-        raise StackStateError(
-            f"stack {request.stack} does not exist: {model.deploy_first(request.env, request.stack_name)}"
-        )
+        raise StackStateError(model.missing_stack(request.stack, request.env, request.stack_name, clients.region))
     values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     if need_services and not values.get("ImageTag"):
         raise StackStateError(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import BadInput, StackStateError
-from cylink_deploy.jobs.model import deploy_first, stack_name
+from cylink_deploy.jobs.model import missing_stack, stack_name
 from cylink_deploy.jobs.reporter import Reporter
 from templates_src.common import SERVICES
 
@@ -117,7 +117,7 @@ def logs(
     since = parse_since(request.since)
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
-        raise StackStateError(f"stack {request.stack} does not exist: {deploy_first(request.env, request.stack_name)}")
+        raise StackStateError(missing_stack(request.stack, request.env, request.stack_name, clients.region))
     group = log_group(
         {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}, request.service, request.stack
     )

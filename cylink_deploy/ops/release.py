@@ -238,7 +238,7 @@ def release(
     described = st.describe(clients.cloudformation, request.stack)
     if described is None:
         raise StackStateError(
-            f"stack {request.stack} does not exist: {model.deploy_first(request.env, request.stack_name)}, then release"
+            model.missing_stack(request.stack, request.env, request.stack_name, clients.region, ", then release")
         )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
     previous = next(

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, DeployError, StackStateError
-from cylink_deploy.jobs.model import StackRequest, deploy_first
+from cylink_deploy.jobs.model import StackRequest, missing_stack
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import rollout
 from templates_src.cache import AUTH_TOKEN_REFERENCE  # noqa: F401  (the template's side of the agreement: AWSCURRENT)
@@ -105,7 +105,7 @@ def find_target(clients: aws.Clients, request: RotateRequest) -> Target:
     cfn, stack = clients.cloudformation, request.stack
     described = st.describe(cfn, stack)
     if described is None:
-        raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
+        raise StackStateError(missing_stack(stack, request.env, request.stack_name, clients.region))
     if described["StackStatus"] not in st.UPDATABLE:
         raise StackStateError(
             f"stack {stack} is {described['StackStatus']}: rotate only when it is settled "

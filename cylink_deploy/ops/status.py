@@ -8,13 +8,14 @@ last stopped tasks' reasons, and the scheduled events (the event slots of the st
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cylink_deploy import aws, documents, polling
 from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import DeployError, StackStateError
-from cylink_deploy.jobs.model import StackRequest, deploy_first
+from cylink_deploy.jobs.model import StackRequest, missing_stack
 from cylink_deploy.jobs.reporter import Reporter
 from cylink_deploy.ops import event, rollout
 
@@ -146,9 +147,20 @@ def alarms_in_alarm(cloudwatch: CloudWatchClient, names: list[str]) -> list[dict
     return sorted(found, key=lambda a: a["name"])
 
 
-def problems(view: StatusView) -> list[str]:
-    """Pure: what is not healthy in ``view``."""
-    found = []
+def release_first(env: str, stack_name: str | None) -> str:
+    """The one problem of an environment deployed without ``ImageTag``: there is nothing to be healthy yet."""
+    stack = ["--stack-name", stack_name] if stack_name else []
+    command = shlex.join(["python", "deploy.py", "release", "--env", env, *stack, "--image-tag", "TAG"])
+    return (
+        f"nothing has been released yet (ImageTag is empty, so there are no ECS services): run {command} "
+        "(with --build --backend-dir DIR --frontend-dir DIR to build and push the images first)"
+    )
+
+
+def problems(view: StatusView, not_released: str = "") -> list[str]:
+    """Pure: what is not healthy in ``view``. ``not_released``: the stack has no ``ImageTag`` (the line saying what
+    to run); its target groups then have no target to be healthy, which is not a target's failure."""
+    found = [not_released] if not_released else []
     if view.stack_status not in st.UPDATABLE:
         found.append(f"stack {view.stack_status}")
     for svc in view.services:
@@ -162,7 +174,7 @@ def problems(view: StatusView) -> list[str]:
         service = tg.logical_id.removesuffix("TargetGroup").lower()
         if bad:
             found.append(f"{tg.logical_id}: {len(bad)} unhealthy target(s) ({bad[0].reason or bad[0].state})")
-        elif not tg.healthy and desired.get(service, 1) > 0:
+        elif not tg.healthy and desired.get(service, 1) > 0 and not not_released:
             found.append(f"{tg.logical_id}: no healthy target")
     found += [f"Redis {r.id} {r.status}" for r in view.redis if r.status != "available"]
     found += [f"alarm {a['name']}" for a in view.alarms]
@@ -174,7 +186,7 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     cfn, stack = clients.cloudformation, request.stack
     described = st.describe(cfn, stack)
     if described is None:
-        raise StackStateError(f"stack {stack} does not exist: {deploy_first(request.env, request.stack_name)}")
+        raise StackStateError(missing_stack(stack, request.env, request.stack_name, clients.region))
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     updated = described.get("LastUpdatedTime") or described.get("CreationTime")
@@ -199,7 +211,8 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     view.target_groups.sort(key=lambda tg: tg.logical_id)
     view.alarms = alarms_in_alarm(clients.cloudwatch, sorted(alarms))
     view.events = [e.document(polling.now()) for e in event.slots(parameters)]
-    view.problems = problems(view)
+    released = parameters.get("ImageTag", "-") != ""  # root.py: HasImageTag decides whether ServicesStack exists
+    view.problems = problems(view, "" if released else release_first(request.env, request.stack_name))
     reporter.show(view)
     reporter.result(view.document())
     return view

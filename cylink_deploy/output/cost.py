@@ -18,6 +18,7 @@ from cylink_deploy.cost.model import (
     EventEstimate,
     LineItem,
     Report,
+    grouped,
 )
 
 # Why this estimate's figure for a guide line differs from the guide's.
@@ -100,7 +101,7 @@ def estimate_text(e: Estimate) -> list[str]:
         f"== {e.env} ({e.region}): monthly estimate, USD (prices: pricing/{e.region}.json, updated {e.prices_updated})"
     ]
     rows = [["Line item", "Quantity", "Unit", "Unit price", "USD/month", "In the guide?"]]
-    for i in _ordered(e.items):
+    for i in _ordered(grouped(e.items)):
         rows.append(
             [
                 i.item,
@@ -138,7 +139,7 @@ def event_text(ev: EventEstimate) -> list[str]:
     moves = ", ".join(f"{svc} {lo} -> {hi}" for svc, (lo, hi) in ev.tasks.items())
     lines = [f"== {ev.env}: event of {ev.hours:g} h ({moves} tasks), USD on top of the month"]
     rows = [["Line item", "Quantity", "Unit", "Unit price", "USD"]]
-    for i in ev.items:
+    for i in grouped(ev.items):
         rows.append([i.item, _qty(i.quantity), i.unit, f"{i.unit_price:.6g}", f"{i.usd:,.3f}"])
     rows.append(["Total", "", "", "", f"{ev.total:,.3f}"])
     lines += _table(rows, {1, 3, 4})
@@ -166,6 +167,41 @@ def text(report: Report) -> str:
         out += event_text(ev) + [""]
     out += assumptions_text(report)
     return "\n".join(out) + "\n"
+
+
+# The --json document's precision. Every figure is computed unrounded (totals are sums of unrounded lines) and
+# rounded once, here, by what it is: unit prices to the price files' own precision, quantities to 6 places, a
+# line's (or a group of lines') USD to 4 (an event's small lines are fractions of a cent), totals to cents. So the
+# items add up to their total within rounding, and no float noise (0.009527709999999998) reaches a program.
+UNIT_PRICE_PLACES = 10  # as pricing.refresh stores them
+QUANTITY_PLACES = 6
+AMOUNT_PLACES = 4
+TOTAL_PLACES = 2
+TOTALS = ("total", "fargate")  # total_usd, and the event's fargate_usd (its Fargate subtotal)
+
+
+def _places(key: str) -> int | None:
+    """How many decimal places the figure under ``key`` keeps (any spelling: ``unit_price``, ``unitPrice``)."""
+    name = key.replace("_", "").lower()
+    if name == "unitprice":
+        return UNIT_PRICE_PLACES
+    if name == "quantity":
+        return QUANTITY_PLACES
+    if name.endswith("usd"):
+        return TOTAL_PLACES if name.startswith(TOTALS) else AMOUNT_PLACES
+    return None
+
+
+def rounded(value: Any, places: int | None = None) -> Any:
+    """``value`` (a document, or part of one) with each money figure and quantity rounded as ``_places`` says;
+    everything else (assumptions as given, the guide's figures) as it is."""
+    if isinstance(value, dict):
+        return {k: rounded(v, _places(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, places) for v in value]
+    if isinstance(value, float) and places is not None:
+        return round(value, places) + 0.0  # + 0.0: never -0.0
+    return value
 
 
 def _item(i: LineItem) -> dict[str, Any]:
@@ -204,4 +240,4 @@ def to_json(report: Report) -> str:
             for ev in report.events
         ],
     }
-    return documents.dumps(doc)
+    return documents.dumps(rounded(doc))
