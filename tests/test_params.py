@@ -178,7 +178,7 @@ def test_an_empty_image_tag_never_removes_the_services_by_accident(tmp_path, roo
     path = _file(tmp_path, "parameters: {}\n", "prod.yaml")
     with pytest.raises(BadInput, match="--image-tag is empty \\(an unset CI variable\\?\\)"):
         params.resolve("prod", path, root_params, {"DomainName": "cylink.example.jp"}, image_tag="")
-    with pytest.raises(BadInput, match="--image-tag is empty"):
+    with pytest.raises(BadInput, match="^--parameter ImageTag= is empty"):
         params.resolve("prod", path, root_params, {"DomainName": "cylink.example.jp", "ImageTag": ""})
     dep = params.resolve("prod", path, root_params, {"DomainName": "cylink.example.jp"}, remove_services=True)
     assert dep.parameters["ImageTag"] == ""
@@ -322,8 +322,10 @@ def test_a_parameter_given_twice_on_the_command_line_is_refused_not_the_last_one
 
 def test_an_image_tag_given_as_a_flag_and_as_a_parameter_is_refused(tmp_path, root_params):
     path = _file(tmp_path, "parameters: {}\n")
-    with pytest.raises(BadInput, match=r"the image tag is given twice \(the tag flag '1.1.0' and --parameter ImageTag"):
+    with pytest.raises(BadInput, match=r"the image tag is given twice \(--image-tag '1.1.0' and --parameter ImageTag"):
         params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}, image_tag="1.1.0")
+    with pytest.raises(BadInput, match=r"given twice \(--rollback-to '1.0.0' and .*give it once, with --rollback-to$"):
+        params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}, "1.0.0", image_tag_flag="--rollback-to")
     assert params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}).parameters["ImageTag"] == "9.9.9"
 
 
@@ -427,3 +429,28 @@ def test_every_free_text_root_parameter_is_bounded(root_params):
         if re.search(r"[*+]|\{\d*,\}", pattern):
             unbounded.append(name)
     assert unbounded == []
+
+
+# --- a message names what the user typed (issue 23, item 4) ---------------------------------------------------
+
+
+def test_an_empty_image_tag_is_named_by_the_flag_it_came_from_and_says_what_to_do(tmp_path, root_params):
+    """``--parameter ImageTag=`` was reported as "--image-tag is empty", a flag the user never typed."""
+    path = _file(tmp_path, "parameters: {}\n")
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", path, root_params, {"ImageTag": ""})
+    assert str(err.value) == (
+        "--parameter ImageTag= is empty (an unset CI variable?): give the tag to run (--image-tag TAG), or deploy "
+        "with --remove-services to remove the services deliberately"
+    )
+    with pytest.raises(BadInput, match=r"^--image-tag is empty \(an unset CI variable\?\): give the tag to run "):
+        params.resolve("dev", path, root_params, image_tag="")
+    with pytest.raises(BadInput, match=r"^--rollback-to is empty .*\(--rollback-to TAG\)"):
+        params.resolve("dev", path, root_params, image_tag="", image_tag_flag="--rollback-to")
+
+
+def test_a_rollback_names_its_own_flag_in_the_deploy_it_runs():
+    from cylink_deploy.ops.release import ReleaseRequest
+
+    assert ReleaseRequest("dev", "1.0.0", rollback=True).deploy_request().image_tag_flag == "--rollback-to"
+    assert ReleaseRequest("dev", "1.1.0").deploy_request().image_tag_flag == "--image-tag"

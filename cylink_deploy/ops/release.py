@@ -79,6 +79,7 @@ class ReleaseRequest:
             self.allow_replacement,
             supersede=self.supersede,
             images_checked=True,  # release checks (or builds and pushes) the tag itself, before the deploy
+            image_tag_flag="--rollback-to" if self.rollback else "--image-tag",
         )
 
 

@@ -410,6 +410,15 @@ def _tags(pf: ParameterFile) -> dict[str, str]:
     return tags
 
 
+def _empty_image_tag(flag: str) -> str:
+    """An empty tag on the command line (an unset CI variable), named as the user typed it."""
+    typed, how = ("--parameter ImageTag=", "--image-tag TAG") if flag == "--parameter" else (flag, f"{flag} TAG")
+    return (
+        f"{typed} is empty (an unset CI variable?): give the tag to run ({how}), or deploy with --remove-services "
+        "to remove the services deliberately"
+    )
+
+
 def resolve(
     env: str,
     path: Path,
@@ -418,35 +427,35 @@ def resolve(
     image_tag: str | None = None,
     remove_services: bool = False,
     deploying: bool = True,
+    image_tag_flag: str = "--image-tag",
 ) -> Deployment:
     """Validate a parameter file plus overrides against the root template's ``Parameters``.
 
     Returns the explicit parameter values (file, then overrides, then image tag) and the tags. An empty
     image tag given on the command line (an unset CI variable) is refused: removing the services is only
     ever deliberate (``remove_services``). ``deploying`` adds the deploy-only rules (prod needs HTTPS);
-    an estimate or a snapshot of the file leaves them out."""
+    an estimate or a snapshot of the file leaves them out. ``image_tag_flag`` is the flag that gave
+    ``image_tag`` (``--image-tag``, release's ``--rollback-to``): a message names what the user typed."""
     pf = read(path)
     raw, source = pf.parameters, str(path)
     for name in raw:
         _check_names(pf.where("parameters", name), [name], root_parameters)
     values = {k: _as_string(pf.where("parameters", k), k, v) for k, v in raw.items()}
     cli = dict(overrides or {})
+    given_by = {name: "--parameter" for name in cli}  # the flag each command-line value came from
     if image_tag is not None:
         if "ImageTag" in cli:  # two answers to one question: never pick one silently
             raise BadInput(
-                f"the image tag is given twice (the tag flag {image_tag!r} and --parameter ImageTag="
-                f"{cli['ImageTag']!r}): give it once, with --image-tag (or release's --rollback-to)"
+                f"the image tag is given twice ({image_tag_flag} {image_tag!r} and --parameter ImageTag="
+                f"{cli['ImageTag']!r}): give it once, with {image_tag_flag}"
             )
-        cli["ImageTag"] = image_tag
+        cli["ImageTag"], given_by["ImageTag"] = image_tag, image_tag_flag
     if remove_services:
         if cli.get("ImageTag"):
             raise BadInput("--remove-services removes the services: give no --image-tag with it")
         cli["ImageTag"] = ""
     elif cli.get("ImageTag") == "":
-        raise BadInput(
-            "--image-tag is empty (an unset CI variable?): give the tag to run, or --remove-services to remove the "
-            "services deliberately"
-        )
+        raise BadInput(_empty_image_tag(given_by["ImageTag"]))
     _check_names("--parameter", list(cli), root_parameters)
     if ENVIRONMENT in root_parameters and ENVIRONMENT not in values and ENVIRONMENT not in cli:
         values[ENVIRONMENT] = env  # not written down: the stack records --env (never the template's default)
