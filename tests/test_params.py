@@ -107,7 +107,7 @@ def test_bad_parameter_files_are_rejected_naming_file_and_key(tmp_path, root_par
 
 def test_overrides_and_image_tag_are_checked_too(tmp_path, root_params):
     path = _file(tmp_path, "parameters: {}\n")
-    with pytest.raises(BadInput, match=r"^--parameter: parameter ImageTag .* does not match"):
+    with pytest.raises(BadInput, match=r"^--image-tag 'bad tag' is not an image tag"):
         params.resolve("dev", path, root_params, image_tag="bad tag")
     with pytest.raises(BadInput, match="expected KEY=VALUE"):
         params.parse_overrides(["RedisNodeCount"])
@@ -447,6 +447,21 @@ def test_an_empty_image_tag_is_named_by_the_flag_it_came_from_and_says_what_to_d
         params.resolve("dev", path, root_params, image_tag="")
     with pytest.raises(BadInput, match=r"^--rollback-to is empty .*\(--rollback-to TAG\)"):
         params.resolve("dev", path, root_params, image_tag="", image_tag_flag="--rollback-to")
+
+
+@pytest.mark.parametrize("flag", ["--image-tag", "--rollback-to"])
+def test_a_malformed_image_tag_from_a_tag_flag_names_that_flag_not_parameter(tmp_path, root_params, flag):
+    """``--image-tag 'bad tag'`` was reported as a ``--parameter`` problem."""
+    path = _file(tmp_path, "parameters: {}\n")
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", path, root_params, image_tag="bad tag", image_tag_flag=flag)
+    assert str(err.value) == (
+        f"{flag} 'bad tag' is not an image tag: use letters, digits, _ . and - (starting with a letter, digit or _), "
+        "at most 128 characters"
+    )
+    assert "--parameter" not in str(err.value)
+    with pytest.raises(BadInput, match="^--parameter: parameter ImageTag 'bad tag' does not match "):
+        params.resolve("dev", path, root_params, {"ImageTag": "bad tag"})
 
 
 def test_a_rollback_names_its_own_flag_in_the_deploy_it_runs():

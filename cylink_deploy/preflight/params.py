@@ -33,6 +33,8 @@ TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
 # aws-properties-supportauthz-supportpermit-tag.html)
 TAG_VALUE = re.compile(r"[\w .:/=+@-]{1,256}")
 MAX_TAGS = 50
+# templates_src.services.IMAGE_TAG_PATTERN (ECR's tag rules) in words, for a tag flag's message
+IMAGE_TAG_IN_WORDS = "letters, digits, _ . and - (starting with a letter, digit or _), at most 128 characters"
 
 
 @dataclass(frozen=True)
@@ -463,7 +465,9 @@ def resolve(
         problem = check_value(name, value, root_parameters[name])
         if problem:
             raise BadInput(
-                f"{'--parameter' if name in cli else pf.where('parameters', name)}: parameter {name} {problem}"
+                f"{image_tag_flag} {value!r} is not an image tag: use {IMAGE_TAG_IN_WORDS}"
+                if given_by.get(name) == image_tag_flag
+                else f"{given_by[name] if name in cli else pf.where('parameters', name)}: parameter {name} {problem}"
             )
     for name, spec in sorted(root_parameters.items()):
         if name not in values and name not in cli and "Default" not in spec and name not in PLACEMENT_PARAMS:
