@@ -253,7 +253,7 @@ def release(
             clients.ecr, docker or Docker(), repos, tag, request.build, outputs.get("ApiUrl", ""), reporter
         )
     else:
-        digests = require_images(clients.ecr, repos, tag)
+        digests = require_images(clients.ecr, repos, tag, rollback=request.rollback)
     if request.skip_image_check:
         reporter.warn(f"--skip-image-check: the images of {tag} are not compared with their task definitions")
     else:
