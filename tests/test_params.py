@@ -153,11 +153,30 @@ def test_a_value_exactly_at_the_bounds_is_accepted_and_min_may_equal_max(tmp_pat
     assert params.resolve("dev", path, root_params).parameters["RedisNodeCount"] == "6"
 
 
-def test_a_file_that_is_not_utf8_says_how_to_fix_it(tmp_path, root_params):
+def test_a_file_that_is_not_utf8_says_where_and_how_to_fix_it(tmp_path, root_params):
     path = tmp_path / "dev.yaml"
-    path.write_bytes("template-file-path: build/root.json\ntags:\n  Owner: 山田\n".encode("shift_jis"))
-    with pytest.raises(BadInput, match="not UTF-8 text \\(Shift-JIS\\?\\): save it as UTF-8"):
+    path.write_bytes("template-file-path: build/root.json\ntags:\n  Owner: やまだ\n".encode("shift_jis"))
+    with pytest.raises(BadInput) as err:
         params.resolve("dev", path, root_params)
+    assert str(err.value) == f"{path}:3:10: not UTF-8 text (it reads as Shift-JIS): save it as UTF-8"
+
+
+@pytest.mark.parametrize(
+    "text, encoding, where",
+    [
+        ("tags:\n  Owner: José Müller\n", "latin-1", "3:13: not UTF-8 text (byte 0xE9 at byte offset 54)"),
+        # these two decode as Shift-JIS too (t駘騅ision, don稚), but read as no Japanese
+        ("tags:\n  Owner: télévision\n", "latin-1", "3:11: not UTF-8 text (byte 0xE9 at byte offset 52)"),
+        ("# don’t\ntags: {}\n", "cp1252", "2:6: not UTF-8 text (byte 0x92 at byte offset 41)"),
+    ],
+)
+def test_a_latin1_file_is_not_guessed_as_shift_jis(tmp_path, root_params, text, encoding, where):
+    """A Latin-1 file was reported as "(Shift-JIS?)"; say where the first byte that is not UTF-8 is instead."""
+    path = tmp_path / "dev.yaml"
+    path.write_bytes(("template-file-path: build/root.json\n" + text).encode(encoding))
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", path, root_params)
+    assert str(err.value) == f"{path}:{where}: save it as UTF-8"
 
 
 def test_a_rule_broken_by_an_override_names_the_override(tmp_path, root_params):

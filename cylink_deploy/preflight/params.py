@@ -131,14 +131,34 @@ class ParameterFile:
         return f"{self.path}:{line}" if line else str(self.path)
 
 
+# Kana and Japanese punctuation (U+3000-U+30FF): Shift-JIS writes them with lead bytes 0x81-0x83, which
+# Latin-1 and Windows-1252 text has no use for, so a file that decodes to them is Japanese, not a guess.
+_JAPANESE = re.compile(r"[\u3000-\u30ff]")
+
+
+def _not_utf8(path: Path, data: bytes, start: int) -> str:
+    """Where the first byte that is not UTF-8 is (``file:line:column``, column in bytes), and how to fix it.
+    Shift-JIS is named only when the file decodes as Shift-JIS (cp932) and reads as Japanese."""
+    line, line_start = data.count(b"\n", 0, start) + 1, data.rfind(b"\n", 0, start) + 1
+    where = f"{path}:{line}:{start - line_start + 1}"
+    try:
+        japanese = bool(_JAPANESE.search(data.decode("cp932")))
+    except UnicodeDecodeError:
+        japanese = False
+    encoding = "it reads as Shift-JIS" if japanese else f"byte 0x{data[start]:02X} at byte offset {start}"
+    return f"{where}: not UTF-8 text ({encoding}): save it as UTF-8"
+
+
 def _parse(path: Path) -> tuple[Any, yaml.Node | None]:
     """The document and its node tree (for lines), every YAML problem as one line naming file:line:column."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not UTF-8 text (Shift-JIS?): save it as UTF-8") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(_not_utf8(path, data, exc.start)) from None
     loader: _Loader | None = None
     try:
         loader = _Loader(text)  # reading starts here: a control character is refused at once
