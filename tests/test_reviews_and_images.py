@@ -260,3 +260,47 @@ def test_a_rollback_to_a_missing_tag_lists_the_tags_it_can_go_back_to_not_build(
 def test_a_rollback_with_no_tag_in_both_repositories_says_to_release_a_new_one():
     message = rollback_to_missing("0.9.0", _pushed((1, ["a"])), _pushed((1, ["b"])))
     assert message.endswith("no tag is in both repositories: release a new one with release --image-tag TAG --build")
+
+
+class _Stop(Exception):
+    """Raised in place of the deploy: the banner before it is what is tested."""
+
+
+def _stop(*args: object, **kwargs: object) -> None:
+    raise _Stop
+
+
+@pytest.mark.parametrize(
+    "rollback, says",
+    [
+        (True, "Rolling back from 1.1.0 to 1.0.0; in both repositories: backend sha256:aaaaaaaaaaaa..."),
+        (False, "Releasing 1.0.0 (running now: 1.1.0); in both repositories: backend sha256:aaaaaaaaaaaa..."),
+    ],
+)
+def test_the_release_banner_says_which_way_it_goes(monkeypatch, rollback, says):
+    """A rollback's banner read "Rolling back 1.0.0": from what, to what?"""
+    from cylink_deploy.ops import release
+
+    described = outputs()
+    described["Stacks"][0]["Parameters"] = [{"ParameterKey": "ImageTag", "ParameterValue": "1.1.0"}]
+    cfn, sts, ecr = client("cloudformation"), client("sts"), client("ecr")
+    reporter = RecordingReporter()
+    monkeypatch.setattr(release.deploy_job, "deploy", _stop)
+    with Stubber(cfn) as cfn_stub, Stubber(sts) as sts_stub, Stubber(ecr) as ecr_stub:
+        sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::1:user/x"})
+        cfn_stub.add_response("describe_stacks", described, {"StackName": "cylink-dev"})
+        for svc, digest in (("backend", "a"), ("frontend", "b")):
+            ecr_stub.add_response(
+                "describe_images",
+                {"imageDetails": [{"imageDigest": f"sha256:{digest * 64}", "imageTags": ["1.0.0"]}]},
+                {"repositoryName": f"cylink/{svc}", "imageIds": [{"imageTag": "1.0.0"}]},
+            )
+        with pytest.raises(_Stop):
+            release.release(
+                release.ReleaseRequest("dev", "1.0.0", rollback=rollback, supersede=True, skip_image_check=True),
+                stubbed.clients(cfn, sts=sts, ecr=ecr),
+                reporter,
+                None,  # type: ignore[arg-type]  # the deploy that would use it is replaced
+            )
+    (banner,) = [s for s in reporter.of("step") if "in both repositories" in s]
+    assert banner.startswith(says), banner

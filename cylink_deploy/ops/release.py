@@ -223,6 +223,16 @@ def running_tags(ecs: ECSClient, cluster: str, names: dict[str, str]) -> dict[st
     return {s.name: tags.get(s.task_definition, "?") for s in states}
 
 
+def banner(tag: str, previous: str, rollback: bool, digests: dict[str, str]) -> str:
+    """What a release is about to do, and which way: a rollback names the tag it leaves and the one it goes to."""
+    what = (
+        f"Rolling back from {previous or 'no tag'} to {tag}"
+        if rollback
+        else f"Releasing {tag} (running now: {previous or 'none'})"
+    )
+    return f"{what}; in both repositories: " + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items()))
+
+
 def release(
     request: ReleaseRequest,
     clients: aws.Clients,
@@ -258,11 +268,7 @@ def release(
         reporter.warn(f"--skip-image-check: the images of {tag} are not compared with their task definitions")
     else:
         image_check.check_images(clients.ecr, repos, tag, reporter, fetch)
-    what = "Rolling back" if request.rollback else "Releasing"
-    reporter.step(
-        f"{what} {tag} (running now: {previous or 'none'}); in both repositories: "
-        + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items()))
-    )
+    reporter.step(banner(tag, previous, request.rollback, digests))
     names, cluster = rollout.service_names(outputs), outputs.get("ClusterName", "")
     watch = rollout.RolloutWatch(clients.ecs, cluster, names, reporter, polling.now()) if names and cluster else None
     fields = {"imageTag": tag, "previousImageTag": previous, "imageDigests": digests}
