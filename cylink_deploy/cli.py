@@ -21,6 +21,8 @@ from cylink_deploy.commands.base import Context
 from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.commands.registry import COMMANDS, parser
 from cylink_deploy.errors import EXIT_FAILED, Aborted, DeployError
+from cylink_deploy.jobs.deploy import CREATE, UPLOAD
+from cylink_deploy.ops.release import PUSH
 from cylink_deploy.output.human import HumanReporter, JsonReporter, printable
 from cylink_deploy.preflight import params
 from cylink_deploy.project import Project
@@ -35,8 +37,18 @@ AFTER_SENT = {
         "the rotation is part-way; no step leaves a task without a working token: run the same command again to "
         "finish it"
     ),
+    PUSH: (
+        "nothing was executed and no change set was created; an image pushed so far stays in ECR under its tag "
+        "(tags are immutable: release --build again with a new tag)"
+    ),
+    UPLOAD: (
+        "nothing was executed and no change set was created; templates uploaded to the artifacts bucket (and, on "
+        "a first deploy, the bucket and the service role) stay for the next deploy: nothing to clean up"
+    ),
+    CREATE: "nothing was executed (a change set left behind changes nothing until executed)",
 }
-CREATES_CHANGE_SETS = ("deploy", "release")
+# Commands that create change sets: interrupted before anything was sent, nothing in AWS changed.
+CREATES_CHANGE_SETS = ("deploy", "release", "event")
 
 
 def main(
@@ -81,7 +93,7 @@ def interrupted(sent: str | None, command: str) -> str:
     if sent:
         return AFTER_SENT.get(sent, STACK_OPERATION)
     if command in CREATES_CHANGE_SETS:
-        return "nothing was executed (a change set left behind changes nothing until executed)"
+        return "nothing was executed and nothing changed in AWS (no change set was created): nothing to clean up"
     return "nothing was executed"
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
 DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+PUSH = "ECR push"  # Reporter.sent: images are being pushed (what Ctrl-C leaves behind, cli.AFTER_SENT)
 PLATFORM = "linux/amd64"  # the task definitions run X86_64 (an image built on Apple silicon would not start)
 
 
@@ -182,6 +183,7 @@ def build_and_push(
                 "new tag"
             )
     if to_push:
+        reporter.sent(PUSH)  # from here an interruption may leave an image pushed under the tag
         with ecr_login(ecr, docker) as env:
             for repo in to_push:
                 out = docker("push", f"{repo.uri}:{tag}", env=env)
