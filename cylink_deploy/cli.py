@@ -8,6 +8,7 @@ named error, an AWS error, Ctrl-C or a surprise into one line and an exit code.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 import traceback
@@ -97,6 +98,26 @@ def interrupted(sent: str | None, command: str) -> str:
     return "nothing was executed"
 
 
+BEFORE_EXECUTION = (PUSH, UPLOAD, CREATE)  # sent, but nothing of them goes on in AWS without this run
+
+
+def still_going(sent: str | None, args: argparse.Namespace) -> str | None:
+    """What may go on in AWS when this run loses AWS (an unreachable endpoint, expired credentials) after it
+    sent an operation, and how to follow it; None before anything was executed (the failure says it all)."""
+    if not sent or sent in BEFORE_EXECUTION:
+        return None
+    if sent in AFTER_SENT:
+        return AFTER_SENT[sent]
+    status = ["python", "deploy.py", "status", "--env", str(getattr(args, "env", "ENV"))]
+    for flag in ("stack_name", "region", "profile"):
+        if getattr(args, flag, None):
+            status += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    return (
+        "the CloudFormation operation already sent may go on in AWS without this run: follow it with "
+        f"'{shlex.join(status)}' once AWS answers again, or in the CloudFormation console"
+    )
+
+
 def run(
     args: argparse.Namespace,
     stdin: IO[str],
@@ -121,3 +142,10 @@ def run(
         said = interrupted(reporter.in_flight, command.name)
         print(f"error: interrupted; {said}", file=sys.stderr)
         return Aborted.exit_code
+    except (bex.BotoCoreError, bex.ClientError) as exc:  # AWS lost mid-run: say what may go on without us
+        going_on = still_going(reporter.in_flight, args)
+        if going_on is None:
+            raise
+        translated = aws.translate(exc)
+        said = str(translated) if translated else f"AWS call failed: {aws.one_line(str(exc))}"
+        raise (type(translated) if translated else DeployError)(f"{said}; {going_on}") from exc
