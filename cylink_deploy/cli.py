@@ -8,6 +8,7 @@ named error, an AWS error, Ctrl-C or a surprise into one line and an exit code.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 import traceback
@@ -21,6 +22,8 @@ from cylink_deploy.commands.base import Context
 from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.commands.registry import COMMANDS, parser
 from cylink_deploy.errors import EXIT_FAILED, Aborted, DeployError
+from cylink_deploy.jobs.deploy import CREATE, UPLOAD
+from cylink_deploy.ops.release import PUSH
 from cylink_deploy.output.human import HumanReporter, JsonReporter, printable
 from cylink_deploy.preflight import params
 from cylink_deploy.project import Project
@@ -35,8 +38,18 @@ AFTER_SENT = {
         "the rotation is part-way; no step leaves a task without a working token: run the same command again to "
         "finish it"
     ),
+    PUSH: (
+        "nothing was executed and no change set was created; an image pushed so far stays in ECR under its tag "
+        "(tags are immutable: release --build again with a new tag)"
+    ),
+    UPLOAD: (
+        "nothing was executed and no change set was created; templates uploaded to the artifacts bucket (and, on "
+        "a first deploy, the bucket and the service role) stay for the next deploy: nothing to clean up"
+    ),
+    CREATE: "nothing was executed (a change set left behind changes nothing until executed)",
 }
-CREATES_CHANGE_SETS = ("deploy", "release")
+# Commands that create change sets: interrupted before anything was sent, nothing in AWS changed.
+CREATES_CHANGE_SETS = ("deploy", "release", "event")
 
 
 def main(
@@ -110,8 +123,28 @@ def interrupted(sent: str | None, command: str) -> str:
     if sent:
         return AFTER_SENT.get(sent, STACK_OPERATION)
     if command in CREATES_CHANGE_SETS:
-        return "nothing was executed (a change set left behind changes nothing until executed)"
+        return "nothing was executed and nothing changed in AWS (no change set was created): nothing to clean up"
     return "nothing was executed"
+
+
+BEFORE_EXECUTION = (PUSH, UPLOAD, CREATE)  # sent, but nothing of them goes on in AWS without this run
+
+
+def still_going(sent: str | None, args: argparse.Namespace) -> str | None:
+    """What may go on in AWS when this run loses AWS (an unreachable endpoint, expired credentials) after it
+    sent an operation, and how to follow it; None before anything was executed (the failure says it all)."""
+    if not sent or sent in BEFORE_EXECUTION:
+        return None
+    if sent in AFTER_SENT:
+        return AFTER_SENT[sent]
+    status = ["python", "deploy.py", "status", "--env", str(getattr(args, "env", "ENV"))]
+    for flag in ("stack_name", "region", "profile"):
+        if getattr(args, flag, None):
+            status += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    return (
+        "the CloudFormation operation already sent may go on in AWS without this run: follow it with "
+        f"'{shlex.join(status)}' once AWS answers again, or in the CloudFormation console"
+    )
 
 
 def run(
@@ -136,3 +169,10 @@ def run(
         return command.run(Context(command, args, stdin, sleep, project, reporter, out))
     except KeyboardInterrupt:
         raise Aborted(f"interrupted; {interrupted(reporter.in_flight, command.name)}") from None
+    except (bex.BotoCoreError, bex.ClientError) as exc:  # AWS lost mid-run: say what may go on without us
+        going_on = still_going(reporter.in_flight, args)
+        if going_on is None:
+            raise
+        translated = aws.translate(exc)
+        said = str(translated) if translated else f"AWS call failed: {aws.one_line(str(exc))}"
+        raise (type(translated) if translated else DeployError)(f"{said}; {going_on}") from exc

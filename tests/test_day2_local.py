@@ -140,6 +140,23 @@ def test_release_refuses_a_tag_missing_in_one_repository_before_any_change_set(a
     ]
 
 
+def test_a_rollback_to_a_tag_in_no_repository_names_the_tags_it_can_go_back_to(aws_env, stack, project):
+    """--rollback-to suggested --build, which it refuses; the emulator's DescribeImages lists what exists."""
+    both, missing = f"r{uuid.uuid4().hex[:6]}", f"r{uuid.uuid4().hex[:6]}"
+    for svc, layer in (("backend", "3"), ("frontend", "4")):
+        put_image(aws_env, repo(stack, svc), both, layer)
+    code, out, err = run(
+        project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--rollback-to", missing
+    )
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert code == 2 and out == "", err
+    assert line.startswith(
+        f"error: --rollback-to {missing}: that tag is not in repository {repo(stack, 'backend')}; tags in both "
+        "repositories, newest first: "
+    ), line
+    assert both in line and line.endswith("(give one of them to --rollback-to)") and "--build" not in line
+
+
 def test_release_of_a_tag_in_both_repositories_rolls_both_task_definitions(aws_env, stack, project):
     tag = f"r{uuid.uuid4().hex[:6]}"
     digests = {

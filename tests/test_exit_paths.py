@@ -55,6 +55,8 @@ CASES = [
     (["--env", "dev", "--yes", "--region", ""], FAKE, 2, "--region '' is not an AWS region"),
     (["--env", "dev", "--yes"], FAKE | {"AWS_REGION": "tokyo"}, 2, "AWS_REGION 'tokyo' is not an AWS region"),
     (["--env", "dev", "--yes", "--image-tag", ""], FAKE, 2, "--image-tag is empty (an unset CI variable?)"),
+    (["--env", "dev", "--yes", "--parameter", "ImageTag="], FAKE, 2, "--parameter ImageTag= is empty (an unset"),
+    (["release", "--env", "dev", "--yes", "--rollback-to", "bad tag"], FAKE, 2, "--rollback-to 'bad tag' is not an"),
     (["--env", "prod", "--yes", "--image-tag", "1.0.0"], FAKE, 2, "DomainName is empty: prod would serve"),
     (["--env", "dev", "--yes", "--parameter", "RedisNodeCount=nan"], FAKE, 2, "RedisNodeCount must be a whole number"),
     (["--env", "dev", "--yes", "--stack-name", "cylink-dev\n"], FAKE, 2, "--stack-name"),

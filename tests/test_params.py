@@ -107,7 +107,7 @@ def test_bad_parameter_files_are_rejected_naming_file_and_key(tmp_path, root_par
 
 def test_overrides_and_image_tag_are_checked_too(tmp_path, root_params):
     path = _file(tmp_path, "parameters: {}\n")
-    with pytest.raises(BadInput, match=r"^--parameter: parameter ImageTag .* does not match"):
+    with pytest.raises(BadInput, match=r"^--image-tag 'bad tag' is not an image tag"):
         params.resolve("dev", path, root_params, image_tag="bad tag")
     with pytest.raises(BadInput, match="expected KEY=VALUE"):
         params.parse_overrides(["RedisNodeCount"])
@@ -153,11 +153,30 @@ def test_a_value_exactly_at_the_bounds_is_accepted_and_min_may_equal_max(tmp_pat
     assert params.resolve("dev", path, root_params).parameters["RedisNodeCount"] == "6"
 
 
-def test_a_file_that_is_not_utf8_says_how_to_fix_it(tmp_path, root_params):
+def test_a_file_that_is_not_utf8_says_where_and_how_to_fix_it(tmp_path, root_params):
     path = tmp_path / "dev.yaml"
-    path.write_bytes("template-file-path: build/root.json\ntags:\n  Owner: 山田\n".encode("shift_jis"))
-    with pytest.raises(BadInput, match="not UTF-8 text \\(Shift-JIS\\?\\): save it as UTF-8"):
+    path.write_bytes("template-file-path: build/root.json\ntags:\n  Owner: やまだ\n".encode("shift_jis"))
+    with pytest.raises(BadInput) as err:
         params.resolve("dev", path, root_params)
+    assert str(err.value) == f"{path}:3:10: not UTF-8 text (it reads as Shift-JIS): save it as UTF-8"
+
+
+@pytest.mark.parametrize(
+    "text, encoding, where",
+    [
+        ("tags:\n  Owner: José Müller\n", "latin-1", "3:13: not UTF-8 text (byte 0xE9 at byte offset 54)"),
+        # these two decode as Shift-JIS too (t駘騅ision, don稚), but read as no Japanese
+        ("tags:\n  Owner: télévision\n", "latin-1", "3:11: not UTF-8 text (byte 0xE9 at byte offset 52)"),
+        ("# don’t\ntags: {}\n", "cp1252", "2:6: not UTF-8 text (byte 0x92 at byte offset 41)"),
+    ],
+)
+def test_a_latin1_file_is_not_guessed_as_shift_jis(tmp_path, root_params, text, encoding, where):
+    """A Latin-1 file was reported as "(Shift-JIS?)"; say where the first byte that is not UTF-8 is instead."""
+    path = tmp_path / "dev.yaml"
+    path.write_bytes(("template-file-path: build/root.json\n" + text).encode(encoding))
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", path, root_params)
+    assert str(err.value) == f"{path}:{where}: save it as UTF-8"
 
 
 def test_a_rule_broken_by_an_override_names_the_override(tmp_path, root_params):
@@ -178,7 +197,7 @@ def test_an_empty_image_tag_never_removes_the_services_by_accident(tmp_path, roo
     path = _file(tmp_path, "parameters: {}\n", "prod.yaml")
     with pytest.raises(BadInput, match="--image-tag is empty \\(an unset CI variable\\?\\)"):
         params.resolve("prod", path, root_params, {"DomainName": "cylink.example.jp"}, image_tag="")
-    with pytest.raises(BadInput, match="--image-tag is empty"):
+    with pytest.raises(BadInput, match="^--parameter ImageTag= is empty"):
         params.resolve("prod", path, root_params, {"DomainName": "cylink.example.jp", "ImageTag": ""})
     dep = params.resolve("prod", path, root_params, {"DomainName": "cylink.example.jp"}, remove_services=True)
     assert dep.parameters["ImageTag"] == ""
@@ -322,8 +341,10 @@ def test_a_parameter_given_twice_on_the_command_line_is_refused_not_the_last_one
 
 def test_an_image_tag_given_as_a_flag_and_as_a_parameter_is_refused(tmp_path, root_params):
     path = _file(tmp_path, "parameters: {}\n")
-    with pytest.raises(BadInput, match=r"the image tag is given twice \(the tag flag '1.1.0' and --parameter ImageTag"):
+    with pytest.raises(BadInput, match=r"the image tag is given twice \(--image-tag '1.1.0' and --parameter ImageTag"):
         params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}, image_tag="1.1.0")
+    with pytest.raises(BadInput, match=r"given twice \(--rollback-to '1.0.0' and .*give it once, with --rollback-to$"):
+        params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}, "1.0.0", image_tag_flag="--rollback-to")
     assert params.resolve("dev", path, root_params, {"ImageTag": "9.9.9"}).parameters["ImageTag"] == "9.9.9"
 
 
@@ -427,3 +448,43 @@ def test_every_free_text_root_parameter_is_bounded(root_params):
         if re.search(r"[*+]|\{\d*,\}", pattern):
             unbounded.append(name)
     assert unbounded == []
+
+
+# --- a message names what the user typed (issue 23, item 4) ---------------------------------------------------
+
+
+def test_an_empty_image_tag_is_named_by_the_flag_it_came_from_and_says_what_to_do(tmp_path, root_params):
+    """``--parameter ImageTag=`` was reported as "--image-tag is empty", a flag the user never typed."""
+    path = _file(tmp_path, "parameters: {}\n")
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", path, root_params, {"ImageTag": ""})
+    assert str(err.value) == (
+        "--parameter ImageTag= is empty (an unset CI variable?): give the tag to run (--image-tag TAG), or deploy "
+        "with --remove-services to remove the services deliberately"
+    )
+    with pytest.raises(BadInput, match=r"^--image-tag is empty \(an unset CI variable\?\): give the tag to run "):
+        params.resolve("dev", path, root_params, image_tag="")
+    with pytest.raises(BadInput, match=r"^--rollback-to is empty .*\(--rollback-to TAG\)"):
+        params.resolve("dev", path, root_params, image_tag="", image_tag_flag="--rollback-to")
+
+
+@pytest.mark.parametrize("flag", ["--image-tag", "--rollback-to"])
+def test_a_malformed_image_tag_from_a_tag_flag_names_that_flag_not_parameter(tmp_path, root_params, flag):
+    """``--image-tag 'bad tag'`` was reported as a ``--parameter`` problem."""
+    path = _file(tmp_path, "parameters: {}\n")
+    with pytest.raises(BadInput) as err:
+        params.resolve("dev", path, root_params, image_tag="bad tag", image_tag_flag=flag)
+    assert str(err.value) == (
+        f"{flag} 'bad tag' is not an image tag: use letters, digits, _ . and - (starting with a letter, digit or _), "
+        "at most 128 characters"
+    )
+    assert "--parameter" not in str(err.value)
+    with pytest.raises(BadInput, match="^--parameter: parameter ImageTag 'bad tag' does not match "):
+        params.resolve("dev", path, root_params, {"ImageTag": "bad tag"})
+
+
+def test_a_rollback_names_its_own_flag_in_the_deploy_it_runs():
+    from cylink_deploy.ops.release import ReleaseRequest
+
+    assert ReleaseRequest("dev", "1.0.0", rollback=True).deploy_request().image_tag_flag == "--rollback-to"
+    assert ReleaseRequest("dev", "1.1.0").deploy_request().image_tag_flag == "--image-tag"

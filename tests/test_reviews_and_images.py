@@ -5,6 +5,7 @@ refused once the change set is known (item 6). botocore's Stubber answers as the
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -202,3 +203,104 @@ def test_a_release_refuses_beside_a_review_before_it_checks_builds_or_pushes_any
                 release.ReleaseRequest("dev", "1.1.0"), stubbed.clients(cfn, sts=sts), RecordingReporter(), project
             )  # the ECR client is unused: any call to it fails the test
         cfn_stub.assert_no_pending_responses()
+
+
+def _pushed(*tags_by_minute: tuple[int, list[str]]) -> dict:
+    """A DescribeImages page: images pushed at 10:MM with their tags (an untagged one has none)."""
+    return {
+        "imageDetails": [
+            {"imageDigest": f"sha256:{m:064d}", "imagePushedAt": datetime(2026, 12, 1, 10, m, tzinfo=timezone.utc)}
+            | ({"imageTags": tags} if tags else {})
+            for m, tags in tags_by_minute
+        ]
+    }
+
+
+def rollback_to_missing(tag: str, backend: dict, frontend: dict) -> str:
+    """The message of ``release --rollback-to TAG`` when the backend repository lacks the tag."""
+    from cylink_deploy.ops import release
+
+    cfn, sts, ecr = client("cloudformation"), client("sts"), client("ecr")
+    with Stubber(cfn) as cfn_stub, Stubber(sts) as sts_stub, Stubber(ecr) as ecr_stub:
+        sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::1:user/x"})
+        cfn_stub.add_response("describe_stacks", outputs(), {"StackName": "cylink-dev"})
+        ecr_stub.add_client_error(
+            "describe_images",
+            "ImageNotFoundException",
+            expected_params={"repositoryName": "cylink/backend", "imageIds": [{"imageTag": tag}]},
+        )
+        for svc, page in (("backend", backend), ("frontend", frontend)):
+            ecr_stub.add_response("describe_images", page, {"repositoryName": f"cylink/{svc}"})
+        with pytest.raises(images.ImageMissing) as err:
+            release.release(
+                release.ReleaseRequest("dev", tag, rollback=True, supersede=True),
+                stubbed.clients(cfn, sts=sts, ecr=ecr),
+                RecordingReporter(),
+                None,  # type: ignore[arg-type]  # refused before the deploy needs the project
+            )
+        ecr_stub.assert_no_pending_responses()
+    assert err.value.exit_code == 2
+    return str(err.value)
+
+
+def test_a_rollback_to_a_missing_tag_lists_the_tags_it_can_go_back_to_not_build():
+    """--rollback-to suggested release --build, which --rollback-to refuses: name the tags that exist."""
+    message = rollback_to_missing(
+        "0.9.0",
+        _pushed((1, ["1.0.0"]), (5, []), (9, ["1.1.0", "latest-ci"]), (3, ["backend-only"])),
+        _pushed((2, ["1.0.0"]), (8, ["1.1.0"])),
+    )
+    assert message == (
+        "--rollback-to 0.9.0: that tag is not in repository cylink/backend; tags in both repositories, newest first: "
+        "1.1.0, 1.0.0 (give one of them to --rollback-to)"
+    )
+    assert "--build" not in message
+
+
+def test_a_rollback_with_no_tag_in_both_repositories_says_to_release_a_new_one():
+    message = rollback_to_missing("0.9.0", _pushed((1, ["a"])), _pushed((1, ["b"])))
+    assert message.endswith("no tag is in both repositories: release a new one with release --image-tag TAG --build")
+
+
+class _Stop(Exception):
+    """Raised in place of the deploy: the banner before it is what is tested."""
+
+
+def _stop(*args: object, **kwargs: object) -> None:
+    raise _Stop
+
+
+@pytest.mark.parametrize(
+    "rollback, says",
+    [
+        (True, "Rolling back from 1.1.0 to 1.0.0; in both repositories: backend sha256:aaaaaaaaaaaa..."),
+        (False, "Releasing 1.0.0 (running now: 1.1.0); in both repositories: backend sha256:aaaaaaaaaaaa..."),
+    ],
+)
+def test_the_release_banner_says_which_way_it_goes(monkeypatch, rollback, says):
+    """A rollback's banner read "Rolling back 1.0.0": from what, to what?"""
+    from cylink_deploy.ops import release
+
+    described = outputs()
+    described["Stacks"][0]["Parameters"] = [{"ParameterKey": "ImageTag", "ParameterValue": "1.1.0"}]
+    cfn, sts, ecr = client("cloudformation"), client("sts"), client("ecr")
+    reporter = RecordingReporter()
+    monkeypatch.setattr(release.deploy_job, "deploy", _stop)
+    with Stubber(cfn) as cfn_stub, Stubber(sts) as sts_stub, Stubber(ecr) as ecr_stub:
+        sts_stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::1:user/x"})
+        cfn_stub.add_response("describe_stacks", described, {"StackName": "cylink-dev"})
+        for svc, digest in (("backend", "a"), ("frontend", "b")):
+            ecr_stub.add_response(
+                "describe_images",
+                {"imageDetails": [{"imageDigest": f"sha256:{digest * 64}", "imageTags": ["1.0.0"]}]},
+                {"repositoryName": f"cylink/{svc}", "imageIds": [{"imageTag": "1.0.0"}]},
+            )
+        with pytest.raises(_Stop):
+            release.release(
+                release.ReleaseRequest("dev", "1.0.0", rollback=rollback, supersede=True, skip_image_check=True),
+                stubbed.clients(cfn, sts=sts, ecr=ecr),
+                reporter,
+                None,  # type: ignore[arg-type]  # the deploy that would use it is replaced
+            )
+    (banner,) = [s for s in reporter.of("step") if "in both repositories" in s]
+    assert banner.startswith(says), banner

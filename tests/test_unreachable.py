@@ -235,3 +235,78 @@ def test_once_the_endpoint_has_answered_a_refused_connection_keeps_its_retries(s
     with pytest.raises(bex.EndpointConnectionError):
         sts.get_caller_identity()
     assert len(connections) == 1 + 11 and len(sleeps) == 10  # max_attempts 10: 1 + 10 retries
+
+
+# --- AWS lost after an operation was sent (issue 23, item 4) -----------------------------------------------------
+
+LOST = {
+    "unreachable": lambda: bex.EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),
+    "expired": lambda: bex.ClientError(
+        {"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "DescribeStackEvents"
+    ),
+}
+SAID = {
+    "unreachable": f"cannot reach the AWS endpoint (http://127.0.0.1:9): {CANNOT_REACH}",
+    "expired": "your AWS credentials have expired (ExpiredToken on DescribeStackEvents): refresh them (e.g. 'aws sso "
+    "login') and retry",
+}
+
+
+def lose_aws(monkeypatch, capsys, project, sent: str | None, lost: str, argv: list[str]) -> tuple[int, str]:
+    """``deploy.py delete`` / ``execute`` whose job marks ``sent`` (as the real jobs do before the call) and
+    then loses AWS; the exit code and the one line it prints."""
+    from cylink_deploy.cfn import identity
+    from cylink_deploy.jobs import delete as delete_job
+    from cylink_deploy.jobs import deploy as deploy_job
+
+    def job(request, clients, reporter, *args, **kwargs):
+        if sent:
+            reporter.sent(sent)
+        raise LOST[lost]()
+
+    monkeypatch.setattr(delete_job, "delete", job)
+    monkeypatch.setattr(deploy_job, "execute", job)
+    monkeypatch.setattr(identity, "require_env", lambda cfn, stack, env: None)  # no AWS here: see test_identity.py
+    shell(monkeypatch, "http://127.0.0.1:9")
+    code = cli.main([*argv, "--project-dir", str(project.root)], stdin=io.StringIO(), project=project)
+    (line,) = capsys.readouterr().err.splitlines()
+    return code, line
+
+
+@pytest.mark.parametrize("lost", LOST)
+@pytest.mark.parametrize(
+    "sent, argv",
+    [
+        ("ExecuteChangeSet", ["execute", "--env", "dev", "--yes", "cs-1"]),
+        ("DeleteStack", ["delete", "--env", "dev", "--yes", "--region", "ap-northeast-1"]),
+        ("stack operation", ["execute", "--env", "dev", "--yes", "--stack-name", "cylink-dev2", "cs-1"]),
+    ],
+)
+def test_aws_lost_after_an_operation_was_sent_says_it_may_go_on_and_how_to_follow_it(
+    monkeypatch, capsys, project, lost, sent, argv
+):
+    """Losing the endpoint (or the credentials expiring) while following an execution said only "cannot reach":
+    the stack operation goes on in AWS without this run."""
+    code, line = lose_aws(monkeypatch, capsys, project, sent, lost, argv)
+    follow = {
+        "ExecuteChangeSet": "python deploy.py status --env dev",
+        "DeleteStack": "python deploy.py status --env dev --region ap-northeast-1",
+        "stack operation": "python deploy.py status --env dev --stack-name cylink-dev2",
+    }[sent]
+    assert code == 3
+    assert line == (
+        f"error: {SAID[lost]}; the CloudFormation operation already sent may go on in AWS without this run: follow "
+        f"it with '{follow}' once AWS answers again, or in the CloudFormation console"
+    )
+
+
+def test_aws_lost_during_a_rotation_says_it_is_part_way_and_how_to_finish(monkeypatch, capsys, project):
+    code, line = lose_aws(monkeypatch, capsys, project, "rotation", "unreachable", ["delete", "--env", "dev", "--yes"])
+    assert code == 3 and line == f"error: {SAID['unreachable']}; {cli.AFTER_SENT['rotation']}"
+
+
+@pytest.mark.parametrize("sent", [None, "templates upload", "CreateChangeSet", "ECR push"])
+@pytest.mark.parametrize("lost", LOST)
+def test_aws_lost_before_anything_was_executed_keeps_its_one_line(monkeypatch, capsys, project, sent, lost):
+    code, line = lose_aws(monkeypatch, capsys, project, sent, lost, ["execute", "--env", "dev", "--yes", "cs-1"])
+    assert (code, line) == (3, f"error: {SAID[lost]}")

@@ -60,16 +60,52 @@ def image_digest(ecr: ECRClient, repository: str, tag: str) -> str | None:
     return str(details[0]["imageDigest"]) if details else None
 
 
-def require_images(ecr: ECRClient, repos: Sequence[Repository], tag: str) -> dict[str, str]:
-    """Service -> digest of ``tag``; the first repository without it stops the deploy or release."""
+def recent_tags(ecr: ECRClient, repository: str) -> list[str]:
+    """The repository's tags, the newest push first (DescribeImages' ``imagePushedAt``:
+    https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html); untagged images have none."""
+    details = [
+        d
+        for page in ecr.get_paginator("describe_images").paginate(repositoryName=repository)
+        for d in page["imageDetails"]
+    ]
+    details.sort(key=lambda d: d["imagePushedAt"], reverse=True)
+    return [tag for d in details for tag in d.get("imageTags", [])]
+
+
+def rollback_targets(ecr: ECRClient, repos: Sequence[Repository], limit: int = 5) -> list[str]:
+    """Tags in every repository, the newest first: what ``release --rollback-to`` can go back to."""
+    shared = recent_tags(ecr, repos[0].name)
+    for repo in repos[1:]:
+        there = set(recent_tags(ecr, repo.name))
+        shared = [t for t in shared if t in there]
+    return shared[:limit]
+
+
+def require_images(ecr: ECRClient, repos: Sequence[Repository], tag: str, rollback: bool = False) -> dict[str, str]:
+    """Service -> digest of ``tag``; the first repository without it stops the deploy or release. A rollback
+    (``--rollback-to``, which never builds) is told the tags it can go back to instead of how to push."""
     digests = {}
     for repo in repos:
         digest = image_digest(ecr, repo.name, tag)
         if digest is None:
             raise ImageMissing(
-                f"image tag {tag} is not in repository {repo.name}: push it first "
-                f"({shlex.join(['docker', 'push', f'{repo.uri}:{tag}'])}), "
-                f"or build and push both with release --build"
+                _missing_rollback(ecr, repos, repo, tag)
+                if rollback
+                else (
+                    f"image tag {tag} is not in repository {repo.name}: push it first "
+                    f"({shlex.join(['docker', 'push', f'{repo.uri}:{tag}'])}), "
+                    f"or build and push both with release --build"
+                )
             )
         digests[repo.service.name] = digest
     return digests
+
+
+def _missing_rollback(ecr: ECRClient, repos: Sequence[Repository], repo: Repository, tag: str) -> str:
+    targets = rollback_targets(ecr, repos)
+    what = (
+        f"tags in both repositories, newest first: {', '.join(targets)} (give one of them to --rollback-to)"
+        if targets
+        else "no tag is in both repositories: release a new one with release --image-tag TAG --build"
+    )
+    return f"--rollback-to {tag}: that tag is not in repository {repo.name}; {what}"

@@ -93,7 +93,13 @@ def prepare(request: DeployRequest, project: Project, reporter: Reporter | None 
         result, release = render_into(project, reporter.warn if reporter else lambda text: None)
         root_parameters = json.loads(result.files[render.ROOT_FILE])["Parameters"]
         deployment = params.resolve(
-            request.env, param_file, root_parameters, request.overrides, request.image_tag, request.remove_services
+            request.env,
+            param_file,
+            root_parameters,
+            request.overrides,
+            request.image_tag,
+            request.remove_services,
+            image_tag_flag=request.image_tag_flag,
         )
         lint = lint_step.Lint(result.paths, [param_file], project.lint_cache, linter=linter, release=release)
     except BaseException:

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_route53 import Route53Client
 
+# Reporter.sent marks before the stack changes (what Ctrl-C leaves behind: cli.AFTER_SENT)
+UPLOAD = "templates upload"  # the artifacts bucket (created on first use) and the templates in it
+CREATE = "CreateChangeSet"  # a change set may exist from here: it changes nothing until executed
 CLOCK_SKEW = timedelta(seconds=2)  # events up to this much older than our clock still belong to the operation
 
 
@@ -78,6 +81,7 @@ def settle(cfn: CloudFormationClient, stack: str, reporter: Reporter, sleep: pol
         )
         if not reporter.confirm(f"Delete the empty stack {stack}?"):
             raise Aborted("nothing was changed (answered no)")
+        reporter.sent("DeleteStack")
         final = st.delete_and_wait(cfn, stack, sleep)
         if final != "DELETE_COMPLETE":
             raise DeploymentFailed(f"could not delete {stack} ({final}): see its events in the console")
@@ -461,6 +465,7 @@ def _create(
     change_set_type: st.ChangeSetKind,
 ) -> tuple[CreateChangeSetOutputTypeDef, Result]:
     """Upload the templates (content-addressed: unchanged ones stay) and create the change set."""
+    reporter.sent(UPLOAD)  # the artifacts bucket and the templates: nothing that changes the stack
     bucket, role_arn = ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
     up = artifacts.upload(clients.s3, bucket, files, account)
@@ -471,6 +476,7 @@ def _create(
     name = changesets.change_set_name(request.stack)
     placement = {"TemplatesBucket": bucket, "TemplatesKeyPrefix": artifacts.KEY_PREFIX}
     deployed = st.deployed_parameters(clients.cloudformation, request.stack) if change_set_type == "UPDATE" else None
+    reporter.sent(CREATE)  # from here a change set may exist (it changes nothing until executed)
     created = changesets.create_change_set(
         clients.cloudformation,
         request.stack,

@@ -58,6 +58,7 @@ class DeployRequest:
     allow_name_prefix_change: bool = False  # a stack keeps its NamePrefix unless this is given
     supersede: bool = False  # executing may make other change sets under review obsolete (--supersede)
     images_checked: bool = False  # the caller (release) has checked or pushed the image tag in ECR already
+    image_tag_flag: str = "--image-tag"  # the flag that gave image_tag (release: --rollback-to), named in messages
 
     @property
     def stack(self) -> str:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
 DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+PUSH = "ECR push"  # Reporter.sent: images are being pushed (what Ctrl-C leaves behind, cli.AFTER_SENT)
 PLATFORM = "linux/amd64"  # the task definitions run X86_64 (an image built on Apple silicon would not start)
 
 
@@ -79,6 +80,7 @@ class ReleaseRequest:
             self.allow_replacement,
             supersede=self.supersede,
             images_checked=True,  # release checks (or builds and pushes) the tag itself, before the deploy
+            image_tag_flag="--rollback-to" if self.rollback else "--image-tag",
         )
 
 
@@ -181,6 +183,7 @@ def build_and_push(
                 "new tag"
             )
     if to_push:
+        reporter.sent(PUSH)  # from here an interruption may leave an image pushed under the tag
         with ecr_login(ecr, docker) as env:
             for repo in to_push:
                 out = docker("push", f"{repo.uri}:{tag}", env=env)
@@ -222,6 +225,16 @@ def running_tags(ecs: ECSClient, cluster: str, names: dict[str, str]) -> dict[st
     return {s.name: tags.get(s.task_definition, "?") for s in states}
 
 
+def banner(tag: str, previous: str, rollback: bool, digests: dict[str, str]) -> str:
+    """What a release is about to do, and which way: a rollback names the tag it leaves and the one it goes to."""
+    what = (
+        f"Rolling back from {previous or 'no tag'} to {tag}"
+        if rollback
+        else f"Releasing {tag} (running now: {previous or 'none'})"
+    )
+    return f"{what}; in both repositories: " + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items()))
+
+
 def release(
     request: ReleaseRequest,
     clients: aws.Clients,
@@ -252,16 +265,12 @@ def release(
             clients.ecr, docker or Docker(), repos, tag, request.build, outputs.get("ApiUrl", ""), reporter
         )
     else:
-        digests = require_images(clients.ecr, repos, tag)
+        digests = require_images(clients.ecr, repos, tag, rollback=request.rollback)
     if request.skip_image_check:
         reporter.warn(f"--skip-image-check: the images of {tag} are not compared with their task definitions")
     else:
         image_check.check_images(clients.ecr, repos, tag, reporter, fetch)
-    what = "Rolling back" if request.rollback else "Releasing"
-    reporter.step(
-        f"{what} {tag} (running now: {previous or 'none'}); in both repositories: "
-        + ", ".join(f"{k} {v[:19]}..." for k, v in sorted(digests.items()))
-    )
+    reporter.step(banner(tag, previous, request.rollback, digests))
     names, cluster = rollout.service_names(outputs), outputs.get("ClusterName", "")
     watch = rollout.RolloutWatch(clients.ecs, cluster, names, reporter, polling.now()) if names and cluster else None
     fields = {"imageTag": tag, "previousImageTag": previous, "imageDigests": digests}

@@ -33,6 +33,8 @@ TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
 # aws-properties-supportauthz-supportpermit-tag.html)
 TAG_VALUE = re.compile(r"[\w .:/=+@-]{1,256}")
 MAX_TAGS = 50
+# templates_src.services.IMAGE_TAG_PATTERN (ECR's tag rules) in words, for a tag flag's message
+IMAGE_TAG_IN_WORDS = "letters, digits, _ . and - (starting with a letter, digit or _), at most 128 characters"
 
 
 @dataclass(frozen=True)
@@ -129,14 +131,34 @@ class ParameterFile:
         return f"{self.path}:{line}" if line else str(self.path)
 
 
+# Kana and Japanese punctuation (U+3000-U+30FF): Shift-JIS writes them with lead bytes 0x81-0x83, which
+# Latin-1 and Windows-1252 text has no use for, so a file that decodes to them is Japanese, not a guess.
+_JAPANESE = re.compile(r"[\u3000-\u30ff]")
+
+
+def _not_utf8(path: Path, data: bytes, start: int) -> str:
+    """Where the first byte that is not UTF-8 is (``file:line:column``, column in bytes), and how to fix it.
+    Shift-JIS is named only when the file decodes as Shift-JIS (cp932) and reads as Japanese."""
+    line, line_start = data.count(b"\n", 0, start) + 1, data.rfind(b"\n", 0, start) + 1
+    where = f"{path}:{line}:{start - line_start + 1}"
+    try:
+        japanese = bool(_JAPANESE.search(data.decode("cp932")))
+    except UnicodeDecodeError:
+        japanese = False
+    encoding = "it reads as Shift-JIS" if japanese else f"byte 0x{data[start]:02X} at byte offset {start}"
+    return f"{where}: not UTF-8 text ({encoding}): save it as UTF-8"
+
+
 def _parse(path: Path) -> tuple[Any, yaml.Node | None]:
     """The document and its node tree (for lines), every YAML problem as one line naming file:line:column."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not UTF-8 text (Shift-JIS?): save it as UTF-8") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(_not_utf8(path, data, exc.start)) from None
     loader: _Loader | None = None
     try:
         loader = _Loader(text)  # reading starts here: a control character is refused at once
@@ -410,6 +432,15 @@ def _tags(pf: ParameterFile) -> dict[str, str]:
     return tags
 
 
+def _empty_image_tag(flag: str) -> str:
+    """An empty tag on the command line (an unset CI variable), named as the user typed it."""
+    typed, how = ("--parameter ImageTag=", "--image-tag TAG") if flag == "--parameter" else (flag, f"{flag} TAG")
+    return (
+        f"{typed} is empty (an unset CI variable?): give the tag to run ({how}), or deploy with --remove-services "
+        "to remove the services deliberately"
+    )
+
+
 def resolve(
     env: str,
     path: Path,
@@ -418,35 +449,35 @@ def resolve(
     image_tag: str | None = None,
     remove_services: bool = False,
     deploying: bool = True,
+    image_tag_flag: str = "--image-tag",
 ) -> Deployment:
     """Validate a parameter file plus overrides against the root template's ``Parameters``.
 
     Returns the explicit parameter values (file, then overrides, then image tag) and the tags. An empty
     image tag given on the command line (an unset CI variable) is refused: removing the services is only
     ever deliberate (``remove_services``). ``deploying`` adds the deploy-only rules (prod needs HTTPS);
-    an estimate or a snapshot of the file leaves them out."""
+    an estimate or a snapshot of the file leaves them out. ``image_tag_flag`` is the flag that gave
+    ``image_tag`` (``--image-tag``, release's ``--rollback-to``): a message names what the user typed."""
     pf = read(path)
     raw, source = pf.parameters, str(path)
     for name in raw:
         _check_names(pf.where("parameters", name), [name], root_parameters)
     values = {k: _as_string(pf.where("parameters", k), k, v) for k, v in raw.items()}
     cli = dict(overrides or {})
+    given_by = {name: "--parameter" for name in cli}  # the flag each command-line value came from
     if image_tag is not None:
         if "ImageTag" in cli:  # two answers to one question: never pick one silently
             raise BadInput(
-                f"the image tag is given twice (the tag flag {image_tag!r} and --parameter ImageTag="
-                f"{cli['ImageTag']!r}): give it once, with --image-tag (or release's --rollback-to)"
+                f"the image tag is given twice ({image_tag_flag} {image_tag!r} and --parameter ImageTag="
+                f"{cli['ImageTag']!r}): give it once, with {image_tag_flag}"
             )
-        cli["ImageTag"] = image_tag
+        cli["ImageTag"], given_by["ImageTag"] = image_tag, image_tag_flag
     if remove_services:
         if cli.get("ImageTag"):
             raise BadInput("--remove-services removes the services: give no --image-tag with it")
         cli["ImageTag"] = ""
     elif cli.get("ImageTag") == "":
-        raise BadInput(
-            "--image-tag is empty (an unset CI variable?): give the tag to run, or --remove-services to remove the "
-            "services deliberately"
-        )
+        raise BadInput(_empty_image_tag(given_by["ImageTag"]))
     _check_names("--parameter", list(cli), root_parameters)
     if ENVIRONMENT in root_parameters and ENVIRONMENT not in values and ENVIRONMENT not in cli:
         values[ENVIRONMENT] = env  # not written down: the stack records --env (never the template's default)
@@ -454,7 +485,9 @@ def resolve(
         problem = check_value(name, value, root_parameters[name])
         if problem:
             raise BadInput(
-                f"{'--parameter' if name in cli else pf.where('parameters', name)}: parameter {name} {problem}"
+                f"{image_tag_flag} {value!r} is not an image tag: use {IMAGE_TAG_IN_WORDS}"
+                if given_by.get(name) == image_tag_flag
+                else f"{given_by[name] if name in cli else pf.where('parameters', name)}: parameter {name} {problem}"
             )
     for name, spec in sorted(root_parameters.items()):
         if name not in values and name not in cli and "Default" not in spec and name not in PLACEMENT_PARAMS:
