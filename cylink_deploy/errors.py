@@ -5,7 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0  # deployed, or nothing to change
 EXIT_FAILED = 1  # the deployment ran and failed (rolled back), or a lint error
 EXIT_BAD_INPUT = 2  # bad flag, parameter file or override: nothing in AWS was touched
-EXIT_AWS_ACCESS = 3  # credentials, region or permissions: nothing in AWS was touched
+EXIT_AWS_ACCESS = 3  # credentials, region, permissions or the endpoint (after execution the line says what goes on)
 EXIT_STACK_STATE = 4  # the stack is in a state that needs a human first
 EXIT_ABORTED = 5  # the user declined at a prompt, or no TTY to ask on
 EXIT_UNSAFE = 6  # the change set would replace or remove a stateful resource: refused
