@@ -418,7 +418,8 @@ def test_the_deploy_workflow_scripts_plan_summarise_and_execute_exactly_that_cha
         **credentials(FAKE_CREDENTIALS),
     )
     assert cfn.describe_stacks(StackName="cylink-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
-    assert f"Executed `{outputs['change-set-id']}` on `cylink-dev`." in job_summary.read_text()
+    assert execute.run("result").returncode == 0  # the job summary says what was executed, from result.json
+    assert f"### Change set `{outputs['change-set-name']}` for `cylink-dev` (DEPLOYED)" in job_summary.read_text()
 
     # CI pushed 1.0.0 to both repositories (the plan checks an image tag in ECR before planning with it)
     ecr = boto3.client(
@@ -461,6 +462,9 @@ def test_the_execute_step_fails_the_job_when_the_change_set_is_gone(tmp_path, ow
     proc = execute.run("execute")
     assert proc.returncode == 4 and "no change set" in proc.stderr
     assert not (tmp_path / "summary.md").exists()  # nothing claims it executed
+    assert execute.run("result").returncode == 4  # the summary step says why, and fails as the run did
+    said = (tmp_path / "summary.md").read_text()
+    assert said.startswith("### deploy.py failed (exit 4)") and "no change set" in said
 
 
 # --- the deploy jobs run only hash-pinned code ----------------------------------------------------------------

@@ -134,10 +134,28 @@ def test_a_document_of_an_older_deploy_py_is_refused_by_the_schema_not_half_read
 
 
 def test_the_error_document_of_a_failed_plan_is_said_as_the_failure(tmp_path, capsys):
+    """The job summary says why the plan failed (the step still fails, with the run's code); no outputs."""
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps(documents.error(4, "stack cylink-prod is UPDATE_ROLLBACK_FAILED: ...")))
-    assert summary.main([str(plan)]) == 2
-    assert "deploy.py failed (exit 4): stack cylink-prod is UPDATE_ROLLBACK_FAILED" in capsys.readouterr().err
+    plan.write_text(json.dumps(documents.error(4, "stack cylink-prod is UPDATE_ROLLBACK_FAILED: <see> |")))
+    assert summary.main([str(plan)]) == 4
+    out = capsys.readouterr().out
+    assert out.startswith("### deploy.py failed (exit 4)") and "UPDATE\\_ROLLBACK\\_FAILED: &lt;see&gt; \\|" in out
+    assert summary.main([str(plan), "--outputs"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "deploy.py failed (exit 4): stack cylink-prod is UPDATE_ROLLBACK_FAILED" in err
+
+
+def test_the_execute_result_is_read_through_the_execute_schema(tmp_path, capsys):
+    """The execute job's summary: the executed change set from execute's document; a plan is not one."""
+    result = tmp_path / "result.json"
+    executed = {**review_document(), "status": "DEPLOYED", "outputs": {"SiteUrl": "https://example.com"}}
+    executed["refused"] = []
+    result.write_text(json.dumps(executed))
+    assert summary.main([str(result), "--command", "execute"]) == 0, capsys.readouterr().err
+    assert "for `cylink-prod` (DEPLOYED)" in capsys.readouterr().out
+    result.write_text(json.dumps(review_document()))
+    assert summary.main([str(result), "--command", "execute"]) == 2
+    assert "not a schemaVersion 1 'execute' document" in capsys.readouterr().err
 
 
 HOSTILE_ID = "Backend<img src=x onerror=alert(1)><!--"

@@ -3,6 +3,7 @@
     python -m cylink_deploy.summary plan.json >> "$GITHUB_STEP_SUMMARY"     # the Markdown table
     python -m cylink_deploy.summary plan.json --outputs >> "$GITHUB_OUTPUT"  # status, change-set-id, ...
     python -m cylink_deploy.summary plan.json --fail-on-refused               # exit 6 if deploy.py would refuse
+    python -m cylink_deploy.summary result.json --command execute >> "$GITHUB_STEP_SUMMARY"  # what was executed
 
 The reviewer approving the ``prod`` environment reads this table, so it shows what the terminal review
 shows: every stack's changes, replacements and removals marked, parameter changes (NoEcho values stay
@@ -25,6 +26,10 @@ from typing import Any
 from cylink_deploy import documents
 from cylink_deploy.errors import EXIT_BAD_INPUT, EXIT_UNSAFE
 
+COMMANDS = {  # the documents the deploy workflow summarises, and what writes each
+    "deploy": "deploy.py deploy --no-execute --json",
+    "execute": "deploy.py execute --env ENV CHANGE_SET --json",
+}
 HEADERS = ("", "Stack", "Action", "Logical ID", "Type", "Replacement", "Changed")
 
 
@@ -57,7 +62,9 @@ def _cell(value: Any) -> str:
 
 
 def markdown(doc: dict[str, Any]) -> str:
-    """The job summary of one ``--json`` document (a review, a no-op or a finished deploy)."""
+    """The job summary of one ``--json`` document (a review, a no-op, a finished deploy, or a failed run's error)."""
+    if "error" in doc:
+        return f"### deploy.py failed (exit {doc['error']['code']})\n\n{_text(doc['error']['message'])}\n"
     status, stack = doc.get("status", "?"), doc.get("stackName", "?")
     if status == "NO_CHANGES":
         return (
@@ -113,6 +120,8 @@ def markdown(doc: dict[str, Any]) -> str:
 
 def outputs(doc: dict[str, Any]) -> str:
     """``key=value`` lines for ``$GITHUB_OUTPUT``: what the approval job needs to execute exactly this change set."""
+    if "error" in doc:
+        raise ValueError(f"deploy.py failed (exit {doc['error']['code']}): {doc['error']['message']}")
     values = {
         "status": doc.get("status", ""),
         "stack": doc.get("stackName", ""),
@@ -126,16 +135,15 @@ def outputs(doc: dict[str, Any]) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
 
-def read(path: Path) -> dict[str, Any]:
-    """The document, read through the deploy schema (docs/schemas/deploy.schema.json): a document of another
-    schemaVersion (an older or newer deploy.py) or a failed run's error document is refused, never half-read."""
+def read(path: Path, command: str = "deploy") -> dict[str, Any]:
+    """The document, read through its command's schema (docs/schemas/<command>.schema.json): a document of another
+    schemaVersion (an older or newer deploy.py) or of another command is refused, never half-read. A failed run's
+    error document is one too: its summary says the failure, and it gives no outputs."""
     try:
         doc = json.loads(path.read_text())
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc})") from None
-    documents.validate("deploy", doc)
-    if "error" in doc:
-        raise ValueError(f"deploy.py failed (exit {doc['error']['code']}): {doc['error']['message']}")
+    documents.validate(command, doc)
     return dict(doc)
 
 
@@ -144,6 +152,12 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m cylink_deploy.summary", description="Job summary of a deploy.py --json document."
     )
     p.add_argument("document", type=Path, help="the JSON written by 'deploy.py deploy --no-execute --json'")
+    p.add_argument(
+        "--command",
+        choices=sorted(COMMANDS),
+        default="deploy",
+        help="the command that wrote it: deploy (the plan, the default) or execute (the result)",
+    )
     p.add_argument(
         "--outputs", action="store_true", help="print key=value lines for $GITHUB_OUTPUT instead of Markdown"
     )
@@ -158,9 +172,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        doc = read(args.document)
+        doc = read(args.document, args.command)
     except (OSError, ValueError) as exc:
-        print(f"error: {args.document}: {exc}; write it with 'deploy.py deploy --no-execute --json'", file=sys.stderr)
+        print(f"error: {args.document}: {exc}; write it with '{COMMANDS[args.command]}'", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         written = outputs(doc) if args.outputs else markdown(doc)
@@ -168,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.document}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     sys.stdout.write(written)
+    if "error" in doc:  # the summary says the failure; the step fails as the run did
+        return int(doc["error"]["code"]) or 1
     if args.fail_on_refused and doc.get("refused"):
         print(f"error: deploy.py refuses this change set: {', '.join(doc['refused'])} would lose data", file=sys.stderr)
         return EXIT_UNSAFE
