@@ -22,7 +22,8 @@ from cylink_deploy.jobs.views import ChangeSets, ReleaseRolledBack, Review, Root
 from cylink_deploy.ops.logs import LogEvent
 from cylink_deploy.ops.rollout import ServiceState, StoppedTask
 from cylink_deploy.ops.status import StatusView
-from cylink_deploy.output.human import RED, RESET, HumanReporter, JsonReporter
+from cylink_deploy.output import human
+from cylink_deploy.output.human import HumanReporter, JsonReporter
 
 from . import stubbed
 from .recording import run_command
@@ -35,6 +36,7 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 # retitle, clear the screen, write the clipboard (OSC 52), overwrite the line, a C1 CSI, DEL, a bidi override
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZXZpbA==\x07\rfake\x9b31m\x7f\u202eevil\u2066x\u2069"
 ACTED_ON = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+RED, RESET = "\033[31m", "\033[0m"  # what rich sends a terminal for the reporter's red, and after it
 SHOWN = "\\x1b]0;pwned\\x07\\x1b[2J\\x1b]52;c;ZXZpbA==\\x07\\rfake\\x9b31m\\x7f\\u202eevil\\u2066x\\u2069"
 
 
@@ -182,7 +184,7 @@ def test_a_detail_of_several_lines_is_indented_line_by_line():
 def test_colour_codes_written_in_outside_text_are_not_the_reporters_own():
     out = Terminal()
     reporter = HumanReporter(out=out)
-    reporter.line(reporter.c(RED, "ours") + " \x1b[31mtheirs")
+    reporter.line(reporter.c(human.RED, "ours") + " \x1b[31mtheirs")
     assert out.getvalue() == f"{RED}ours{RESET} \\x1b[31mtheirs\n"
 
 

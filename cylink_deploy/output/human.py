@@ -1,6 +1,7 @@
-"""The core reporters: readable text for people (colour on a terminal), and ``--json`` (humans read
-stderr, stdout carries one JSON document). They know no job: a typed view passed to ``show`` is
-formatted by the formatter registered for its type (``@formats``, one module per area in output/)."""
+"""The core reporters: readable text for people (colour on a terminal, through ``rich``), and ``--json``
+(humans read stderr, stdout carries one JSON document). They know no job: a typed view passed to ``show``
+is formatted by the formatter registered for its type (``@formats``, one module per area in output/); the
+live view of a stack operation on a terminal (``output/live.py``) is the human reporter with a screen."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, TypeVar
 
+from rich.console import Console
+from rich.text import Text
+
 from cylink_deploy import documents
 
-BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
-STYLES = (BOLD, RED, YELLOW, GREEN, RESET)  # the only escape sequences the human output ever contains
+BOLD, RED, YELLOW, GREEN = "bold", "red", "yellow", "green"
+STYLES = (BOLD, RED, YELLOW, GREEN)  # rich styles: the only escape sequences the human output ever contains
 
 # What a terminal acts on instead of showing: the C0 controls but tab (ESC starts CSI/OSC sequences that move
 # the cursor, clear the screen, retitle the window or, OSC 52, write the clipboard; CR returns to overwrite the
@@ -34,6 +38,19 @@ def printable(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return {0x0A: "\\n", 0x0D: "\\r"}.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def console(out: IO[str], color: bool) -> Console:
+    """A rich console for lines as given (``line`` prints them unwrapped and uncropped), with no highlighting,
+    markup or emoji codes taken from the text; colour (the 16 standard ones) only on a terminal."""
+    return Console(
+        file=out,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
 
 
 V = TypeVar("V")
@@ -68,22 +85,33 @@ class HumanReporter:
         self.answers = answers or sys.stdin
         self.assume_yes = assume_yes
         self.color = self.out.isatty()
+        self.console = console(self.out, self.color)
         self.in_flight: str | None = None  # the operation sent to AWS, which Ctrl-C no longer stops
         token = secrets.token_hex(8)
-        self._style = [f"\0{token}{i}\0" for i in range(len(STYLES))]  # STYLES[i] as marked in a line
+        self._style = [f"\0{token}{i}\0" for i in range(len(STYLES) + 1)]  # STYLES[i] as marked; the last ends
         self._styled = re.compile(f"\0{token}([0-9])\0")
 
     def c(self, code: str, text: str) -> str:
         """``text`` in colour ``code`` (one of ``STYLES``) on a terminal, plain elsewhere."""
         if not self.color:
             return text
-        return f"{self._style[STYLES.index(code)]}{text}{self._style[STYLES.index(RESET)]}"
+        return f"{self._style[STYLES.index(code)]}{text}{self._style[-1]}"
+
+    def styled(self, text: str) -> Text:
+        """``text`` as rich shows it: every part escaped by ``printable`` (a line break too) and taken as plain
+        text (never as rich markup: ``[red]`` from AWS is shown, not obeyed), the colours of ``c`` applied."""
+        parts = self._styled.split(text)  # text, style index, text, ...
+        shown, style = Text(), ""
+        for i, part in enumerate(parts):
+            if i % 2:
+                style = STYLES[int(part)] if int(part) < len(STYLES) else ""
+            elif part:
+                shown.append(printable(part), style=style or None)
+        return shown
 
     def line(self, text: str = "") -> None:
         """One line: ``text`` escaped by ``printable`` (a line break in it too), the colours of ``c`` applied."""
-        parts = self._styled.split(text)  # text, style index, text, ...
-        shown = "".join(STYLES[int(part)] if i % 2 else printable(part) for i, part in enumerate(parts))
-        print(shown, file=self.out, flush=True)
+        self.console.print(self.styled(text), soft_wrap=True)
 
     def step(self, text: str) -> None:
         self.line(self.c(BOLD, "==> ") + text)
@@ -130,6 +158,9 @@ class HumanReporter:
 
     def result(self, document: dict[str, Any]) -> None:
         """The human reporter has said everything already."""
+
+    def close(self) -> None:
+        """Nothing stays open in the plain log (the live view ends its screen here)."""
 
 
 class JsonReporter(HumanReporter):
