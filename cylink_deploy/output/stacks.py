@@ -6,6 +6,7 @@ from __future__ import annotations
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.jobs.views import (
     ChangeSets,
+    Following,
     NewZone,
     Outputs,
     Refused,
@@ -13,7 +14,9 @@ from cylink_deploy.jobs.views import (
     RetainedResources,
     Review,
     RootCause,
+    Settled,
     StackEvent,
+    Waiting,
 )
 from cylink_deploy.output.human import BOLD, RED, HumanReporter, formats
 
@@ -63,13 +66,26 @@ def stack_event(out: HumanReporter, view: StackEvent) -> None:
     event = view.event
     elapsed = max(int((event["Timestamp"] - view.started).total_seconds()), 0) if event.get("Timestamp") else 0
     status = event.get("ResourceStatus", "")
-    text = (
-        f"[{view.progress}] {elapsed // 60}:{elapsed % 60:02d} "
-        f"{event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
-    )
+    text = f"[{view.progress}] {elapsed // 60}:{elapsed % 60:02d} {event_path(view)} {status}"
     if event.get("ResourceStatusReason") and status.endswith("FAILED"):
         text += f": {event['ResourceStatusReason']}"
     out.line(out.c(RED, text) if status.endswith("FAILED") else text)
+
+
+def event_path(view: StackEvent) -> str:
+    """Where the event happened, logically: ``root/KeysStack/DataKey`` for a resource, ``root/KeysStack`` for
+    a stack's own event (its logical ID is its physical name); the physical stack name if no path is known."""
+    event = view.event
+    stack, logical = view.stack_path or event.get("StackName", ""), event.get("LogicalResourceId", "")
+    return stack if logical == event.get("StackName") and view.stack_path else f"{stack}/{logical}"
+
+
+def nothing_more(out: HumanReporter, view: object) -> None:
+    """The plain log: the events are the lines, and a wait is the silence before the next one."""
+
+
+for _quiet in (Following, Settled, Waiting):
+    formats(_quiet)(nothing_more)
 
 
 @formats(NewZone)
