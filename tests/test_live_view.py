@@ -298,3 +298,18 @@ def test_progress_plain_on_a_terminal_prints_the_plain_log(tmp_path):
     seen = _on_a_terminal(project_copy(tmp_path), "--progress", "plain")
     assert not CURSOR.search(seen) and "cylink-dev (root)" not in seen
     assert "root/KeysStack/DataKey CREATE_COMPLETE" in _plain_lines(_read(seen))
+
+
+@pytest.mark.slow
+def test_a_delete_is_followed_event_by_event_like_a_deploy(aws_env, project, capsys):
+    """delete followed only the root's status before: now every stack's events, by logical path (moto's delete
+    emits only the root stack's own events; AWS also those of every resource and nested stack)."""
+    stack = f"cylink-t{os.urandom(3).hex()}"
+    argv = ["--env", "dev", "--stack-name", stack, "--yes", "--progress", "plain"]
+    deployed = cli.main(["deploy", *argv, "--parameter", f"NamePrefix=c{stack[-6:]}"], io.StringIO(), project=project)
+    assert deployed == 0, capsys.readouterr().err
+    capsys.readouterr()
+    out = io.StringIO()
+    assert cli.main(["delete", *argv], io.StringIO(), lambda s: None, project, out) == 0
+    lines = _plain_lines(out.getvalue())
+    assert lines[-2:] == ["root DELETE_IN_PROGRESS", "root DELETE_COMPLETE"], out.getvalue()[-3000:]

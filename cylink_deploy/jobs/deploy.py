@@ -15,6 +15,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -181,28 +182,20 @@ def execute_and_follow(
     rolled back, what ECS saw). ``watch`` sees the events after every poll (a release shows the ECS
     rollout beside them: ``rollout.RolloutWatch``); ``nodes`` (the change set tree) gives each stack's total,
     ``created`` the totals of nested stacks a create makes (no change set of their own: ``template_totals``)."""
-    started = clock()
-    known = stack_events.existing_event_ids(cfn, stack_id)
-    existing = {n.physical_id: n.path for n in st.nested_stacks(cfn, stack_id)}
+    operation = before_sending(cfn, stack, stack_id, total, clock)
     reporter.sent("ExecuteChangeSet")
     changesets.execute_change_set(cfn, change_set_id)
-    progress = stack_events.Progress(stack_id, total, paths=stack_events.stack_paths(stack_id, existing))
     totals = {**(created or {}), stack_events.ROOT: total} | {_logical(n.path): len(ch.rows(n)) for n in nodes or []}
-    reporter.show(Following(stack, started, totals))
-
     zones: set[str] = set()
 
-    def on_event(event: StackEventTypeDef) -> None:
-        if progress.record(event):
-            reporter.show(StackEvent(event, str(progress), started, progress.stack_path(event)))
-            zone = delegation.created_zone(event)
-            if zone and route53 is not None and zone not in zones:  # once: while the certificate waits for it
-                zones.add(zone)
-                show_delegation(route53, zone, reporter)
+    def new_zone(event: StackEventTypeDef) -> None:
+        zone = delegation.created_zone(event)
+        if zone and route53 is not None and zone not in zones:  # once: while the certificate waits for it
+            zones.add(zone)
+            show_delegation(route53, zone, reporter)
 
-    on_poll = (lambda: watch(progress.events)) if watch else None
-    status = stack_events.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, [*existing], on_poll)
-    reporter.show(Settled(stack, status))
+    status = follow_operation(cfn, operation, totals, reporter, sleep, new_zone, watch)
+    progress = operation.progress
     if status not in st.SUCCESS:
         cause = stack_events.root_cause(progress.events)
         if cause:
@@ -214,6 +207,56 @@ def execute_and_follow(
         raise DeploymentFailed(
             f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else "")
         )
+
+
+@dataclass
+class Operation:
+    """A stack operation about to be sent: when, the events and nested stacks that predate it, its progress."""
+
+    stack: str
+    stack_id: str  # the ARN: a deleted stack is described by it only
+    started: datetime
+    known: set[str]
+    existing: dict[str, str]  # nested stack ID -> its path below the root
+    progress: stack_events.Progress
+
+
+def before_sending(
+    cfn: CloudFormationClient, stack: str, stack_id: str, total: int, clock: Callable[[], datetime] = polling.now
+) -> Operation:
+    """What following an operation needs to know from before it was sent (call, then send)."""
+    started = clock()
+    known = stack_events.existing_event_ids(cfn, stack_id)
+    existing = {n.physical_id: n.path for n in st.nested_stacks(cfn, stack_id)}
+    progress = stack_events.Progress(stack_id, total, paths=stack_events.stack_paths(stack_id, existing))
+    return Operation(stack, stack_id, started, known, existing, progress)
+
+
+def follow_operation(
+    cfn: CloudFormationClient,
+    operation: Operation,
+    totals: Mapping[str, int],
+    reporter: Reporter,
+    sleep: polling.Sleep,
+    also: Callable[[StackEventTypeDef], None] | None = None,
+    watch: Watch | None = None,
+) -> str:
+    """Show the operation's events (``Following``, a ``StackEvent`` each, ``Settled``) until the root settles;
+    ``also`` sees each event after it was shown. Returns the root's final status."""
+    op, progress = operation, operation.progress
+    reporter.show(Following(op.stack, op.started, dict(totals)))
+
+    def on_event(event: StackEventTypeDef) -> None:
+        if progress.record(event):
+            reporter.show(StackEvent(event, str(progress), op.started, progress.stack_path(event)))
+            if also is not None:
+                also(event)
+
+    on_poll = (lambda: watch(progress.events)) if watch else None
+    since = op.started - CLOCK_SKEW
+    status = stack_events.follow(cfn, op.stack_id, since, on_event, sleep, op.known, [*op.existing], on_poll)
+    reporter.show(Settled(op.stack, status))
+    return status
 
 
 def template_totals(files: Mapping[str, str]) -> dict[str, int]:
