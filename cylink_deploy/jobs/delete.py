@@ -70,7 +70,7 @@ def delete(
     if final != "DELETE_COMPLETE":
         cause = stack_events.root_cause(operation.progress.events)
         if cause:
-            reporter.show(RootCause(cause))
+            reporter.show(RootCause(cause, operation.progress.stack_path(cause)))
         raise DeploymentFailed(f"delete of {stack} ended {final}: see its events in the console")
     reporter.step(f"{stack} deleted; {len(kept)} retained resource(s) remain")
     result = Result(Status.DELETED, stack, retained=kept)

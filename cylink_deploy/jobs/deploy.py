@@ -199,7 +199,7 @@ def execute_and_follow(
     if status not in st.SUCCESS:
         cause = stack_events.root_cause(progress.events)
         if cause:
-            reporter.show(RootCause(cause))
+            reporter.show(RootCause(cause, operation.progress.stack_path(cause)))
         rollback = ecs_verdict.release_rollback(cause, status)
         if rollback:  # ECS itself refused the release (deployment alarm or circuit breaker): say what ECS saw
             said = ecs_verdict.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else []

@@ -76,9 +76,11 @@ class NewZone:
 
 @dataclass(frozen=True)
 class RootCause:
-    """The first failure that is not merely a consequence of another."""
+    """The first failure that is not merely a consequence of another, and where (``root/KeysStack``; "": only
+    the physical stack name is known)."""
 
     event: StackEventTypeDef
+    stack_path: str = ""
 
 
 @dataclass(frozen=True)

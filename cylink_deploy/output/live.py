@@ -272,7 +272,6 @@ class LiveReporter(HumanReporter):
     def _stop_live(self) -> None:
         """The final tree stays on screen (a Live that is not transient leaves its last render)."""
         if self._live is not None:
-            self._live.refresh()
             self._live.stop()
             self._live, self.tree = None, None
 
