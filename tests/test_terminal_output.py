@@ -159,7 +159,7 @@ def test_a_change_set_with_escapes_in_a_logical_id_and_its_details_is_reviewed_e
     text = shown(ChangeSets([node]), color=True)
     assert f"Backend{SHOWN}" in text and f"Image{SHOWN}" in text
     assert_only_escaped(text, allowed=("\033[1m", RED, "\033[33m", RESET))
-    plain = [x.replace(RED, "").replace(RESET, "") for x in text.splitlines()]
+    plain = [re.sub("\x1b\\[[0-9;]*m", "", x) for x in text.splitlines()]  # the colours (and the bold header) off
     header, row = [x for x in plain if x.startswith("  ") and ("Logical ID" in x or "Backend" in x)]
     assert len(header) == len(row)  # the table is measured on what is shown (escaped): its columns line up
     text = shown(Review({"Change set": f"cs{HOSTILE}", "Execute it": "python deploy.py execute"}))
@@ -199,3 +199,16 @@ def test_the_one_error_line_is_escaped_too(monkeypatch, capsys):
     monkeypatch.setattr(cli, "run", failing)
     assert cli.main(["status", "--env", "dev"]) == DeploymentFailed.exit_code
     assert capsys.readouterr().err == f"error: BackendService UPDATE_FAILED: {SHOWN}\n"
+
+
+def test_table_columns_line_up_by_display_width_and_cells_are_never_markup():
+    """rich measures cells as a terminal shows them: a Japanese tag name takes two columns a character (the
+    hand-written widths counted characters, and the next column started too far right)."""
+    from rich.cells import cell_len
+
+    out = io.StringIO()
+    HumanReporter(out=out).table(["Name", "Value"], [["環境タグ", "[red]x[/red]"], ["ascii", "y"]])
+    header, _, first, second = out.getvalue().splitlines()
+    starts = {cell_len(line[: line.index(value)]) for line, value in ((header, "Value"), (first, "["), (second, "y"))}
+    assert len(starts) == 1, out.getvalue()
+    assert first.rstrip().endswith("[red]x[/red]")

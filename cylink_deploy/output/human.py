@@ -12,7 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, TypeVar
 
+from rich import box
 from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from cylink_deploy import documents
@@ -40,11 +43,15 @@ def _escape(match: re.Match[str]) -> str:
     return {0x0A: "\\n", 0x0D: "\\r"}.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
+UNWRAPPED = 10_000  # columns: wider than any table or line the tool prints (rich pads nothing to it)
+
+
 def console(out: IO[str], color: bool) -> Console:
     """A rich console for lines as given (``line`` prints them unwrapped and uncropped), with no highlighting,
     markup or emoji codes taken from the text; colour (the 16 standard ones) only on a terminal."""
     return Console(
         file=out,
+        width=UNWRAPPED,  # lines and tables as long as they are: the terminal wraps them, nothing is cut
         force_terminal=color,
         color_system="standard" if color else None,
         highlight=False,
@@ -86,6 +93,7 @@ class HumanReporter:
         self.assume_yes = assume_yes
         self.color = self.out.isatty()
         self.console = console(self.out, self.color)
+        self.fit = False  # tables fitted to the console's width (cells folded), or as wide as they are
         self.in_flight: str | None = None  # the operation sent to AWS, which Ctrl-C no longer stops
         token = secrets.token_hex(8)
         self._style = [f"\0{token}{i}\0" for i in range(len(STYLES) + 1)]  # STYLES[i] as marked; the last ends
@@ -129,14 +137,14 @@ class HumanReporter:
     def table(
         self, headers: Sequence[str], body: Sequence[Sequence[str]], highlight: Sequence[bool] | None = None
     ) -> None:
-        body = [[printable(cell) for cell in r] for r in body]  # measured as shown
-        widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-        fmt = "  ".join(f"{{:{w}}}" for w in widths)
-        self.line("  " + fmt.format(*headers))
-        self.line("  " + "  ".join("-" * w for w in widths))
-        for i, r in enumerate(body):
-            text = "  " + fmt.format(*r)
-            self.line(self.c(RED, text) if highlight and highlight[i] else text)
+        """Columns as a terminal shows them (rich measures cells by display width: a Japanese name is two
+        columns a character), indented two spaces; every cell escaped by ``printable`` and never read as markup."""
+        grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style=BOLD)
+        for header in headers:
+            grid.add_column(printable(header), no_wrap=not self.fit, overflow="fold" if self.fit else "ignore")
+        for i, row in enumerate(body):
+            grid.add_row(*(Text(printable(cell)) for cell in row), style=RED if highlight and highlight[i] else None)
+        self.console.print(Padding(grid, (0, 0, 0, 2), expand=False))
 
     def show(self, view: object) -> None:
         """Format ``view`` with the formatter registered for its type."""

@@ -213,6 +213,7 @@ class LiveReporter(HumanReporter):
         super().__init__(out, answers, assume_yes)
         self.color = True
         self.console = Console(file=out, force_terminal=True, highlight=False, markup=False, emoji=False)
+        self.fit = True  # the live part is redrawn by counting lines: nothing on this console may outgrow the width
         self.tree: StackTree | None = None
         self._live: Live | None = None
         self._spinner: Status | None = None
