@@ -189,12 +189,15 @@ def test_the_live_reporter_follows_on_screen_and_leaves_the_final_tree_printed()
     reporter.show(Following("cylink-dev", T0, {"root": 1}))
     for view in views(A_CREATE):
         reporter.show(view)
+    reporter.show(ServiceState("backend", "svc", "ACTIVE", 2, 0, 2, 1, "FAILED", "circuit breaker", "cyl-backend:8", 2))
     reporter.show(Settled("cylink-dev", "ROLLBACK_COMPLETE"))
     reporter.line("after")
     shown = _read(out.getvalue())
-    tail = " ".join(shown[shown.rindex("cylink-dev (root)") :].split())  # the last render: what stays on screen
+    tail = shown[shown.rindex("cylink-dev (root)") :].replace("│", " ")  # the last render: what stays on screen
+    tail = " ".join(tail.split())  # (a long reason wraps at the terminal's width)
     assert tail.startswith("cylink-dev (root) ROLLBACK_COMPLETE")
     assert "KeysStack CREATE_FAILED 1:15 1 done" in tail and f"alias taken {MARKUP}" in tail
+    assert "ServicesStack waiting" in tail and "ECS backend: running 0/2 FAILED cyl-backend:8: circuit breaker" in tail
     assert tail.endswith("after")  # lines after the view print below it
     assert reporter.in_flight == "stack operation"  # Ctrl-C now says the operation goes on in AWS
 
