@@ -8,6 +8,7 @@ named error, an AWS error, Ctrl-C or a surprise into one line and an exit code.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -25,6 +26,7 @@ from cylink_deploy.errors import EXIT_FAILED, Aborted, DeployError
 from cylink_deploy.jobs.deploy import CREATE, UPLOAD
 from cylink_deploy.ops.release import PUSH
 from cylink_deploy.output.human import HumanReporter, JsonReporter, printable
+from cylink_deploy.output.live import LiveReporter, wanted
 from cylink_deploy.preflight import params
 from cylink_deploy.project import Project
 
@@ -147,6 +149,18 @@ def still_going(sent: str | None, args: argparse.Namespace) -> str | None:
     )
 
 
+def reporter_for(args: argparse.Namespace, stdin: IO[str], out: IO[str] | None) -> HumanReporter:
+    """The one choice of reporter: ``--json``; the live view (``--progress``, and on ``auto`` a terminal outside
+    CI); else the plain log."""
+    yes = getattr(args, "yes", False)
+    if getattr(args, "json", False):
+        return JsonReporter(answers=stdin, assume_yes=yes, document_out=out)
+    screen = out or sys.stdout
+    if wanted(getattr(args, "progress", "plain"), screen, os.environ):
+        return LiveReporter(screen, answers=stdin, assume_yes=yes)
+    return HumanReporter(out=out, answers=stdin, assume_yes=yes)
+
+
 def run(
     args: argparse.Namespace,
     stdin: IO[str],
@@ -157,16 +171,14 @@ def run(
     """Pick the reporter and run the command; Ctrl-C says honestly whether AWS carries on."""
     command = COMMANDS[args.command]
     project = project or Project.find(args.project_dir)
-    yes = getattr(args, "yes", False)
-    reporter: HumanReporter
-    if getattr(args, "json", False):
-        reporter = JsonReporter(answers=stdin, assume_yes=yes, document_out=out)
-    else:
-        reporter = HumanReporter(out=out, answers=stdin, assume_yes=yes)
     if isinstance(getattr(args, "env", None), str):  # every command that names one environment: it must exist
         params.env_file(project.params_dir, args.env)  # (a typo once 'deleted' a stack that never existed)
+    reporter = reporter_for(args, stdin, out)
     try:
-        return command.run(Context(command, args, stdin, sleep, project, reporter, out))
+        try:
+            return command.run(Context(command, args, stdin, sleep, project, reporter, out))
+        finally:
+            reporter.close()  # the live view's last screen stays, before any error line
     except KeyboardInterrupt:
         raise Aborted(f"interrupted; {interrupted(reporter.in_flight, command.name)}") from None
     except (bex.BotoCoreError, bex.ClientError) as exc:  # AWS lost mid-run: say what may go on without us

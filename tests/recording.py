@@ -8,7 +8,10 @@ from typing import Any
 SHOWN: dict[str, Callable[[Any], tuple[str, Any]]] = {
     "ChangeSets": lambda v: ("change_sets", v.nodes),
     "Refused": lambda v: ("refused", v.rows),
+    "Following": lambda v: ("following", v.totals),
     "StackEvent": lambda v: ("event", (v.event, v.progress)),
+    "Settled": lambda v: ("settled", v.status),
+    "Waiting": lambda v: ("waiting", v.what),
     "RootCause": lambda v: ("root_cause", v.event),
     "NewZone": lambda v: ("new_zone", v.delegation),
     "ReleaseRolledBack": lambda v: ("release_rolled_back", (v.rollback, list(v.ecs_events))),

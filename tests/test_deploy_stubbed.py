@@ -258,7 +258,8 @@ def test_a_failure_deep_in_a_nested_stack_is_reported_first_as_the_root_cause(ca
         stub.assert_no_pending_responses()
     text = out.getvalue()
     cause = text.index("Root cause:")
-    assert "cylink-prod-CacheStack-1X/RedisReplicationGroup" in text[cause:]
+    assert "Root cause: root/CacheStack/RedisReplicationGroup (" in text[cause:]  # its logical path (issue 23)
+    assert "[ 0/3 |   0 resources] 0:01 root/CacheStack UPDATE_IN_PROGRESS" in text  # the plain log's too
     assert "cache.x9.huge is not supported" in text[cause:]
     assert text.count("RedisReplicationGroup UPDATE_FAILED") == 1  # deduplicated across polls
 

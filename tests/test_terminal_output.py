@@ -22,7 +22,8 @@ from cylink_deploy.jobs.views import ChangeSets, ReleaseRolledBack, Review, Root
 from cylink_deploy.ops.logs import LogEvent
 from cylink_deploy.ops.rollout import ServiceState, StoppedTask
 from cylink_deploy.ops.status import StatusView
-from cylink_deploy.output.human import RED, RESET, HumanReporter, JsonReporter
+from cylink_deploy.output import human
+from cylink_deploy.output.human import HumanReporter, JsonReporter
 
 from . import stubbed
 from .recording import run_command
@@ -35,6 +36,7 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 # retitle, clear the screen, write the clipboard (OSC 52), overwrite the line, a C1 CSI, DEL, a bidi override
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZXZpbA==\x07\rfake\x9b31m\x7f\u202eevil\u2066x\u2069"
 ACTED_ON = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+RED, RESET = "\033[31m", "\033[0m"  # what rich sends a terminal for the reporter's red, and after it
 SHOWN = "\\x1b]0;pwned\\x07\\x1b[2J\\x1b]52;c;ZXZpbA==\\x07\\rfake\\x9b31m\\x7f\\u202eevil\\u2066x\\u2069"
 
 
@@ -157,7 +159,7 @@ def test_a_change_set_with_escapes_in_a_logical_id_and_its_details_is_reviewed_e
     text = shown(ChangeSets([node]), color=True)
     assert f"Backend{SHOWN}" in text and f"Image{SHOWN}" in text
     assert_only_escaped(text, allowed=("\033[1m", RED, "\033[33m", RESET))
-    plain = [x.replace(RED, "").replace(RESET, "") for x in text.splitlines()]
+    plain = [re.sub("\x1b\\[[0-9;]*m", "", x) for x in text.splitlines()]  # the colours (and the bold header) off
     header, row = [x for x in plain if x.startswith("  ") and ("Logical ID" in x or "Backend" in x)]
     assert len(header) == len(row)  # the table is measured on what is shown (escaped): its columns line up
     text = shown(Review({"Change set": f"cs{HOSTILE}", "Execute it": "python deploy.py execute"}))
@@ -182,7 +184,7 @@ def test_a_detail_of_several_lines_is_indented_line_by_line():
 def test_colour_codes_written_in_outside_text_are_not_the_reporters_own():
     out = Terminal()
     reporter = HumanReporter(out=out)
-    reporter.line(reporter.c(RED, "ours") + " \x1b[31mtheirs")
+    reporter.line(reporter.c(human.RED, "ours") + " \x1b[31mtheirs")
     assert out.getvalue() == f"{RED}ours{RESET} \\x1b[31mtheirs\n"
 
 
@@ -197,3 +199,16 @@ def test_the_one_error_line_is_escaped_too(monkeypatch, capsys):
     monkeypatch.setattr(cli, "run", failing)
     assert cli.main(["status", "--env", "dev"]) == DeploymentFailed.exit_code
     assert capsys.readouterr().err == f"error: BackendService UPDATE_FAILED: {SHOWN}\n"
+
+
+def test_table_columns_line_up_by_display_width_and_cells_are_never_markup():
+    """rich measures cells as a terminal shows them: a Japanese tag name takes two columns a character (the
+    hand-written widths counted characters, and the next column started too far right)."""
+    from rich.cells import cell_len
+
+    out = io.StringIO()
+    HumanReporter(out=out).table(["Name", "Value"], [["環境タグ", "[red]x[/red]"], ["ascii", "y"]])
+    header, _, first, second = out.getvalue().splitlines()
+    starts = {cell_len(line[: line.index(value)]) for line, value in ((header, "Value"), (first, "["), (second, "y"))}
+    assert len(starts) == 1, out.getvalue()
+    assert first.rstrip().endswith("[red]x[/red]")

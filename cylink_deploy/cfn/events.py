@@ -1,5 +1,6 @@
 """Following a stack operation: the events of the root and every nested stack (deduplicated, new
-nested stacks found from the events), the progress counter, and the root cause of a failure."""
+nested stacks found from the events), each stack's logical path, the progress counter, and the root cause
+of a failure."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ def existing_event_ids(cfn: CloudFormationClient, stack_id: str) -> set[str]:
     return {e["EventId"] for e in cfn.describe_stack_events(StackName=stack_id).get("StackEvents", [])}
 
 
+ROOT = "root"  # the root stack in a logical path: root/KeysStack/DataKey
+STACK = "AWS::CloudFormation::Stack"
+
+
+def stack_paths(stack_id: str, nested: dict[str, str]) -> dict[str, str]:
+    """Stack ID -> logical path, for the root and the nested stacks that exist (their paths below the root,
+    as ``stacks.nested_stacks`` gives them: ``KeysStack``, ``A/B``)."""
+    return {stack_id: ROOT} | {physical: f"{ROOT}/{path}" for physical, path in nested.items()}
+
+
 @dataclass
 class Progress:
     """What an operation has done so far: the root's changes completed out of ``total``, and resources
@@ -46,6 +57,7 @@ class Progress:
     root_done: set[str] = field(default_factory=set)
     resources_done: set[tuple[str, str]] = field(default_factory=set)
     events: list[StackEventTypeDef] = field(default_factory=list)
+    paths: dict[str, str] = field(default_factory=dict)  # stack ID -> logical path (stack_paths), grows
 
     def record(self, event: StackEventTypeDef) -> bool:
         """Count ``event``; False for events that belong to creating the change set, not executing it."""
@@ -54,11 +66,19 @@ class Progress:
             return False
         self.events.append(event)
         logical, own_stack = event["LogicalResourceId"], event["StackName"]  # always given, as is StackId
+        child = event.get("PhysicalResourceId")
+        if event.get("ResourceType") == STACK and logical != own_stack and child and child not in self.paths:
+            self.paths[child] = f"{self.stack_path(event)}/{logical}"  # the parent names its child logically
         if str(status).endswith("_COMPLETE") and logical != own_stack:
             self.resources_done.add((event["StackId"], logical))
             if event["StackId"] == self.stack_id:
                 self.root_done.add(logical)
         return True
+
+    def stack_path(self, event: StackEventTypeDef) -> str:
+        """The logical path of the stack ``event`` belongs to (``root``, ``root/KeysStack``); a stack not
+        seen being created by its parent keeps its physical name."""
+        return self.paths.get(event["StackId"]) or self.paths.get(event["StackName"]) or event["StackName"]
 
     def __str__(self) -> str:
         return f"{len(self.root_done):>2}/{self.total} | {len(self.resources_done):>3} resources"

@@ -113,15 +113,22 @@ def wait_settled(
         sleep(next(delays))
 
 
+def start_delete(cfn: CloudFormationClient, stack_id: str, role_arn: str | None = None) -> None:
+    """Send the delete of ``stack_id`` (its ARN: once deleted, DescribeStacks and DescribeStackEvents answer for
+    a stack by its unique ID only, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html),
+    as ``role_arn`` when given."""
+    request: DeleteStackInputTypeDef = {"StackName": stack_id}
+    if role_arn:
+        request["RoleARN"] = role_arn
+    cfn.delete_stack(**request)
+
+
 def delete_and_wait(
     cfn: CloudFormationClient, stack: str, sleep: polling.Sleep = time.sleep, role_arn: str | None = None
 ) -> str:
     """Delete ``stack`` and wait for the outcome (DELETE_COMPLETE, or the failure status)."""
     stack_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
-    request: DeleteStackInputTypeDef = {"StackName": stack_id}
-    if role_arn:
-        request["RoleARN"] = role_arn
-    cfn.delete_stack(**request)
+    start_delete(cfn, stack_id, role_arn)
     delays = polling.backoff()
     while True:
         status = stack_status(cfn, stack_id) or "DELETE_COMPLETE"

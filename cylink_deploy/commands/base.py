@@ -94,6 +94,19 @@ def _supersede(p: argparse.ArgumentParser) -> None:
     )
 
 
+PROGRESS = ("auto", "live", "plain")
+
+
+def _progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--progress",
+        choices=PROGRESS,
+        default="auto",
+        help="how a stack operation is followed: live (a tree of the stacks, redrawn), plain (one line per event), "
+        "auto (default: live on a terminal, plain when stdout is not one or CI is set)",
+    )
+
+
 FLAG_SETS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "target": _target,  # --env, --stack-name
     "yes": _yes,
@@ -101,8 +114,10 @@ FLAG_SETS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "json": _json,
     "allow": _allow,  # --allow-replacement
     "supersede": _supersede,  # --supersede
+    "progress": _progress,  # --progress
 }
 STACK = ("target", "yes", "aws", "json")  # what a command on one environment's stack takes
+FOLLOWS = (*STACK, "progress")  # ... and follows a stack operation (or another long wait) as it runs
 
 
 def _nothing(p: argparse.ArgumentParser) -> None:

@@ -22,6 +22,6 @@ COMMAND = Command(
     "local",
     "render templates into build/ and cfn-lint them and the parameter files; no AWS calls",
     run,
-    (),
+    ("progress",),
     arguments,
 )

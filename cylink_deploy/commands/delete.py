@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cylink_deploy.commands.base import STACK, Command, Context
+from cylink_deploy.commands.base import FOLLOWS, Command, Context
 from cylink_deploy.jobs import delete as delete_job
 from cylink_deploy.jobs.model import DeleteRequest
 
@@ -13,5 +13,5 @@ def run(ctx: Context) -> int:
 
 
 COMMAND = Command(
-    "delete", "deploying", "delete the stack after showing what is retained", run, STACK, asks=lambda a: True
+    "delete", "deploying", "delete the stack after showing what is retained", run, FOLLOWS, asks=lambda a: True
 )

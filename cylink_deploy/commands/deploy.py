@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from cylink_deploy.commands.base import STACK, Command, Context
+from cylink_deploy.commands.base import FOLLOWS, Command, Context
 from cylink_deploy.jobs import build as build_job
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs.model import DeployRequest
@@ -83,7 +83,7 @@ COMMAND = Command(
     "deploying",
     "(default) create a change set, review it, execute it",
     run,
-    (*STACK, "allow", "supersede"),
+    (*FOLLOWS, "allow", "supersede"),
     arguments,
     asks=lambda a: not a.no_execute,
     no_terminal_hint=", or review first with --no-execute",

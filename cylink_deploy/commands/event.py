@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from cylink_deploy import polling
-from cylink_deploy.commands.base import STACK, Command, Context
+from cylink_deploy.commands.base import FOLLOWS, Command, Context
 from cylink_deploy.errors import BadInput
 from cylink_deploy.ops import event as event_job
 from cylink_deploy.preflight import params
@@ -91,7 +91,7 @@ COMMAND = Command(
     "deploying",
     "scale up for an event on a schedule (--start), --list the events, or --cancel one",
     run,
-    STACK,
+    FOLLOWS,
     arguments,
     asks=lambda a: not a.list and not a.no_execute,
 )

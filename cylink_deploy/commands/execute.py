@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cylink_deploy.commands.base import STACK, Command, Context
+from cylink_deploy.commands.base import FOLLOWS, Command, Context
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs.model import ExecuteRequest
 
@@ -27,7 +27,7 @@ COMMAND = Command(
     "deploying",
     "execute a reviewed change set (checked AVAILABLE and shown again)",
     run,
-    (*STACK, "allow", "supersede"),
+    (*FOLLOWS, "allow", "supersede"),
     arguments,
     asks=lambda a: True,
 )

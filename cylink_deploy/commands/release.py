@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from cylink_deploy.cfn import identity
-from cylink_deploy.commands.base import STACK, Command, Context
+from cylink_deploy.commands.base import FOLLOWS, Command, Context
 from cylink_deploy.errors import BadInput
 from cylink_deploy.jobs import build as build_job
 from cylink_deploy.ops import release as release_job
@@ -109,7 +109,7 @@ COMMAND = Command(
     "deploying",
     "release an image tag to both services (checks ECR; --build builds and pushes)",
     run,
-    (*STACK, "supersede"),
+    (*FOLLOWS, "supersede"),
     arguments,
     asks=lambda a: True,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cylink_deploy.commands.base import STACK, Command, Context
+from cylink_deploy.commands.base import FOLLOWS, Command, Context
 from cylink_deploy.ops import rotation
 
 
@@ -17,6 +17,6 @@ COMMAND = Command(
     "operating",
     "new Redis AUTH token without downtime (ROTATE, secret, backend redeploy, SET); see docs/security.md",
     run,
-    STACK,
+    FOLLOWS,
     asks=lambda a: True,
 )

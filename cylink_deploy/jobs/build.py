@@ -12,6 +12,7 @@ from pathlib import Path
 from cylink_deploy.errors import BadInput, DeploymentFailed
 from cylink_deploy.jobs.model import DeployRequest, Result, Status
 from cylink_deploy.jobs.reporter import Reporter
+from cylink_deploy.jobs.views import Waiting
 from cylink_deploy.preflight import build as build_step
 from cylink_deploy.preflight import lint as lint_step
 from cylink_deploy.preflight import params, pins
@@ -51,6 +52,7 @@ def build(project: Project, reporter: Reporter, env: str | None = None) -> Resul
             params.resolve(path.stem, path, root_parameters, deploying=False)
             pins.load(project.params_dir, path.stem)  # a hand-broken pin fails here (pre-commit), not at the deploy
         lint = lint_step.Lint(result.paths, param_files, project.lint_cache, linter=linter)
+        reporter.show(Waiting(f"cfn-lint: {len(result.paths)} templates, {len(param_files)} parameter files"))
         problems = lint.result()
     finally:
         linter.close()
@@ -111,6 +113,7 @@ def prepare(request: DeployRequest, project: Project, reporter: Reporter | None 
 
 def require_lint_clean(reporter: Reporter, prepared: Prepared) -> None:
     """Wait for cfn-lint; any problem stops the deploy before anything in AWS changes."""
+    reporter.show(Waiting(f"cfn-lint: {len(prepared.build.files)} templates"))
     problems = prepared.lint.result()
     for warning in prepared.lint.warnings:
         reporter.warn(warning)

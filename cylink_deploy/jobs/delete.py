@@ -1,6 +1,6 @@
 """The delete job: show what deletion keeps, refuse while anything would stop the delete half-way
 (termination protection, the ALB's deletion protection, ...: cfn/deletion.py), delete as the role that
-created the stack."""
+created the stack, following every stack's events as a deploy does (the live view on a terminal)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import time
 
 from cylink_deploy import aws, polling
 from cylink_deploy.cfn import deletion
+from cylink_deploy.cfn import events as stack_events
 from cylink_deploy.cfn import stacks as st
+from cylink_deploy.cfn.events import ROOT
 from cylink_deploy.errors import Aborted, DeploymentFailed, StackStateError
 from cylink_deploy.jobs.model import DeleteRequest, Result, Status
 from cylink_deploy.jobs.reporter import Reporter
-from cylink_deploy.jobs.views import RetainedResources
+from cylink_deploy.jobs import deploy as follow
+from cylink_deploy.jobs.views import RetainedResources, RootCause
 
 
 def _refuse_blockers(request: DeleteRequest, clients: aws.Clients, termination_protection: bool) -> None:
@@ -60,9 +63,14 @@ def delete(
     reporter.show(RetainedResources(kept))
     if not reporter.confirm(f"Delete stack {stack}?"):
         raise Aborted("nothing was changed (answered no)")
+    operation = follow.before_sending(cfn, stack, described["StackId"], len(st.resource_summaries(cfn, stack)))
     reporter.sent("DeleteStack")
-    final = st.delete_and_wait(cfn, stack, sleep, described.get("RoleARN"))  # delete as the role that created it
+    st.start_delete(cfn, operation.stack_id, described.get("RoleARN"))  # delete as the role that created it
+    final = follow.follow_operation(cfn, operation, {ROOT: operation.progress.total}, reporter, sleep)
     if final != "DELETE_COMPLETE":
+        cause = stack_events.root_cause(operation.progress.events)
+        if cause:
+            reporter.show(RootCause(cause, operation.progress.stack_path(cause)))
         raise DeploymentFailed(f"delete of {stack} ended {final}: see its events in the console")
     reporter.step(f"{stack} deleted; {len(kept)} retained resource(s) remain")
     result = Result(Status.DELETED, stack, retained=kept)

@@ -11,9 +11,11 @@ credentials -> stack state -> upload -> change set -> show -> ask -> execute -> 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -35,10 +37,13 @@ from cylink_deploy.jobs.views import (
     NewZone,
     Outputs,
     Refused,
+    Following,
     ReleaseRolledBack,
     Review,
     RootCause,
+    Settled,
     StackEvent,
+    Waiting,
 )
 from cylink_deploy.preflight import params, resolve
 from cylink_deploy.project import Project
@@ -170,33 +175,31 @@ def execute_and_follow(
     watch: Watch | None = None,
     ecs: ECSClient | None = None,
     route53: Route53Client | None = None,
+    nodes: list[ChangeSetNode] | None = None,
+    created: Mapping[str, int] | None = None,
 ) -> None:
     """Execute and stream events of every stack; a failure names its root cause (and, for a release ECS
     rolled back, what ECS saw). ``watch`` sees the events after every poll (a release shows the ECS
-    rollout beside them: ``rollout.RolloutWatch``)."""
-    started = clock()
-    known = stack_events.existing_event_ids(cfn, stack_id)
-    nested = [n.physical_id for n in st.nested_stacks(cfn, stack_id)]
+    rollout beside them: ``rollout.RolloutWatch``); ``nodes`` (the change set tree) gives each stack's total,
+    ``created`` the totals of nested stacks a create makes (no change set of their own: ``template_totals``)."""
+    operation = before_sending(cfn, stack, stack_id, total, clock)
     reporter.sent("ExecuteChangeSet")
     changesets.execute_change_set(cfn, change_set_id)
-    progress = stack_events.Progress(stack_id, total)
-
+    totals = {**(created or {}), stack_events.ROOT: total} | {_logical(n.path): len(ch.rows(n)) for n in nodes or []}
     zones: set[str] = set()
 
-    def on_event(event: StackEventTypeDef) -> None:
-        if progress.record(event):
-            reporter.show(StackEvent(event, str(progress), started))
-            zone = delegation.created_zone(event)
-            if zone and route53 is not None and zone not in zones:  # once: while the certificate waits for it
-                zones.add(zone)
-                show_delegation(route53, zone, reporter)
+    def new_zone(event: StackEventTypeDef) -> None:
+        zone = delegation.created_zone(event)
+        if zone and route53 is not None and zone not in zones:  # once: while the certificate waits for it
+            zones.add(zone)
+            show_delegation(route53, zone, reporter)
 
-    on_poll = (lambda: watch(progress.events)) if watch else None
-    status = stack_events.follow(cfn, stack_id, started - CLOCK_SKEW, on_event, sleep, known, nested, on_poll)
+    status = follow_operation(cfn, operation, totals, reporter, sleep, new_zone, watch)
+    progress = operation.progress
     if status not in st.SUCCESS:
         cause = stack_events.root_cause(progress.events)
         if cause:
-            reporter.show(RootCause(cause))
+            reporter.show(RootCause(cause, operation.progress.stack_path(cause)))
         rollback = ecs_verdict.release_rollback(cause, status)
         if rollback:  # ECS itself refused the release (deployment alarm or circuit breaker): say what ECS saw
             said = ecs_verdict.ecs_failure_events(ecs, rollback.service_arn) if ecs is not None else []
@@ -204,6 +207,75 @@ def execute_and_follow(
         raise DeploymentFailed(
             f"stack {stack} ended {status}" + (f" (root cause: {cause.get('LogicalResourceId')})" if cause else "")
         )
+
+
+@dataclass
+class Operation:
+    """A stack operation about to be sent: when, the events and nested stacks that predate it, its progress."""
+
+    stack: str
+    stack_id: str  # the ARN: a deleted stack is described by it only
+    started: datetime
+    known: set[str]
+    existing: dict[str, str]  # nested stack ID -> its path below the root
+    progress: stack_events.Progress
+
+
+def before_sending(
+    cfn: CloudFormationClient, stack: str, stack_id: str, total: int, clock: Callable[[], datetime] = polling.now
+) -> Operation:
+    """What following an operation needs to know from before it was sent (call, then send)."""
+    started = clock()
+    known = stack_events.existing_event_ids(cfn, stack_id)
+    existing = {n.physical_id: n.path for n in st.nested_stacks(cfn, stack_id)}
+    progress = stack_events.Progress(stack_id, total, paths=stack_events.stack_paths(stack_id, existing))
+    return Operation(stack, stack_id, started, known, existing, progress)
+
+
+def follow_operation(
+    cfn: CloudFormationClient,
+    operation: Operation,
+    totals: Mapping[str, int],
+    reporter: Reporter,
+    sleep: polling.Sleep,
+    also: Callable[[StackEventTypeDef], None] | None = None,
+    watch: Watch | None = None,
+) -> str:
+    """Show the operation's events (``Following``, a ``StackEvent`` each, ``Settled``) until the root settles;
+    ``also`` sees each event after it was shown. Returns the root's final status."""
+    op, progress = operation, operation.progress
+    reporter.show(Following(op.stack, op.started, dict(totals)))
+
+    def on_event(event: StackEventTypeDef) -> None:
+        if progress.record(event):
+            reporter.show(StackEvent(event, str(progress), op.started, progress.stack_path(event)))
+            if also is not None:
+                also(event)
+
+    on_poll = (lambda: watch(progress.events)) if watch else None
+    since = op.started - CLOCK_SKEW
+    status = stack_events.follow(cfn, op.stack_id, since, on_event, sleep, op.known, [*op.existing], on_poll)
+    reporter.show(Settled(op.stack, status))
+    return status
+
+
+def template_totals(files: Mapping[str, str]) -> dict[str, int]:
+    """Logical path of each nested stack -> the resources its template declares, from the built templates
+    (the root's TemplateURL ends in the child's file name): a create's totals, where no nested change set
+    counts them (conditional resources are counted too: an upper bound)."""
+    root = json.loads(files[render.ROOT_FILE])
+    totals = {}
+    for logical, resource in root.get("Resources", {}).items():
+        if resource.get("Type") == stack_events.STACK:
+            names = re.findall(r"[\w-]+\.json", json.dumps(resource.get("Properties", {}).get("TemplateURL", "")))
+            if names and names[-1] in files:
+                totals[_logical(logical)] = len(json.loads(files[names[-1]]).get("Resources", {}))
+    return totals
+
+
+def _logical(path: str) -> str:
+    """A change set node's path ("" for the root, "KeysStack") as a logical stack path (root/KeysStack)."""
+    return f"{stack_events.ROOT}/{path}" if path else stack_events.ROOT
 
 
 def show_delegation(route53: Route53Client, zone: str, reporter: Reporter) -> None:
@@ -329,6 +401,8 @@ def _deploy(
         watch=watch,
         ecs=clients.ecs,
         route53=clients.route53,
+        nodes=result.nodes,
+        created=template_totals(prepared.build.files) if decision.change_set_type == "CREATE" else None,
     )
     reporter.step(f"{stack} deployed")
     result.status = Status.DEPLOYED
@@ -468,6 +542,7 @@ def _create(
     reporter.sent(UPLOAD)  # the artifacts bucket and the templates: nothing that changes the stack
     bucket, role_arn = ensure_bootstrap(clients, account, reporter)
     files = prepared.build.files
+    reporter.show(Waiting(f"Uploading templates to s3://{bucket}/{artifacts.KEY_PREFIX}"))
     up = artifacts.upload(clients.s3, bucket, files, account)
     reporter.step(
         f"Templates in s3://{bucket}/{artifacts.KEY_PREFIX}: {len(up.uploaded)} uploaded, "
@@ -558,6 +633,7 @@ def execute(
         sleep,
         ecs=clients.ecs,
         route53=clients.route53,
+        nodes=nodes,
     )
     reporter.step(f"{stack} deployed")
     _protect(cfn, project, request.env, stack, reporter)

@@ -31,12 +31,40 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class Following:
+    """A stack operation was sent and its events are followed from now on until ``Settled``: the resource
+    changes expected in each stack, by logical path (``root``, ``root/KeysStack``), where the change set knows."""
+
+    stack: str
+    started: datetime
+    totals: dict[str, int]
+
+
+@dataclass(frozen=True)
 class StackEvent:
-    """One new stack event while an operation runs, with the progress counter and the operation's start."""
+    """One new stack event while an operation runs, with the progress counter, the operation's start and
+    the logical path of the stack it belongs to (``root/KeysStack``; "": only its physical name is known)."""
 
     event: StackEventTypeDef
     progress: str
     started: datetime
+    stack_path: str = ""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The followed operation ended with the root stack in ``status``."""
+
+    stack: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A wait with nothing to show until it ends (lint, uploads, a rollout): a spinner on a terminal, nothing
+    in the plain log. It lasts until the next line or view."""
+
+    what: str
 
 
 @dataclass(frozen=True)
@@ -48,9 +76,11 @@ class NewZone:
 
 @dataclass(frozen=True)
 class RootCause:
-    """The first failure that is not merely a consequence of another."""
+    """The first failure that is not merely a consequence of another, and where (``root/KeysStack``; "": only
+    the physical stack name is known)."""
 
     event: StackEventTypeDef
+    stack_path: str = ""
 
 
 @dataclass(frozen=True)

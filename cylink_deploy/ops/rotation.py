@@ -33,6 +33,7 @@ from cylink_deploy.cfn import stacks as st
 from cylink_deploy.errors import Aborted, DeployError, StackStateError
 from cylink_deploy.jobs.model import StackRequest, missing_stack
 from cylink_deploy.jobs.reporter import Reporter
+from cylink_deploy.jobs.views import Waiting
 from cylink_deploy.ops import rollout
 from templates_src.cache import AUTH_TOKEN_REFERENCE  # noqa: F401  (the template's side of the agreement: AWSCURRENT)
 from templates_src.common import SERVICES
@@ -192,6 +193,7 @@ def wait_services(
     """None once every service's new deployment has completed; else why not (failed, timed out)."""
     timeout = ROLLOUT_TIMEOUT if timeout is None else timeout
     waited, last = 0.0, dict[str, str]()
+    reporter.show(Waiting(f"Waiting for the new deployment of {', '.join(sorted(names))}"))
     for delay in polling.backoff(5.0, 1.5, 15.0):
         sleep(delay)
         waited += delay

@@ -1,6 +1,7 @@
-"""The core reporters: readable text for people (colour on a terminal), and ``--json`` (humans read
-stderr, stdout carries one JSON document). They know no job: a typed view passed to ``show`` is
-formatted by the formatter registered for its type (``@formats``, one module per area in output/)."""
+"""The core reporters: readable text for people (colour on a terminal, through ``rich``), and ``--json``
+(humans read stderr, stdout carries one JSON document). They know no job: a typed view passed to ``show``
+is formatted by the formatter registered for its type (``@formats``, one module per area in output/); the
+live view of a stack operation on a terminal (``output/live.py``) is the human reporter with a screen."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, TypeVar
 
+from rich import box
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
 from cylink_deploy import documents
 
-BOLD, RED, YELLOW, GREEN, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[32m", "\033[0m"
-STYLES = (BOLD, RED, YELLOW, GREEN, RESET)  # the only escape sequences the human output ever contains
+BOLD, RED, YELLOW, GREEN = "bold", "red", "yellow", "green"
+STYLES = (BOLD, RED, YELLOW, GREEN)  # rich styles: the only escape sequences the human output ever contains
 
 # What a terminal acts on instead of showing: the C0 controls but tab (ESC starts CSI/OSC sequences that move
 # the cursor, clear the screen, retitle the window or, OSC 52, write the clipboard; CR returns to overwrite the
@@ -34,6 +41,23 @@ def printable(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return {0x0A: "\\n", 0x0D: "\\r"}.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+UNWRAPPED = 10_000  # columns: wider than any table or line the tool prints (rich pads nothing to it)
+
+
+def console(out: IO[str], color: bool) -> Console:
+    """A rich console for lines as given (``line`` prints them unwrapped and uncropped), with no highlighting,
+    markup or emoji codes taken from the text; colour (the 16 standard ones) only on a terminal."""
+    return Console(
+        file=out,
+        width=UNWRAPPED,  # lines and tables as long as they are: the terminal wraps them, nothing is cut
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
 
 
 V = TypeVar("V")
@@ -68,22 +92,34 @@ class HumanReporter:
         self.answers = answers or sys.stdin
         self.assume_yes = assume_yes
         self.color = self.out.isatty()
+        self.console = console(self.out, self.color)
+        self.fit = False  # tables fitted to the console's width (cells folded), or as wide as they are
         self.in_flight: str | None = None  # the operation sent to AWS, which Ctrl-C no longer stops
         token = secrets.token_hex(8)
-        self._style = [f"\0{token}{i}\0" for i in range(len(STYLES))]  # STYLES[i] as marked in a line
+        self._style = [f"\0{token}{i}\0" for i in range(len(STYLES) + 1)]  # STYLES[i] as marked; the last ends
         self._styled = re.compile(f"\0{token}([0-9])\0")
 
     def c(self, code: str, text: str) -> str:
         """``text`` in colour ``code`` (one of ``STYLES``) on a terminal, plain elsewhere."""
         if not self.color:
             return text
-        return f"{self._style[STYLES.index(code)]}{text}{self._style[STYLES.index(RESET)]}"
+        return f"{self._style[STYLES.index(code)]}{text}{self._style[-1]}"
+
+    def styled(self, text: str) -> Text:
+        """``text`` as rich shows it: every part escaped by ``printable`` (a line break too) and taken as plain
+        text (never as rich markup: ``[red]`` from AWS is shown, not obeyed), the colours of ``c`` applied."""
+        parts = self._styled.split(text)  # text, style index, text, ...
+        shown, style = Text(), ""
+        for i, part in enumerate(parts):
+            if i % 2:
+                style = STYLES[int(part)] if int(part) < len(STYLES) else ""
+            elif part:
+                shown.append(printable(part), style=style or None)
+        return shown
 
     def line(self, text: str = "") -> None:
         """One line: ``text`` escaped by ``printable`` (a line break in it too), the colours of ``c`` applied."""
-        parts = self._styled.split(text)  # text, style index, text, ...
-        shown = "".join(STYLES[int(part)] if i % 2 else printable(part) for i, part in enumerate(parts))
-        print(shown, file=self.out, flush=True)
+        self.console.print(self.styled(text), soft_wrap=True)
 
     def step(self, text: str) -> None:
         self.line(self.c(BOLD, "==> ") + text)
@@ -101,14 +137,14 @@ class HumanReporter:
     def table(
         self, headers: Sequence[str], body: Sequence[Sequence[str]], highlight: Sequence[bool] | None = None
     ) -> None:
-        body = [[printable(cell) for cell in r] for r in body]  # measured as shown
-        widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-        fmt = "  ".join(f"{{:{w}}}" for w in widths)
-        self.line("  " + fmt.format(*headers))
-        self.line("  " + "  ".join("-" * w for w in widths))
-        for i, r in enumerate(body):
-            text = "  " + fmt.format(*r)
-            self.line(self.c(RED, text) if highlight and highlight[i] else text)
+        """Columns as a terminal shows them (rich measures cells by display width: a Japanese name is two
+        columns a character), indented two spaces; every cell escaped by ``printable`` and never read as markup."""
+        grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style=BOLD)
+        for header in headers:
+            grid.add_column(printable(header), no_wrap=not self.fit, overflow="fold" if self.fit else "ignore")
+        for i, row in enumerate(body):
+            grid.add_row(*(Text(printable(cell)) for cell in row), style=RED if highlight and highlight[i] else None)
+        self.console.print(Padding(grid, (0, 0, 0, 2), expand=False))
 
     def show(self, view: object) -> None:
         """Format ``view`` with the formatter registered for its type."""
@@ -130,6 +166,9 @@ class HumanReporter:
 
     def result(self, document: dict[str, Any]) -> None:
         """The human reporter has said everything already."""
+
+    def close(self) -> None:
+        """Nothing stays open in the plain log (the live view ends its screen here)."""
 
 
 class JsonReporter(HumanReporter):

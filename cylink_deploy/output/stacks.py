@@ -3,9 +3,12 @@ of a failure, a release ECS rolled back, what deletion keeps, the review fields 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cylink_deploy.cfn import changes as ch
 from cylink_deploy.jobs.views import (
     ChangeSets,
+    Following,
     NewZone,
     Outputs,
     Refused,
@@ -13,9 +16,14 @@ from cylink_deploy.jobs.views import (
     RetainedResources,
     Review,
     RootCause,
+    Settled,
     StackEvent,
+    Waiting,
 )
 from cylink_deploy.output.human import BOLD, RED, HumanReporter, formats
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackEventTypeDef
 
 
 @formats(ChangeSets)
@@ -63,13 +71,25 @@ def stack_event(out: HumanReporter, view: StackEvent) -> None:
     event = view.event
     elapsed = max(int((event["Timestamp"] - view.started).total_seconds()), 0) if event.get("Timestamp") else 0
     status = event.get("ResourceStatus", "")
-    text = (
-        f"[{view.progress}] {elapsed // 60}:{elapsed % 60:02d} "
-        f"{event.get('StackName', '')}/{event.get('LogicalResourceId', '')} {status}"
-    )
+    text = f"[{view.progress}] {elapsed // 60}:{elapsed % 60:02d} {event_path(event, view.stack_path)} {status}"
     if event.get("ResourceStatusReason") and status.endswith("FAILED"):
         text += f": {event['ResourceStatusReason']}"
     out.line(out.c(RED, text) if status.endswith("FAILED") else text)
+
+
+def event_path(event: StackEventTypeDef, stack_path: str) -> str:
+    """Where the event happened, logically: ``root/KeysStack/DataKey`` for a resource, ``root/KeysStack`` for
+    a stack's own event (its logical ID is its physical name); the physical stack name if no path is known."""
+    stack, logical = stack_path or event.get("StackName", ""), event.get("LogicalResourceId", "")
+    return stack if logical == event.get("StackName") and stack_path else f"{stack}/{logical}"
+
+
+def nothing_more(out: HumanReporter, view: object) -> None:
+    """The plain log: the events are the lines, and a wait is the silence before the next one."""
+
+
+for _quiet in (Following, Settled, Waiting):
+    formats(_quiet)(nothing_more)
 
 
 @formats(NewZone)
@@ -91,8 +111,7 @@ def root_cause(out: HumanReporter, view: RootCause) -> None:
     event = view.event
     out.line()
     out.line(
-        out.c(RED, "Root cause: ")
-        + f"{event.get('StackName')}/{event.get('LogicalResourceId')} ({event.get('ResourceType')}) "
+        out.c(RED, "Root cause: ") + f"{event_path(event, view.stack_path)} ({event.get('ResourceType')}) "
         f"{event.get('ResourceStatus')}"
     )
     out.line(f"  {event.get('ResourceStatusReason') or 'no reason given'}")
