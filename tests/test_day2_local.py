@@ -149,7 +149,7 @@ def test_a_rollback_to_a_tag_in_no_repository_names_the_tags_it_can_go_back_to(a
         project, "release", "--env", "dev", "--stack-name", stack["name"], "--yes", "--rollback-to", missing
     )
     (line,) = [x for x in err.splitlines() if x.startswith("error:")]
-    assert code == 2 and out == "", err
+    assert code == 2 and json.loads(out)["error"] == {"code": 2, "message": line.removeprefix("error: ")}, out
     assert line.startswith(
         f"error: --rollback-to {missing}: that tag is not in repository {repo(stack, 'backend')}; tags in both "
         "repositories, newest first: "
