@@ -161,7 +161,9 @@ def test_a_change_set_with_escapes_in_a_logical_id_and_its_details_is_reviewed_e
     assert_only_escaped(text, allowed=("\033[1m", RED, "\033[33m", RESET))
     plain = [re.sub("\x1b\\[[0-9;]*m", "", x) for x in text.splitlines()]  # the colours (and the bold header) off
     header, row = [x for x in plain if x.startswith("  ") and ("Logical ID" in x or "Backend" in x)]
-    assert len(header) == len(row)  # the table is measured on what is shown (escaped): its columns line up
+    # the table is measured on what is shown (escaped): its columns line up, and no line ends in padding
+    assert header.index("Type") == row.index("AWS::ECS::Service") and header.index("Changed") == row.index("Image")
+    assert header == header.rstrip() and row == row.rstrip()
     text = shown(Review({"Change set": f"cs{HOSTILE}", "Execute it": "python deploy.py execute"}))
     assert f"cs{SHOWN}" in text
     assert_only_escaped(text)
