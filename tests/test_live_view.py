@@ -316,3 +316,15 @@ def test_a_delete_is_followed_event_by_event_like_a_deploy(aws_env, project, cap
     assert cli.main(["delete", *argv], io.StringIO(), lambda s: None, project, out) == 0
     lines = _plain_lines(out.getvalue())
     assert lines[-2:] == ["root DELETE_IN_PROGRESS", "root DELETE_COMPLETE"], out.getvalue()[-3000:]
+
+
+def test_sibling_stacks_states_line_up_whatever_their_names_length():
+    net_id = KEYS_ID.replace("KeysStack-CLJW27J8MUVK/2", "NetworkStack-Q1/3")
+    events = [
+        event(0, "cylink-dev", "CREATE_IN_PROGRESS", kind=STACK, physical=ROOT_ID),
+        event(1, "KeysStack", "CREATE_IN_PROGRESS", kind=STACK, physical=KEYS_ID),
+        event(1, "NetworkStack", "CREATE_IN_PROGRESS", kind=STACK, physical=net_id),
+    ]
+    _, text = screen(tree_of(events), T0 + timedelta(seconds=5))
+    rows = [line for line in text.splitlines() if "Stack " in line and "──" in line]
+    assert len(rows) == 2 and len({row.index("CREATE_IN_PROGRESS") for row in rows}) == 1, text

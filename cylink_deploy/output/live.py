@@ -163,16 +163,22 @@ class StackTree:
     def render(self, now: datetime) -> Tree:
         """The tree as it stands at ``now``."""
         trees: dict[str, Tree] = {}
+        widths: dict[int, int] = {}  # the states of siblings line up: names padded to the widest at their depth
+        for path, node in self.nodes.items():
+            widths[path.count("/")] = max(widths.get(path.count("/"), 0), len(self._name(node)))
         for path, node in self.nodes.items():  # parents first: node() makes them first
-            label = Text.from_markup(self._label(node, now))
+            label = Text.from_markup(self._label(node, now, widths[path.count("/")]))
             parent = trees.get(path.rsplit("/", 1)[0]) or trees.get(ROOT)  # known only physically: under the root
             trees[path] = parent.add(label) if parent is not None else Tree(label)
             for line in self._details(node):
                 trees[path].add(Text.from_markup(line))
         return trees[ROOT]
 
-    def _label(self, node: Node, now: datetime) -> str:
-        name = f"{shown(self.stack)} ({ROOT})" if node.path == ROOT else shown(node.name)
+    def _name(self, node: Node) -> str:
+        return f"{self.stack} ({ROOT})" if node.path == ROOT else node.name
+
+    def _label(self, node: Node, now: datetime, width: int = 0) -> str:
+        name = shown(self._name(node).ljust(width))
         state = shown(node.state or "waiting")
         expected = node.total is not None and node.total >= len(node.done) and not node.settled
         total = f"/{node.total}" if expected else ""  # settled: what was done (conditions may leave some out)
