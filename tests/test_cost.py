@@ -644,3 +644,15 @@ def test_the_price_file_of_a_name_that_is_not_a_region_is_refused(region: str) -
     """Every caller that turns a region into a path goes through price_file (the library, not only the flag)."""
     with pytest.raises(BadInput, match="not an AWS region"):
         pricing.price_file(region)
+
+
+def test_cost_tables_are_measured_as_a_terminal_shows_them():
+    """A Japanese cell is two columns a character: measured by len() its row would end early and the
+    right-aligned figures would not line up."""
+    from rich.cells import cell_len
+
+    from cylink_deploy.output.cost import _table
+
+    lines = _table([["Line item", "USD"], ["東京のNAT", "45.26"], ["ALB", "17.74"]], {1})
+    assert len({cell_len(line) for line in lines}) == 1, lines
+    assert lines[1].startswith("  東京のNAT") and lines[1].endswith("  45.26")

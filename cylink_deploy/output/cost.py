@@ -5,10 +5,15 @@ Pure functions from ``cost.Report`` to text; the CLI decides where the text goes
 
 from __future__ import annotations
 
+import io
 from dataclasses import fields
 from typing import Any
 
+from rich.table import Table
+from rich.text import Text
+
 from cylink_deploy import documents
+from cylink_deploy.output.human import console
 from cylink_deploy.cost.model import (
     ASSUMPTION_HELP,
     GUIDE_EVENT_USD,
@@ -88,12 +93,17 @@ def not_in_guide(e: Estimate) -> list[tuple[str, float]]:
 
 
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return [
-        "  "
-        + "  ".join(cell.rjust(widths[c]) if c in right else cell.ljust(widths[c]) for c, cell in enumerate(r)).rstrip()
-        for r in rows
-    ]
+    """``rows`` (the first is the header) as aligned lines, indented two spaces, two between columns, the
+    ``right`` ones right-aligned: measured by rich as a terminal shows them (a Japanese cell is two columns a
+    character), never cut, no trailing spaces."""
+    grid = Table(box=None, show_header=False, pad_edge=False, padding=(0, 0, 0, 2))
+    for c in range(len(rows[0])):
+        grid.add_column(justify="right" if c in right else "left", no_wrap=True)  # (overflow="ignore" drops justify)
+    for r in rows:
+        grid.add_row(*(Text(cell) for cell in r))
+    buffer = io.StringIO()
+    console(buffer, color=False).print(grid)
+    return ["  " + line.rstrip() for line in buffer.getvalue().splitlines()]
 
 
 def estimate_text(e: Estimate) -> list[str]:
