@@ -304,3 +304,5 @@ def test_the_release_banner_says_which_way_it_goes(monkeypatch, rollback, says):
             )
     (banner,) = [s for s in reporter.of("step") if "in both repositories" in s]
     assert banner.startswith(says), banner
+    kinds = [kind for kind, _ in reporter.calls]  # ECR is asked under a spinner on a terminal, stopped by the banner
+    assert kinds.index("waiting") < kinds.index("step"), kinds

@@ -31,6 +31,7 @@ from cylink_deploy.jobs import build as build_job
 from cylink_deploy.jobs import deploy as deploy_job
 from cylink_deploy.jobs import model
 from cylink_deploy.jobs.reporter import Reporter
+from cylink_deploy.jobs.views import Waiting
 from cylink_deploy.ops import image_check, rollout
 from cylink_deploy.project import Project
 from templates_src.common import FRONTEND
@@ -265,6 +266,7 @@ def release(
             clients.ecr, docker or Docker(), repos, tag, request.build, outputs.get("ApiUrl", ""), reporter
         )
     else:
+        reporter.show(Waiting(f"Checking {tag} in ECR and its images against their task definitions"))
         digests = require_images(clients.ecr, repos, tag, rollback=request.rollback)
     if request.skip_image_check:
         reporter.warn(f"--skip-image-check: the images of {tag} are not compared with their task definitions")
