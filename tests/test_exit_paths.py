@@ -323,15 +323,3 @@ def test_a_template_source_troposphere_refuses_is_one_line_naming_the_source_lin
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.startswith(f"error: the templates do not render: {says}"), proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
-
-
-def test_release_refuses_a_name_prefix_before_anything_and_names_the_deploy_that_renames(capsys, project):
-    """release has no --allow-name-prefix-change: the deploy's refusal would name a flag release does not take."""
-    code = cli.main(
-        ["release", "--env", "dev", "--image-tag", "1.0.0", "--parameter", "NamePrefix=other", "--yes"]
-        + ["--project-dir", str(project)]
-    )
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1, err
-    assert "release never changes NamePrefix" in err and "deploy --env dev --parameter NamePrefix=..." in err
-    assert "--allow-name-prefix-change" in err

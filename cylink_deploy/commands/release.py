@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cylink_deploy.cfn import identity
 from cylink_deploy.commands.base import FOLLOWS, Command, Context
 from cylink_deploy.errors import BadInput
 from cylink_deploy.jobs import build as build_job
@@ -66,23 +65,9 @@ def build_spec(args: argparse.Namespace) -> release_job.BuildSpec | None:
     return release_job.BuildSpec(dirs)
 
 
-def overrides(args: argparse.Namespace) -> dict[str, str]:
-    """--parameter as for deploy, except NamePrefix: a release ships images and never renames a stack's resources
-    (that is deploy's --allow-name-prefix-change, a reviewed change of its own)."""
-    given = params.parse_overrides(args.parameter)
-    if identity.PREFIX_PARAMETER in given:
-        raise BadInput(
-            f"release never changes NamePrefix (--parameter {identity.PREFIX_PARAMETER}=...): release without it, "
-            f"or rename with python deploy.py deploy --env {args.env} --parameter "
-            f"{identity.PREFIX_PARAMETER}=... --allow-name-prefix-change"
-        )
-    return given
-
-
 def run(ctx: Context) -> int:
     a = ctx.args
     spec = build_spec(a)
-    given = overrides(a)
     ctx.require_terminal()
     request = release_job.ReleaseRequest(
         a.env,
@@ -90,7 +75,7 @@ def run(ctx: Context) -> int:
         a.stack_name,
         spec,
         rollback=bool(a.rollback_to),
-        overrides=given,
+        overrides=params.parse_overrides(a.parameter),
         allow_replacement=frozenset(a.allow_replacement),
         supersede=a.supersede,
         skip_image_check=a.skip_image_check,

@@ -479,10 +479,13 @@ def _name_prefix(
     files = prepared.build.files
     renamed = identity.renames(identity.named(files, kept, region), identity.named(files, parameters, region))
     shown = ", ".join(f"{a} -> {b}" for a, b in renamed[:4]) + (", ..." if len(renamed) > 4 else "")
+    stack = ["--stack-name", request.stack_name] if request.stack_name else []
+    rename = ["python", "deploy.py", "deploy", "--env", request.env, *stack, "--parameter", f"NamePrefix={wanted}"]
     raise StackStateError(
         f"--parameter NamePrefix={wanted}: {request.stack} has NamePrefix {current.prefix}, and changing it replaces "
         f"{len(renamed)} named resources ({shown}); nothing was changed. Leave out --parameter NamePrefix to keep "
-        f"{current.prefix}, or add --allow-name-prefix-change (stateful ones also need --allow-replacement)"
+        f"{current.prefix}, or rename on purpose with {shlex.join(rename)} --allow-name-prefix-change (release "
+        "never renames; stateful ones also need --allow-replacement)"
     )
 
 
