@@ -274,7 +274,7 @@ def test_on_a_terminal_a_deploy_shows_the_tree_of_stacks_and_its_final_state(tmp
     final = final[final.rindex("cylink-dev (root)") :]  # the last render, left on screen
     assert re.search(r"cylink-dev \(root\)  CREATE_COMPLETE  \d+:\d\d  9 done", final)
     for stack in ("NetworkStack", "KeysStack", "ClusterStack", "ServicesStack"):
-        assert re.search(rf"[├└]── {stack}  CREATE_COMPLETE  \d+:\d\d  \d+ done", final), stack
+        assert re.search(rf"[├└]── {stack} +CREATE_COMPLETE  \d+:\d\d  \d+ done", final), stack  # (names padded)
     assert "cylink-dev-NetworkStack-" not in seen  # logical names, never the physical ones
     assert "root/NetworkStack" not in seen  # not the plain log
 
