@@ -130,7 +130,10 @@ def test_the_plain_log_names_stacks_and_resources_by_logical_path():
         reporter.show(view)
     lines = _plain_lines(out.getvalue())
     assert "root/KeysStack/DataKey CREATE_COMPLETE" in lines
-    assert "root/KeysStack CREATE_IN_PROGRESS" in lines  # the nested stack's own event: its path, not its name
+    assert "root/KeysStack CREATE_IN_PROGRESS" in lines  # the nested stack by its path, not its name
+    assert "root/KeysStack CREATE_IN_PROGRESS: Resource creation Initiated" in lines  # reasons tell lines apart
+    assert len(lines) == len(set(lines)), lines  # its own CREATE_IN_PROGRESS repeated the parent's: not shown
+    assert "root/KeysStack CREATE_FAILED: The following resource(s) failed" in lines  # its own failure: shown
     assert any(line.startswith("root/KeysStack/DataKeyAlias CREATE_FAILED: alias taken [/][blink]") for line in lines)
     assert all(line.startswith("root") for line in lines)  # never the physical name cylink-dev-KeysStack-CLJW...
 
@@ -292,6 +295,7 @@ def test_off_a_terminal_and_in_ci_a_deploy_prints_the_plain_log_with_logical_pat
         assert "root/KeysStack/DataKey CREATE_COMPLETE" in lines
         assert "root/NetworkStack CREATE_COMPLETE" in lines
         assert "root CREATE_COMPLETE" in lines
+        assert lines.index("root CREATE_COMPLETE") > lines.index("root/ServicesStack CREATE_COMPLETE")  # in time order
         assert not CURSOR.search(log) and "cylink-dev (root)" not in log
     assert "\x1b" not in piped.stdout + piped.stderr  # no escape at all in a pipe, colours neither
 
@@ -315,7 +319,9 @@ def test_a_delete_is_followed_event_by_event_like_a_deploy(aws_env, project, cap
     out = io.StringIO()
     assert cli.main(["delete", *argv], io.StringIO(), lambda s: None, project, out) == 0
     lines = _plain_lines(out.getvalue())
-    assert lines[-2:] == ["root DELETE_IN_PROGRESS", "root DELETE_COMPLETE"], out.getvalue()[-3000:]
+    kept = out.getvalue()
+    assert "Physical ID (what stays)" in kept and "/ecs/" in kept  # what to remove by hand, by its name
+    assert lines[-2:] == ["root DELETE_IN_PROGRESS: User Initiated", "root DELETE_COMPLETE"], out.getvalue()[-3000:]
 
 
 def test_sibling_stacks_states_line_up_whatever_their_names_length():
@@ -328,3 +334,35 @@ def test_sibling_stacks_states_line_up_whatever_their_names_length():
     _, text = screen(tree_of(events), T0 + timedelta(seconds=5))
     rows = [line for line in text.splitlines() if "Stack " in line and "──" in line]
     assert len(rows) == 2 and len({row.index("CREATE_IN_PROGRESS") for row in rows}) == 1, text
+
+
+def test_a_sweeps_events_come_oldest_first_and_a_child_never_before_the_parent_naming_it():
+    """Read stack by stack, every nested stack's events came after all of its parent's (on the emulator a whole
+    deploy: 'root CREATE_COMPLETE' above 180 nested lines); a child's first event can be stamped before the
+    parent's event that names it, from which its logical path comes."""
+    from cylink_deploy.cfn.events import in_time_order
+
+    root = [
+        event(0, "cylink-dev", "CREATE_IN_PROGRESS", kind=STACK, physical=ROOT_ID),
+        event(1, "KeysStack", "CREATE_IN_PROGRESS", kind=STACK),
+        event(3, "KeysStack", "CREATE_IN_PROGRESS", kind=STACK, physical=KEYS_ID, reason="Resource creation Initiated"),
+        event(9, "KeysStack", "CREATE_COMPLETE", kind=STACK, physical=KEYS_ID),
+        event(10, "cylink-dev", "CREATE_COMPLETE", kind=STACK, physical=ROOT_ID),
+    ]
+    child = [
+        event(2, KEYS_NAME, "CREATE_IN_PROGRESS", KEYS_NAME, KEYS_ID, STACK, KEYS_ID),  # before it is named
+        event(4, "DataKey", "CREATE_IN_PROGRESS", KEYS_NAME, KEYS_ID),
+        event(8, "DataKey", "CREATE_COMPLETE", KEYS_NAME, KEYS_ID),
+    ]
+    ordered = [(e["StackName"], e["LogicalResourceId"], e["Timestamp"].second) for e in in_time_order(root + child)]
+    assert ordered == [
+        ("cylink-dev", "cylink-dev", 5),
+        ("cylink-dev", "KeysStack", 6),
+        ("cylink-dev", "KeysStack", 8),
+        (KEYS_NAME, KEYS_NAME, 7),
+        (KEYS_NAME, "DataKey", 9),
+        (KEYS_NAME, "DataKey", 13),
+        ("cylink-dev", "KeysStack", 14),
+        ("cylink-dev", "cylink-dev", 15),
+    ]
+    assert all(v.stack_path.startswith("root") for v in views(in_time_order(root + child)))

@@ -106,6 +106,7 @@ def follow(
     while True:
         status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
         settled = not status.endswith("_IN_PROGRESS")
+        batch: list[StackEventTypeDef] = []
         for sid in stacks:  # grows while iterating: a nested stack found now is polled in this sweep
             if sid in gone:
                 continue
@@ -122,12 +123,45 @@ def follow(
                 # a stack's own events name it as their resource too, but it is already in the list
                 if event.get("ResourceType") == "AWS::CloudFormation::Stack" and child and child not in stacks:
                     stacks.append(child)
-                on_event(event)
+                batch.append(event)
+        for event in in_time_order(batch):
+            on_event(event)
         if on_poll:
             on_poll()
         if settled:
             return str(status)
         sleep(next(delays))
+
+
+def _names_child(event: StackEventTypeDef) -> str | None:
+    """The nested stack a parent's event names (its physical ID), if it is one."""
+    nested = event.get("ResourceType") == STACK and event["LogicalResourceId"] != event["StackName"]
+    return event.get("PhysicalResourceId") or None if nested else None
+
+
+def in_time_order(batch: list[StackEventTypeDef]) -> list[StackEventTypeDef]:
+    """One sweep's events of every stack, oldest first (read stack by stack, they would come stack by stack),
+    except that a nested stack's events never come before its parent's event that names it (the logical path
+    comes from that event; a child's first event can be stamped a moment before it)."""
+    named_here = {child for e in batch if (child := _names_child(e))}
+    held: dict[str, list[StackEventTypeDef]] = {}
+    ordered: list[StackEventTypeDef] = []
+
+    def emit(event: StackEventTypeDef) -> None:
+        ordered.append(event)
+        child = _names_child(event)
+        if child in named_here:
+            named_here.discard(child)
+            for waiting in held.pop(child, []):
+                emit(waiting)
+
+    for event in sorted(batch, key=lambda e: e["Timestamp"]):
+        key = next((k for k in (event["StackId"], event["StackName"]) if k in named_here), None)  # (as stack_path)
+        if key:
+            held.setdefault(key, []).append(event)
+        else:
+            emit(event)
+    return ordered + [e for events in held.values() for e in events]  # (a name never emitted: at the end)
 
 
 CONSEQUENCES = (

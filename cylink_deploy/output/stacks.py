@@ -3,6 +3,7 @@ of a failure, a release ECS rolled back, what deletion keeps, the review fields 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from cylink_deploy.cfn import changes as ch
@@ -65,14 +66,23 @@ def refused(out: HumanReporter, view: Refused) -> None:
         out.line(f"         allow exactly this one with --allow-replacement {r.path}")
 
 
+# A nested stack's own events that its parent's event for it says already, under the same logical path (the
+# parent reports the nested stack as a resource: CREATE_IN_PROGRESS, CREATE_COMPLETE, ...). Its own failures and
+# rollbacks are not in the parent's events, so they stay.
+SAID_BY_THE_PARENT = re.compile(r"(CREATE|UPDATE|DELETE)_(IN_PROGRESS|COMPLETE)")
+
+
 @formats(StackEvent)
 def stack_event(out: HumanReporter, view: StackEvent) -> None:
     out.in_flight = out.in_flight or "stack operation"
     event = view.event
-    elapsed = max(int((event["Timestamp"] - view.started).total_seconds()), 0) if event.get("Timestamp") else 0
     status = event.get("ResourceStatus", "")
+    nested_own = event["LogicalResourceId"] == event["StackName"] and "/" in view.stack_path
+    if nested_own and SAID_BY_THE_PARENT.fullmatch(status):
+        return
+    elapsed = max(int((event["Timestamp"] - view.started).total_seconds()), 0) if event.get("Timestamp") else 0
     text = f"[{view.progress}] {elapsed // 60}:{elapsed % 60:02d} {event_path(event, view.stack_path)} {status}"
-    if event.get("ResourceStatusReason") and status.endswith("FAILED"):
+    if event.get("ResourceStatusReason"):  # as the console's Status reason column ("Resource creation Initiated")
         text += f": {event['ResourceStatusReason']}"
     out.line(out.c(RED, text) if status.endswith("FAILED") else text)
 
@@ -122,8 +132,8 @@ def retained(out: HumanReporter, view: RetainedResources) -> None:
     if view.kept:
         out.line("These are kept (DeletionPolicy), and must be removed by hand if really unwanted:")
         out.table(
-            ["Stack", "Logical ID", "Type", "Policy"],
-            [[k.stack, k.logical_id, k.resource_type, k.policy] for k in view.kept],
+            ["Stack", "Logical ID", "Type", "Policy", "Physical ID (what stays)"],
+            [[k.stack, k.logical_id, k.resource_type, k.policy, k.physical_id or "-"] for k in view.kept],
         )
 
 
