@@ -5,7 +5,7 @@ property differences in a nested stack, target health with reasons, alarms in AL
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import boto3
 import pytest
@@ -525,6 +525,8 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
     assert row == ["backend", "2", "2", "0", "cyl-backend:7", "v1", "COMPLETED"]
     doc = parsed("status", document.getvalue())  # --json: the same screen, checked against its schema
     assert doc["healthy"] is False and doc["imageTags"] == {"backend": "v1"} and doc["stopped"][0]["taskId"] == "b2"
+    updated = NOW.astimezone(timezone.utc).replace(microsecond=0)  # to the second, in UTC, said as such
+    assert doc["lastUpdate"] == updated.isoformat() and f"(last update {updated:%Y-%m-%d %H:%M:%S} UTC)" in text
     assert doc["targetGroups"][0]["targets"][1]["reason"] == "Target.ResponseCodeMismatch"
 
 

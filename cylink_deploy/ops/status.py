@@ -9,6 +9,7 @@ last stopped tasks' reasons, and the scheduled events (the event slots of the st
 from __future__ import annotations
 
 import shlex
+from datetime import timezone
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -191,7 +192,11 @@ def status(request: StatusRequest, clients: aws.Clients, reporter: Reporter) -> 
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     updated = described.get("LastUpdatedTime") or described.get("CreationTime")
     view = StatusView(
-        stack, described["StackStatus"], str(updated or ""), outputs.get("SiteUrl", ""), outputs.get("ApiUrl", "")
+        stack,
+        described["StackStatus"],
+        updated.astimezone(timezone.utc).isoformat(timespec="seconds") if updated else "",  # ISO 8601, no microseconds
+        outputs.get("SiteUrl", ""),
+        outputs.get("ApiUrl", ""),
     )
     names = rollout.service_names(outputs)
     if names and outputs.get("ClusterName"):

@@ -29,7 +29,8 @@ def stopped_task(out: HumanReporter, task: StoppedTask) -> None:
 @formats(StatusView)
 def status(out: HumanReporter, view: StatusView) -> None:
     """One screen: stack, URLs, services, targets, Redis, alarms, stopped tasks, and HEALTHY when it is."""
-    out.line(out.c(BOLD, f"{view.stack}") + f"  {view.stack_status}  (last update {view.last_update})")
+    updated = view.last_update.replace("T", " ").replace("+00:00", " UTC")  # ISO 8601 in --json
+    out.line(out.c(BOLD, f"{view.stack}") + f"  {view.stack_status}  (last update {updated})")
     out.line(f"  site {view.site_url or '-'}   api {view.api_url or '-'}")
     out.line()
     out.table(
