@@ -366,3 +366,13 @@ def test_a_sweeps_events_come_oldest_first_and_a_child_never_before_the_parent_n
         ("cylink-dev", "cylink-dev", 15),
     ]
     assert all(v.stack_path.startswith("root") for v in views(in_time_order(root + child)))
+
+
+def test_tables_after_the_live_part_are_whole_so_a_url_can_be_copied():
+    """The outputs come after the tree has stopped: folded to the width, the dashboard URL was cut in two."""
+    out = io.StringIO()
+    reporter = LiveReporter(out)
+    reporter.console.width = 60
+    url = "https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1#dashboards:name=x"
+    reporter.table(["Key", "Value"], [["DashboardUrl", url]])
+    assert url in out.getvalue()

@@ -144,7 +144,9 @@ class HumanReporter:
             grid.add_column(printable(header), no_wrap=not self.fit, overflow="fold" if self.fit else "ignore")
         for i, row in enumerate(body):
             grid.add_row(*(Text(printable(cell)) for cell in row), style=RED if highlight and highlight[i] else None)
-        for segments in self.console.render_lines(Padding(grid, (0, 0, 0, 2), expand=False), pad=False):
+        width = self.console.width if self.fit else UNWRAPPED  # unfitted: as wide as it is, never cropped
+        options = self.console.options.update(width=width)
+        for segments in self.console.render_lines(Padding(grid, (0, 0, 0, 2), expand=False), options, pad=False):
             shown = Text()  # each line without the padding rich gives the last column (no trailing spaces in a log)
             for segment in segments:
                 shown.append(segment.text, segment.style)

@@ -9,7 +9,7 @@ human reporter that keeps it on screen. ``wanted`` is the one rule that picks it
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO
@@ -219,7 +219,6 @@ class LiveReporter(HumanReporter):
         super().__init__(out, answers, assume_yes)
         self.color = True
         self.console = Console(file=out, force_terminal=True, highlight=False, markup=False, emoji=False)
-        self.fit = True  # the live part is redrawn by counting lines: nothing on this console may outgrow the width
         self.tree: StackTree | None = None
         self._live: Live | None = None
         self._spinner: Status | None = None
@@ -251,6 +250,14 @@ class LiveReporter(HumanReporter):
             self._stop_live()
         else:
             super().show(view)
+
+    def table(
+        self, headers: Sequence[str], body: Sequence[Sequence[str]], highlight: Sequence[bool] | None = None
+    ) -> None:
+        """Folded to the width only under a live part (redrawn by counting lines: nothing may outgrow the width);
+        otherwise whole, so a URL in the outputs can be copied and clicked (the terminal wraps it, rich does not)."""
+        self.fit = self._live is not None or self._spinner is not None
+        super().table(headers, body, highlight)
 
     def _wait(self, what: str) -> None:
         if self._live is not None:
