@@ -22,7 +22,7 @@ from cylink_deploy import aws, documents
 from cylink_deploy.commands.base import Context
 from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.commands.registry import COMMANDS, parser
-from cylink_deploy.errors import EXIT_FAILED, Aborted, DeployError
+from cylink_deploy.errors import EXIT_FAILED, Aborted, BadInput, DeployError
 from cylink_deploy.jobs.deploy import CREATE, UPLOAD
 from cylink_deploy.ops.release import PUSH
 from cylink_deploy.output.human import HumanReporter, JsonReporter, printable
@@ -99,7 +99,9 @@ def outcome(
     debug = "--debug" in raw
     try:
         normalized, notice = normalize(raw, tuple(COMMANDS))
-        args = parser().parse_args(normalized)
+        args, unknown = parser().parse_known_args(normalized)
+        if unknown:  # argparse would point at the top-level help; the flags are the subcommand's
+            raise BadInput(f"unrecognized arguments: {' '.join(unknown)} (see: deploy.py {args.command} --help)")
         if notice:
             print(notice, file=sys.stderr)
         return run(args, stdin, sleep, project, out), None

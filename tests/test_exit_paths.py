@@ -323,3 +323,9 @@ def test_a_template_source_troposphere_refuses_is_one_line_naming_the_source_lin
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.startswith(f"error: the templates do not render: {says}"), proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_an_unknown_flag_points_at_its_subcommands_help(capsys):
+    """argparse's top level said 'see: deploy.py --help', which does not list a subcommand's flags."""
+    assert cli.main(["status", "--env", "dev", "--bogus"]) == 2
+    assert capsys.readouterr().err == "error: unrecognized arguments: --bogus (see: deploy.py status --help)\n"
