@@ -573,6 +573,8 @@ def test_status_of_an_environment_with_nothing_released_says_to_release_not_that
     said = str(unhealthy.value)
     assert "nothing has been released yet" in said and "no healthy target" not in said
     assert "python deploy.py release --env prod --image-tag TAG" in said
+    screen = out.getvalue()
+    assert "no ECS services: nothing has been released yet" in screen and "Desired" not in screen  # no empty table
 
 
 @pytest.mark.parametrize(

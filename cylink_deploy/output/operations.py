@@ -33,6 +33,16 @@ def status(out: HumanReporter, view: StatusView) -> None:
     out.line(out.c(BOLD, f"{view.stack}") + f"  {view.stack_status}  (last update {updated})")
     out.line(f"  site {view.site_url or '-'}   api {view.api_url or '-'}")
     out.line()
+    _services(out, view)
+    out.line()
+    _targets(out, view)
+    _the_rest(out, view)
+
+
+def _services(out: HumanReporter, view: StatusView) -> None:
+    if not view.services:  # an empty table said nothing; the error line says what to run
+        out.line("  no ECS services: nothing has been released yet")
+        return
     out.table(
         ["Service", "Desired", "Running", "Pending", "Task definition", "Image tag", "Rollout"],
         [
@@ -49,8 +59,10 @@ def status(out: HumanReporter, view: StatusView) -> None:
         ],
         [not s.healthy for s in view.services],
     )
-    out.line()
-    _targets(out, view)
+
+
+def _the_rest(out: HumanReporter, view: StatusView) -> None:
+    """Redis, alarms, events, stopped tasks, and HEALTHY when it is."""
     for redis in view.redis:
         out.line(
             f"  Redis {redis.id}: {redis.status}; " + ", ".join(f"{node} {role or '?'}" for node, role in redis.nodes)
