@@ -269,3 +269,17 @@ def test_a_stopping_task_drains_and_stops_within_fargate_spots_two_minute_notice
 
     assert loadbalancer.DEREGISTRATION_DELAY_SECONDS >= 30  # not the 5 s AWS advises against for streaming
     assert loadbalancer.DEREGISTRATION_DELAY_SECONDS + services.STOP_TIMEOUT_SECONDS <= 120
+
+
+def test_the_list_says_each_time_in_tokyo_as_planned_and_in_utc_as_stored():
+    """--start 2027-12-10T18:00+09:00 scales up at 17:30 in Tokyo: the list said only 08:30 (UTC)."""
+    import io
+    from datetime import datetime, timezone
+
+    from cylink_deploy.ops.event import Event, EventList
+    from cylink_deploy.output.human import HumanReporter
+
+    up, down = datetime(2027, 12, 10, 8, 30, tzinfo=timezone.utc), datetime(2027, 12, 10, 12, 0, tzinfo=timezone.utc)
+    out = io.StringIO()
+    HumanReporter(out=out).show(EventList("cylink-prod", [Event(1, up, down, {"backend": 10})], up))
+    assert "2027-12-10 17:30 JST (08:30 UTC)" in out.getvalue() and "2027-12-10 21:00 JST (12:00 UTC)" in out.getvalue()

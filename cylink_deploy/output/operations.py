@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cylink_deploy.ops.drift import DriftReport
@@ -130,20 +131,29 @@ def drift(out: HumanReporter, report: DriftReport) -> None:
     out.table(["Stack", "Logical ID", "Type", "Drift", "Expected -> actual"], body)
 
 
+# Japan keeps no daylight saving time: the team's events are planned in Tokyo time (the guide's "18:00").
+TOKYO = timezone(timedelta(hours=9), "JST")
+
+
+def _when(at: datetime) -> str:
+    """A time as the team plans it (Tokyo) and as AWS stores the scheduled action (UTC)."""
+    return f"{at.astimezone(TOKYO):%Y-%m-%d %H:%M} JST ({at.astimezone(timezone.utc):%H:%M} UTC)"
+
+
 @formats(EventList)
 def events(out: HumanReporter, view: EventList) -> None:
-    """Each filled event slot: when the capacity rises and falls (UTC), the minimum tasks, and its state."""
+    """Each filled event slot: when the capacity rises and falls, the minimum tasks, and its state."""
     if not view.events:
         out.line(f"{view.stack}: no event scheduled")
         return
     names = [s for s in (view.events[0].tasks or {})]
     out.table(
-        ["Event", "Capacity from (UTC)", "Until (UTC)", *[f"Min {n} tasks" for n in names], "State"],
+        ["Event", "Capacity from", "Until", *[f"Min {n} tasks" for n in names], "State"],
         [
             [
                 e.name,
-                e.scale_up.strftime("%Y-%m-%d %H:%M"),
-                e.scale_down.strftime("%Y-%m-%d %H:%M"),
+                _when(e.scale_up),
+                _when(e.scale_down),
                 *[str(e.tasks[n]) for n in names],
                 e.state(view.now),
             ]
