@@ -206,6 +206,15 @@ def _when(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
+# Japan keeps no daylight saving time: the team's events are planned in Tokyo time (the guide's "18:00").
+TOKYO = timezone(timedelta(hours=9), "JST")
+
+
+def in_tokyo_and_utc(t: datetime) -> str:
+    """A time as the team plans it (Tokyo) and as AWS stores the scheduled action (UTC): ``event --list``."""
+    return f"{t.astimezone(TOKYO):%Y-%m-%d %H:%M} JST ({t.astimezone(timezone.utc):%H:%M} UTC)"
+
+
 def plan_new(
     events: list[Event], start: datetime, hours: float, warm_up: timedelta, tasks: dict[str, int], now: datetime
 ) -> tuple[Event, list[Event]]:

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cylink_deploy.ops.drift import DriftReport
-from cylink_deploy.ops.event import EventCost, EventList
+from cylink_deploy.ops.event import EventCost, EventList, in_tokyo_and_utc
 from cylink_deploy.ops.logs import LogEvent
 from cylink_deploy.ops.rollout import ServiceState, StoppedTask
 from cylink_deploy.ops.status import StatusView
@@ -131,15 +130,6 @@ def drift(out: HumanReporter, report: DriftReport) -> None:
     out.table(["Stack", "Logical ID", "Type", "Drift", "Expected -> actual"], body)
 
 
-# Japan keeps no daylight saving time: the team's events are planned in Tokyo time (the guide's "18:00").
-TOKYO = timezone(timedelta(hours=9), "JST")
-
-
-def _when(at: datetime) -> str:
-    """A time as the team plans it (Tokyo) and as AWS stores the scheduled action (UTC)."""
-    return f"{at.astimezone(TOKYO):%Y-%m-%d %H:%M} JST ({at.astimezone(timezone.utc):%H:%M} UTC)"
-
-
 @formats(EventList)
 def events(out: HumanReporter, view: EventList) -> None:
     """Each filled event slot: when the capacity rises and falls, the minimum tasks, and its state."""
@@ -152,8 +142,8 @@ def events(out: HumanReporter, view: EventList) -> None:
         [
             [
                 e.name,
-                _when(e.scale_up),
-                _when(e.scale_down),
+                in_tokyo_and_utc(e.scale_up),
+                in_tokyo_and_utc(e.scale_down),
                 *[str(e.tasks[n]) for n in names],
                 e.state(view.now),
             ]
