@@ -134,7 +134,10 @@ def follow(
 
 
 def _names_child(event: StackEventTypeDef) -> str | None:
-    """The nested stack a parent's event names (its physical ID), if it is one."""
+    """The nested stack a parent's event names (its physical ID), if it is one. A nested stack's physical ID is
+    its stack ID ("Ref returns the stack ID": https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/
+    aws-resource-cloudformation-stack.html), the StackId of its own events; moto gives its name (in_time_order
+    matches either, as Progress.stack_path does)."""
     nested = event.get("ResourceType") == STACK and event["LogicalResourceId"] != event["StackName"]
     return event.get("PhysicalResourceId") or None if nested else None
 
