@@ -297,19 +297,24 @@ def test_a_circuit_breaker_rollback_is_one_line_naming_the_reason_and_what_runs(
     assert [t.task_id for t in reporter.of("stopped_task")] == ["a1", "b2"]
 
 
+def summary(logical: str, physical: str, kind: str, status: str) -> dict:
+    """One StackResourceSummaries entry, as ListStackResources returns it."""
+    return {
+        "LogicalResourceId": logical,
+        "PhysicalResourceId": physical,
+        "ResourceType": kind,
+        "LastUpdatedTimestamp": NOW,
+        "ResourceStatus": status,
+    }
+
+
 # --- drift ------------------------------------------------------------------------------------
 
 
 def test_drift_in_a_nested_stack_is_listed_with_property_differences_and_exits_1():
     cfn = make("cloudformation")
     clients = stubbed.clients(cfn)
-    nested = {
-        "LogicalResourceId": "CacheStack",
-        "PhysicalResourceId": NESTED_ID,
-        "ResourceType": "AWS::CloudFormation::Stack",
-        "LastUpdatedTimestamp": NOW,
-        "ResourceStatus": "UPDATE_COMPLETE",
-    }
+    nested = summary("CacheStack", NESTED_ID, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")
     out, document = io.StringIO(), io.StringIO()
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack_desc("UPDATE_COMPLETE"), {"StackName": "cylink-prod"})  # --env
@@ -418,20 +423,8 @@ def test_status_shows_target_health_reasons_alarms_and_stopped_tasks_and_exits_1
         "SiteUrl": "https://example.com",
         "ApiUrl": "https://api.example.com",
     }
-    lb = {
-        "LogicalResourceId": "LoadBalancerStack",
-        "PhysicalResourceId": LB_ID,
-        "ResourceType": "AWS::CloudFormation::Stack",
-        "LastUpdatedTimestamp": NOW,
-        "ResourceStatus": "UPDATE_COMPLETE",
-    }
-    tg = {
-        "LogicalResourceId": "BackendTargetGroup",
-        "PhysicalResourceId": TG,
-        "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
-        "LastUpdatedTimestamp": NOW,
-        "ResourceStatus": "CREATE_COMPLETE",
-    }
+    lb = summary("LoadBalancerStack", LB_ID, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")
+    tg = summary("BackendTargetGroup", TG, "AWS::ElasticLoadBalancingV2::TargetGroup", "CREATE_COMPLETE")
     alarm = {
         "LogicalResourceId": "BackendTarget5xxAlarm",
         "PhysicalResourceId": "cyl-backend-5xx",
@@ -535,20 +528,8 @@ def test_status_of_an_environment_with_nothing_released_says_to_release_not_that
     target. That is not a failing target: status says nothing is released yet and what to run."""
     cfn, elbv2 = make("cloudformation"), make("elbv2")
     clients = stubbed.clients(cfn, elbv2=elbv2)
-    lb = {
-        "LogicalResourceId": "LoadBalancerStack",
-        "PhysicalResourceId": LB_ID,
-        "ResourceType": "AWS::CloudFormation::Stack",
-        "LastUpdatedTimestamp": NOW,
-        "ResourceStatus": "CREATE_COMPLETE",
-    }
-    tg = {
-        "LogicalResourceId": "BackendTargetGroup",
-        "PhysicalResourceId": TG,
-        "ResourceType": "AWS::ElasticLoadBalancingV2::TargetGroup",
-        "LastUpdatedTimestamp": NOW,
-        "ResourceStatus": "CREATE_COMPLETE",
-    }
+    lb = summary("LoadBalancerStack", LB_ID, "AWS::CloudFormation::Stack", "CREATE_COMPLETE")
+    tg = summary("BackendTargetGroup", TG, "AWS::ElasticLoadBalancingV2::TargetGroup", "CREATE_COMPLETE")
     out = io.StringIO()
     with Stubber(cfn) as cfn_stub, Stubber(elbv2) as elb_stub:
         described = stack_desc(
