@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -277,3 +280,32 @@ def image_manifest(layer: str = "a") -> str:
             ],
         }
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_local(sandbox: Path, env: Mapping[str, str], port: int) -> Iterator[str]:
+    """deploy.py serve-local from ``sandbox`` (a checkout) on ``port`` until the block ends; its endpoint."""
+    proc = subprocess.Popen(
+        [sys.executable, str(sandbox / "deploy.py"), "serve-local", "--port", str(port)],
+        cwd=sandbox,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pytest
 
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 
-from .conftest import REPO, credentials, image_manifest, project_copy
+from .conftest import REPO, credentials, free_port, image_manifest, project_copy, serve_local
 from .contract import parsed
 
 REGION = "ap-northeast-1"
@@ -30,23 +28,8 @@ pytestmark = pytest.mark.slow  # serve-local, deploy.py and the AWS CLI as proce
 
 @pytest.fixture(scope="module")
 def endpoint():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "deploy.py"), "serve-local", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serve_local(REPO, os.environ, free_port()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,9 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +32,7 @@ from cylink_deploy.commands import registry
 from cylink_deploy.commands.legacy import normalize
 from cylink_deploy.emulator import FAKE_CREDENTIALS
 
-from .conftest import REPO, credentials, image_manifest
+from .conftest import REPO, credentials, free_port, image_manifest, serve_local
 from .docspages import documents, pairs
 
 READMES = tuple(documents())
@@ -189,34 +186,6 @@ def givens(detail: str) -> tuple[list[Callable[[Path, str], None]], list[Callabl
     return before, before_release
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve_local(sandbox: Path, env: dict[str, str], port: int) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(sandbox / "deploy.py"), "serve-local", "--port", str(port)],
-        cwd=sandbox,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 def make_sandbox(where: Path) -> Path:
     for name in ("deploy.py", "templates_src"):
         (where / name).symlink_to(REPO / name)
@@ -266,7 +235,7 @@ def run_as_a_reader(command: str, sandbox: Path, env: dict[str, str]) -> subproc
 @pytest.mark.slow
 @pytest.mark.parametrize("example", RUNNABLE, ids=lambda e: e.id)
 def test_every_readme_example_runs_as_written(example, tmp_path):
-    sandbox, port = make_sandbox(tmp_path), _free_port()
+    sandbox, port = make_sandbox(tmp_path), free_port()
     before, before_release = givens(example.marker[1]) if example.marker else ([], [])
     env = base_env()
     with serve_local(sandbox, env, port) as endpoint:
@@ -293,7 +262,7 @@ def test_every_readme_example_runs_as_written(example, tmp_path):
 def test_status_is_never_healthy_on_the_emulator_as_the_readme_says(tmp_path):
     """docs/troubleshooting.md: with MOTO_ECS_SERVICE_RUNNING the services run, but the target groups
     report no target, so status exits 1 naming both target groups (and, without it, the services too)."""
-    sandbox, port = make_sandbox(tmp_path), _free_port()
+    sandbox, port = make_sandbox(tmp_path), free_port()
     env = base_env() | {"MOTO_ECS_SERVICE_RUNNING": "1"}
     with serve_local(sandbox, env, port) as endpoint:
         env |= emulator_env(endpoint)
